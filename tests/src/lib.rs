@@ -1,0 +1,1 @@
+//! Test harness: network namespaces and real tools.
