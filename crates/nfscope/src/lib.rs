@@ -1,3 +1,9 @@
 //! nfscope: read the kernel's firewall state (nf_tables over netlink, legacy x_tables over
 //! getsockopt), model it, render it (nft text, iptables-save text, JSON), and say who wrote it.
+//!
+//! Invariants: this crate never shells out to `nft` / `iptables` and never changes the
+//! firewall; it only reads.
 pub use nfscope_wire as wire;
+
+pub mod model;
+pub use model::Ruleset;
