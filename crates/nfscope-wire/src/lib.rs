@@ -15,5 +15,6 @@ pub mod error;
 pub mod nfnl;
 pub mod nft;
 pub mod nl;
+pub mod xt;
 
 pub use error::{Error, ErrorKind, Result};

@@ -1,0 +1,1 @@
+//! xt extension payload decoders, keyed by (name, revision, family).
