@@ -6,4 +6,5 @@
 pub use nfscope_wire as wire;
 
 pub mod model;
+pub mod render;
 pub use model::Ruleset;
