@@ -1,1 +1,98 @@
-fn main() {}
+//! `nfscope`: show what is in this machine's firewall and who put it there.
+//!
+//! Command-line arguments are parsed by clap into [`Cli`], validated into library options in
+//! each command's module, and the work is done by the `nfscope` library (embedded mode).
+
+mod cmd;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "nfscope",
+    version,
+    about = "Show exactly what is in this machine's firewall (nf_tables and legacy x_tables) and who put it there",
+    long_about = "nfscope reads the kernel's firewall state directly (nf_tables over netlink), never through \
+the nft or iptables binaries, and renders it as nft text or JSON.\n\n\
+Reading the firewall needs root or CAP_NET_ADMIN. Nothing is ever changed.",
+    after_help = "Examples:\n  sudo nfscope dump                       the whole ruleset as nft text\n  \
+sudo nfscope dump --format json --table filter\n  sudo nfscope --netns blue stats          counts and timing inside netns 'blue'"
+)]
+pub struct Cli {
+    /// Read the firewall of this network namespace (a name under /run/netns, as `ip netns` uses,
+    /// or a path such as /proc/PID/ns/net) instead of the current one.
+    #[arg(long, global = true, value_name = "NAME|PATH")]
+    pub netns: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Print the live ruleset (a consistent snapshot).
+    Dump(DumpArgs),
+    /// Take a full snapshot, decode everything and print counts per family and table, bytes
+    /// read and time taken.
+    Stats(StatsArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Filter {
+    /// Only this family.
+    #[arg(long, value_enum)]
+    pub family: Option<FamilyArg>,
+    /// Only tables with this name.
+    #[arg(long, value_name = "NAME")]
+    pub table: Option<String>,
+    /// Only chains with this name.
+    #[arg(long, value_name = "NAME")]
+    pub chain: Option<String>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct DumpArgs {
+    /// Output format: nft text (as `nft list ruleset` prints it) or JSON (the whole model; schema
+    /// in docs/json-schema.md).
+    #[arg(long, short, value_enum, default_value_t = Format::Nft)]
+    pub format: Format,
+    #[command(flatten)]
+    pub filter: Filter,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct StatsArgs {
+    /// Print the figures as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub filter: Filter,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Nft,
+    Json,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FamilyArg {
+    Ip,
+    Ip6,
+    Inet,
+    Arp,
+    Bridge,
+    Netdev,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cmd::run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("nfscope: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

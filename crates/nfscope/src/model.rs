@@ -83,9 +83,15 @@ impl Set {
 
 impl Ruleset {
     pub fn table(&self, family: Family, name: &str) -> Option<&Table> {
-        self.tables.iter().find(|t| t.family == family && t.name() == name)
+        self.tables
+            .iter()
+            .find(|t| t.family == family && t.name() == name)
     }
     pub fn rule_count(&self) -> usize {
-        self.tables.iter().flat_map(|t| &t.chains).map(|c| c.rules.len()).sum()
+        self.tables
+            .iter()
+            .flat_map(|t| &t.chains)
+            .map(|c| c.rules.len())
+            .sum()
     }
 }

@@ -1,0 +1,72 @@
+//! The library's error type: what failed, and what the user can do about it.
+
+use std::io;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The kernel refused for lack of privilege.
+    #[error(
+        "{op}: permission denied: reading the firewall needs root or CAP_NET_ADMIN (try sudo)"
+    )]
+    Permission { op: String },
+    /// A socket call failed.
+    #[error("{op}: {source}")]
+    Io {
+        op: String,
+        #[source]
+        source: io::Error,
+    },
+    /// The kernel answered a request with an error.
+    #[error("{op}: kernel error: {}", io::Error::from_raw_os_error(*errno))]
+    Kernel { op: String, errno: i32 },
+    /// The kernel's answer did not decode.
+    #[error("{op}: malformed answer: {source}")]
+    Decode {
+        op: String,
+        #[source]
+        source: nfscope_wire::Error,
+    },
+    /// The ruleset kept changing while we read it.
+    #[error("the ruleset changed during every one of {attempts} snapshot attempts; try again")]
+    Inconsistent { attempts: u32 },
+    /// Entering a network namespace failed.
+    #[error("network namespace {name}: {source}")]
+    Netns {
+        name: String,
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl Error {
+    /// An `io::Error` from a socket call, mapped to [`Error::Permission`] when it is EPERM/EACCES.
+    pub fn io(op: impl Into<String>, source: io::Error) -> Error {
+        let op = op.into();
+        match source.raw_os_error() {
+            Some(libc::EPERM) | Some(libc::EACCES) => Error::Permission { op },
+            _ => Error::Io { op, source },
+        }
+    }
+    /// A negative errno from the kernel.
+    pub fn kernel(op: impl Into<String>, errno: i32) -> Error {
+        let op = op.into();
+        match errno {
+            libc::EPERM | libc::EACCES => Error::Permission { op },
+            _ => Error::Kernel { op, errno },
+        }
+    }
+    pub fn decode(op: impl Into<String>, source: nfscope_wire::Error) -> Error {
+        match source.kind {
+            nfscope_wire::ErrorKind::Netlink { errno } => Error::kernel(op, errno),
+            _ => Error::Decode {
+                op: op.into(),
+                source,
+            },
+        }
+    }
+    pub fn is_permission(&self) -> bool {
+        matches!(self, Error::Permission { .. })
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,462 @@
+//! A consistent snapshot of everything nf_tables holds.
+//!
+//! Sequence: GETGEN → GETTABLE → GETCHAIN → GETSET → GETOBJ → GETFLOWTABLE (whole-ruleset
+//! dumps, cheap) → GETSETELEM per set and GETRULE **per chain** → GETGEN. A single
+//! whole-ruleset GETRULE dump makes the kernel re-walk the rule list from the start for every
+//! 32 KiB reply (quadratic); per chain it is linear. The per-set / per-chain dumps run on
+//! [`Options::workers`] sockets in parallel (one thread each, dynamic work queue).
+//!
+//! Consistency: the generation must be equal before and after, every reply's nfgenmsg
+//! `res_id` must carry that generation's low 16 bits, and no reply may have
+//! `NLM_F_DUMP_INTR`. A chain or set that vanished in between (ENOENT) also means the ruleset
+//! changed. Any of these → start again, at most [`Options::max_attempts`] times; a torn view is
+//! never returned.
+
+use crate::error::{Error, Result};
+use crate::model::{Chain, Obj, Ruleset, Set, Table};
+use crate::sock::{DumpInfo, IoStats, NfSocket};
+use nfscope_wire::attr;
+use nfscope_wire::nft::{self, msg, Family};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// What to read and how.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Only this family.
+    pub family: Option<Family>,
+    /// Only tables of this name.
+    pub table: Option<String>,
+    /// Only chains of this name (rules of other chains are not dumped).
+    pub chain: Option<String>,
+    /// Sockets used for the per-chain and per-set dumps.
+    pub workers: usize,
+    pub max_attempts: u32,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        Options {
+            family: None,
+            table: None,
+            chain: None,
+            workers: cores.clamp(1, 2),
+            max_attempts: 10,
+        }
+    }
+}
+
+/// How the snapshot went.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Stats {
+    pub bytes: u64,
+    pub messages: u64,
+    pub requests: u64,
+    /// Attempts made (1 when nothing changed while reading).
+    pub attempts: u32,
+    #[serde(serialize_with = "ser_secs")]
+    pub elapsed: Duration,
+}
+
+fn ser_secs<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
+/// Take a snapshot in the current network namespace.
+pub fn take(opts: &Options) -> Result<(Ruleset, Stats)> {
+    let start = Instant::now();
+    let mut sockets = Vec::with_capacity(opts.workers.max(1));
+    for _ in 0..opts.workers.max(1) {
+        sockets.push(NfSocket::open()?);
+    }
+    let mut attempts = 0;
+    let result = loop {
+        attempts += 1;
+        match attempt(&mut sockets, opts)? {
+            Some(rs) => break rs,
+            None if attempts >= opts.max_attempts => return Err(Error::Inconsistent { attempts }),
+            None => continue,
+        }
+    };
+    let io = sockets.iter().fold(IoStats::default(), |a, s| IoStats {
+        bytes: a.bytes + s.stats.bytes,
+        messages: a.messages + s.stats.messages,
+        requests: a.requests + s.stats.requests,
+    });
+    Ok((
+        result,
+        Stats {
+            bytes: io.bytes,
+            messages: io.messages,
+            requests: io.requests,
+            attempts,
+            elapsed: start.elapsed(),
+        },
+    ))
+}
+
+/// Take a snapshot inside the named network namespace (`ip netns` name or a path).
+pub fn take_in_netns(netns: &str, opts: &Options) -> Result<(Ruleset, Stats)> {
+    crate::netns::run_in(netns, || take(opts))?
+}
+
+/// Tracks whether every dump of one attempt saw the same generation, uninterrupted.
+#[derive(Debug)]
+struct Consistency {
+    gen16: u16,
+    torn: bool,
+}
+
+impl Consistency {
+    fn check(&mut self, d: DumpInfo) {
+        if d.interrupted || d.gen_mismatch || d.gen16.is_some_and(|g| g != self.gen16) {
+            self.torn = true;
+        }
+    }
+}
+
+fn keep(opts: &Options, family: Family, table: Option<&str>) -> bool {
+    opts.family.is_none_or(|f| f == family)
+        && opts.table.as_deref().is_none_or(|t| Some(t) == table)
+}
+
+/// One attempt; `Ok(None)` when the ruleset changed under us.
+fn attempt(sockets: &mut [NfSocket], opts: &Options) -> Result<Option<Ruleset>> {
+    let s0 = &mut sockets[0];
+    let gen = s0.get_gen()?;
+    let mut cons = Consistency {
+        gen16: gen as u16,
+        torn: false,
+    };
+    let fam = opts.family.map(|f| f.to_u8()).unwrap_or(0);
+    let mut filter = Vec::new();
+    if let Some(t) = &opts.table {
+        let mut v = t.as_bytes().to_vec();
+        v.push(0);
+        attr::emit(&mut filter, 1, &v); // NFTA_{CHAIN,SET,OBJ,FLOWTABLE}_TABLE = 1
+    }
+
+    let mut tables: Vec<Table> = Vec::new();
+    let d = s0.dump(
+        "list tables (NFT_MSG_GETTABLE)",
+        msg::GETTABLE,
+        fam,
+        &[],
+        |_, m| {
+            let t = nft::Table::parse(m.attrs).map_err(|e| Error::decode("decode table", e))?;
+            let family = Family::from_u8(m.family);
+            if keep(opts, family, t.name.as_deref()) {
+                tables.push(Table {
+                    family,
+                    attrs: t,
+                    chains: vec![],
+                    sets: vec![],
+                    objects: vec![],
+                    flowtables: vec![],
+                });
+            }
+            Ok(())
+        },
+    )?;
+    cons.check(d);
+    let find = |tables: &mut Vec<Table>, family: u8, name: Option<&str>| -> Option<usize> {
+        let f = Family::from_u8(family);
+        tables
+            .iter()
+            .position(|t| t.family == f && t.attrs.name.as_deref() == name)
+    };
+
+    let d = s0.dump(
+        "list chains (NFT_MSG_GETCHAIN)",
+        msg::GETCHAIN,
+        fam,
+        &filter,
+        |_, m| {
+            let c = nft::Chain::parse(m.attrs).map_err(|e| Error::decode("decode chain", e))?;
+            if let Some(i) = find(&mut tables, m.family, c.table.as_deref()) {
+                tables[i].chains.push(Chain {
+                    attrs: c,
+                    rules: vec![],
+                });
+            }
+            Ok(())
+        },
+    )?;
+    cons.check(d);
+    let d = s0.dump(
+        "list sets (NFT_MSG_GETSET)",
+        msg::GETSET,
+        fam,
+        &filter,
+        |_, m| {
+            let s = nft::Set::parse(m.attrs).map_err(|e| Error::decode("decode set", e))?;
+            if let Some(i) = find(&mut tables, m.family, s.table.as_deref()) {
+                tables[i].sets.push(Set {
+                    attrs: s,
+                    elements: vec![],
+                });
+            }
+            Ok(())
+        },
+    )?;
+    cons.check(d);
+    let d = s0.dump(
+        "list objects (NFT_MSG_GETOBJ)",
+        msg::GETOBJ,
+        fam,
+        &filter,
+        |_, m| {
+            let o = nft::Obj::parse(m.attrs).map_err(|e| Error::decode("decode object", e))?;
+            if let Some(i) = find(&mut tables, m.family, o.table.as_deref()) {
+                let decoded = o.decode_data().ok();
+                tables[i].objects.push(Obj { attrs: o, decoded });
+            }
+            Ok(())
+        },
+    )?;
+    cons.check(d);
+    let d = s0.dump(
+        "list flowtables (NFT_MSG_GETFLOWTABLE)",
+        msg::GETFLOWTABLE,
+        fam,
+        &filter,
+        |_, m| {
+            let f =
+                nft::Flowtable::parse(m.attrs).map_err(|e| Error::decode("decode flowtable", e))?;
+            if let Some(i) = find(&mut tables, m.family, f.table.as_deref()) {
+                tables[i].flowtables.push(f);
+            }
+            Ok(())
+        },
+    )?;
+    cons.check(d);
+
+    // Per-set and per-chain jobs.
+    let mut jobs: Vec<Job> = Vec::new();
+    for (ti, t) in tables.iter().enumerate() {
+        for (si, _) in t.sets.iter().enumerate() {
+            jobs.push(Job::SetElems { table: ti, set: si });
+        }
+        for (ci, c) in t.chains.iter().enumerate() {
+            if opts.chain.as_deref().is_none_or(|n| n == c.name()) {
+                jobs.push(Job::Rules {
+                    table: ti,
+                    chain: ci,
+                });
+            }
+        }
+    }
+    let outcome = run_jobs(sockets, &tables, &jobs, cons.gen16)?;
+    if outcome.torn {
+        return Ok(None);
+    }
+    for (job, out) in jobs.iter().zip(outcome.results) {
+        match (job, out) {
+            (Job::Rules { table, chain }, JobOut::Rules(r)) => {
+                tables[*table].chains[*chain].rules = r
+            }
+            (Job::SetElems { table, set }, JobOut::Elems(e)) => {
+                tables[*table].sets[*set].elements = e
+            }
+            _ => {}
+        }
+    }
+    if let Some(c) = &opts.chain {
+        for t in &mut tables {
+            t.chains.retain(|ch| ch.name() == c);
+        }
+    }
+    let gen_after = sockets[0].get_gen()?;
+    if cons.torn || gen_after != gen {
+        return Ok(None);
+    }
+    Ok(Some(Ruleset {
+        generation: gen,
+        tables,
+    }))
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Job {
+    Rules { table: usize, chain: usize },
+    SetElems { table: usize, set: usize },
+}
+
+enum JobOut {
+    Rules(Vec<nft::Rule>),
+    Elems(Vec<nft::SetElem>),
+}
+
+struct Outcome {
+    results: Vec<JobOut>,
+    torn: bool,
+}
+
+/// Run the jobs on all sockets, each worker taking the next job from a shared counter.
+fn run_jobs(
+    sockets: &mut [NfSocket],
+    tables: &[Table],
+    jobs: &[Job],
+    gen16: u16,
+) -> Result<Outcome> {
+    let next = AtomicUsize::new(0);
+    let results: Vec<Mutex<Option<JobOut>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
+    let torn = std::sync::atomic::AtomicBool::new(false);
+    let worker = |sock: &mut NfSocket| -> Result<()> {
+        let mut req = Vec::with_capacity(128);
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(job) = jobs.get(i) else {
+                return Ok(());
+            };
+            if torn.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            let (out, info) = match run_job(sock, tables, *job, &mut req) {
+                Ok(x) => x,
+                // The chain or set disappeared between the listing and this dump.
+                Err(Error::Kernel { errno, .. }) if errno == libc::ENOENT => {
+                    torn.store(true, Ordering::Relaxed);
+                    return Ok(());
+                }
+                Err(e) => return Err(e),
+            };
+            let mut c = Consistency { gen16, torn: false };
+            c.check(info);
+            if c.torn {
+                torn.store(true, Ordering::Relaxed);
+            }
+            if let Ok(mut slot) = results[i].lock() {
+                *slot = Some(out);
+            }
+        }
+    };
+    let errs: Vec<Result<()>> = if sockets.len() <= 1 || jobs.len() < 64 {
+        vec![worker(&mut sockets[0])]
+    } else {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = sockets
+                .iter_mut()
+                .map(|sock| s.spawn(|| worker(sock)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        })
+    };
+    for e in errs {
+        e?;
+    }
+    let torn = torn.load(Ordering::Relaxed);
+    let mut out = Vec::with_capacity(jobs.len());
+    for r in results {
+        let v = r.into_inner().ok().flatten();
+        match v {
+            Some(v) => out.push(v),
+            None if torn => {
+                return Ok(Outcome {
+                    results: vec![],
+                    torn: true,
+                })
+            }
+            None => return Err(Error::Inconsistent { attempts: 0 }),
+        }
+    }
+    Ok(Outcome { results: out, torn })
+}
+
+fn run_job(
+    sock: &mut NfSocket,
+    tables: &[Table],
+    job: Job,
+    req: &mut Vec<u8>,
+) -> Result<(JobOut, DumpInfo)> {
+    req.clear();
+    match job {
+        Job::Rules { table, chain } => {
+            let t = &tables[table];
+            let c = &t.chains[chain];
+            str_attr(req, 1, t.name()); // NFTA_RULE_TABLE
+            str_attr(req, 2, c.name()); // NFTA_RULE_CHAIN
+            let mut rules = Vec::new();
+            let op = format!(
+                "list rules of {} {} {} (NFT_MSG_GETRULE)",
+                t.family,
+                t.name(),
+                c.name()
+            );
+            let info = sock.dump(&op, msg::GETRULE, t.family.to_u8(), req, |_, m| {
+                let r = nft::Rule::parse(m.attrs).map_err(|e| Error::decode(op.as_str(), e))?;
+                rules.push(r);
+                Ok(())
+            })?;
+            Ok((JobOut::Rules(rules), info))
+        }
+        Job::SetElems { table, set } => {
+            let t = &tables[table];
+            let s = &t.sets[set];
+            str_attr(req, 1, t.name()); // NFTA_SET_ELEM_LIST_TABLE
+            str_attr(req, 2, s.name()); // NFTA_SET_ELEM_LIST_SET
+            let mut elems = Vec::new();
+            let op = format!(
+                "list elements of set {} {} {} (NFT_MSG_GETSETELEM)",
+                t.family,
+                t.name(),
+                s.name()
+            );
+            let info = sock.dump(&op, msg::GETSETELEM, t.family.to_u8(), req, |_, m| {
+                let l =
+                    nft::SetElemList::parse(m.attrs).map_err(|e| Error::decode(op.as_str(), e))?;
+                if let Some(e) = l.elements {
+                    elems.extend(e.0);
+                }
+                Ok(())
+            })?;
+            Ok((JobOut::Elems(elems), info))
+        }
+    }
+}
+
+fn str_attr(buf: &mut Vec<u8>, ty: u16, s: &str) {
+    let start = buf.len();
+    let len = 4 + s.len() + 1;
+    buf.extend_from_slice(&(len as u16).to_ne_bytes());
+    buf.extend_from_slice(&ty.to_ne_bytes());
+    buf.extend_from_slice(s.as_bytes());
+    buf.push(0);
+    buf.resize(start + nfscope_wire::nl::align(len), 0);
+}
+
+/// The floor for benchmarks: the same per-chain rule dumps on one socket, decoding nothing but
+/// the chain list. Returns (bytes of rule messages, rule messages).
+pub fn raw_rule_dump() -> Result<(u64, u64)> {
+    let mut s = NfSocket::open()?;
+    let mut chains: Vec<(u8, String, String)> = Vec::new();
+    s.dump("list chains", msg::GETCHAIN, 0, &[], |_, m| {
+        let c = nft::Chain::parse(m.attrs).map_err(|e| Error::decode("decode chain", e))?;
+        chains.push((
+            m.family,
+            c.table.unwrap_or_default(),
+            c.name.unwrap_or_default(),
+        ));
+        Ok(())
+    })?;
+    let (mut bytes, mut n) = (0u64, 0u64);
+    let mut req = Vec::new();
+    for (fam, t, c) in &chains {
+        req.clear();
+        str_attr(&mut req, 1, t);
+        str_attr(&mut req, 2, c);
+        s.dump("list rules", msg::GETRULE, *fam, &req, |m, _| {
+            bytes += m.payload.len() as u64 + 16;
+            n += 1;
+            Ok(())
+        })?;
+    }
+    Ok((bytes, n))
+}

@@ -1,0 +1,196 @@
+//! An nfnetlink socket (neli's `NlSocket` on `NETLINK_NETFILTER`) that sends nf_tables
+//! requests and hands each reply message, still borrowed from the receive buffer, to a callback.
+//! Decoding is the caller's (nfscope-wire); this module only frames and checks.
+
+use crate::error::{Error, Result};
+use neli::consts::socket::{Msg, NlFamily};
+use neli::socket::NlSocket;
+use neli::utils::Groups;
+use nfscope_wire::nfnl::{self, NfMsg, NFNL_SUBSYS_NFTABLES};
+use nfscope_wire::nft::{self, Gen};
+use nfscope_wire::nl::{self, Message, MessageBuilder, Messages};
+
+/// The kernel fills dump datagrams up to 32 KiB; a larger buffer never hurts.
+const RECV_BUF: usize = 64 * 1024;
+
+/// What came back from one dump besides the messages.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DumpInfo {
+    /// A reply carried `NLM_F_DUMP_INTR`: the kernel saw a change during the dump.
+    pub interrupted: bool,
+    /// The low 16 bits of the generation, if any reply had an nfgenmsg (all replies should agree).
+    pub gen16: Option<u16>,
+    /// Replies disagreed about the generation.
+    pub gen_mismatch: bool,
+    pub messages: u64,
+}
+
+/// Counters of what a socket read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IoStats {
+    pub bytes: u64,
+    pub messages: u64,
+    pub requests: u64,
+}
+
+pub struct NfSocket {
+    sock: NlSocket,
+    seq: u32,
+    buf: Vec<u8>,
+    req: Vec<u8>,
+    pub stats: IoStats,
+}
+
+impl NfSocket {
+    /// Open a socket in the calling thread's network namespace.
+    pub fn open() -> Result<NfSocket> {
+        let sock = NlSocket::connect(NlFamily::Netfilter, None, Groups::empty())
+            .map_err(|e| Error::io("open netlink socket (NETLINK_NETFILTER)", e))?;
+        Ok(NfSocket {
+            sock,
+            seq: 1,
+            buf: vec![0; RECV_BUF],
+            req: Vec::with_capacity(256),
+            stats: IoStats::default(),
+        })
+    }
+
+    /// Access to neli's socket (for group membership, buffer sizes, raw fd).
+    pub fn raw(&self) -> &NlSocket {
+        &self.sock
+    }
+
+    fn send_request(
+        &mut self,
+        op: &str,
+        msg: u8,
+        flags: u16,
+        family: u8,
+        attrs: &[u8],
+    ) -> Result<u32> {
+        self.seq = self.seq.wrapping_add(1);
+        let seq = self.seq;
+        self.req.clear();
+        let mut m = MessageBuilder::new(
+            &mut self.req,
+            ((NFNL_SUBSYS_NFTABLES as u16) << 8) | msg as u16,
+            nl::NLM_F_REQUEST | flags,
+            seq,
+        );
+        m.bytes(&nfnl::nfgenmsg(family, 0)).bytes(attrs);
+        m.finish();
+        loop {
+            match self.sock.send(&self.req, Msg::empty()) {
+                Ok(_) => break,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(Error::io(format!("{op}: send"), e)),
+            }
+        }
+        self.stats.requests += 1;
+        Ok(seq)
+    }
+
+    fn recv(&mut self, op: &str) -> Result<usize> {
+        loop {
+            match self.sock.recv(&mut self.buf[..], Msg::empty()) {
+                Ok((n, _)) => {
+                    self.stats.bytes += n as u64;
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(Error::io(format!("{op}: recv"), e)),
+            }
+        }
+    }
+
+    /// Send an nf_tables dump request (`msg` = `NFT_MSG_GET*`) and call `f` for every reply
+    /// until `NLMSG_DONE`.
+    pub fn dump<F>(
+        &mut self,
+        op: &str,
+        msg: u8,
+        family: u8,
+        attrs: &[u8],
+        mut f: F,
+    ) -> Result<DumpInfo>
+    where
+        F: FnMut(&Message<'_>, &NfMsg<'_>) -> Result<()>,
+    {
+        let seq = self.send_request(op, msg, nl::NLM_F_DUMP, family, attrs)?;
+        let mut info = DumpInfo::default();
+        loop {
+            let n = self.recv(op)?;
+            let mut done = false;
+            for m in Messages::new(&self.buf[..n]) {
+                let m = m.map_err(|e| Error::decode(op, e))?;
+                if m.seq != seq {
+                    continue; // a stale answer to an earlier request
+                }
+                self.stats.messages += 1;
+                if m.dump_interrupted() {
+                    info.interrupted = true;
+                }
+                match m.ty {
+                    nl::NLMSG_DONE => {
+                        // A dump may end with an error code in the DONE payload.
+                        if m.payload.len() >= 4 {
+                            let code = i32::from_ne_bytes([
+                                m.payload[0],
+                                m.payload[1],
+                                m.payload[2],
+                                m.payload[3],
+                            ]);
+                            if code < 0 {
+                                return Err(Error::kernel(op, -code));
+                            }
+                        }
+                        done = true;
+                        break;
+                    }
+                    nl::NLMSG_ERROR => m.check_error().map_err(|e| Error::decode(op, e))?,
+                    nl::NLMSG_NOOP => {}
+                    ty => {
+                        let nf = NfMsg::parse(ty, m.payload).map_err(|e| Error::decode(op, e))?;
+                        match info.gen16 {
+                            None => info.gen16 = Some(nf.res_id),
+                            Some(g) if g != nf.res_id => info.gen_mismatch = true,
+                            _ => {}
+                        }
+                        info.messages += 1;
+                        f(&m, &nf)?;
+                    }
+                }
+            }
+            if done {
+                return Ok(info);
+            }
+        }
+    }
+
+    /// `NFT_MSG_GETGEN`: the current generation (the process fields name the requester).
+    pub fn get_gen(&mut self) -> Result<u32> {
+        let op = "get generation (NFT_MSG_GETGEN)";
+        let seq = self.send_request(op, nft::msg::GETGEN, 0, 0, &[])?;
+        loop {
+            let n = self.recv(op)?;
+            for m in Messages::new(&self.buf[..n]) {
+                let m = m.map_err(|e| Error::decode(op, e))?;
+                if m.seq != seq {
+                    continue;
+                }
+                m.check_error().map_err(|e| Error::decode(op, e))?;
+                if m.ty == nl::NLMSG_ERROR {
+                    continue;
+                }
+                let nf = NfMsg::parse(m.ty, m.payload).map_err(|e| Error::decode(op, e))?;
+                let g = Gen::parse(nf.attrs).map_err(|e| Error::decode(op, e))?;
+                return g.id.ok_or_else(|| {
+                    Error::decode(
+                        op,
+                        nfscope_wire::Error::invalid("NEWGEN without NFTA_GEN_ID"),
+                    )
+                });
+            }
+        }
+    }
+}
