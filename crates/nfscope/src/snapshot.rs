@@ -133,13 +133,9 @@ fn attempt(sockets: &mut [NfSocket], opts: &Options) -> Result<Option<Ruleset>> 
         torn: false,
     };
     let fam = opts.family.map(|f| f.to_u8()).unwrap_or(0);
-    let mut filter = Vec::new();
-    if let Some(t) = &opts.table {
-        let mut v = t.as_bytes().to_vec();
-        v.push(0);
-        attr::emit(&mut filter, 1, &v); // NFTA_{CHAIN,SET,OBJ,FLOWTABLE}_TABLE = 1
-    }
-
+    // Table filters are applied here, not in the requests: a table-filtered dump with family
+    // unspec is ENOENT in the kernel, and these listings are cheap.
+    let filter: &[u8] = &[];
     let mut tables: Vec<Table> = Vec::new();
     let d = s0.dump(
         "list tables (NFT_MSG_GETTABLE)",
@@ -174,7 +170,7 @@ fn attempt(sockets: &mut [NfSocket], opts: &Options) -> Result<Option<Ruleset>> 
         "list chains (NFT_MSG_GETCHAIN)",
         msg::GETCHAIN,
         fam,
-        &filter,
+        filter,
         |_, m| {
             let c = nft::Chain::parse(m.attrs).map_err(|e| Error::decode("decode chain", e))?;
             if let Some(i) = find(&mut tables, m.family, c.table.as_deref()) {
@@ -191,7 +187,7 @@ fn attempt(sockets: &mut [NfSocket], opts: &Options) -> Result<Option<Ruleset>> 
         "list sets (NFT_MSG_GETSET)",
         msg::GETSET,
         fam,
-        &filter,
+        filter,
         |_, m| {
             let s = nft::Set::parse(m.attrs).map_err(|e| Error::decode("decode set", e))?;
             if let Some(i) = find(&mut tables, m.family, s.table.as_deref()) {
@@ -208,7 +204,7 @@ fn attempt(sockets: &mut [NfSocket], opts: &Options) -> Result<Option<Ruleset>> 
         "list objects (NFT_MSG_GETOBJ)",
         msg::GETOBJ,
         fam,
-        &filter,
+        filter,
         |_, m| {
             let o = nft::Obj::parse(m.attrs).map_err(|e| Error::decode("decode object", e))?;
             if let Some(i) = find(&mut tables, m.family, o.table.as_deref()) {
@@ -223,7 +219,7 @@ fn attempt(sockets: &mut [NfSocket], opts: &Options) -> Result<Option<Ruleset>> 
         "list flowtables (NFT_MSG_GETFLOWTABLE)",
         msg::GETFLOWTABLE,
         fam,
-        &filter,
+        filter,
         |_, m| {
             let f =
                 nft::Flowtable::parse(m.attrs).map_err(|e| Error::decode("decode flowtable", e))?;
