@@ -29,8 +29,7 @@ fi
 
 # 2. Build everything (the integration tests run the nfscope binary).
 echo "== build"
-cargo build --workspace --all-targets --locked 2>&1 | grep -v '^\s*Compiling' || true
-cargo build --workspace --bins --locked -q
+cargo build --workspace --all-targets --locked
 
 if [ $quick -eq 0 ]; then
   echo "== fmt"
