@@ -15,7 +15,6 @@
 use crate::error::{Error, Result};
 use crate::model::{Chain, Obj, Ruleset, Set, Table};
 use crate::sock::{DumpInfo, IoStats, NfSocket};
-use nfscope_wire::attr;
 use nfscope_wire::nft::{self, msg, Family};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
