@@ -16,7 +16,7 @@ fi
 
 # 1. Debian packages: the real tools are writers and oracles in the tests.
 need=()
-for pair in nft:nftables iptables-nft:iptables ipset:ipset ip:iproute2 setpriv:util-linux protoc:protobuf-compiler; do
+for pair in patchelf:patchelf nft:nftables iptables-nft:iptables ipset:ipset ip:iproute2 setpriv:util-linux protoc:protobuf-compiler; do
   cmd=${pair%%:*} pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done
@@ -26,6 +26,9 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -q >/dev/null
   apt-get install -y -q "${need[@]}" >/dev/null
 fi
+
+# Other iptables versions side by side (1.8.7 bullseye, 1.8.11 trixie, sid), outside the clone.
+scripts/writers.sh >/dev/null
 
 # 2. Build everything (the integration tests run the nfscope binary).
 echo "== build"

@@ -20,7 +20,10 @@ impl Netns {
     pub fn new(tag: &str) -> Netns {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let name = format!("nfscope-{tag}-{}-{n}", std::process::id());
-        let out = Command::new("ip").args(["netns", "add", &name]).output().expect("run ip netns add");
+        let out = Command::new("ip")
+            .args(["netns", "add", &name])
+            .output()
+            .expect("run ip netns add");
         assert!(
             out.status.success(),
             "ip netns add {name} failed (tests need root): {}",
@@ -42,7 +45,10 @@ impl Netns {
 
     /// Run `prog args` inside; returns the output whatever the exit status.
     pub fn run(&self, prog: &str, args: &[&str]) -> Output {
-        self.command(prog).args(args).output().unwrap_or_else(|e| panic!("run {prog}: {e}"))
+        self.command(prog)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("run {prog}: {e}"))
     }
 
     /// Run `prog args` with `input` on stdin; panics with stderr if it fails.
@@ -98,7 +104,9 @@ impl Netns {
 
 impl Drop for Netns {
     fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.name]).status();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
     }
 }
 
@@ -112,7 +120,11 @@ pub fn nfscope_bin() -> PathBuf {
     // target/<profile>/deps/<test> → target/<profile>/nfscope
     let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
     let bin = dir.join("nfscope");
-    assert!(bin.exists(), "{} not built: run `cargo build --workspace --bins` first", bin.display());
+    assert!(
+        bin.exists(),
+        "{} not built: run `cargo build --workspace --bins` first",
+        bin.display()
+    );
     bin
 }
 
@@ -123,12 +135,22 @@ pub fn assert_same_lines(what: &str, ours: &str, theirs: &str) {
     }
     let a: Vec<&str> = ours.lines().collect();
     let b: Vec<&str> = theirs.lines().collect();
-    let mut msg = format!("{what}: output differs (ours {} lines, reference {} lines)\n", a.len(), b.len());
+    let mut msg = format!(
+        "{what}: output differs (ours {} lines, reference {} lines)\n",
+        a.len(),
+        b.len()
+    );
     for i in 0..a.len().max(b.len()) {
         let (x, y) = (a.get(i).copied(), b.get(i).copied());
         if x != y {
-            msg.push_str(&format!("line {}:\n  ours: {:?}\n  ref:  {:?}\n", i + 1, x, y));
+            msg.push_str(&format!(
+                "line {}:\n  ours: {:?}\n  ref:  {:?}\n",
+                i + 1,
+                x,
+                y
+            ));
         }
     }
     panic!("{msg}");
 }
+pub mod writers;

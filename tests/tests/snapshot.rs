@@ -61,16 +61,26 @@ fn snapshot_has_everything_nft_reports() {
     let chains: usize = rs.tables.iter().map(|t| t.chains.len()).sum();
     assert_eq!(chains, count("chain"));
     assert_eq!(rs.rule_count(), count("rule"));
-    let named_sets: usize = rs.tables.iter().flat_map(|t| &t.sets).filter(|s| !s.is_anonymous()).count();
+    let named_sets: usize = rs
+        .tables
+        .iter()
+        .flat_map(|t| &t.sets)
+        .filter(|s| !s.is_anonymous())
+        .count();
     assert_eq!(named_sets, count("set") + count("map"));
     let objects: usize = rs.tables.iter().map(|t| t.objects.len()).sum();
     assert_eq!(objects, count("counter") + count("quota"));
     // A plain (non-interval) set: same elements.
-    let t = rs.table(nfscope::wire::nft::Family::Inet, "filter").expect("inet filter");
+    let t = rs
+        .table(nfscope::wire::nft::Family::Inet, "filter")
+        .expect("inet filter");
     let allowed = t.set("allowed").expect("set allowed");
     assert_eq!(allowed.elements.len(), 3);
     let ports = t.set("ports").expect("map ports");
-    assert!(ports.elements.iter().all(|e| e.data.as_ref().and_then(|d| d.verdict()).is_some()));
+    assert!(ports
+        .elements
+        .iter()
+        .all(|e| e.data.as_ref().and_then(|d| d.verdict()).is_some()));
     // Rule order and handles match nft's.
     let nft_handles: Vec<u64> = items
         .iter()
@@ -78,7 +88,13 @@ fn snapshot_has_everything_nft_reports() {
         .filter(|r| r["chain"] == "input")
         .filter_map(|r| r["handle"].as_u64())
         .collect();
-    let ours: Vec<u64> = t.chain("input").expect("input").rules.iter().filter_map(|r| r.handle).collect();
+    let ours: Vec<u64> = t
+        .chain("input")
+        .expect("input")
+        .rules
+        .iter()
+        .filter_map(|r| r.handle)
+        .collect();
     assert_eq!(ours, nft_handles);
     // Every expression decoded (nothing unknown in an nft-written ruleset).
     let counts = nfscope::stats::count(&rs);
@@ -90,14 +106,24 @@ fn snapshot_has_everything_nft_reports() {
 fn filters_limit_what_is_read() {
     let ns = Netns::new("filt");
     ns.nft_load(RULESET);
-    let opts = Options { table: Some("filter".into()), chain: Some("sub".into()), ..Options::default() };
+    let opts = Options {
+        table: Some("filter".into()),
+        chain: Some("sub".into()),
+        ..Options::default()
+    };
     let (rs, _) = snapshot::take_in_netns(ns.name(), &opts).expect("snapshot");
     assert_eq!(rs.tables.len(), 1);
     assert_eq!(rs.tables[0].chains.len(), 1);
     assert_eq!(rs.tables[0].chains[0].rules.len(), 2);
-    let opts = Options { family: Some(nfscope::wire::nft::Family::Ip), ..Options::default() };
+    let opts = Options {
+        family: Some(nfscope::wire::nft::Family::Ip),
+        ..Options::default()
+    };
     let (rs, _) = snapshot::take_in_netns(ns.name(), &opts).expect("snapshot");
-    assert_eq!(rs.tables.iter().map(|t| t.name()).collect::<Vec<_>>(), vec!["nat"]);
+    assert_eq!(
+        rs.tables.iter().map(|t| t.name()).collect::<Vec<_>>(),
+        vec!["nat"]
+    );
 }
 
 /// A writer keeps replacing two chains atomically with N rules each (N alternating); a
@@ -128,14 +154,23 @@ fn snapshot_is_never_torn() {
         fa.display(),
         fb.display()
     );
-    let mut writer = ns.command("sh").args(["-c", &script]).spawn().expect("writer");
+    let mut writer = ns
+        .command("sh")
+        .args(["-c", &script])
+        .spawn()
+        .expect("writer");
     let mut snapshots = 0;
     let mut retried = 0;
     let start = std::time::Instant::now();
     while start.elapsed().as_secs() < 4 {
-        let opts = Options { max_attempts: 50, ..Options::default() };
+        let opts = Options {
+            max_attempts: 50,
+            ..Options::default()
+        };
         let (rs, st) = snapshot::take_in_netns(ns.name(), &opts).expect("snapshot");
-        let t = rs.table(nfscope::wire::nft::Family::Ip, "t").expect("table t");
+        let t = rs
+            .table(nfscope::wire::nft::Family::Ip, "t")
+            .expect("table t");
         let a = t.chain("a").expect("a").rules.len();
         let b = t.chain("b").expect("b").rules.len();
         assert_eq!(a, b, "torn snapshot: chain a has {a} rules, b has {b}");
@@ -168,7 +203,13 @@ fn reading_changes_nothing() {
 fn unprivileged_user_gets_a_clear_error() {
     let ns = Netns::new("perm");
     let out = std::process::Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"])
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+        ])
         .arg(nfscope_tests::nfscope_bin())
         .args(["dump"])
         .output()
@@ -184,7 +225,11 @@ fn cli_dump_json_and_stats() {
     let ns = Netns::new("cli");
     ns.nft_load(RULESET);
     let out = ns.nfscope(&["dump", "--format", "json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["schema_version"], 1);
     assert_eq!(v["nftables"]["tables"].as_array().map(|a| a.len()), Some(3));
