@@ -15,3 +15,7 @@ pub mod sock;
 pub use error::{Error, Result};
 pub mod json;
 pub mod stats;
+pub mod change;
+pub mod process;
+pub mod diff;
+pub mod watch;

@@ -67,25 +67,36 @@ fn ser_secs<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::
 
 /// Take a snapshot in the current network namespace.
 pub fn take(opts: &Options) -> Result<(Ruleset, Stats)> {
+    let mut sockets = open_sockets(opts)?;
+    take_with(&mut sockets, opts)
+}
+
+/// The sockets a snapshot uses (open them in the namespace to read; they keep reading it).
+pub fn open_sockets(opts: &Options) -> Result<Vec<NfSocket>> {
+    (0..opts.workers.max(1)).map(|_| NfSocket::open()).collect()
+}
+
+/// Take a snapshot with sockets opened earlier (by [`open_sockets`], possibly in another netns).
+pub fn take_with(sockets: &mut [NfSocket], opts: &Options) -> Result<(Ruleset, Stats)> {
     let start = Instant::now();
-    let mut sockets = Vec::with_capacity(opts.workers.max(1));
-    for _ in 0..opts.workers.max(1) {
-        sockets.push(NfSocket::open()?);
-    }
+    let before: Vec<IoStats> = sockets.iter().map(|s| s.stats).collect();
     let mut attempts = 0;
     let result = loop {
         attempts += 1;
-        match attempt(&mut sockets, opts)? {
+        match attempt(sockets, opts)? {
             Some(rs) => break rs,
             None if attempts >= opts.max_attempts => return Err(Error::Inconsistent { attempts }),
             None => continue,
         }
     };
-    let io = sockets.iter().fold(IoStats::default(), |a, s| IoStats {
-        bytes: a.bytes + s.stats.bytes,
-        messages: a.messages + s.stats.messages,
-        requests: a.requests + s.stats.requests,
-    });
+    let io = sockets
+        .iter()
+        .zip(before)
+        .fold(IoStats::default(), |a, (s, b)| IoStats {
+            bytes: a.bytes + s.stats.bytes - b.bytes,
+            messages: a.messages + s.stats.messages - b.messages,
+            requests: a.requests + s.stats.requests - b.requests,
+        });
     Ok((
         result,
         Stats {

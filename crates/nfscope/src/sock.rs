@@ -55,6 +55,79 @@ impl NfSocket {
         })
     }
 
+    /// Open a socket subscribed to nf_tables change events (`NFNLGRP_NFTABLES`) with a receive
+    /// buffer of `rcvbuf` bytes (forced past rmem_max when we have CAP_NET_ADMIN).
+    pub fn open_events(rcvbuf: usize) -> Result<NfSocket> {
+        let sock = NlSocket::connect(
+            NlFamily::Netfilter,
+            None,
+            Groups::new_groups(&[nfnl::NFNLGRP_NFTABLES]),
+        )
+        .map_err(|e| Error::io("subscribe to nf_tables events (NFNLGRP_NFTABLES)", e))?;
+        let size = rcvbuf.min(i32::MAX as usize) as libc::c_int;
+        // SAFETY: setsockopt on our own valid fd with a pointer to a c_int and its size.
+        let rc = unsafe {
+            libc::setsockopt(
+                std::os::fd::AsRawFd::as_raw_fd(&sock),
+                libc::SOL_SOCKET,
+                libc::SO_RCVBUFFORCE,
+                &size as *const libc::c_int as *const libc::c_void,
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if rc != 0 {
+            sock.set_recv_buffer_size(rcvbuf)
+                .map_err(|e| Error::io("set event socket receive buffer", e))?;
+        }
+        Ok(NfSocket {
+            sock,
+            seq: 1,
+            buf: vec![0; RECV_BUF],
+            req: Vec::new(),
+            stats: IoStats::default(),
+        })
+    }
+
+    /// Set (or clear, with `None`) a timeout for receives (`SO_RCVTIMEO`).
+    pub fn set_read_timeout(&self, d: Option<std::time::Duration>) -> Result<()> {
+        let d = d.unwrap_or_default();
+        let tv = libc::timeval {
+            tv_sec: d.as_secs() as libc::time_t,
+            tv_usec: d.subsec_micros() as libc::suseconds_t,
+        };
+        // SAFETY: setsockopt on our own valid fd with a pointer to a timeval and its size.
+        let rc = unsafe {
+            libc::setsockopt(
+                std::os::fd::AsRawFd::as_raw_fd(&self.sock),
+                libc::SOL_SOCKET,
+                libc::SO_RCVTIMEO,
+                &tv as *const libc::timeval as *const libc::c_void,
+                std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+            )
+        };
+        if rc != 0 {
+            return Err(Error::io(
+                "set receive timeout",
+                std::io::Error::last_os_error(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Receive one datagram (blocking). `Err` with `ENOBUFS` means the kernel dropped events.
+    pub fn recv_datagram(&mut self) -> std::io::Result<&[u8]> {
+        loop {
+            match self.sock.recv(&mut self.buf[..], Msg::empty()) {
+                Ok((n, _)) => {
+                    self.stats.bytes += n as u64;
+                    return Ok(&self.buf[..n.min(self.buf.len())]);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
     /// Access to neli's socket (for group membership, buffer sizes, raw fd).
     pub fn raw(&self) -> &NlSocket {
         &self.sock

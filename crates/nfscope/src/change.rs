@@ -1,0 +1,267 @@
+//! nf_tables messages as changes to a [`Ruleset`], and applying them.
+//!
+//! The kernel describes both its dump replies and its change events with the same messages
+//! (`NFT_MSG_NEW*` / `NFT_MSG_DEL*`). [`decode`] turns one message into a [`Change`];
+//! [`Ruleset::apply`] folds it into the model. A snapshot, a captured dump ([`decode_dump`]) and
+//! the watch stream all go through here.
+
+use crate::error::{Error, Result};
+use crate::model::{Chain, Obj, Ruleset, Set, Table};
+use nfscope_wire::nfnl::{NfMsg, NFNL_SUBSYS_NFTABLES};
+use nfscope_wire::nft::{self, msg, Family};
+use nfscope_wire::nl::{self, Message, Messages};
+
+/// One decoded nf_tables message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    NewTable(Family, nft::Table),
+    DelTable(Family, nft::Table),
+    NewChain(Family, nft::Chain),
+    DelChain(Family, nft::Chain),
+    NewRule(Family, nft::Rule),
+    DelRule(Family, nft::Rule),
+    NewSet(Family, nft::Set),
+    DelSet(Family, nft::Set),
+    NewSetElems(Family, nft::SetElemList),
+    DelSetElems(Family, nft::SetElemList),
+    NewObj(Family, nft::Obj),
+    DelObj(Family, nft::Obj),
+    NewFlowtable(Family, nft::Flowtable),
+    DelFlowtable(Family, nft::Flowtable),
+    /// End of a transaction: generation id and the committing process.
+    NewGen(nft::Gen),
+    /// An nf_tables message type this code does not handle (kept for the record).
+    Other {
+        msg_type: u8,
+        family: Family,
+    },
+}
+
+/// Decode one netlink message. Non-nf_tables and control messages give `Ok(None)`.
+pub fn decode(m: &Message<'_>) -> Result<Option<Change>> {
+    if m.ty < 0x10 || (m.ty >> 8) as u8 != NFNL_SUBSYS_NFTABLES {
+        return Ok(None);
+    }
+    let nf = NfMsg::parse(m.ty, m.payload).map_err(|e| Error::decode("nfgenmsg", e))?;
+    decode_nf(&nf).map(Some)
+}
+
+/// Decode one nf_tables message (after its nfgenmsg header).
+pub fn decode_nf(nf: &NfMsg<'_>) -> Result<Change> {
+    let f = Family::from_u8(nf.family);
+    let a = nf.attrs;
+    let what = msg::name(nf.msg);
+    let d = |e| Error::decode(what, e);
+    Ok(match nf.msg {
+        msg::NEWTABLE => Change::NewTable(f, nft::Table::parse(a).map_err(d)?),
+        msg::DELTABLE | msg::DESTROYTABLE => Change::DelTable(f, nft::Table::parse(a).map_err(d)?),
+        msg::NEWCHAIN => Change::NewChain(f, nft::Chain::parse(a).map_err(d)?),
+        msg::DELCHAIN | msg::DESTROYCHAIN => Change::DelChain(f, nft::Chain::parse(a).map_err(d)?),
+        msg::NEWRULE => Change::NewRule(f, nft::Rule::parse(a).map_err(d)?),
+        msg::DELRULE | msg::DESTROYRULE => Change::DelRule(f, nft::Rule::parse(a).map_err(d)?),
+        msg::NEWSET => Change::NewSet(f, nft::Set::parse(a).map_err(d)?),
+        msg::DELSET | msg::DESTROYSET => Change::DelSet(f, nft::Set::parse(a).map_err(d)?),
+        msg::NEWSETELEM => Change::NewSetElems(f, nft::SetElemList::parse(a).map_err(d)?),
+        msg::DELSETELEM | msg::DESTROYSETELEM => {
+            Change::DelSetElems(f, nft::SetElemList::parse(a).map_err(d)?)
+        }
+        msg::NEWOBJ => Change::NewObj(f, nft::Obj::parse(a).map_err(d)?),
+        msg::DELOBJ | msg::DESTROYOBJ => Change::DelObj(f, nft::Obj::parse(a).map_err(d)?),
+        msg::NEWFLOWTABLE => Change::NewFlowtable(f, nft::Flowtable::parse(a).map_err(d)?),
+        msg::DELFLOWTABLE | msg::DESTROYFLOWTABLE => {
+            Change::DelFlowtable(f, nft::Flowtable::parse(a).map_err(d)?)
+        }
+        msg::NEWGEN => Change::NewGen(nft::Gen::parse(a).map_err(d)?),
+        other => Change::Other {
+            msg_type: other,
+            family: f,
+        },
+    })
+}
+
+/// Decode a captured dump or event stream (concatenated netlink messages) into a ruleset.
+/// `NLMSG_DONE`/`NLMSG_ERROR`/other subsystems are skipped.
+pub fn decode_dump(buf: &[u8]) -> Result<Ruleset> {
+    let mut rs = Ruleset::default();
+    for m in Messages::new(buf) {
+        let m = m.map_err(|e| Error::decode("netlink framing", e))?;
+        if m.ty == nl::NLMSG_DONE || m.ty == nl::NLMSG_ERROR {
+            continue;
+        }
+        if let Some(c) = decode(&m)? {
+            rs.apply(&c);
+        }
+    }
+    Ok(rs)
+}
+
+fn same(a: &Option<String>, b: &Option<String>) -> bool {
+    a.is_some() && a == b
+}
+
+impl Ruleset {
+    fn table_mut(&mut self, f: Family, name: &Option<String>) -> Option<&mut Table> {
+        self.tables
+            .iter_mut()
+            .find(|t| t.family == f && same(&t.attrs.name, name))
+    }
+
+    /// Fold one change into the model. Changes naming objects that do not exist are ignored
+    /// (the caller's resync logic compares with a fresh snapshot when in doubt).
+    pub fn apply(&mut self, c: &Change) {
+        match c {
+            Change::NewTable(f, t) => match self.table_mut(*f, &t.name) {
+                Some(old) => old.attrs = t.clone(),
+                None => self.tables.push(Table {
+                    family: *f,
+                    attrs: t.clone(),
+                    chains: vec![],
+                    sets: vec![],
+                    objects: vec![],
+                    flowtables: vec![],
+                }),
+            },
+            Change::DelTable(f, t) => self
+                .tables
+                .retain(|x| !(x.family == *f && same(&x.attrs.name, &t.name))),
+            Change::NewChain(f, ch) => {
+                if let Some(t) = self.table_mut(*f, &ch.table) {
+                    match t.chains.iter_mut().find(|x| same(&x.attrs.name, &ch.name)) {
+                        Some(old) => old.attrs = ch.clone(),
+                        None => t.chains.push(Chain {
+                            attrs: ch.clone(),
+                            rules: vec![],
+                        }),
+                    }
+                }
+            }
+            Change::DelChain(f, ch) => {
+                if let Some(t) = self.table_mut(*f, &ch.table) {
+                    t.chains.retain(|x| !same(&x.attrs.name, &ch.name));
+                }
+            }
+            Change::NewRule(f, r) => {
+                if let Some(ch) = self
+                    .table_mut(*f, &r.table)
+                    .and_then(|t| t.chains.iter_mut().find(|x| same(&x.attrs.name, &r.chain)))
+                {
+                    if let Some(i) = ch
+                        .rules
+                        .iter()
+                        .rposition(|x| x.handle.is_some() && x.handle == r.handle)
+                    {
+                        ch.rules[i] = r.clone(); // replace (NLM_F_REPLACE)
+                    } else {
+                        // NFTA_RULE_POSITION names the rule this one follows; absent: first.
+                        let at = match r.position {
+                            // Fast path: appending after the last rule (a restore, a dump).
+                            Some(p) if ch.rules.last().and_then(|x| x.handle) == Some(p) => {
+                                Some(ch.rules.len())
+                            }
+                            Some(p) => ch
+                                .rules
+                                .iter()
+                                .rposition(|x| x.handle == Some(p))
+                                .map(|i| i + 1),
+                            None => Some(0),
+                        };
+                        ch.rules.insert(at.unwrap_or(ch.rules.len()), r.clone());
+                    }
+                }
+            }
+            Change::DelRule(f, r) => {
+                if let Some(ch) = self
+                    .table_mut(*f, &r.table)
+                    .and_then(|t| t.chains.iter_mut().find(|x| same(&x.attrs.name, &r.chain)))
+                {
+                    ch.rules.retain(|x| x.handle != r.handle);
+                }
+            }
+            Change::NewSet(f, s) => {
+                if let Some(t) = self.table_mut(*f, &s.table) {
+                    match t.sets.iter_mut().find(|x| same(&x.attrs.name, &s.name)) {
+                        Some(old) => old.attrs = s.clone(),
+                        None => t.sets.push(Set {
+                            attrs: s.clone(),
+                            elements: vec![],
+                        }),
+                    }
+                }
+            }
+            Change::DelSet(f, s) => {
+                if let Some(t) = self.table_mut(*f, &s.table) {
+                    t.sets.retain(|x| !same(&x.attrs.name, &s.name));
+                }
+            }
+            Change::NewSetElems(f, l) | Change::DelSetElems(f, l) => {
+                let add = matches!(c, Change::NewSetElems(..));
+                if let Some(set) = self
+                    .table_mut(*f, &l.table)
+                    .and_then(|t| t.sets.iter_mut().find(|x| same(&x.attrs.name, &l.set)))
+                {
+                    for e in l.elements.iter().flat_map(|e| &e.0) {
+                        let pos = set
+                            .elements
+                            .iter()
+                            .position(|x| x.key == e.key && x.flags == e.flags);
+                        match (add, pos) {
+                            (true, Some(i)) => set.elements[i] = e.clone(),
+                            (true, None) => set.elements.push(e.clone()),
+                            (false, Some(i)) => {
+                                set.elements.remove(i);
+                            }
+                            (false, None) => {}
+                        }
+                    }
+                }
+            }
+            Change::NewObj(f, o) => {
+                if let Some(t) = self.table_mut(*f, &o.table) {
+                    let decoded = o.decode_data().ok();
+                    match t
+                        .objects
+                        .iter_mut()
+                        .find(|x| same(&x.attrs.name, &o.name) && x.attrs.obj_type == o.obj_type)
+                    {
+                        Some(old) => {
+                            *old = Obj {
+                                attrs: o.clone(),
+                                decoded,
+                            }
+                        }
+                        None => t.objects.push(Obj {
+                            attrs: o.clone(),
+                            decoded,
+                        }),
+                    }
+                }
+            }
+            Change::DelObj(f, o) => {
+                if let Some(t) = self.table_mut(*f, &o.table) {
+                    t.objects.retain(|x| {
+                        !(same(&x.attrs.name, &o.name) && x.attrs.obj_type == o.obj_type)
+                    });
+                }
+            }
+            Change::NewFlowtable(f, ft) => {
+                if let Some(t) = self.table_mut(*f, &ft.table) {
+                    match t.flowtables.iter_mut().find(|x| same(&x.name, &ft.name)) {
+                        Some(old) => *old = ft.clone(),
+                        None => t.flowtables.push(ft.clone()),
+                    }
+                }
+            }
+            Change::DelFlowtable(f, ft) => {
+                if let Some(t) = self.table_mut(*f, &ft.table) {
+                    t.flowtables.retain(|x| !same(&x.name, &ft.name));
+                }
+            }
+            Change::NewGen(g) => {
+                if let Some(id) = g.id {
+                    self.generation = id;
+                }
+            }
+            Change::Other { .. } => {}
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! Watch nf_tables: every change as it happens, grouped per transaction, attributed to the
+//! process that committed it, and never silently lost.
+//!
+//! The event socket subscribes to `NFNLGRP_NFTABLES` *before* the initial snapshot, so nothing
+//! falls between the two; events the snapshot already contains (their nfgenmsg `res_id`, the
+//! low 16 bits of the generation they belong to, is not newer than the snapshot's) are skipped.
+//! The kernel sends a transaction's messages, then `NEWGEN` (generation id, pid and comm of the
+//! committer); [`Watcher::next`] returns one [`Event::Transaction`] per `NEWGEN`.
+//! When the kernel drops events (`ENOBUFS` on the socket), the watcher takes a fresh snapshot
+//! at once, diffs it against its own view, and returns that as [`Event::Resync`].
+
+use crate::change::{self, Change};
+use crate::diff;
+use crate::error::{Error, Result};
+use crate::model::Ruleset;
+use crate::process::ProcessInfo;
+use crate::snapshot::{self, Options};
+use crate::sock::NfSocket;
+use nfscope_wire::nfnl::NfMsg;
+use nfscope_wire::nl::{self, Messages};
+use serde::Serialize;
+use std::collections::VecDeque;
+use std::time::SystemTime;
+
+/// Watch settings.
+#[derive(Debug, Clone)]
+pub struct WatchOptions {
+    /// Receive buffer of the event socket (forced past `rmem_max` with CAP_NET_ADMIN).
+    pub rcvbuf: usize,
+    /// Snapshot options for the initial view and for resyncs.
+    pub snapshot: Options,
+}
+
+impl Default for WatchOptions {
+    fn default() -> Self {
+        WatchOptions {
+            rcvbuf: 64 << 20,
+            snapshot: Options::default(),
+        }
+    }
+}
+
+/// One committed transaction.
+#[derive(Debug, Clone, Serialize)]
+pub struct Transaction {
+    pub generation: u32,
+    pub process: ProcessInfo,
+    #[serde(skip)]
+    pub changes: Vec<Change>,
+    #[serde(skip)]
+    pub received: Option<SystemTime>,
+}
+
+/// A resync after lost events: what changed between our last view and a fresh snapshot.
+#[derive(Debug, Clone, Serialize)]
+pub struct Resync {
+    pub generation: u32,
+    pub reason: String,
+    #[serde(skip)]
+    pub changes: Vec<Change>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Event {
+    Transaction(Transaction),
+    Resync(Resync),
+}
+
+pub struct Watcher {
+    events: NfSocket,
+    dump: Vec<NfSocket>,
+    opts: WatchOptions,
+    state: Ruleset,
+    pending: Vec<Change>,
+    ready: VecDeque<Event>,
+    /// Events skipped because the view already had them, and resyncs done.
+    pub skipped: u64,
+    pub resyncs: u64,
+}
+
+/// Is 16-bit generation `g` newer than `base`? (serial-number arithmetic)
+fn newer(g: u16, base: u32) -> bool {
+    (g.wrapping_sub(base as u16) as i16) > 0
+}
+
+impl Watcher {
+    /// Start watching the current network namespace.
+    pub fn start(opts: WatchOptions) -> Result<Watcher> {
+        let events = NfSocket::open_events(opts.rcvbuf)?;
+        let mut dump = snapshot::open_sockets(&opts.snapshot)?;
+        let (state, _) = snapshot::take_with(&mut dump, &opts.snapshot)?;
+        Ok(Watcher {
+            events,
+            dump,
+            opts,
+            state,
+            pending: vec![],
+            ready: VecDeque::new(),
+            skipped: 0,
+            resyncs: 0,
+        })
+    }
+
+    /// Start watching the named network namespace (sockets are created inside it).
+    pub fn start_in_netns(netns: &str, opts: WatchOptions) -> Result<Watcher> {
+        crate::netns::run_in(netns, || Watcher::start(opts))?
+    }
+
+    /// The watcher's current view (after every event returned so far).
+    pub fn state(&self) -> &Ruleset {
+        &self.state
+    }
+
+    /// Take a fresh snapshot with the watcher's own sockets (in its namespace).
+    pub fn snapshot(&mut self) -> Result<Ruleset> {
+        Ok(snapshot::take_with(&mut self.dump, &self.opts.snapshot)?.0)
+    }
+
+    /// Block until the next transaction or resync.
+    pub fn next(&mut self) -> Result<Event> {
+        loop {
+            if let Some(e) = self.next_timeout(None)? {
+                return Ok(e);
+            }
+        }
+    }
+
+    /// Wait at most `timeout` (`None`: forever) for the next transaction or resync.
+    pub fn next_timeout(&mut self, timeout: Option<std::time::Duration>) -> Result<Option<Event>> {
+        self.events.set_read_timeout(timeout)?;
+        loop {
+            if let Some(e) = self.ready.pop_front() {
+                return Ok(Some(e));
+            }
+            let res = self.events.recv_datagram();
+            match res {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(None),
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => self
+                    .resync("the kernel dropped events (ENOBUFS): socket receive buffer overrun")?,
+                Err(e) => return Err(Error::io("receive nf_tables events", e)),
+                Ok(buf) => {
+                    // Copy out of the socket buffer so `self` can be borrowed mutably below.
+                    let buf = buf.to_vec();
+                    self.handle_datagram(&buf)?;
+                }
+            }
+        }
+    }
+
+    fn handle_datagram(&mut self, buf: &[u8]) -> Result<()> {
+        for m in Messages::new(buf) {
+            let m = m.map_err(|e| Error::decode("event framing", e))?;
+            if m.ty == nl::NLMSG_ERROR || m.ty == nl::NLMSG_DONE || m.ty < 0x10 {
+                continue;
+            }
+            let nf =
+                NfMsg::parse(m.ty, m.payload).map_err(|e| Error::decode("event nfgenmsg", e))?;
+            if !newer(nf.res_id, self.state.generation) {
+                self.skipped += 1; // already in our view (from the snapshot or a resync)
+                continue;
+            }
+            match change::decode_nf(&nf)? {
+                Change::NewGen(g) => {
+                    let process = ProcessInfo::lookup(
+                        g.proc_pid.unwrap_or(0),
+                        g.proc_name.as_deref().unwrap_or(""),
+                    );
+                    let changes = std::mem::take(&mut self.pending);
+                    for c in &changes {
+                        self.state.apply(c);
+                    }
+                    let generation = g.id.unwrap_or(self.state.generation);
+                    self.state.generation = generation;
+                    self.ready.push_back(Event::Transaction(Transaction {
+                        generation,
+                        process,
+                        changes,
+                        received: Some(SystemTime::now()),
+                    }));
+                }
+                c => self.pending.push(c),
+            }
+        }
+        Ok(())
+    }
+
+    /// Replace our view by a fresh snapshot and queue the difference as a resync event.
+    pub fn resync(&mut self, reason: &str) -> Result<()> {
+        self.pending.clear();
+        let (fresh, _) = snapshot::take_with(&mut self.dump, &self.opts.snapshot)?;
+        let changes = diff::structural(&self.state, &fresh);
+        self.resyncs += 1;
+        self.ready.push_back(Event::Resync(Resync {
+            generation: fresh.generation,
+            reason: reason.into(),
+            changes,
+        }));
+        self.state = fresh;
+        Ok(())
+    }
+}
