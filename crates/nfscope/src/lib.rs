@@ -19,3 +19,4 @@ pub mod change;
 pub mod process;
 pub mod diff;
 pub mod watch;
+pub mod iptnft;

@@ -1,0 +1,801 @@
+//! How iptables-nft reads an nf_tables rule back, per iptables version band.
+//!
+//! iptables-nft encodes part of a rule natively (payload + cmp for `-s`/`-d`/`-p`, `meta iifname`
+//! for `-i`, and since 1.8.8 `meta mark` for `-m mark`, transport-header payloads for
+//! `--sport`/`--dport`/`--tcp-flags`, `range` for port ranges, `log` for NFLOG) and the rest as xt
+//! match/target blobs. Each iptables version understands a different subset: an expression it
+//! does not know is either **silently ignored** (the rule it prints, and would restore, is
+//! broader: the kube-router incident) or makes the whole table **incompatible** (it refuses to
+//! print it). [`translate`] replays that for one [`Reader`] band and returns the rule as that
+//! version prints it, with what it loses.
+//!
+//! The bands and their knowledge were measured with the real binaries (see
+//! `../shared/research/writers.md` and `tests/tests/iptables_nft.rs`, which checks this module
+//! against `iptables-nft-save` of every version of the writer matrix).
+
+use crate::model::{Chain, Table};
+use nfscope_wire::nft::expr::{consts, Expr};
+use nfscope_wire::nft::{Data, Family, Rule, VerdictCode};
+use serde::Serialize;
+use std::fmt::Write;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// An iptables-nft reader band.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum Reader {
+    /// iptables-nft ≤ 1.8.7 (Debian bullseye, kube-router's images).
+    #[serde(rename = "iptables-nft <=1.8.7")]
+    Upto187,
+    /// iptables-nft 1.8.8 – 1.8.9 (Debian bookworm).
+    #[serde(rename = "iptables-nft 1.8.8-1.8.9")]
+    From188,
+    /// iptables-nft ≥ 1.8.10 (trixie, sid).
+    #[serde(rename = "iptables-nft >=1.8.10")]
+    From1810,
+}
+
+impl Reader {
+    pub const ALL: [Reader; 3] = [Reader::Upto187, Reader::From188, Reader::From1810];
+    pub fn name(self) -> &'static str {
+        match self {
+            Reader::Upto187 => "iptables-nft <=1.8.7",
+            Reader::From188 => "iptables-nft 1.8.8-1.8.9",
+            Reader::From1810 => "iptables-nft >=1.8.10",
+        }
+    }
+    /// Understands native `meta mark`, transport ports / tcp flags, `range`, `log`.
+    fn native_188(self) -> bool {
+        self >= Reader::From188
+    }
+}
+
+/// One piece of an iptables rule as iptables-save prints it (`-s 10.0.0.0/8`,
+/// `-m mark --mark 0x8000/0x8000`, `-j DROP`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Part {
+    pub text: String,
+    /// Indices of the expressions this part was read from.
+    pub exprs: Vec<usize>,
+    /// Encoded natively (not as an xt blob).
+    pub native: bool,
+}
+
+/// A rule as one iptables-nft version reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IptRule {
+    pub chain: String,
+    /// `-s -d -i -o -p -f` parts in iptables' fixed order.
+    pub head: Vec<Part>,
+    /// Matches, in rule order.
+    pub matches: Vec<Part>,
+    /// `-j X` / `-g X`, if any.
+    pub target: Option<Part>,
+    pub counters: Option<(u64, u64)>,
+    /// What this reader silently ignores (present in the kernel, absent from its text).
+    pub ignored: Vec<Part>,
+    /// Why this reader refuses the whole table (`table 'filter' is incompatible`), if it does.
+    pub refused: Option<String>,
+}
+
+impl IptRule {
+    /// The `-A` line (without counters) as iptables-save prints it.
+    pub fn line(&self) -> String {
+        let mut s = format!("-A {}", self.chain);
+        for p in self.head.iter().chain(&self.matches).chain(&self.target) {
+            s.push(' ');
+            s.push_str(&p.text);
+        }
+        s
+    }
+    /// With `-c`: `[pkts:bytes] -A ...`.
+    pub fn line_with_counters(&self) -> String {
+        let (p, b) = self.counters.unwrap_or((0, 0));
+        format!("[{p}:{b}] {}", self.line())
+    }
+    /// Every part, in printing order.
+    pub fn parts(&self) -> impl Iterator<Item = &Part> {
+        self.head.iter().chain(&self.matches).chain(&self.target)
+    }
+}
+
+/// How a reader band fares with a rule compared with the newest reader.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Identical,
+    /// Reads it back without these parts (their iptables text).
+    Lossy {
+        lost: Vec<String>,
+    },
+    /// Refuses the table.
+    Refused {
+        reason: String,
+    },
+}
+
+/// The xt payload renderer: (kind is target, name, revision, family, info) → iptables-save
+/// fragment. Until the xt registry covers an extension, it prints `-m NAME` / `-j NAME`.
+pub fn xt_fragment(target: bool, name: &str, _rev: u32, _family: Family, _info: &[u8]) -> String {
+    if target {
+        format!("-j {name}")
+    } else {
+        format!("-m {name}")
+    }
+}
+
+/// What the last load into register 1 was.
+#[derive(Debug, Clone, PartialEq)]
+enum Load {
+    Meta(u32),
+    Payload { base: u32, offset: u32, len: u32 },
+}
+
+#[derive(Debug, Default)]
+struct L4 {
+    sport: Option<(u16, u16, bool)>,
+    dport: Option<(u16, u16, bool)>,
+    flags: Option<(u8, u8, bool)>,
+    exprs: Vec<usize>,
+    at: Option<usize>,
+}
+
+/// Translate `rule` (in `table`/`chain`) as `reader` reads it.
+pub fn translate(table: &Table, chain: &Chain, rule: &Rule, reader: Reader) -> IptRule {
+    let family = table.family;
+    let mut out = IptRule {
+        chain: chain.name().to_string(),
+        head: vec![],
+        matches: vec![],
+        target: None,
+        counters: None,
+        ignored: vec![],
+        refused: None,
+    };
+    let mut head: [Option<Part>; 6] = Default::default(); // s d i o p f
+    let mut load: Option<(Load, usize)> = None;
+    let mut mask: Option<(Vec<u8>, usize)> = None;
+    let mut proto: Option<u8> = None;
+    let mut l4 = L4::default();
+    let exprs = rule.expressions.as_deref().unwrap_or(&[]);
+    let ignore = |out: &mut IptRule, text: String, idx: Vec<usize>| {
+        out.ignored.push(Part {
+            text,
+            exprs: idx,
+            native: true,
+        });
+    };
+    for (i, e) in exprs.iter().enumerate() {
+        if let Some(why) = refuses(e, reader) {
+            out.refused.get_or_insert(why);
+        }
+        match e {
+            Expr::Meta(m) if m.dreg.is_some() => {
+                load = m.key.map(|k| (Load::Meta(k), i));
+                mask = None;
+            }
+            Expr::Payload(p) if p.dreg.is_some() => {
+                load = match (p.base, p.offset, p.len) {
+                    (Some(base), Some(offset), Some(len)) => {
+                        Some((Load::Payload { base, offset, len }, i))
+                    }
+                    _ => None,
+                };
+                mask = None;
+            }
+            Expr::Bitwise(b) => {
+                let zero_xor = b
+                    .xor
+                    .as_ref()
+                    .and_then(Data::value)
+                    .is_none_or(|x| x.iter().all(|&v| v == 0));
+                if b.op.unwrap_or(0) == 0 && zero_xor {
+                    mask = b
+                        .mask
+                        .as_ref()
+                        .and_then(Data::value)
+                        .map(|m| (m.to_vec(), i));
+                }
+            }
+            Expr::Cmp(c) => {
+                let Some((ld, li)) = load.clone() else {
+                    continue;
+                };
+                let data = c
+                    .data
+                    .as_ref()
+                    .and_then(Data::value)
+                    .unwrap_or(&[])
+                    .to_vec();
+                let neq = c.op == Some(1);
+                let mut idx = vec![li];
+                if let Some((_, mi)) = &mask {
+                    idx.push(*mi);
+                }
+                idx.push(i);
+                let m = mask.as_ref().map(|(m, _)| m.clone());
+                match ld {
+                    Load::Meta(k) => match k {
+                        6 | 7 => {
+                            let slot = if k == 6 { 2 } else { 3 };
+                            let flag = if k == 6 { "-i" } else { "-o" };
+                            head[slot] = Some(Part {
+                                text: inv(neq, &format!("{flag} {}", ifname(&data))),
+                                exprs: idx,
+                                native: true,
+                            });
+                        }
+                        16 => {
+                            if let Some(&p) = data.first() {
+                                proto = (!neq).then_some(p);
+                                head[4] = Some(Part {
+                                    text: inv(neq, &format!("-p {}", proto_name(p, reader))),
+                                    exprs: idx,
+                                    native: true,
+                                });
+                            }
+                        }
+                        3 => {
+                            let v = ne_u32(&data);
+                            let mk = m.as_deref().map(ne_u32).unwrap_or(u32::MAX);
+                            let text = if mk == u32::MAX {
+                                format!("-m mark{} --mark 0x{v:x}", if neq { " !" } else { "" })
+                            } else {
+                                format!(
+                                    "-m mark{} --mark 0x{v:x}/0x{mk:x}",
+                                    if neq { " !" } else { "" }
+                                )
+                            };
+                            if reader.native_188() {
+                                out.matches.push(Part {
+                                    text,
+                                    exprs: idx,
+                                    native: true,
+                                });
+                            } else {
+                                ignore(&mut out, text, idx);
+                            }
+                        }
+                        _ => ignore(
+                            &mut out,
+                            format!("meta {}", consts::meta_key(k).unwrap_or("?")),
+                            idx,
+                        ),
+                    },
+                    Load::Payload {
+                        base: 1,
+                        offset,
+                        len,
+                    } => {
+                        let v6 = matches!(family, Family::Ip6);
+                        match (v6, offset) {
+                            (false, 12) | (false, 16) | (true, 8) | (true, 24) => {
+                                let src = offset == 12 || offset == 8;
+                                let text = inv(
+                                    neq,
+                                    &format!(
+                                        "{} {}",
+                                        if src { "-s" } else { "-d" },
+                                        addr(v6, &data, m.as_deref(), len)
+                                    ),
+                                );
+                                head[if src { 0 } else { 1 }] = Some(Part {
+                                    text,
+                                    exprs: idx,
+                                    native: true,
+                                });
+                            }
+                            (false, 9) | (true, 6) => {
+                                if let Some(&p) = data.first() {
+                                    proto = (!neq).then_some(p);
+                                    head[4] = Some(Part {
+                                        text: inv(neq, &format!("-p {}", proto_name(p, reader))),
+                                        exprs: idx,
+                                        native: true,
+                                    });
+                                }
+                            }
+                            (false, 6) => {
+                                // frag_off & 0x1fff != 0  →  -f ; == 0 → ! -f
+                                head[5] = Some(Part {
+                                    text: if neq { "-f".into() } else { "! -f".into() },
+                                    exprs: idx,
+                                    native: true,
+                                });
+                            }
+                            _ => ignore(&mut out, format!("payload nh+{offset}/{len}"), idx),
+                        }
+                    }
+                    Load::Payload {
+                        base: 2,
+                        offset,
+                        len,
+                    } => {
+                        if !reader.native_188() {
+                            ignore(
+                                &mut out,
+                                l4_text_single(proto, offset, &data, m.as_deref(), neq),
+                                idx,
+                            );
+                            continue;
+                        }
+                        l4_add(
+                            &mut l4,
+                            &mut out,
+                            offset,
+                            len,
+                            &data,
+                            m.as_deref(),
+                            neq,
+                            idx,
+                        );
+                    }
+                    Load::Payload { base, offset, len } => ignore(
+                        &mut out,
+                        format!("payload base {base} +{offset}/{len}"),
+                        idx,
+                    ),
+                }
+                mask = None;
+            }
+            Expr::Range(r) => {
+                let Some((
+                    Load::Payload {
+                        base: 2,
+                        offset,
+                        len,
+                    },
+                    li,
+                )) = load.clone()
+                else {
+                    continue;
+                };
+                let from = r
+                    .from
+                    .as_ref()
+                    .and_then(Data::value)
+                    .map(be_u16)
+                    .unwrap_or(0);
+                let to = r.to.as_ref().and_then(Data::value).map(be_u16).unwrap_or(0);
+                let neq = r.op == Some(1);
+                if reader.native_188() && len == 2 {
+                    let slot = if offset == 0 {
+                        &mut l4.sport
+                    } else {
+                        &mut l4.dport
+                    };
+                    *slot = Some((from, to, neq));
+                    l4.exprs.extend([li, i]);
+                    if l4.at.is_none() {
+                        l4.at = Some(out.matches.len());
+                        out.matches.push(Part {
+                            text: String::new(),
+                            exprs: vec![],
+                            native: true,
+                        });
+                    }
+                }
+            }
+            Expr::Counter(c) => out.counters = Some((c.packets.unwrap_or(0), c.bytes.unwrap_or(0))),
+            Expr::Immediate(im) if im.dreg == Some(0) => {
+                if let Some(v) = im.data.as_ref().and_then(Data::verdict) {
+                    let text = match v.code {
+                        VerdictCode::Accept => Some("-j ACCEPT".to_string()),
+                        VerdictCode::Drop => Some("-j DROP".to_string()),
+                        VerdictCode::Return => Some("-j RETURN".to_string()),
+                        VerdictCode::Jump => v.chain.as_ref().map(|c| format!("-j {c}")),
+                        VerdictCode::Goto => v.chain.as_ref().map(|c| format!("-g {c}")),
+                        _ => None,
+                    };
+                    out.target = text.map(|text| Part {
+                        text,
+                        exprs: vec![i],
+                        native: true,
+                    });
+                }
+            }
+            Expr::Match(m) => {
+                let info = m.info.as_ref().map(|b| b.0.as_slice()).unwrap_or(&[]);
+                let text = xt_fragment(
+                    false,
+                    m.name.as_deref().unwrap_or(""),
+                    m.rev.unwrap_or(0),
+                    family,
+                    info,
+                );
+                out.matches.push(Part {
+                    text,
+                    exprs: vec![i],
+                    native: false,
+                });
+            }
+            Expr::Target(t) => {
+                let info = t.info.as_ref().map(|b| b.0.as_slice()).unwrap_or(&[]);
+                let text = xt_fragment(
+                    true,
+                    t.name.as_deref().unwrap_or(""),
+                    t.rev.unwrap_or(0),
+                    family,
+                    info,
+                );
+                out.target = Some(Part {
+                    text,
+                    exprs: vec![i],
+                    native: false,
+                });
+            }
+            Expr::Limit(l) => {
+                if let Some(text) = limit_text(l) {
+                    out.matches.push(Part {
+                        text,
+                        exprs: vec![i],
+                        native: true,
+                    });
+                }
+            }
+            Expr::Log(l) if reader.native_188() => {
+                let mut text = String::from("-j NFLOG");
+                if let Some(p) = &l.prefix {
+                    let _ = write!(text, " --nflog-prefix {}", save_string(p));
+                }
+                if let Some(g) = l.group.filter(|g| *g != 0) {
+                    let _ = write!(text, " --nflog-group {g}");
+                }
+                if let Some(s) = l.snaplen.filter(|s| *s != 0) {
+                    let _ = write!(text, " --nflog-size {s}");
+                }
+                if let Some(q) = l.qthreshold.filter(|q| *q != 1 && *q != 0) {
+                    let _ = write!(text, " --nflog-threshold {q}");
+                }
+                out.target = Some(Part {
+                    text,
+                    exprs: vec![i],
+                    native: true,
+                });
+            }
+            _ => {}
+        }
+    }
+    if let Some(at) = l4.at {
+        out.matches[at] = Part {
+            text: l4_text(proto, &l4),
+            exprs: l4.exprs.clone(),
+            native: true,
+        };
+    }
+    // A comment stored in the rule's userdata (nft-written) reads as -m comment.
+    if let Some(c) = rule.comment() {
+        out.matches.push(Part {
+            text: format!("-m comment --comment {}", save_string(&c)),
+            exprs: vec![],
+            native: true,
+        });
+    }
+    out.head = head.into_iter().flatten().collect();
+    out
+}
+
+/// Why `reader` refuses a table holding `e`, if it does (its list of known expression names).
+fn refuses(e: &Expr, reader: Reader) -> Option<String> {
+    let name = e.name();
+    let known = match name {
+        "match" | "target" | "payload" | "meta" | "cmp" | "bitwise" | "counter" | "immediate"
+        | "lookup" => true,
+        "limit" => {
+            matches!(e, Expr::Limit(l) if l.limit_type.unwrap_or(0) == 0 && l.flags.unwrap_or(0) == 0)
+        }
+        "range" | "log" => reader.native_188(),
+        _ => false,
+    };
+    (!known).then(|| format!("expression `{name}` is unknown to {}", reader.name()))
+}
+
+fn inv(neq: bool, s: &str) -> String {
+    if neq {
+        format!("! {s}")
+    } else {
+        s.to_string()
+    }
+}
+
+fn ne_u32(b: &[u8]) -> u32 {
+    let mut a = [0u8; 4];
+    for (i, x) in b.iter().take(4).enumerate() {
+        a[i] = *x;
+    }
+    u32::from_ne_bytes(a)
+}
+
+fn be_u16(b: &[u8]) -> u16 {
+    match b {
+        [a, c, ..] => u16::from_be_bytes([*a, *c]),
+        [a] => *a as u16,
+        [] => 0,
+    }
+}
+
+/// Interface name from a cmp: a trailing NUL means exact, none means a `+` wildcard prefix.
+fn ifname(data: &[u8]) -> String {
+    match data.iter().position(|&c| c == 0) {
+        Some(n) => String::from_utf8_lossy(&data[..n]).into_owned(),
+        None => format!("{}+", String::from_utf8_lossy(data)),
+    }
+}
+
+/// `a.b.c.d/prefix` (or `/mask` for a non-contiguous one); `len` bytes were compared.
+fn addr(v6: bool, data: &[u8], mask: Option<&[u8]>, len: u32) -> String {
+    let n = if v6 { 16 } else { 4 };
+    let mut a = vec![0u8; n];
+    let mut m = vec![0u8; n];
+    for i in 0..n.min(data.len()) {
+        a[i] = data[i];
+    }
+    for (i, x) in m.iter_mut().enumerate().take((len as usize).min(n)) {
+        *x = mask.and_then(|mk| mk.get(i).copied()).unwrap_or(0xff);
+    }
+    let ones: u32 = m.iter().map(|b| b.count_ones()).sum();
+    let contiguous = m.iter().fold((true, false), |(ok, seen_zero), &b| {
+        let ok = ok
+            && !(seen_zero && b != 0)
+            && (b == 0xff || b == 0 || (b.leading_ones() + b.trailing_zeros() == 8));
+        (ok, seen_zero || b != 0xff)
+    });
+    if v6 {
+        let ip = Ipv6Addr::from(<[u8; 16]>::try_from(a.as_slice()).unwrap_or([0; 16]));
+        if contiguous.0 {
+            format!("{ip}/{ones}")
+        } else {
+            let mk = Ipv6Addr::from(<[u8; 16]>::try_from(m.as_slice()).unwrap_or([0; 16]));
+            format!("{ip}/{mk}")
+        }
+    } else {
+        let ip = Ipv4Addr::new(a[0], a[1], a[2], a[3]);
+        if contiguous.0 {
+            format!("{ip}/{ones}")
+        } else {
+            format!("{ip}/{}", Ipv4Addr::new(m[0], m[1], m[2], m[3]))
+        }
+    }
+}
+
+/// Protocol name as iptables prints it: up to 1.8.9 `getprotobynumber` (i.e. /etc/protocols)
+/// first; from 1.8.10 only iptables' own short list, numbers otherwise (`-p 47`).
+pub fn proto_name(p: u8, reader: Reader) -> String {
+    if reader >= Reader::From1810 {
+        const OWN: [(u8, &str); 9] = [
+            (6, "tcp"),
+            (132, "sctp"),
+            (17, "udp"),
+            (136, "udplite"),
+            (1, "icmp"),
+            (58, "ipv6-icmp"),
+            (50, "esp"),
+            (51, "ah"),
+            (135, "mh"),
+        ];
+        return OWN
+            .iter()
+            .find(|(n, _)| *n == p)
+            .map(|(_, s)| s.to_string())
+            .unwrap_or_else(|| p.to_string());
+    }
+    static TABLE: std::sync::OnceLock<Vec<(u8, String)>> = std::sync::OnceLock::new();
+    let t = TABLE.get_or_init(|| {
+        let mut v = Vec::new();
+        if let Ok(s) = std::fs::read_to_string("/etc/protocols") {
+            for l in s.lines() {
+                let l = l.split('#').next().unwrap_or("");
+                let mut it = l.split_whitespace();
+                if let (Some(name), Some(num)) = (it.next(), it.next()) {
+                    if let Ok(n) = num.parse::<u8>() {
+                        if !v.iter().any(|(x, _): &(u8, String)| *x == n) {
+                            v.push((n, name.to_string()));
+                        }
+                    }
+                }
+            }
+        }
+        for (n, name) in [
+            (6, "tcp"),
+            (17, "udp"),
+            (1, "icmp"),
+            (58, "ipv6-icmp"),
+            (50, "esp"),
+            (51, "ah"),
+            (132, "sctp"),
+            (136, "udplite"),
+            (135, "mh"),
+        ] {
+            if !v.iter().any(|(x, _)| *x == n) {
+                v.push((n, name.to_string()));
+            }
+        }
+        v
+    });
+    t.iter()
+        .find(|(n, _)| *n == p)
+        .map(|(_, s)| s.clone())
+        .unwrap_or_else(|| p.to_string())
+}
+
+/// iptables' quoting of strings in save output (`xtables_save_string`): always double quotes,
+/// with `"` and `\` escaped.
+pub fn save_string(s: &str) -> String {
+    let mut o = String::with_capacity(s.len() + 2);
+    o.push('"');
+    for c in s.chars() {
+        if c == '"' || c == '\\' {
+            o.push('\\');
+        }
+        o.push(c);
+    }
+    o.push('"');
+    o
+}
+
+#[allow(clippy::too_many_arguments)]
+fn l4_add(
+    l4: &mut L4,
+    out: &mut IptRule,
+    offset: u32,
+    len: u32,
+    data: &[u8],
+    mask: Option<&[u8]>,
+    neq: bool,
+    idx: Vec<usize>,
+) {
+    match (offset, len) {
+        (0, 2) => l4.sport = Some((be_u16(data), be_u16(data), neq)),
+        (0, 4) => {
+            // Both ports in one 4-byte compare (`--sport A --dport B`).
+            let (a, b) = (be_u16(data), be_u16(data.get(2..).unwrap_or(&[])));
+            l4.sport = Some((a, a, neq));
+            l4.dport = Some((b, b, neq));
+        }
+        (2, 2) => l4.dport = Some((be_u16(data), be_u16(data), neq)),
+        (13, 1) => {
+            let m = mask.and_then(|m| m.first().copied()).unwrap_or(0xff);
+            l4.flags = Some((m, data.first().copied().unwrap_or(0), neq));
+        }
+        _ => {
+            out.ignored.push(Part {
+                text: format!("payload th+{offset}/{len}"),
+                exprs: idx,
+                native: true,
+            });
+            return;
+        }
+    }
+    l4.exprs.extend(idx);
+    if l4.at.is_none() {
+        l4.at = Some(out.matches.len());
+        out.matches.push(Part {
+            text: String::new(),
+            exprs: vec![],
+            native: true,
+        });
+    }
+}
+
+fn port_text(name: &str, p: (u16, u16, bool)) -> String {
+    let bang = if p.2 { " !" } else { "" };
+    if p.0 == p.1 {
+        format!("{bang} --{name} {}", p.0)
+    } else {
+        format!("{bang} --{name} {}:{}", p.0, p.1)
+    }
+}
+
+const TCP_FLAGS: [(u8, &str); 6] = [
+    (1, "FIN"),
+    (2, "SYN"),
+    (4, "RST"),
+    (8, "PSH"),
+    (16, "ACK"),
+    (32, "URG"),
+];
+
+fn tcp_flags(f: u8) -> String {
+    let names: Vec<&str> = TCP_FLAGS
+        .iter()
+        .filter(|(b, _)| f & b != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    if names.is_empty() {
+        "NONE".into()
+    } else {
+        names.join(",")
+    }
+}
+
+fn l4_text(proto: Option<u8>, l4: &L4) -> String {
+    let name = match proto {
+        Some(17) => "udp",
+        Some(132) => "sctp",
+        Some(33) => "dccp",
+        Some(136) => "udplite",
+        _ => "tcp",
+    };
+    let mut s = format!("-m {name}");
+    if let Some(p) = l4.sport {
+        s.push_str(&port_text("sport", p));
+    }
+    if let Some(p) = l4.dport {
+        s.push_str(&port_text("dport", p));
+    }
+    if let Some((m, c, neq)) = l4.flags {
+        let _ = write!(
+            s,
+            "{} --tcp-flags {} {}",
+            if neq { " !" } else { "" },
+            tcp_flags(m),
+            tcp_flags(c)
+        );
+    }
+    s
+}
+
+/// The text of one native transport-header test on its own (for what an old reader ignores).
+fn l4_text_single(
+    proto: Option<u8>,
+    offset: u32,
+    data: &[u8],
+    mask: Option<&[u8]>,
+    neq: bool,
+) -> String {
+    let mut l4 = L4::default();
+    match offset {
+        0 => l4.sport = Some((be_u16(data), be_u16(data), neq)),
+        2 => l4.dport = Some((be_u16(data), be_u16(data), neq)),
+        13 => {
+            l4.flags = Some((
+                mask.and_then(|m| m.first().copied()).unwrap_or(0xff),
+                data.first().copied().unwrap_or(0),
+                neq,
+            ))
+        }
+        _ => return format!("payload th+{offset}"),
+    }
+    l4_text(proto, &l4)
+}
+
+/// `-m limit --limit R/unit [--limit-burst B]` from a native limit (packets).
+fn limit_text(l: &nfscope_wire::nft::expr::Limit) -> Option<String> {
+    if l.limit_type.unwrap_or(0) != 0 {
+        return None;
+    }
+    let rate = l.rate.unwrap_or(0);
+    let unit = l.unit.unwrap_or(1);
+    let unit_name = match unit {
+        1 => "sec",
+        60 => "min",
+        3600 => "hour",
+        86400 => "day",
+        _ => return Some(format!("-m limit --limit {rate}/{unit}s")),
+    };
+    let mut s = format!("-m limit --limit {rate}/{unit_name}");
+    let burst = l.burst.unwrap_or(5);
+    if burst != 5 {
+        let _ = write!(s, " --limit-burst {burst}");
+    }
+    Some(s)
+}
+
+/// How `reader` fares against the newest reader for this rule.
+pub fn outcome(table: &Table, chain: &Chain, rule: &Rule, reader: Reader) -> Outcome {
+    let r = translate(table, chain, rule, reader);
+    if let Some(reason) = r.refused {
+        return Outcome::Refused { reason };
+    }
+    let best = translate(table, chain, rule, Reader::From1810);
+    let have: Vec<&str> = r.parts().map(|p| p.text.as_str()).collect();
+    let lost: Vec<String> = best
+        .parts()
+        .filter(|p| !have.contains(&p.text.as_str()))
+        .map(|p| p.text.clone())
+        .collect();
+    if lost.is_empty() {
+        Outcome::Identical
+    } else {
+        Outcome::Lossy { lost }
+    }
+}
