@@ -20,3 +20,4 @@ pub mod process;
 pub mod diff;
 pub mod watch;
 pub mod iptnft;
+pub mod provenance;

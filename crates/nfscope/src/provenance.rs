@@ -1,0 +1,428 @@
+//! Who wrote a rule: the tool and version band, from how the rule is encoded.
+//!
+//! Each iptables-nft version encodes the same rule differently (measured with the real binaries,
+//! `../shared/research/writers.md` §3 and `tests/tests/provenance.rs`):
+//!
+//! | feature | ≤1.8.7 | 1.8.8–1.8.9 | ≥1.8.10 | nft |
+//! |---|---|---|---|---|
+//! | `-m mark`, `--dport`/`--sport`, `--tcp-flags` | xt `mark` r1, xt `tcp`/`udp` r0 | native | native | native |
+//! | `-p PROTO` | `meta l4proto` | `meta l4proto` | payload nh+9 (ip) | either |
+//! | `-i`/`-o` with `-s`/`-d` | interface first | interface first | addresses first | any |
+//! | `counter` before the verdict | always | always | always | only if asked |
+//! | rule userdata (comment) | never | never | never | `comment "…"` |
+//! | xt match/target blobs | yes | yes | yes | never |
+//!
+//! Every feature narrows a candidate set; the answer is certain only when a positive feature
+//! singles out one candidate, likely when only absences do, and ambiguous (with the candidates)
+//! otherwise. A wrong certain answer is the one thing this module must never give.
+
+use crate::model::{Chain, Table};
+use nfscope_wire::nft::expr::Expr;
+use nfscope_wire::nft::{Data, Family, Rule};
+use serde::Serialize;
+
+/// A candidate writer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum Candidate {
+    #[serde(rename = "iptables-nft <=1.8.7")]
+    IptNft187,
+    #[serde(rename = "iptables-nft 1.8.8-1.8.9")]
+    IptNft189,
+    #[serde(rename = "iptables-nft >=1.8.10")]
+    IptNft1810,
+    #[serde(rename = "nft")]
+    Nft,
+    #[serde(rename = "ebtables-nft")]
+    EbtNft,
+    #[serde(rename = "arptables-nft")]
+    ArpNft,
+}
+
+impl Candidate {
+    pub fn tool(self) -> &'static str {
+        match self {
+            Candidate::IptNft187 | Candidate::IptNft189 | Candidate::IptNft1810 => "iptables-nft",
+            Candidate::Nft => "nft",
+            Candidate::EbtNft => "ebtables-nft",
+            Candidate::ArpNft => "arptables-nft",
+        }
+    }
+    pub fn versions(self) -> &'static str {
+        match self {
+            Candidate::IptNft187 => "<=1.8.7",
+            Candidate::IptNft189 => "1.8.8-1.8.9",
+            Candidate::IptNft1810 => ">=1.8.10",
+            _ => "any",
+        }
+    }
+    pub fn label(self) -> String {
+        match self.versions() {
+            "any" => self.tool().to_string(),
+            v => format!("{} {v}", self.tool()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    Certain,
+    Likely,
+    Ambiguous,
+}
+
+/// The verdict on one rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Writer {
+    /// The tool when all candidates agree on it (`iptables-nft`), else `ambiguous`.
+    pub tool: String,
+    /// Version band(s) of the remaining candidates (`<=1.8.7`, ...).
+    pub versions: Vec<String>,
+    pub confidence: Confidence,
+    pub candidates: Vec<Candidate>,
+    /// Which feature pointed where.
+    pub evidence: Vec<String>,
+}
+
+struct Narrow {
+    cands: Vec<Candidate>,
+    evidence: Vec<String>,
+    positive: bool,
+    /// A candidate was dropped on a presumption (table context), not on the rule's own bytes.
+    soft: bool,
+}
+
+impl Narrow {
+    /// Keep only `keep`; a positive feature can make the answer certain.
+    fn keep(&mut self, keep: &[Candidate], why: &str, positive: bool) {
+        let before = self.cands.len();
+        let next: Vec<Candidate> = self
+            .cands
+            .iter()
+            .copied()
+            .filter(|c| keep.contains(c))
+            .collect();
+        if next.is_empty() {
+            // Contradictory features: record it and do not narrow to nothing.
+            self.evidence
+                .push(format!("{why} (contradicts earlier evidence; ignored)"));
+            return;
+        }
+        if next.len() < before {
+            self.soft |= !positive && next.iter().all(|c| c.tool() == next[0].tool());
+            self.evidence.push(format!(
+                "{why} → {}",
+                next.iter()
+                    .map(|c| c.label())
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            ));
+            self.positive |= positive;
+        }
+        self.cands = next;
+    }
+}
+
+fn is_iptables_table(t: &Table) -> bool {
+    matches!(t.family, Family::Ip | Family::Ip6)
+        && matches!(t.name(), "filter" | "nat" | "mangle" | "raw" | "security")
+}
+
+/// Who wrote `rule` (nf_tables backend).
+pub fn of_rule(table: &Table, chain: &Chain, rule: &Rule) -> Writer {
+    use Candidate::*;
+    let mut n = Narrow {
+        cands: vec![IptNft187, IptNft189, IptNft1810, Nft, EbtNft, ArpNft],
+        evidence: vec![],
+        positive: false,
+        soft: false,
+    };
+    let exprs = rule.expressions.as_deref().unwrap_or(&[]);
+    match table.family {
+        Family::Bridge => n.keep(&[EbtNft, Nft], "bridge family", false),
+        Family::Arp => n.keep(&[ArpNft, Nft], "arp family", false),
+        Family::Ip | Family::Ip6 => n.keep(
+            &[IptNft187, IptNft189, IptNft1810, Nft],
+            "ip/ip6 family",
+            false,
+        ),
+        _ => n.keep(&[Nft], "family iptables tools never use", true),
+    }
+    if !is_iptables_table(table) && matches!(table.family, Family::Ip | Family::Ip6) {
+        n.keep(&[Nft], "table name iptables never uses", true);
+    }
+    // xt blobs: only the xtables tools write them.
+    if exprs
+        .iter()
+        .any(|e| matches!(e, Expr::Match(_) | Expr::Target(_)))
+    {
+        n.keep(
+            &[IptNft187, IptNft189, IptNft1810, EbtNft, ArpNft],
+            "xt match/target expression (nft never writes these)",
+            true,
+        );
+    }
+    if rule.userdata.is_some() {
+        n.keep(&[Nft], "rule userdata (iptables-nft never sets it)", true);
+    }
+    // iptables-nft puts a counter right before the verdict/target of every rule.
+    let last_non_verdict = exprs.iter().rposition(|e| !is_verdict_like(e));
+    let counter_before_verdict = match last_non_verdict {
+        Some(i) => matches!(exprs[i], Expr::Counter(_)),
+        None => false,
+    };
+    if !counter_before_verdict {
+        n.keep(
+            &[Nft, EbtNft],
+            "no counter right before the verdict (iptables-nft always adds one)",
+            true,
+        );
+    }
+    // Expressions iptables-nft never writes.
+    if let Some(e) = exprs.iter().find(|e| !ipt_writes(e)) {
+        n.keep(
+            &[Nft],
+            &format!("`{}` expression (iptables-nft never writes it)", e.name()),
+            true,
+        );
+    }
+    for e in exprs {
+        match e {
+            Expr::Match(m) => match (m.name.as_deref(), m.rev) {
+                (Some("mark"), Some(1)) => n.keep(
+                    &[IptNft187, EbtNft, ArpNft],
+                    "xt mark r1 (1.8.8+ encode -m mark natively)",
+                    true,
+                ),
+                (Some("tcp" | "udp"), Some(0))
+                    if xt_ports_only(m.info.as_ref().map(|b| b.0.as_slice())) =>
+                {
+                    n.keep(
+                        &[IptNft187],
+                        "xt tcp/udp with ports only (1.8.8+ encode ports natively)",
+                        true,
+                    )
+                }
+                _ => {}
+            },
+            Expr::Meta(m) if m.key == Some(3) && m.dreg.is_some() => n.keep(
+                &[IptNft189, IptNft1810, Nft],
+                "native meta mark match (iptables-nft <=1.8.7 uses xt mark)",
+                true,
+            ),
+            Expr::Payload(p) if p.base == Some(2) && p.dreg.is_some() => n.keep(
+                &[IptNft189, IptNft1810, Nft],
+                "native transport header match (iptables-nft <=1.8.7 uses xt tcp/udp)",
+                true,
+            ),
+            Expr::Range(_) | Expr::Log(_) => n.keep(
+                &[IptNft189, IptNft1810, Nft],
+                "native range/log (unknown to <=1.8.7)",
+                true,
+            ),
+            _ => {}
+        }
+    }
+    // How -p is encoded.
+    let proto_meta = loads(
+        exprs,
+        |e| matches!(e, Expr::Meta(m) if m.key == Some(16) && m.dreg.is_some()),
+    );
+    let proto_nh9 = table.family == Family::Ip
+        && loads(
+            exprs,
+            |e| matches!(e, Expr::Payload(p) if p.base == Some(1) && p.offset == Some(9) && p.len == Some(1)),
+        );
+    if proto_meta {
+        n.keep(
+            &[IptNft187, IptNft189, Nft],
+            "-p as meta l4proto (>=1.8.10 loads the ip protocol field)",
+            true,
+        );
+    }
+    if proto_nh9 {
+        n.keep(
+            &[IptNft1810, Nft],
+            "-p as ip protocol payload (<=1.8.9 use meta l4proto)",
+            true,
+        );
+    }
+    // Interface vs address order.
+    let first_if = exprs
+        .iter()
+        .position(|e| matches!(e, Expr::Meta(m) if matches!(m.key, Some(6) | Some(7))));
+    let first_addr = exprs.iter().position(|e| {
+        matches!(e, Expr::Payload(p) if p.base == Some(1) && matches!((table.family, p.offset), (Family::Ip, Some(12 | 16)) | (Family::Ip6, Some(8 | 24))))
+    });
+    if let (Some(i), Some(a)) = (first_if, first_addr) {
+        if i < a {
+            n.keep(
+                &[IptNft187, IptNft189, Nft],
+                "interface before address (>=1.8.10 puts addresses first)",
+                true,
+            );
+        } else {
+            n.keep(
+                &[IptNft1810, Nft],
+                "address before interface (<=1.8.9 put the interface first)",
+                true,
+            );
+        }
+    }
+    // Table context: a table that holds xt blobs is an iptables-nft table; a rule in it whose own
+    // bytes would also fit nft is presumed iptables-nft (likely, never certain).
+    let ipt_cands = [IptNft187, IptNft189, IptNft1810];
+    if n.cands.contains(&Nft)
+        && n.cands.iter().any(|c| ipt_cands.contains(c))
+        && table_has_xt(table)
+    {
+        n.keep(
+            &ipt_cands,
+            "table holds xt expressions: an iptables-nft table",
+            false,
+        );
+    }
+    let _ = chain;
+    finish(n)
+}
+
+fn table_has_xt(t: &Table) -> bool {
+    t.chains
+        .iter()
+        .flat_map(|c| &c.rules)
+        .flat_map(|r| r.expressions.iter().flatten())
+        .any(|e| matches!(e, Expr::Match(_) | Expr::Target(_)))
+}
+
+/// Merge iptables-nft bands into one range label (`>=1.8.8`, `<=1.8.9`, `any`).
+fn merge_bands(c: &[Candidate]) -> Option<String> {
+    use Candidate::*;
+    let has = |x| c.contains(&x);
+    Some(
+        match (has(IptNft187), has(IptNft189), has(IptNft1810)) {
+            (true, false, false) => "<=1.8.7",
+            (false, true, false) => "1.8.8-1.8.9",
+            (false, false, true) => ">=1.8.10",
+            (true, true, false) => "<=1.8.9",
+            (false, true, true) => ">=1.8.8",
+            (true, true, true) => "any",
+            _ => return None,
+        }
+        .to_string(),
+    )
+}
+
+fn finish(n: Narrow) -> Writer {
+    let cands = n.cands;
+    let tools: Vec<&str> = {
+        let mut t: Vec<&str> = cands.iter().map(|c| c.tool()).collect();
+        t.dedup();
+        t
+    };
+    let single_tool = tools.len() == 1;
+    let confidence = match (single_tool, n.positive, n.soft) {
+        (true, true, false) => Confidence::Certain,
+        (true, _, _) => Confidence::Likely,
+        _ => Confidence::Ambiguous,
+    };
+    let versions = if single_tool && cands[0].tool() == "iptables-nft" {
+        merge_bands(&cands).into_iter().collect()
+    } else {
+        cands.iter().map(|c| c.label()).collect()
+    };
+    Writer {
+        tool: if single_tool {
+            tools[0].to_string()
+        } else {
+            "ambiguous".into()
+        },
+        versions,
+        confidence,
+        candidates: cands,
+        evidence: n.evidence,
+    }
+}
+
+/// Who wrote a legacy x_tables rule: iptables-legacy, any version (the blobs are identical).
+pub fn legacy() -> Writer {
+    Writer {
+        tool: "iptables-legacy".into(),
+        versions: vec!["any".into()],
+        confidence: Confidence::Certain,
+        candidates: vec![],
+        evidence: vec!["legacy x_tables backend".into()],
+    }
+}
+
+fn is_verdict_like(e: &Expr) -> bool {
+    match e {
+        Expr::Immediate(i) => i.dreg == Some(0),
+        Expr::Target(_) | Expr::Log(_) => true,
+        _ => false,
+    }
+}
+
+fn loads(exprs: &[Expr], f: impl Fn(&Expr) -> bool) -> bool {
+    exprs.iter().any(f)
+}
+
+/// Expressions iptables-nft (any version) writes.
+fn ipt_writes(e: &Expr) -> bool {
+    matches!(
+        e,
+        Expr::Match(_)
+            | Expr::Target(_)
+            | Expr::Payload(_)
+            | Expr::Meta(_)
+            | Expr::Cmp(_)
+            | Expr::Bitwise(_)
+            | Expr::Counter(_)
+            | Expr::Immediate(_)
+            | Expr::Range(_)
+            | Expr::Limit(_)
+            | Expr::Log(_)
+            | Expr::Lookup(_)
+    ) && !matches!(e, Expr::Immediate(i) if i.dreg != Some(0) && !matches!(i.data, Some(Data::Value(_))))
+}
+
+/// `struct xt_tcp` / `xt_udp`: ports only (no flags, options, inversions of those).
+/// xt_tcp: spts[2] u16, dpts[2] u16, option u8, flg_mask u8, flg_cmp u8, invflags u8 (12 → 16 bytes).
+fn xt_ports_only(info: Option<&[u8]>) -> bool {
+    match info {
+        Some(b) if b.len() >= 10 => b[8] == 0 && b[9] == 0 && b.get(10).copied().unwrap_or(0) == 0,
+        Some(b) if b.len() >= 8 => true,
+        _ => false,
+    }
+}
+
+/// Candidate writers of a whole table: the set of distinct verdicts over its rules.
+pub fn mixed_writers(table: &Table) -> Vec<String> {
+    let mut labels: Vec<String> = Vec::new();
+    for c in &table.chains {
+        for r in &c.rules {
+            let w = of_rule(table, c, r);
+            if w.confidence != Confidence::Ambiguous {
+                let l = w
+                    .candidates
+                    .iter()
+                    .map(|c| c.label())
+                    .collect::<Vec<_>>()
+                    .join(" | ");
+                if !labels.contains(&l) {
+                    labels.push(l);
+                }
+            }
+        }
+    }
+    labels
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn labels() {
+        assert_eq!(Candidate::IptNft187.label(), "iptables-nft <=1.8.7");
+        assert_eq!(Candidate::Nft.label(), "nft");
+    }
+}
