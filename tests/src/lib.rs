@@ -154,3 +154,4 @@ pub fn assert_same_lines(what: &str, ours: &str, theirs: &str) {
     panic!("{msg}");
 }
 pub mod writers;
+pub mod kube;
