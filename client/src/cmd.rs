@@ -1,15 +1,59 @@
 //! The subcommands, embedded mode: each builds library options from the arguments, calls the
 //! library, and prints.
 
-use crate::{Cli, Command, FamilyArg, Filter, Format};
+use crate::{Cli, Command, FamilyArg, Filter, Format, SeverityArg};
 use anyhow::Result;
+use nfscope::lint::{self, NodeSettings, Severity};
 use nfscope::snapshot::{self, Options, Stats};
 use nfscope::wire::nft::Family;
 use nfscope::Ruleset;
 use std::io::Write;
 
-pub fn run(cli: &Cli) -> Result<()> {
+/// How a successful command ends.
+pub enum Status {
+    Ok,
+    /// `lint --fail-on`: findings at or above the threshold.
+    Findings,
+}
+
+pub fn run(cli: &Cli) -> Result<Status> {
     match &cli.command {
+        Command::Lint(a) => {
+            let (rs, _) = take(
+                cli,
+                &Filter {
+                    family: None,
+                    table: None,
+                    chain: None,
+                },
+            )?;
+            let node = match &cli.netns {
+                Some(ns) => nfscope::netns::run_in(ns, NodeSettings::read)?,
+                None => NodeSettings::read(),
+            };
+            let findings = lint::run(&lint::Input {
+                nft: &rs,
+                legacy: &[],
+                node: Some(&node),
+            });
+            let out = if a.json {
+                let mut s = serde_json::to_string_pretty(&findings)?;
+                s.push('\n');
+                s
+            } else {
+                lint::render_text(&findings)
+            };
+            write_stdout(&out)?;
+            let threshold = a.fail_on.map(|s| match s {
+                SeverityArg::Info => Severity::Info,
+                SeverityArg::Warning => Severity::Warning,
+                SeverityArg::Critical => Severity::Critical,
+            });
+            Ok(match threshold {
+                Some(t) if findings.iter().any(|f| f.severity >= t) => Status::Findings,
+                _ => Status::Ok,
+            })
+        }
         Command::Dump(a) => {
             let (rs, _) = take(cli, &a.filter)?;
             let out = match a.format {
@@ -20,7 +64,8 @@ pub fn run(cli: &Cli) -> Result<()> {
                     s
                 }
             };
-            write_stdout(&out)
+            write_stdout(&out)?;
+            Ok(Status::Ok)
         }
         Command::Stats(a) => {
             let (rs, stats) = take(cli, &a.filter)?;
@@ -34,7 +79,8 @@ pub fn run(cli: &Cli) -> Result<()> {
             } else {
                 nfscope::stats::render_text(&counts, &stats)
             };
-            write_stdout(&out)
+            write_stdout(&out)?;
+            Ok(Status::Ok)
         }
     }
 }

@@ -36,6 +36,26 @@ pub enum Command {
     /// Take a full snapshot, decode everything and print counts per family and table, bytes
     /// read and time taken.
     Stats(StatsArgs),
+    /// Report states of the firewall known to break nodes (rules in both backends, kube chains
+    /// missing in one, rules an older iptables would corrupt, unconditional DROPs, node settings).
+    Lint(LintArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct LintArgs {
+    /// Print the findings as JSON (an array of {id, severity, location, message, explanation, fix}).
+    #[arg(long)]
+    pub json: bool,
+    /// Exit with status 3 when a finding of at least this severity is reported.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<SeverityArg>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SeverityArg {
+    Info,
+    Warning,
+    Critical,
 }
 
 #[derive(clap::Args, Debug)]
@@ -89,7 +109,8 @@ pub enum FamilyArg {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cmd::run(&cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(cmd::Status::Ok) => ExitCode::SUCCESS,
+        Ok(cmd::Status::Findings) => ExitCode::from(3),
         Err(e) => {
             eprintln!("nfscope: {e:#}");
             ExitCode::from(1)

@@ -1,22 +1,69 @@
 //! The JSON document of `nfscope dump --format json` (schema: docs/json-schema.md).
 //!
-//! It is the serde form of the model wrapped in a versioned envelope. Fields only grow within a
-//! schema version; a change that removes or renames a field bumps `schema_version`.
+//! The serde form of the model in a versioned envelope, with per-rule annotations: the rule's
+//! nft text, its iptables-save line (ip/ip6 tables), who wrote it and how each iptables-nft
+//! band reads it back. Fields only grow within a schema version.
 
+use crate::iptnft::{self, Outcome, Reader};
+use crate::provenance;
+use crate::render::nft::{self as nftr, NftOptions};
 use crate::Ruleset;
+use nfscope_wire::nft::Family;
 use serde::Serialize;
+use serde_json::{json, Value};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
 #[derive(Debug, Serialize)]
-pub struct Document<'a> {
-    pub schema_version: u32,
-    pub nftables: &'a Ruleset,
+struct CompatEntry {
+    reader: &'static str,
+    #[serde(flatten)]
+    outcome: Outcome,
 }
 
-pub fn document(rs: &Ruleset) -> Document<'_> {
-    Document {
-        schema_version: SCHEMA_VERSION,
-        nftables: rs,
+/// Build the whole document.
+pub fn document(rs: &Ruleset) -> Value {
+    let mut v = serde_json::to_value(rs).unwrap_or(Value::Null);
+    let opts = NftOptions::default();
+    if let Some(tables) = v.get_mut("tables").and_then(Value::as_array_mut) {
+        for (t, tv) in rs.tables.iter().zip(tables.iter_mut()) {
+            let ipt = matches!(t.family, Family::Ip | Family::Ip6);
+            let Some(chains) = tv.get_mut("chains").and_then(Value::as_array_mut) else {
+                continue;
+            };
+            for (c, cv) in t.chains.iter().zip(chains.iter_mut()) {
+                let Some(rules) = cv.get_mut("rules").and_then(Value::as_array_mut) else {
+                    continue;
+                };
+                for (r, rv) in c.rules.iter().zip(rules.iter_mut()) {
+                    let Some(obj) = rv.as_object_mut() else {
+                        continue;
+                    };
+                    obj.insert("nft".into(), Value::String(nftr::rule(t, c, r, &opts)));
+                    if ipt {
+                        let line = iptnft::translate(t, c, r, Reader::From1810);
+                        if line.refused.is_none() {
+                            obj.insert("iptables".into(), Value::String(line.line()));
+                        }
+                        let compat: Vec<CompatEntry> = Reader::ALL
+                            .iter()
+                            .map(|rd| CompatEntry {
+                                reader: rd.name(),
+                                outcome: iptnft::outcome(t, c, r, *rd),
+                            })
+                            .collect();
+                        obj.insert(
+                            "compat".into(),
+                            serde_json::to_value(compat).unwrap_or(Value::Null),
+                        );
+                    }
+                    obj.insert(
+                        "writer".into(),
+                        serde_json::to_value(provenance::of_rule(t, c, r)).unwrap_or(Value::Null),
+                    );
+                }
+            }
+        }
     }
+    json!({ "schema_version": SCHEMA_VERSION, "nftables": v })
 }

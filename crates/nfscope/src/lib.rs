@@ -21,3 +21,5 @@ pub mod diff;
 pub mod watch;
 pub mod iptnft;
 pub mod provenance;
+pub mod legacy;
+pub mod lint;

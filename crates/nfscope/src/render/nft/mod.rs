@@ -13,3 +13,13 @@ pub fn ruleset(rs: &crate::Ruleset, _opts: &NftOptions) -> String {
     }
     s
 }
+
+/// One rule's statements as nft prints them (placeholder: expression names).
+pub fn rule(
+    _t: &crate::model::Table,
+    _c: &crate::model::Chain,
+    r: &nfscope_wire::nft::Rule,
+    _opts: &NftOptions,
+) -> String {
+    r.expressions.iter().flatten().map(|e| e.name()).collect::<Vec<_>>().join(" ")
+}
