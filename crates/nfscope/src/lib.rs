@@ -23,3 +23,4 @@ pub mod iptnft;
 pub mod provenance;
 pub mod legacy;
 pub mod lint;
+pub mod events;

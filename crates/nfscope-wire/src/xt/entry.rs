@@ -1,1 +1,852 @@
-//! Legacy table blobs: `ipt_entry`, `ip6t_entry`, `arpt_entry`.
+//! Legacy x_tables blobs: the answers to `IPT_SO_GET_INFO` / `IPT_SO_GET_ENTRIES` (and their
+//! `IP6T_*` / `ARPT_*` twins), walked into a typed [`Table`] of chains and rules.
+//!
+//! Contract: [`Info::parse`] and [`Table::parse`] take the bytes the kernel returned and give a
+//! value or a typed [`Error`]; every offset and size read from the blob is checked before use,
+//! so a lying `next_offset`, `target_offset`, match size or jump offset never panics and never
+//! loops (every step advances by at least the fixed entry size). A jump whose offset lands in no
+//! user chain stays as [`Target::BadJump`] so the rest of the table still decodes.
+//!
+//! # Layout (x86_64, native endian; offsets measured with gcc against the UAPI headers)
+//!
+//! `linux/netfilter_ipv4/ip_tables.h`, `linux/netfilter_ipv6/ip6_tables.h`,
+//! `linux/netfilter_arp/arp_tables.h`, `linux/netfilter/x_tables.h`:
+//!
+//! ```text
+//! struct ipt_getinfo / ip6t_getinfo (84)      struct arpt_getinfo (68, 3 hooks)
+//!    0 char name[32]                            0 char name[32]
+//!   32 u32 valid_hooks                         32 u32 valid_hooks
+//!   36 u32 hook_entry[5]                       36 u32 hook_entry[3]
+//!   56 u32 underflow[5]                        48 u32 underflow[3]
+//!   76 u32 num_entries                         60 u32 num_entries
+//!   80 u32 size                                64 u32 size
+//!
+//! struct ipt_get_entries (and ip6t_, arpt_): 0 name[32], 32 u32 size, 40 entrytable[] (8-aligned)
+//!
+//! struct ipt_entry (112)            struct ip6t_entry (168)          struct arpt_entry (192)
+//!    0 in_addr src, dst, smsk, dmsk    0 in6_addr src,dst,smsk,dmsk      0 in_addr src, tgt, smsk, tmsk
+//!   16 char iniface[16]               64 iniface[16]                   16 u8 arhln, 17 arhln_mask
+//!   32 char outiface[16]              80 outiface[16]                  18 arpt_devaddr_info src_devaddr
+//!   48 u8 iniface_mask[16]            96 iniface_mask[16]                 (addr[16], mask[16])
+//!   64 u8 outiface_mask[16]          112 outiface_mask[16]             50 tgt_devaddr
+//!   80 u16 proto                     128 u16 proto                     82 u16 arpop, 84 arpop_mask
+//!   82 u8 flags                      130 u8 tos                        86 u16 arhrd, 88 arhrd_mask
+//!   83 u8 invflags                   131 u8 flags                      90 u16 arpro, 92 arpro_mask
+//!   84 u32 nfcache                   132 u8 invflags                   94 iniface[16], 110 outiface[16]
+//!   88 u16 target_offset             136 u32 nfcache                  126 iniface_mask, 142 outiface_mask
+//!   90 u16 next_offset               140 u16 target_offset            158 u8 flags, 160 u16 invflags
+//!   92 u32 comefrom                  142 u16 next_offset              164 u16 target_offset
+//!   96 xt_counters {u64 pcnt, bcnt}  144 u32 comefrom                 166 u16 next_offset
+//!  112 matches..., target            152 xt_counters                  168 u32 comefrom
+//!                                    168 matches..., target           176 xt_counters, 192 target
+//!
+//! struct xt_entry_match / xt_entry_target (32): 0 u16 size, 2 char name[29], 31 u8 revision, 32 data
+//! struct xt_standard_target (40): target header + 32 int verdict
+//! struct xt_error_target (64): target header + 32 char errorname[32]
+//! ```
+//!
+//! Addresses (`in_addr`, `in6_addr`) and the ARP `arpop`/`arhrd`/`arpro` fields are in network
+//! byte order; everything else is native (little endian on x86_64, which this module assumes).
+//!
+//! # Table shape (as libiptc writes it and reads it back)
+//!
+//! A chain starts at a hook entry (`hook_entry[h]` for each bit `h` of `valid_hooks`) or at an
+//! `ERROR` target whose data is the user chain's name. The last entry of every chain is its foot:
+//! for a base chain the policy (a standard verdict at `underflow[h]`, whose counters are the
+//! policy counters), for a user chain an implicit `RETURN`. The table ends with an `ERROR` entry
+//! named `ERROR`. A standard target's verdict is `-NF_x - 1` (negative), or an offset into the
+//! blob: the next entry (fall through: a rule with no `-j`) or a place inside a user chain (jump).
+
+use crate::error::{Error, Result};
+use serde::Serialize;
+
+/// Which x_tables family a blob belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Family {
+    /// `ip_tables` (iptables).
+    Ipv4,
+    /// `ip6_tables` (ip6tables).
+    Ipv6,
+    /// `arp_tables` (arptables).
+    Arp,
+}
+
+impl Family {
+    /// Size of the fixed entry struct (`ipt_entry`, `ip6t_entry`, `arpt_entry`).
+    pub const fn entry_len(self) -> usize {
+        match self {
+            Family::Ipv4 => 112,
+            Family::Ipv6 => 168,
+            Family::Arp => 192,
+        }
+    }
+    /// Number of hooks in `*_getinfo` (`NF_INET_NUMHOOKS` or `NF_ARP_NUMHOOKS`).
+    pub const fn num_hooks(self) -> usize {
+        match self {
+            Family::Arp => 3,
+            _ => 5,
+        }
+    }
+    /// Size of `*_getinfo`.
+    pub const fn info_len(self) -> usize {
+        32 + 4 + 8 * self.num_hooks() + 8
+    }
+    /// The name of a base chain hooked at `hook`, as iptables / arptables call it.
+    pub fn hook_name(self, hook: u32) -> Option<&'static str> {
+        let names: &[&str] = match self {
+            Family::Arp => &["INPUT", "OUTPUT", "FORWARD"],
+            _ => &["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"],
+        };
+        names.get(hook as usize).copied()
+    }
+    /// Offsets inside the entry struct: (target_offset, next_offset, comefrom, counters).
+    const fn tail_offsets(self) -> (usize, usize, usize, usize) {
+        match self {
+            Family::Ipv4 => (88, 90, 92, 96),
+            Family::Ipv6 => (140, 142, 144, 152),
+            Family::Arp => (164, 166, 168, 176),
+        }
+    }
+}
+
+/// Length of `xt_entry_match` / `xt_entry_target` headers.
+pub const XT_HEADER_LEN: usize = 32;
+/// Length of `struct *_get_entries` before the entry table.
+pub const GET_ENTRIES_HEADER_LEN: usize = 40;
+/// Maximum table name length (`XT_TABLE_MAXNAMELEN`), NUL included.
+pub const TABLE_MAXNAMELEN: usize = 32;
+/// `XT_RETURN`: the standard verdict that returns from a user chain.
+pub const XT_RETURN: i32 = -5;
+/// The standard target's name (`XT_STANDARD_TARGET`).
+pub const STANDARD_TARGET: &str = "";
+/// The error target's name (`XT_ERROR_TARGET`), which heads user chains and ends the table.
+pub const ERROR_TARGET: &str = "ERROR";
+
+/// `IPT_F_*` (ip) flags.
+pub const IPT_F_FRAG: u8 = 0x01;
+pub const IPT_F_GOTO: u8 = 0x02;
+/// `IP6T_F_*` (ip6) flags.
+pub const IP6T_F_PROTO: u8 = 0x01;
+pub const IP6T_F_TOS: u8 = 0x02;
+pub const IP6T_F_GOTO: u8 = 0x04;
+/// `IPT_INV_*` / `IP6T_INV_*` (same values for both).
+pub const INV_VIA_IN: u8 = 0x01;
+pub const INV_VIA_OUT: u8 = 0x02;
+pub const INV_TOS: u8 = 0x04;
+pub const INV_SRCIP: u8 = 0x08;
+pub const INV_DSTIP: u8 = 0x10;
+pub const INV_FRAG: u8 = 0x20;
+pub const INV_PROTO: u8 = 0x40;
+/// `ARPT_INV_*`.
+pub const ARPT_INV_VIA_IN: u16 = 0x0001;
+pub const ARPT_INV_VIA_OUT: u16 = 0x0002;
+pub const ARPT_INV_SRCIP: u16 = 0x0004;
+pub const ARPT_INV_TGTIP: u16 = 0x0008;
+pub const ARPT_INV_SRCDEVADDR: u16 = 0x0010;
+pub const ARPT_INV_TGTDEVADDR: u16 = 0x0020;
+pub const ARPT_INV_ARPOP: u16 = 0x0040;
+pub const ARPT_INV_ARPHRD: u16 = 0x0080;
+pub const ARPT_INV_ARPPRO: u16 = 0x0100;
+pub const ARPT_INV_ARPHLN: u16 = 0x0200;
+
+// ---------------------------------------------------------------------------------------------
+// Checked little readers. Every one returns a Truncated error instead of indexing out of range.
+
+fn slice(b: &[u8], off: usize, len: usize) -> Result<&[u8]> {
+    off.checked_add(len)
+        .and_then(|end| b.get(off..end))
+        .ok_or_else(|| Error::truncated(len, b.len().saturating_sub(off), off))
+}
+fn arr<const N: usize>(b: &[u8], off: usize) -> Result<[u8; N]> {
+    let mut a = [0u8; N];
+    a.copy_from_slice(slice(b, off, N)?);
+    Ok(a)
+}
+fn u8_at(b: &[u8], off: usize) -> Result<u8> {
+    Ok(arr::<1>(b, off)?[0])
+}
+fn u16_ne(b: &[u8], off: usize) -> Result<u16> {
+    Ok(u16::from_ne_bytes(arr(b, off)?))
+}
+fn u16_be(b: &[u8], off: usize) -> Result<u16> {
+    Ok(u16::from_be_bytes(arr(b, off)?))
+}
+fn u32_ne(b: &[u8], off: usize) -> Result<u32> {
+    Ok(u32::from_ne_bytes(arr(b, off)?))
+}
+fn i32_ne(b: &[u8], off: usize) -> Result<i32> {
+    Ok(i32::from_ne_bytes(arr(b, off)?))
+}
+fn u64_ne(b: &[u8], off: usize) -> Result<u64> {
+    Ok(u64::from_ne_bytes(arr(b, off)?))
+}
+
+/// A NUL-terminated name in a fixed field; bytes after the first NUL are ignored. Names that are
+/// not UTF-8 are kept lossily (the kernel only accepts what userspace sent).
+fn c_name(field: &[u8]) -> String {
+    let end = field.iter().position(|&c| c == 0).unwrap_or(field.len());
+    String::from_utf8_lossy(&field[..end]).into_owned()
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// `struct ipt_getinfo` (and `ip6t_getinfo`, `arpt_getinfo`): where the base chains are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Info {
+    pub name: String,
+    /// Bit `h` set: hook `h` has a base chain.
+    pub valid_hooks: u32,
+    /// Offset of each hook's first entry (meaningful for valid hooks only).
+    pub hook_entry: Vec<u32>,
+    /// Offset of each hook's policy entry.
+    pub underflow: Vec<u32>,
+    pub num_entries: u32,
+    /// Size of the entry table in bytes.
+    pub size: u32,
+}
+
+impl Info {
+    /// Parse a `*_getinfo` answer.
+    pub fn parse(family: Family, b: &[u8]) -> Result<Info> {
+        let n = family.num_hooks();
+        let len = family.info_len();
+        if b.len() < len {
+            return Err(Error::truncated(len, b.len(), 0).context("getinfo"));
+        }
+        let name = c_name(slice(b, 0, TABLE_MAXNAMELEN)?);
+        let valid_hooks = u32_ne(b, 32)?;
+        let mut hook_entry = Vec::with_capacity(n);
+        let mut underflow = Vec::with_capacity(n);
+        for h in 0..n {
+            hook_entry.push(u32_ne(b, 36 + 4 * h)?);
+            underflow.push(u32_ne(b, 36 + 4 * n + 4 * h)?);
+        }
+        Ok(Info {
+            name,
+            valid_hooks,
+            hook_entry,
+            underflow,
+            num_entries: u32_ne(b, 36 + 8 * n)?,
+            size: u32_ne(b, 40 + 8 * n)?,
+        })
+    }
+
+    /// The valid hooks, in hook order.
+    pub fn hooks(&self) -> impl Iterator<Item = u32> + '_ {
+        (0..self.hook_entry.len() as u32).filter(|h| self.valid_hooks & (1 << h) != 0)
+    }
+}
+
+/// Packet and byte counters (`struct xt_counters`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counters {
+    pub packets: u64,
+    pub bytes: u64,
+}
+
+/// An interface name with its match mask (`iniface` + `iniface_mask`): `eth+` is stored as
+/// name `eth`, mask `ff ff ff 00…`; an exact name also covers its terminating NUL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Iface {
+    pub name: [u8; 16],
+    pub mask: [u8; 16],
+}
+
+impl Iface {
+    fn parse(b: &[u8], name: usize, mask: usize) -> Result<Iface> {
+        Ok(Iface {
+            name: arr(b, name)?,
+            mask: arr(b, mask)?,
+        })
+    }
+    /// No interface condition.
+    pub fn is_any(&self) -> bool {
+        self.mask[0] == 0
+    }
+    /// The name as given to `-i`/`-o` (`eth0`, or `eth+` for a wildcard), as iptables prints it.
+    pub fn display(&self) -> String {
+        let mut s = String::new();
+        for i in 0..16 {
+            if self.mask[i] != 0 {
+                if self.name[i] != 0 {
+                    s.push(char::from(self.name[i]));
+                }
+            } else {
+                if i > 0 && self.name[i - 1] != 0 {
+                    s.push('+');
+                }
+                break;
+            }
+        }
+        s
+    }
+}
+
+/// `struct ipt_ip`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IpHeader {
+    pub src: [u8; 4],
+    pub dst: [u8; 4],
+    pub smsk: [u8; 4],
+    pub dmsk: [u8; 4],
+    pub iniface: Iface,
+    pub outiface: Iface,
+    pub proto: u16,
+    /// `IPT_F_*`.
+    pub flags: u8,
+    /// `IPT_INV_*`.
+    pub invflags: u8,
+}
+
+/// `struct ip6t_ip6`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ip6Header {
+    pub src: [u8; 16],
+    pub dst: [u8; 16],
+    pub smsk: [u8; 16],
+    pub dmsk: [u8; 16],
+    pub iniface: Iface,
+    pub outiface: Iface,
+    pub proto: u16,
+    pub tos: u8,
+    /// `IP6T_F_*`.
+    pub flags: u8,
+    /// `IP6T_INV_*`.
+    pub invflags: u8,
+}
+
+/// `struct arpt_devaddr_info`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DevAddr {
+    pub addr: [u8; 16],
+    pub mask: [u8; 16],
+}
+
+/// `struct arpt_arp`. `arpop`, `arhrd`, `arpro` and their masks are host-order values here
+/// (converted from the wire's network order).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ArpHeader {
+    pub src: [u8; 4],
+    pub tgt: [u8; 4],
+    pub smsk: [u8; 4],
+    pub tmsk: [u8; 4],
+    pub arhln: u8,
+    pub arhln_mask: u8,
+    pub src_devaddr: DevAddr,
+    pub tgt_devaddr: DevAddr,
+    pub arpop: u16,
+    pub arpop_mask: u16,
+    pub arhrd: u16,
+    pub arhrd_mask: u16,
+    pub arpro: u16,
+    pub arpro_mask: u16,
+    pub iniface: Iface,
+    pub outiface: Iface,
+    pub flags: u8,
+    /// `ARPT_INV_*`.
+    pub invflags: u16,
+}
+
+/// The family-specific part of an entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Header {
+    Ip(IpHeader),
+    Ip6(Ip6Header),
+    Arp(ArpHeader),
+}
+
+impl Header {
+    fn parse(family: Family, b: &[u8]) -> Result<Header> {
+        Ok(match family {
+            Family::Ipv4 => Header::Ip(IpHeader {
+                src: arr(b, 0)?,
+                dst: arr(b, 4)?,
+                smsk: arr(b, 8)?,
+                dmsk: arr(b, 12)?,
+                iniface: Iface::parse(b, 16, 48)?,
+                outiface: Iface::parse(b, 32, 64)?,
+                proto: u16_ne(b, 80)?,
+                flags: u8_at(b, 82)?,
+                invflags: u8_at(b, 83)?,
+            }),
+            Family::Ipv6 => Header::Ip6(Ip6Header {
+                src: arr(b, 0)?,
+                dst: arr(b, 16)?,
+                smsk: arr(b, 32)?,
+                dmsk: arr(b, 48)?,
+                iniface: Iface::parse(b, 64, 96)?,
+                outiface: Iface::parse(b, 80, 112)?,
+                proto: u16_ne(b, 128)?,
+                tos: u8_at(b, 130)?,
+                flags: u8_at(b, 131)?,
+                invflags: u8_at(b, 132)?,
+            }),
+            Family::Arp => Header::Arp(ArpHeader {
+                src: arr(b, 0)?,
+                tgt: arr(b, 4)?,
+                smsk: arr(b, 8)?,
+                tmsk: arr(b, 12)?,
+                arhln: u8_at(b, 16)?,
+                arhln_mask: u8_at(b, 17)?,
+                src_devaddr: DevAddr {
+                    addr: arr(b, 18)?,
+                    mask: arr(b, 34)?,
+                },
+                tgt_devaddr: DevAddr {
+                    addr: arr(b, 50)?,
+                    mask: arr(b, 66)?,
+                },
+                arpop: u16_be(b, 82)?,
+                arpop_mask: u16_be(b, 84)?,
+                arhrd: u16_be(b, 86)?,
+                arhrd_mask: u16_be(b, 88)?,
+                arpro: u16_be(b, 90)?,
+                arpro_mask: u16_be(b, 92)?,
+                iniface: Iface::parse(b, 94, 126)?,
+                outiface: Iface::parse(b, 110, 142)?,
+                flags: u8_at(b, 158)?,
+                invflags: u16_ne(b, 160)?,
+            }),
+        })
+    }
+
+    /// Whether the rule's standard jump is a goto (`-g`): `IPT_F_GOTO` / `IP6T_F_GOTO`.
+    /// arp_tables has no goto.
+    pub fn is_goto(&self) -> bool {
+        match self {
+            Header::Ip(h) => h.flags & IPT_F_GOTO != 0,
+            Header::Ip6(h) => h.flags & IP6T_F_GOTO != 0,
+            Header::Arp(_) => false,
+        }
+    }
+}
+
+/// An `xt_entry_match` or `xt_entry_target`: name, revision and the extension's payload
+/// (everything after the 32-byte header, alignment padding included).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct XtBlob {
+    pub name: String,
+    pub revision: u8,
+    pub data: Vec<u8>,
+}
+
+impl XtBlob {
+    /// Parse one `xt_entry_match`/`xt_entry_target` at `off` in `b`, which must end at or before
+    /// `limit`. Returns the blob and its size.
+    fn parse(b: &[u8], off: usize, limit: usize) -> Result<(XtBlob, usize)> {
+        let size = u16_ne(b, off)? as usize;
+        if size < XT_HEADER_LEN {
+            return Err(Error::invalid(format!(
+                "size {size} is smaller than the {XT_HEADER_LEN}-byte header"
+            )));
+        }
+        if off + size > limit {
+            return Err(Error::invalid(format!(
+                "size {size} at +{off} runs past +{limit}"
+            )));
+        }
+        let name = c_name(slice(b, off + 2, 29)?);
+        let revision = u8_at(b, off + 31)?;
+        let data = slice(b, off + XT_HEADER_LEN, size - XT_HEADER_LEN)?.to_vec();
+        Ok((
+            XtBlob {
+                name,
+                revision,
+                data,
+            },
+            size,
+        ))
+    }
+}
+
+/// A standard verdict (`-NF_DROP - 1`, `-NF_ACCEPT - 1`, …, `XT_RETURN`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Verdict {
+    Drop,
+    Accept,
+    Stolen,
+    Queue,
+    Repeat,
+    /// `XT_RETURN` (-5 = -NF_REPEAT - 1: the same number, read as "return" by x_tables).
+    Return,
+    /// Any other negative value.
+    Unknown(i32),
+}
+
+impl Verdict {
+    /// From a negative standard-target verdict.
+    pub fn from_raw(v: i32) -> Verdict {
+        match v {
+            -1 => Verdict::Drop,
+            -2 => Verdict::Accept,
+            -3 => Verdict::Stolen,
+            -4 => Verdict::Queue,
+            XT_RETURN => Verdict::Return,
+            n => Verdict::Unknown(n),
+        }
+    }
+    /// The name iptables prints (`ACCEPT`, `DROP`, `QUEUE`, `RETURN`); `None` for the others.
+    pub fn name(self) -> Option<&'static str> {
+        match self {
+            Verdict::Accept => Some("ACCEPT"),
+            Verdict::Drop => Some("DROP"),
+            Verdict::Queue => Some("QUEUE"),
+            Verdict::Return => Some("RETURN"),
+            _ => None,
+        }
+    }
+}
+
+/// What a rule does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Target {
+    /// Standard target with a verdict.
+    Verdict(Verdict),
+    /// Standard target jumping into a user chain (`-j CHAIN`, or `-g CHAIN` if
+    /// [`Header::is_goto`]).
+    Jump { chain: String, offset: u32 },
+    /// Standard target whose verdict is the next entry: a rule with no `-j`.
+    Fallthrough,
+    /// Standard target whose offset lands in no user chain (Unknown node: the raw offset).
+    BadJump { offset: u32 },
+    /// An extension target (`DNAT`, `MASQUERADE`, `LOG`, …).
+    Ext(XtBlob),
+}
+
+/// One rule (entry) of a chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rule {
+    /// Offset of the entry in the entry table.
+    pub offset: u32,
+    pub header: Header,
+    pub counters: Counters,
+    /// `nfcache` (ip, ip6 only; 0 for arp) and `comefrom` as the kernel left them.
+    pub nfcache: u32,
+    pub comefrom: u32,
+    pub matches: Vec<XtBlob>,
+    pub target: Target,
+}
+
+/// A chain: a base chain (with hook and policy) or a user-defined one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Chain {
+    pub name: String,
+    /// Hook number for a base chain.
+    pub hook: Option<u32>,
+    /// The policy (base chains), from the foot entry at `underflow[hook]`.
+    pub policy: Option<Verdict>,
+    /// The foot entry's counters: the policy counters of a base chain.
+    pub counters: Counters,
+    pub rules: Vec<Rule>,
+    /// Offsets of the chain's head entry (its `ERROR` entry or first rule) and of its foot.
+    pub head_offset: u32,
+    pub foot_offset: u32,
+}
+
+impl Chain {
+    pub fn is_builtin(&self) -> bool {
+        self.hook.is_some()
+    }
+}
+
+/// A whole legacy table, chains in blob order (for tables written by libiptc: base chains in
+/// hook order, then user chains sorted by name).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Table {
+    pub family: Family,
+    pub name: String,
+    pub valid_hooks: u32,
+    pub chains: Vec<Chain>,
+}
+
+/// One raw entry, before chains are cut.
+struct RawEntry {
+    offset: usize,
+    next: usize,
+    header: Header,
+    counters: Counters,
+    nfcache: u32,
+    comefrom: u32,
+    matches: Vec<XtBlob>,
+    target: XtBlob,
+}
+
+/// Parse one entry at `off` of the entry table `t`.
+fn parse_entry(family: Family, t: &[u8], off: usize) -> Result<RawEntry> {
+    let elen = family.entry_len();
+    let e = slice(t, off, elen)?;
+    let (to, no, cf, cn) = family.tail_offsets();
+    let target_offset = u16_ne(e, to)? as usize;
+    let next_offset = u16_ne(e, no)? as usize;
+    if next_offset < elen + XT_HEADER_LEN || next_offset % 8 != 0 {
+        return Err(Error::invalid(format!(
+            "next_offset {next_offset} is impossible"
+        )));
+    }
+    if off + next_offset > t.len() {
+        return Err(Error::invalid(format!(
+            "next_offset {next_offset} runs past the table end (+{})",
+            t.len()
+        )));
+    }
+    if target_offset < elen || target_offset + XT_HEADER_LEN > next_offset {
+        return Err(Error::invalid(format!(
+            "target_offset {target_offset} outside [{elen}, {}]",
+            next_offset - XT_HEADER_LEN
+        )));
+    }
+    let ent = &t[off..off + next_offset];
+    let header = Header::parse(family, ent)?;
+    let nfcache = if family == Family::Arp {
+        0
+    } else {
+        u32_ne(ent, to - 4)?
+    };
+    let comefrom = u32_ne(ent, cf)?;
+    let counters = Counters {
+        packets: u64_ne(ent, cn)?,
+        bytes: u64_ne(ent, cn + 8)?,
+    };
+    let mut matches = Vec::new();
+    let mut m = elen;
+    while m < target_offset {
+        let (blob, size) = XtBlob::parse(ent, m, target_offset)
+            .map_err(|e| e.context(format!("match {} at +{m}", matches.len())))?;
+        matches.push(blob);
+        m += size;
+    }
+    let (target, tsize) =
+        XtBlob::parse(ent, target_offset, next_offset).map_err(|e| e.context("target"))?;
+    // Bytes between the target's end and next_offset (none from libiptc) are not modelled.
+    let _ = tsize;
+    Ok(RawEntry {
+        offset: off,
+        next: next_offset,
+        header,
+        counters,
+        nfcache,
+        comefrom,
+        matches,
+        target,
+    })
+}
+
+/// A half-built chain while walking.
+struct Building {
+    name: String,
+    hook: Option<u32>,
+    head_offset: u32,
+    entries: Vec<RawEntry>,
+}
+
+impl Table {
+    /// Walk the answer to `*_SO_GET_ENTRIES` (the whole `struct *_get_entries`, header
+    /// included) using the base-chain offsets of `info`.
+    pub fn parse(family: Family, info: &Info, blob: &[u8]) -> Result<Table> {
+        let name = c_name(slice(blob, 0, TABLE_MAXNAMELEN)?);
+        let size = u32_ne(blob, 32)? as usize;
+        let table = blob.get(GET_ENTRIES_HEADER_LEN..).unwrap_or_default();
+        if size != info.size as usize {
+            return Err(Error::invalid(format!(
+                "entries size {size} differs from getinfo size {}",
+                info.size
+            )));
+        }
+        if table.len() < size {
+            return Err(Error::truncated(size, table.len(), GET_ENTRIES_HEADER_LEN));
+        }
+        let table = &table[..size];
+        Self::parse_entries(family, info, &name, table)
+            .map_err(|e| e.context(format!("table {name}")))
+    }
+
+    fn parse_entries(family: Family, info: &Info, name: &str, t: &[u8]) -> Result<Table> {
+        // Pass 1: cut the blob into entries.
+        let mut raws = Vec::new();
+        let mut off = 0usize;
+        while off < t.len() {
+            let e = parse_entry(family, t, off)
+                .map_err(|e| e.context(format!("entry {} at +{off}", raws.len())))?;
+            off += e.next; // next >= entry_len + 32 > 0: always advances
+            raws.push(e);
+        }
+        if raws.len() != info.num_entries as usize {
+            return Err(Error::invalid(format!(
+                "{} entries, getinfo says {}",
+                raws.len(),
+                info.num_entries
+            )));
+        }
+        let hooks: Vec<u32> = info.hooks().collect();
+        for &h in &hooks {
+            for (what, o) in [
+                ("hook_entry", info.hook_entry[h as usize]),
+                ("underflow", info.underflow[h as usize]),
+            ] {
+                if !raws.iter().any(|e| e.offset == o as usize) {
+                    return Err(Error::invalid(format!(
+                        "{what}[{h}] = {o} is not an entry boundary"
+                    )));
+                }
+            }
+        }
+
+        // Pass 2: cut entries into chains, as libiptc does.
+        let last = raws.len().saturating_sub(1);
+        let mut built: Vec<Building> = Vec::new();
+        let mut cur: Option<Building> = None;
+        for (i, e) in raws.into_iter().enumerate() {
+            if i == last {
+                // The table's final ERROR entry.
+                if e.target.name != ERROR_TARGET {
+                    return Err(Error::invalid(format!(
+                        "last entry has target {:?}, not ERROR",
+                        e.target.name
+                    )));
+                }
+                built.extend(cur.take());
+                break;
+            }
+            if e.target.name == ERROR_TARGET {
+                built.extend(cur.take());
+                cur = Some(Building {
+                    name: c_name(&e.target.data),
+                    hook: None,
+                    head_offset: e.offset as u32,
+                    entries: Vec::new(),
+                });
+                continue;
+            }
+            if let Some(&h) = hooks
+                .iter()
+                .find(|&&h| info.hook_entry[h as usize] as usize == e.offset)
+            {
+                built.extend(cur.take());
+                cur = Some(Building {
+                    name: family.hook_name(h).unwrap_or("?").to_string(),
+                    hook: Some(h),
+                    head_offset: e.offset as u32,
+                    entries: Vec::new(),
+                });
+            }
+            match cur.as_mut() {
+                Some(c) => c.entries.push(e),
+                None => {
+                    return Err(Error::invalid(format!(
+                        "entry at +{} belongs to no chain",
+                        e.offset
+                    )))
+                }
+            }
+        }
+
+        // Pass 3: feet, policies, then targets (jumps resolved against user-chain ranges).
+        struct Cut {
+            b: Building,
+            foot: RawEntry,
+        }
+        let mut cuts = Vec::with_capacity(built.len());
+        for mut b in built {
+            let foot = b.entries.pop().ok_or_else(|| {
+                Error::invalid(format!(
+                    "chain {} has no foot (policy/return) entry",
+                    b.name
+                ))
+            })?;
+            if let Some(h) = b.hook {
+                if foot.offset != info.underflow[h as usize] as usize {
+                    return Err(Error::invalid(format!(
+                        "chain {}: foot at +{} but underflow[{h}] = {}",
+                        b.name, foot.offset, info.underflow[h as usize]
+                    )));
+                }
+            }
+            cuts.push(Cut { b, foot });
+        }
+        let ranges: Vec<(u32, u32, String)> = cuts
+            .iter()
+            .filter(|c| c.b.hook.is_none())
+            .map(|c| (c.b.head_offset, c.foot.offset as u32, c.b.name.clone()))
+            .collect();
+        let resolve = |v: u32| -> Option<String> {
+            ranges
+                .iter()
+                .find(|(h, f, _)| *h <= v && v <= *f)
+                .map(|(_, _, n)| n.clone())
+        };
+
+        let mut chains = Vec::with_capacity(cuts.len());
+        for Cut { b, foot } in cuts {
+            let policy = match standard_verdict(&foot.target) {
+                Some(Ok(v)) if v < 0 => Some(Verdict::from_raw(v)),
+                Some(Err(e)) => return Err(e.context(format!("chain {} foot", b.name))),
+                _ if b.hook.is_some() => {
+                    return Err(Error::invalid(format!(
+                        "chain {}: policy entry is not a standard verdict",
+                        b.name
+                    )))
+                }
+                _ => None,
+            };
+            let mut rules = Vec::with_capacity(b.entries.len());
+            for (n, e) in b.entries.into_iter().enumerate() {
+                let target = match standard_verdict(&e.target) {
+                    None => Target::Ext(e.target),
+                    Some(Err(err)) => {
+                        return Err(err.context(format!("chain {} rule {}", b.name, n + 1)))
+                    }
+                    Some(Ok(v)) if v < 0 => Target::Verdict(Verdict::from_raw(v)),
+                    Some(Ok(v)) => {
+                        let v = v as u32;
+                        if v as usize == e.offset + e.next {
+                            Target::Fallthrough
+                        } else {
+                            match resolve(v) {
+                                Some(chain) => Target::Jump { chain, offset: v },
+                                None => Target::BadJump { offset: v },
+                            }
+                        }
+                    }
+                };
+                rules.push(Rule {
+                    offset: e.offset as u32,
+                    header: e.header,
+                    counters: e.counters,
+                    nfcache: e.nfcache,
+                    comefrom: e.comefrom,
+                    matches: e.matches,
+                    target,
+                });
+            }
+            chains.push(Chain {
+                name: b.name,
+                hook: b.hook,
+                policy,
+                counters: foot.counters,
+                rules,
+                head_offset: b.head_offset,
+                foot_offset: foot.offset as u32,
+            });
+        }
+        Ok(Table {
+            family,
+            name: name.to_string(),
+            valid_hooks: info.valid_hooks,
+            chains,
+        })
+    }
+}
+
+/// `Some(verdict)` if `t` is the standard target; an error if it is one with a wrong size.
+fn standard_verdict(t: &XtBlob) -> Option<Result<i32>> {
+    if t.name != STANDARD_TARGET {
+        return None;
+    }
+    Some(match t.data.len() {
+        8 => i32_ne(&t.data, 0),
+        _ => Err(Error::invalid(format!(
+            "standard target with {} data bytes, expected 8",
+            t.data.len()
+        ))),
+    })
+}

@@ -1,0 +1,255 @@
+//! Reading legacy x_tables (iptables-legacy, ip6tables-legacy, arptables-legacy) from the kernel.
+//!
+//! For each family the tables that exist are listed in `/proc/net/{ip,ip6,arp}_tables_names`;
+//! each listed table is read with `*_SO_GET_INFO` then `*_SO_GET_ENTRIES` on a raw socket and
+//! walked by [`nfscope_wire::xt::entry`].
+//!
+//! Invariant: **only listed tables are ever named.** Asking the kernel for an unlisted table
+//! (even a bare `GET_INFO`) makes it load and instantiate that table in the namespace, with
+//! live ACCEPT policies and counters; an inspector must change nothing.
+//!
+//! A table replaced between `GET_INFO` and `GET_ENTRIES` makes the kernel answer `EAGAIN` (size
+//! changed); a replacement of the same size is caught by re-reading `GET_INFO` afterwards. Both
+//! retry, a bounded number of times.
+
+use crate::error::{Error, Result};
+use nfscope_wire::xt::entry::{Family, Info, Table, GET_ENTRIES_HEADER_LEN, TABLE_MAXNAMELEN};
+use serde::Serialize;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+/// `IPT_SO_GET_INFO` / `IP6T_SO_GET_INFO` (`IPT_BASE_CTL` = 64) and `*_GET_ENTRIES`.
+const IPT_SO_GET_INFO: libc::c_int = 64;
+const IPT_SO_GET_ENTRIES: libc::c_int = 65;
+/// `ARPT_SO_GET_INFO` (`ARPT_BASE_CTL` = 96) and `ARPT_SO_GET_ENTRIES`, on an AF_INET socket.
+const ARPT_SO_GET_INFO: libc::c_int = 96;
+const ARPT_SO_GET_ENTRIES: libc::c_int = 97;
+
+/// How many times a table that keeps changing under us is re-read before giving up.
+pub const MAX_ATTEMPTS: u32 = 20;
+
+/// Every legacy table of every family, in the order the kernel lists them.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LegacyRuleset {
+    pub tables: Vec<Table>,
+}
+
+impl LegacyRuleset {
+    /// The tables of one family, in `/proc` order (the order `*-legacy-save` prints them).
+    pub fn family(&self, family: Family) -> impl Iterator<Item = &Table> {
+        self.tables.iter().filter(move |t| t.family == family)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.tables.is_empty()
+    }
+}
+
+/// The `/proc` file listing a family's existing tables, for the calling *thread*'s network
+/// namespace: `/proc/net` is `/proc/self/net`, which follows the process's main thread, not a
+/// thread that entered another namespace with `setns`.
+pub fn names_file(family: Family) -> &'static str {
+    match family {
+        Family::Ipv4 => "/proc/thread-self/net/ip_tables_names",
+        Family::Ipv6 => "/proc/thread-self/net/ip6_tables_names",
+        Family::Arp => "/proc/thread-self/net/arp_tables_names",
+    }
+}
+
+/// The tables that exist for `family` in this thread's network namespace. A missing file
+/// (module not loaded) means no tables.
+pub fn table_names(family: Family) -> Result<Vec<String>> {
+    let path = names_file(family);
+    match std::fs::read_to_string(path) {
+        Ok(s) => Ok(s
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(Error::io(format!("read {path}"), e)),
+    }
+}
+
+/// Read every listed table of every family (ip, ip6, arp) in the current network namespace.
+pub fn read_all() -> Result<LegacyRuleset> {
+    let mut rs = LegacyRuleset::default();
+    for family in [Family::Ipv4, Family::Ipv6, Family::Arp] {
+        rs.tables.extend(read_family(family)?);
+    }
+    Ok(rs)
+}
+
+/// [`read_all`] inside the named network namespace (`ip netns` name or a path).
+pub fn read_all_in_netns(netns: &str) -> Result<LegacyRuleset> {
+    crate::netns::run_in(netns, read_all)?
+}
+
+/// Read every listed table of one family.
+pub fn read_family(family: Family) -> Result<Vec<Table>> {
+    let names = table_names(family)?;
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sock = Socket::open(family)?;
+    names
+        .iter()
+        .map(|n| read_listed_table(&sock, family, n))
+        .collect()
+}
+
+/// Read one table, which must be listed in [`names_file`]: an unlisted name is refused here
+/// rather than created in the kernel.
+pub fn read_table(family: Family, name: &str) -> Result<Table> {
+    if !table_names(family)?.iter().any(|n| n == name) {
+        return Err(Error::Io {
+            op: format!("read legacy table {name}"),
+            source: io::Error::new(
+                io::ErrorKind::NotFound,
+                format!(
+                    "not listed in {} (reading it would create it)",
+                    names_file(family)
+                ),
+            ),
+        });
+    }
+    let sock = Socket::open(family)?;
+    read_listed_table(&sock, family, name)
+}
+
+fn read_listed_table(sock: &Socket, family: Family, name: &str) -> Result<Table> {
+    if name.len() >= TABLE_MAXNAMELEN {
+        return Err(Error::decode(
+            format!("table {name}"),
+            nfscope_wire::Error::invalid("table name longer than XT_TABLE_MAXNAMELEN"),
+        ));
+    }
+    let op = |what: &str| format!("{what} {}/{name}", family_label(family));
+    for _ in 0..MAX_ATTEMPTS {
+        let info = sock
+            .get_info(name)
+            .map_err(|e| Error::io(op("GET_INFO"), e))?;
+        let info = Info::parse(family, &info).map_err(|e| Error::decode(op("GET_INFO"), e))?;
+        let blob = match sock.get_entries(name, info.size) {
+            Ok(b) => b,
+            Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => continue,
+            Err(e) => return Err(Error::io(op("GET_ENTRIES"), e)),
+        };
+        // Same-size replacement between the two calls: the entries would not match `info`.
+        let again = sock
+            .get_info(name)
+            .map_err(|e| Error::io(op("GET_INFO"), e))?;
+        let again = Info::parse(family, &again).map_err(|e| Error::decode(op("GET_INFO"), e))?;
+        if again != info {
+            continue;
+        }
+        return Table::parse(family, &info, &blob).map_err(|e| Error::decode(op("GET_ENTRIES"), e));
+    }
+    Err(Error::Inconsistent {
+        attempts: MAX_ATTEMPTS,
+    })
+}
+
+fn family_label(f: Family) -> &'static str {
+    match f {
+        Family::Ipv4 => "ip",
+        Family::Ipv6 => "ip6",
+        Family::Arp => "arp",
+    }
+}
+
+/// A raw socket to ask x_tables getsockopts on.
+struct Socket {
+    fd: OwnedFd,
+    level: libc::c_int,
+    get_info: libc::c_int,
+    get_entries: libc::c_int,
+}
+
+impl Socket {
+    fn open(family: Family) -> Result<Socket> {
+        // arp_tables' sockopts live on AF_INET sockets at SOL_IP (see arptables' libarptc).
+        let (af, level, get_info, get_entries) = match family {
+            Family::Ipv4 => (
+                libc::AF_INET,
+                libc::SOL_IP,
+                IPT_SO_GET_INFO,
+                IPT_SO_GET_ENTRIES,
+            ),
+            Family::Ipv6 => (
+                libc::AF_INET6,
+                libc::SOL_IPV6,
+                IPT_SO_GET_INFO,
+                IPT_SO_GET_ENTRIES,
+            ),
+            Family::Arp => (
+                libc::AF_INET,
+                libc::SOL_IP,
+                ARPT_SO_GET_INFO,
+                ARPT_SO_GET_ENTRIES,
+            ),
+        };
+        // SAFETY: plain socket(2) call; the returned fd is checked and owned below.
+        let fd =
+            unsafe { libc::socket(af, libc::SOCK_RAW | libc::SOCK_CLOEXEC, libc::IPPROTO_RAW) };
+        if fd < 0 {
+            return Err(Error::io(
+                format!("socket(SOCK_RAW) for {}", family_label(family)),
+                io::Error::last_os_error(),
+            ));
+        }
+        // SAFETY: fd is a freshly created, valid descriptor that nothing else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        Ok(Socket {
+            fd,
+            level,
+            get_info,
+            get_entries,
+        })
+    }
+
+    /// getsockopt into `buf` (whose start holds the request); returns the length written.
+    fn getsockopt(&self, opt: libc::c_int, buf: &mut [u8]) -> io::Result<usize> {
+        let mut len = libc::socklen_t::try_from(buf.len())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "buffer too large"))?;
+        // SAFETY: buf is valid for writes of len bytes, len is updated by the kernel.
+        let rc = unsafe {
+            libc::getsockopt(
+                self.fd.as_raw_fd(),
+                self.level,
+                opt,
+                buf.as_mut_ptr().cast(),
+                &mut len,
+            )
+        };
+        if rc < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(len as usize)
+    }
+
+    fn get_info(&self, name: &str) -> io::Result<Vec<u8>> {
+        // Large enough for ipt_getinfo (84) and arpt_getinfo (68); the kernel checks the length
+        // equals its struct size, so size it per family.
+        let len = if self.get_info == ARPT_SO_GET_INFO {
+            Family::Arp.info_len()
+        } else {
+            Family::Ipv4.info_len()
+        };
+        let mut buf = vec![0u8; len];
+        buf[..name.len()].copy_from_slice(name.as_bytes());
+        let n = self.getsockopt(self.get_info, &mut buf)?;
+        buf.truncate(n);
+        Ok(buf)
+    }
+
+    fn get_entries(&self, name: &str, size: u32) -> io::Result<Vec<u8>> {
+        let total = GET_ENTRIES_HEADER_LEN + size as usize;
+        let mut buf = vec![0u8; total];
+        buf[..name.len()].copy_from_slice(name.as_bytes());
+        buf[32..36].copy_from_slice(&size.to_ne_bytes());
+        let n = self.getsockopt(self.get_entries, &mut buf)?;
+        buf.truncate(n);
+        Ok(buf)
+    }
+}
