@@ -18,6 +18,10 @@ pub enum Status {
 
 pub fn run(cli: &Cli) -> Result<Status> {
     match &cli.command {
+        Command::Watch(a) => {
+            crate::watch::run(cli, a)?;
+            Ok(Status::Ok)
+        }
         Command::Lint(a) => {
             let (rs, _) = take(
                 cli,
@@ -111,7 +115,7 @@ fn take(cli: &Cli, f: &Filter) -> Result<(Ruleset, Stats)> {
 }
 
 /// Write to stdout; a closed pipe (`nfscope dump | head`) is not an error.
-fn write_stdout(s: &str) -> Result<()> {
+pub fn write_stdout(s: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),

@@ -4,6 +4,7 @@
 //! each command's module, and the work is done by the `nfscope` library (embedded mode).
 
 mod cmd;
+mod watch;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
@@ -39,6 +40,29 @@ pub enum Command {
     /// Report states of the firewall known to break nodes (rules in both backends, kube chains
     /// missing in one, rules an older iptables would corrupt, unconditional DROPs, node settings).
     Lint(LintArgs),
+    /// Follow every change as it happens: who made it (process, executable, container) and what
+    /// it changed, with an alert when a rule loses a match. Runs until interrupted.
+    Watch(WatchArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct WatchArgs {
+    /// One JSON object per line per change: type, generation, backend, family, table, chain,
+    /// process, rule or before/after, lost, gained, alert, resync.
+    #[arg(long)]
+    pub json: bool,
+    /// Only changes in tables with this name.
+    #[arg(long, value_name = "NAME")]
+    pub table: Option<String>,
+    /// Only changes in chains with this name.
+    #[arg(long, value_name = "NAME")]
+    pub chain: Option<String>,
+    /// Only changes that raise an alert.
+    #[arg(long)]
+    pub alerts_only: bool,
+    /// Stop after this many seconds (default: run until interrupted).
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<f64>,
 }
 
 #[derive(clap::Args, Debug)]

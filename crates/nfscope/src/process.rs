@@ -31,19 +31,36 @@ impl ProcessInfo {
     }
 
     pub fn lookup_in(proc_root: &Path, pid: u32, comm: &str) -> ProcessInfo {
+        let p = Self::lookup_any_in(proc_root, pid);
+        // Guard against pid reuse: the task's comm must still be the one the kernel reported.
+        if p.gone || p.comm != comm {
+            return ProcessInfo {
+                pid,
+                comm: comm.to_string(),
+                gone: true,
+                ..Default::default()
+            };
+        }
+        p
+    }
+
+    /// Look up a pid without knowing its name yet (taken from /proc/PID/comm).
+    pub fn lookup_any(pid: u32) -> ProcessInfo {
+        Self::lookup_any_in(Path::new("/proc"), pid)
+    }
+
+    fn lookup_any_in(proc_root: &Path, pid: u32) -> ProcessInfo {
         let dir = proc_root.join(pid.to_string());
         let mut p = ProcessInfo {
             pid,
-            comm: comm.to_string(),
             ..Default::default()
         };
-        // Guard against pid reuse: the task's comm must still be the one the kernel reported.
-        let now_comm = std::fs::read_to_string(dir.join("comm"))
-            .ok()
-            .map(|s| s.trim_end().to_string());
-        if now_comm.as_deref() != Some(comm) {
-            p.gone = true;
-            return p;
+        match std::fs::read_to_string(dir.join("comm")) {
+            Ok(c) if pid != 0 => p.comm = c.trim_end().to_string(),
+            _ => {
+                p.gone = true;
+                return p;
+            }
         }
         p.exe = std::fs::read_link(dir.join("exe"))
             .ok()
@@ -81,7 +98,7 @@ pub fn container_of(path: &str) -> (Option<String>, Option<String>) {
     let mut pod = None;
     for seg in path.split('/') {
         let s = seg.trim_end_matches(".scope").trim_end_matches(".slice");
-        if let Some(i) = s.find("pod") {
+        if let Some(i) = s.rfind("pod") {
             let rest = &s[i + 3..];
             let uid = rest.replace('_', "-");
             if uid.len() == 36 && uid.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {

@@ -12,6 +12,7 @@
 use crate::change::{self, Change};
 use crate::diff;
 use crate::error::{Error, Result};
+use crate::events::{self, Record};
 use crate::model::Ruleset;
 use crate::process::ProcessInfo;
 use crate::snapshot::{self, Options};
@@ -47,6 +48,8 @@ pub struct Transaction {
     pub process: ProcessInfo,
     #[serde(skip)]
     pub changes: Vec<Change>,
+    /// One record per rule / chain / table / set change, with the semantic diff.
+    pub records: Vec<Record>,
     #[serde(skip)]
     pub received: Option<SystemTime>,
 }
@@ -58,6 +61,7 @@ pub struct Resync {
     pub reason: String,
     #[serde(skip)]
     pub changes: Vec<Change>,
+    pub records: Vec<Record>,
 }
 
 #[derive(Debug, Clone)]
@@ -72,6 +76,9 @@ pub struct Watcher {
     opts: WatchOptions,
     state: Ruleset,
     pending: Vec<Change>,
+    /// The committer looked up at the transaction's first message (its netlink port id is
+    /// usually its pid), while it is surely still alive; confirmed or discarded at NEWGEN.
+    early: Option<ProcessInfo>,
     ready: VecDeque<Event>,
     /// Events skipped because the view already had them, and resyncs done.
     pub skipped: u64,
@@ -95,6 +102,7 @@ impl Watcher {
             opts,
             state,
             pending: vec![],
+            early: None,
             ready: VecDeque::new(),
             skipped: 0,
             resyncs: 0,
@@ -166,19 +174,34 @@ impl Watcher {
                         g.proc_name.as_deref().unwrap_or(""),
                     );
                     let changes = std::mem::take(&mut self.pending);
+                    let deleted = events::deleted_texts(&self.state, &changes);
                     for c in &changes {
                         self.state.apply(c);
                     }
                     let generation = g.id.unwrap_or(self.state.generation);
                     self.state.generation = generation;
+                    let records = events::records(
+                        generation,
+                        Some(&process),
+                        &changes,
+                        deleted,
+                        &self.state,
+                        false,
+                    );
                     self.ready.push_back(Event::Transaction(Transaction {
                         generation,
                         process,
                         changes,
+                        records,
                         received: Some(SystemTime::now()),
                     }));
                 }
-                c => self.pending.push(c),
+                c => {
+                    if self.pending.is_empty() && m.pid != 0 {
+                        self.early = Some(ProcessInfo::lookup_any(m.pid));
+                    }
+                    self.pending.push(c)
+                }
             }
         }
         Ok(())
@@ -187,13 +210,17 @@ impl Watcher {
     /// Replace our view by a fresh snapshot and queue the difference as a resync event.
     pub fn resync(&mut self, reason: &str) -> Result<()> {
         self.pending.clear();
+        self.early = None;
         let (fresh, _) = snapshot::take_with(&mut self.dump, &self.opts.snapshot)?;
         let changes = diff::structural(&self.state, &fresh);
+        let deleted = events::deleted_texts(&self.state, &changes);
+        let records = events::records(fresh.generation, None, &changes, deleted, &fresh, true);
         self.resyncs += 1;
         self.ready.push_back(Event::Resync(Resync {
             generation: fresh.generation,
             reason: reason.into(),
             changes,
+            records,
         }));
         self.state = fresh;
         Ok(())

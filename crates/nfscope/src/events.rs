@@ -1,0 +1,428 @@
+//! Change records: one per rule / chain / table / set change of a transaction or resync, with
+//! the rule's text before and after, and the semantic diff (a deleted and an added rule paired
+//! into a replacement; what it lost and gained; the `match_removed` alert).
+//!
+//! Meaning, not encoding: two rules are compared through how the newest iptables-nft reads them
+//! (for ip/ip6 tables) or their nft text, so an xt `mark` match and the native `meta mark` form
+//! of the same test are equal, and a 1.8.7 → 1.8.9 round trip raises no alert.
+
+use crate::change::Change;
+use crate::iptnft::{self, Reader};
+use crate::model::Ruleset;
+use crate::process::ProcessInfo;
+use crate::render::nft::{self as nftr, NftOptions};
+use nfscope_wire::nft::{Family, Rule};
+use serde::Serialize;
+
+/// A rule as shown in a record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleText {
+    pub handle: Option<u64>,
+    /// Position in its chain (0-based) when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<usize>,
+    pub nft: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iptables: Option<String>,
+    /// The parts compared for meaning (iptables parts, or the nft text).
+    #[serde(skip)]
+    pub parts: Vec<String>,
+    #[serde(skip)]
+    pub target: Option<String>,
+    #[serde(skip)]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Alert {
+    pub kind: &'static str,
+    /// `severe` when the rule's verdict is DROP, REJECT or ACCEPT (the rule now applies to more
+    /// packets than before), `warning` otherwise.
+    pub severity: &'static str,
+}
+
+/// One change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Record {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub generation: u32,
+    pub backend: &'static str,
+    pub family: String,
+    pub table: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chain: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub set: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub process: Option<ProcessInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<RuleText>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<RuleText>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<RuleText>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lost: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub gained: Vec<String>,
+    /// A replacement whose meaning did not change (only the encoding did).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub reencoded: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alert: Option<Alert>,
+    /// Part of a resync (derived from a fresh snapshot after lost events).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub resync: bool,
+    /// For set changes: elements added / removed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elements_added: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elements_removed: Option<usize>,
+}
+
+impl Record {
+    fn new(kind: &'static str, generation: u32, family: Family, table: &str) -> Record {
+        Record {
+            kind,
+            generation,
+            backend: "nftables",
+            family: family.name(),
+            table: table.to_string(),
+            chain: None,
+            set: None,
+            process: None,
+            rule: None,
+            before: None,
+            after: None,
+            lost: vec![],
+            gained: vec![],
+            reencoded: false,
+            alert: None,
+            resync: false,
+            elements_added: None,
+            elements_removed: None,
+        }
+    }
+}
+
+/// Text of a rule in the context of `rs` (which must contain its table and chain).
+pub fn rule_text(rs: &Ruleset, family: Family, r: &Rule) -> RuleText {
+    let t = rs
+        .tables
+        .iter()
+        .find(|t| t.family == family && t.attrs.name == r.table);
+    let c = t.and_then(|t| t.chains.iter().find(|c| c.attrs.name == r.chain));
+    let (Some(t), Some(c)) = (t, c) else {
+        let nft: String = r
+            .expressions
+            .iter()
+            .flatten()
+            .map(|e| e.name())
+            .collect::<Vec<_>>()
+            .join(" ");
+        return RuleText {
+            handle: r.handle,
+            index: None,
+            parts: vec![nft.clone()],
+            nft,
+            iptables: None,
+            target: None,
+            comment: r.comment(),
+        };
+    };
+    let index = c.rules.iter().position(|x| x.handle == r.handle);
+    let nft = nftr::rule(t, c, r, &NftOptions::default());
+    if matches!(family, Family::Ip | Family::Ip6) {
+        let ipt = iptnft::translate(t, c, r, Reader::From1810);
+        if ipt.refused.is_none() {
+            let comment = ipt
+                .matches
+                .iter()
+                .find(|p| p.text.starts_with("-m comment"))
+                .map(|p| p.text.clone());
+            return RuleText {
+                handle: r.handle,
+                index,
+                iptables: Some(ipt.line()),
+                parts: ipt
+                    .head
+                    .iter()
+                    .chain(&ipt.matches)
+                    .map(|p| p.text.clone())
+                    .collect(),
+                target: ipt.target.as_ref().map(|p| p.text.clone()),
+                comment,
+                nft,
+            };
+        }
+    }
+    RuleText {
+        handle: r.handle,
+        index,
+        parts: vec![nft.clone()],
+        nft,
+        iptables: None,
+        target: None,
+        comment: r.comment(),
+    }
+}
+
+/// Texts of deleted rules, computed on the state *before* the changes are applied.
+pub fn deleted_texts(before: &Ruleset, changes: &[Change]) -> Vec<Option<RuleText>> {
+    changes
+        .iter()
+        .map(|c| match c {
+            Change::DelRule(f, r) => {
+                // The DELRULE event carries the whole rule; index and context come from our view.
+                let full = before
+                    .tables
+                    .iter()
+                    .find(|t| t.family == *f && t.attrs.name == r.table)
+                    .and_then(|t| t.chains.iter().find(|c| c.attrs.name == r.chain))
+                    .and_then(|c| c.rules.iter().find(|x| x.handle == r.handle));
+                Some(rule_text(before, *f, full.unwrap_or(r)))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Records of a transaction (or resync), given the deleted rules' texts computed before the
+/// changes were applied and `after`, the state after.
+pub fn records(
+    generation: u32,
+    process: Option<&ProcessInfo>,
+    changes: &[Change],
+    deleted: Vec<Option<RuleText>>,
+    after: &Ruleset,
+    resync: bool,
+) -> Vec<Record> {
+    let mut out: Vec<Record> = Vec::new();
+    // Rule deletions and additions per (family, table, chain), to pair them.
+    let mut dels: Vec<(Family, String, String, RuleText)> = Vec::new();
+    let mut adds: Vec<(Family, String, String, RuleText)> = Vec::new();
+    for (c, d) in changes.iter().zip(deleted) {
+        let simple = |kind, f: &Family, table: &Option<String>| {
+            Record::new(kind, generation, *f, table.as_deref().unwrap_or(""))
+        };
+        match c {
+            Change::NewTable(f, t) => out.push(simple("table_added", f, &t.name)),
+            Change::DelTable(f, t) => out.push(simple("table_removed", f, &t.name)),
+            Change::NewChain(f, ch) => {
+                let mut r = simple("chain_added", f, &ch.table);
+                r.chain = ch.name.clone();
+                // A base chain is announced twice (created, then its policy set): one record.
+                if !out.contains(&r) {
+                    out.push(r);
+                }
+            }
+            Change::DelChain(f, ch) => {
+                let mut r = simple("chain_removed", f, &ch.table);
+                r.chain = ch.name.clone();
+                out.push(r);
+            }
+            Change::NewRule(f, rule) => adds.push((
+                *f,
+                rule.table.clone().unwrap_or_default(),
+                rule.chain.clone().unwrap_or_default(),
+                rule_text(after, *f, rule),
+            )),
+            Change::DelRule(f, rule) => {
+                if let Some(d) = d {
+                    dels.push((
+                        *f,
+                        rule.table.clone().unwrap_or_default(),
+                        rule.chain.clone().unwrap_or_default(),
+                        d,
+                    ));
+                }
+            }
+            Change::NewSet(f, s) | Change::DelSet(f, s) => {
+                if s.flags.unwrap_or(0) & nfscope_wire::nft::set_flags::ANONYMOUS == 0 {
+                    let mut r = simple(
+                        if matches!(c, Change::NewSet(..)) {
+                            "set_added"
+                        } else {
+                            "set_removed"
+                        },
+                        f,
+                        &s.table,
+                    );
+                    r.set = s.name.clone();
+                    out.push(r);
+                }
+            }
+            Change::NewSetElems(f, l) | Change::DelSetElems(f, l) => {
+                let n = l.elements.as_ref().map(|e| e.0.len()).unwrap_or(0);
+                let name = l.set.clone().unwrap_or_default();
+                if name.starts_with("__set") || name.starts_with("__map") {
+                    continue; // anonymous sets belong to their rule
+                }
+                let added = matches!(c, Change::NewSetElems(..));
+                match out.iter_mut().find(|r| {
+                    r.kind == "set_changed"
+                        && r.set.as_deref() == Some(&name)
+                        && r.table == l.table.clone().unwrap_or_default()
+                }) {
+                    Some(r) => {
+                        if added {
+                            *r.elements_added.get_or_insert(0) += n;
+                        } else {
+                            *r.elements_removed.get_or_insert(0) += n;
+                        }
+                    }
+                    None => {
+                        let mut r = simple("set_changed", f, &l.table);
+                        r.set = Some(name);
+                        if added {
+                            r.elements_added = Some(n);
+                        } else {
+                            r.elements_removed = Some(n);
+                        }
+                        out.push(r);
+                    }
+                }
+            }
+            Change::NewObj(f, o) | Change::DelObj(f, o) => {
+                let mut r = simple("object_changed", f, &o.table);
+                r.set = o.name.clone();
+                out.push(r);
+            }
+            Change::NewFlowtable(f, ft) | Change::DelFlowtable(f, ft) => {
+                let mut r = simple("flowtable_changed", f, &ft.table);
+                r.set = ft.name.clone();
+                out.push(r);
+            }
+            Change::NewGen(_) | Change::Other { .. } => {}
+        }
+    }
+    pair(generation, dels, adds, &mut out);
+    for r in &mut out {
+        r.process = process.cloned();
+        r.resync = resync;
+    }
+    out
+}
+
+/// Pair deletions with additions in the same chain: first by equal comment and target, in
+/// order, then by position; the rest are plain removals / additions.
+fn pair(
+    generation: u32,
+    dels: Vec<(Family, String, String, RuleText)>,
+    adds: Vec<(Family, String, String, RuleText)>,
+    out: &mut Vec<Record>,
+) {
+    use std::collections::{HashMap, VecDeque};
+    let mut used = vec![false; dels.len()];
+    let mut rule_records = Vec::new();
+    // Index the deletions per chain, and per chain + meaning, so pairing stays linear on a
+    // flush-and-restore of a large ruleset.
+    let mut per_chain: HashMap<(Family, String, String), Vec<usize>> = HashMap::new();
+    let mut per_meaning: HashMap<(Family, String, String, String), VecDeque<usize>> =
+        HashMap::new();
+    for (i, (f, t, c, b)) in dels.iter().enumerate() {
+        per_chain
+            .entry((*f, t.clone(), c.clone()))
+            .or_default()
+            .push(i);
+        let key = format!(
+            "{}\u{0}{}",
+            b.parts.join("\u{0}"),
+            b.target.as_deref().unwrap_or("")
+        );
+        per_meaning
+            .entry((*f, t.clone(), c.clone(), key))
+            .or_default()
+            .push_back(i);
+    }
+    for (f, t, c, a) in adds {
+        let key = format!(
+            "{}\u{0}{}",
+            a.parts.join("\u{0}"),
+            a.target.as_deref().unwrap_or("")
+        );
+        let by_meaning = per_meaning
+            .get_mut(&(f, t.clone(), c.clone(), key))
+            .and_then(|q| {
+                while let Some(i) = q.pop_front() {
+                    if !used[i] {
+                        return Some(i);
+                    }
+                }
+                None
+            });
+        let empty = Vec::new();
+        let cands = per_chain.get(&(f, t.clone(), c.clone())).unwrap_or(&empty);
+        let by_label = || {
+            cands.iter().copied().find(|&i| {
+                !used[i]
+                    && dels[i].3.target == a.target
+                    && dels[i].3.comment == a.comment
+                    && (a.comment.is_some() || dels[i].3.index == a.index)
+            })
+        };
+        let by_position = || {
+            cands
+                .iter()
+                .copied()
+                .find(|&i| !used[i] && dels[i].3.index.is_some() && dels[i].3.index == a.index)
+        };
+        match by_meaning.or_else(by_label).or_else(by_position) {
+            Some(i) => {
+                used[i] = true;
+                let b = &dels[i].3;
+                let mut r = Record::new("rule_replaced", generation, f, &t);
+                r.chain = Some(c.clone());
+                r.lost = b
+                    .parts
+                    .iter()
+                    .filter(|p| !a.parts.contains(p))
+                    .cloned()
+                    .collect();
+                r.gained = a
+                    .parts
+                    .iter()
+                    .filter(|p| !b.parts.contains(p))
+                    .cloned()
+                    .collect();
+                if b.target != a.target {
+                    r.lost.extend(b.target.clone());
+                    r.gained.extend(a.target.clone());
+                }
+                r.reencoded = r.lost.is_empty() && r.gained.is_empty();
+                let matches_lost = b.parts.iter().any(|p| !a.parts.contains(p));
+                if matches_lost {
+                    let severe = matches!(a.target.as_deref(), Some("-j DROP" | "-j ACCEPT"))
+                        || a.target
+                            .as_deref()
+                            .is_some_and(|t| t.starts_with("-j REJECT"));
+                    r.alert = Some(Alert {
+                        kind: "match_removed",
+                        severity: if severe { "severe" } else { "warning" },
+                    });
+                }
+                r.before = Some(b.clone());
+                r.after = Some(a);
+                rule_records.push(r);
+            }
+            None => {
+                let mut r = Record::new("rule_added", generation, f, &t);
+                r.chain = Some(c);
+                r.rule = Some(a);
+                rule_records.push(r);
+            }
+        }
+    }
+    drop(per_meaning);
+    drop(per_chain);
+    for (i, (f, t, c, b)) in dels.into_iter().enumerate() {
+        if !used[i] {
+            let mut r = Record::new("rule_removed", generation, f, &t);
+            r.chain = Some(c);
+            r.rule = Some(b);
+            rule_records.push(r);
+        }
+    }
+    out.extend(rule_records);
+}
