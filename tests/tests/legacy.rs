@@ -85,3 +85,117 @@ fn header_fields_and_standard_targets_match_iptables_legacy_save() {
     let _ = ns.run("ping", &["-c", "2", "-i", "0.2", "-W", "1", "127.0.0.1"]);
     compare(&ns, Family::Ipv4);
 }
+
+const IP6_HEADERS: &str = "\
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+:LOG_DROP - [0:0]
+-A INPUT -s 2001:db8::/32 -d ::1/128 -i eth0 -p tcp -j ACCEPT
+-A INPUT ! -s fe80::/10 -p ipv6-icmp -j ACCEPT
+-A INPUT -s ::ffff:10.0.0.0/104 -j DROP
+-A INPUT -d 2001:db8:0:1::/64 ! -i wg+ ! -p udp -j LOG_DROP
+-A INPUT -p esp
+-A FORWARD -s 2001:db8::1/128 -o br0 -p 47 -g LOG_DROP
+-A LOG_DROP -j DROP
+COMMIT
+*raw
+:PREROUTING ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A PREROUTING -d ff02::1/128 -j ACCEPT
+COMMIT
+";
+
+#[test]
+fn ip6_header_fields_match_ip6tables_legacy_save() {
+    let ns = Netns::new("legacy");
+    ns.run_stdin("ip6tables-legacy-restore", &[], IP6_HEADERS);
+    ns.ok("ip", &["link", "set", "lo", "up"]);
+    let _ = ns.run("ping", &["-6", "-c", "2", "-i", "0.2", "-W", "1", "::1"]);
+    compare(&ns, Family::Ipv6);
+}
+
+fn names(ns: &Netns) -> Vec<String> {
+    ["ip_tables_names", "ip6_tables_names", "arp_tables_names"]
+        .iter()
+        .map(|f| ns.ok("cat", &[&format!("/proc/net/{f}")]))
+        .collect()
+}
+
+#[test]
+fn reading_a_fresh_netns_creates_no_table() {
+    let ns = Netns::new("legacy");
+    assert_eq!(
+        names(&ns),
+        ["", "", ""],
+        "fresh netns already has legacy tables"
+    );
+    let rs = legacy::read_all_in_netns(ns.name()).expect("read");
+    assert!(rs.is_empty(), "found tables in a fresh netns: {rs:?}");
+    assert_eq!(names(&ns), ["", "", ""], "read_all created a table");
+    // Asking for an unlisted table by name is refused, not created.
+    let r = nfscope::netns::run_in(ns.name(), || legacy::read_table(Family::Ipv4, "raw"))
+        .expect("netns");
+    assert!(r.is_err());
+    assert_eq!(names(&ns), ["", "", ""], "read_table created a table");
+    // Once one table exists, reading it creates no other.
+    ns.run_stdin(
+        "iptables-legacy-restore",
+        &[],
+        "*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n",
+    );
+    let rs = legacy::read_all_in_netns(ns.name()).expect("read");
+    assert_eq!(rs.tables.len(), 1);
+    assert_eq!(rs.tables[0].name, "mangle");
+    assert_eq!(names(&ns), ["mangle\n", "", ""]);
+}
+
+/// The arp family: instantiate arp_tables' filter table (as arptables-legacy would: a bare
+/// ARPT_SO_GET_INFO, which this machine has no legacy arptables binary to do), then read it.
+#[test]
+fn arp_filter_table_is_read() {
+    let ns = Netns::new("legacy");
+    nfscope::netns::run_in(ns.name(), || {
+        // SAFETY: plain socket/getsockopt calls on buffers we own.
+        unsafe {
+            let fd = libc::socket(libc::AF_INET, libc::SOCK_RAW, libc::IPPROTO_RAW);
+            assert!(fd >= 0);
+            let mut buf = [0u8; 68];
+            buf[..6].copy_from_slice(b"filter");
+            let mut len = buf.len() as libc::socklen_t;
+            let rc = libc::getsockopt(fd, libc::SOL_IP, 96, buf.as_mut_ptr().cast(), &mut len);
+            libc::close(fd);
+            assert_eq!(
+                rc,
+                0,
+                "ARPT_SO_GET_INFO filter: {}",
+                std::io::Error::last_os_error()
+            );
+        }
+    })
+    .expect("netns");
+    assert_eq!(names(&ns)[2], "filter\n");
+    let rs = legacy::read_all_in_netns(ns.name()).expect("read");
+    let t: Vec<_> = rs.family(Family::Arp).collect();
+    assert_eq!(t.len(), 1);
+    let chains: Vec<(&str, Option<u32>)> = t[0]
+        .chains
+        .iter()
+        .map(|c| (c.name.as_str(), c.hook))
+        .collect();
+    assert_eq!(
+        chains,
+        [
+            ("INPUT", Some(0)),
+            ("OUTPUT", Some(1)),
+            ("FORWARD", Some(2))
+        ]
+    );
+    assert!(
+        t[0].chains
+            .iter()
+            .all(|c| c.rules.is_empty()
+                && c.policy == Some(nfscope::wire::xt::entry::Verdict::Accept))
+    );
+}

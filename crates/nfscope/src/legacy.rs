@@ -101,23 +101,44 @@ pub fn read_family(family: Family) -> Result<Vec<Table>> {
 /// Read one table, which must be listed in [`names_file`]: an unlisted name is refused here
 /// rather than created in the kernel.
 pub fn read_table(family: Family, name: &str) -> Result<Table> {
-    if !table_names(family)?.iter().any(|n| n == name) {
-        return Err(Error::Io {
-            op: format!("read legacy table {name}"),
-            source: io::Error::new(
-                io::ErrorKind::NotFound,
-                format!(
-                    "not listed in {} (reading it would create it)",
-                    names_file(family)
-                ),
-            ),
-        });
-    }
+    ensure_listed(family, name)?;
     let sock = Socket::open(family)?;
     read_listed_table(&sock, family, name)
 }
 
 fn read_listed_table(sock: &Socket, family: Family, name: &str) -> Result<Table> {
+    let (info, blob) = read_listed_raw(sock, family, name)?;
+    let op = format!("GET_ENTRIES {}/{name}", family_label(family));
+    let info = Info::parse(family, &info).map_err(|e| Error::decode(op.clone(), e))?;
+    Table::parse(family, &info, &blob).map_err(|e| Error::decode(op, e))
+}
+
+/// The raw answers for one listed table: the `*_getinfo` bytes and the whole
+/// `*_get_entries` answer (header included), consistent with each other. For golden tests and
+/// captures; [`read_table`] is the typed way.
+pub fn read_raw(family: Family, name: &str) -> Result<(Vec<u8>, Vec<u8>)> {
+    ensure_listed(family, name)?;
+    let sock = Socket::open(family)?;
+    read_listed_raw(&sock, family, name)
+}
+
+fn ensure_listed(family: Family, name: &str) -> Result<()> {
+    if table_names(family)?.iter().any(|n| n == name) {
+        return Ok(());
+    }
+    Err(Error::Io {
+        op: format!("read legacy table {name}"),
+        source: io::Error::new(
+            io::ErrorKind::NotFound,
+            format!(
+                "not listed in {} (reading it would create it)",
+                names_file(family)
+            ),
+        ),
+    })
+}
+
+fn read_listed_raw(sock: &Socket, family: Family, name: &str) -> Result<(Vec<u8>, Vec<u8>)> {
     if name.len() >= TABLE_MAXNAMELEN {
         return Err(Error::decode(
             format!("table {name}"),
@@ -126,12 +147,13 @@ fn read_listed_table(sock: &Socket, family: Family, name: &str) -> Result<Table>
     }
     let op = |what: &str| format!("{what} {}/{name}", family_label(family));
     for _ in 0..MAX_ATTEMPTS {
-        let info = sock
+        let raw_info = sock
             .get_info(name)
             .map_err(|e| Error::io(op("GET_INFO"), e))?;
-        let info = Info::parse(family, &info).map_err(|e| Error::decode(op("GET_INFO"), e))?;
+        let info = Info::parse(family, &raw_info).map_err(|e| Error::decode(op("GET_INFO"), e))?;
         let blob = match sock.get_entries(name, info.size) {
             Ok(b) => b,
+            // Replaced with a different size in between: the kernel refuses, try again.
             Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => continue,
             Err(e) => return Err(Error::io(op("GET_ENTRIES"), e)),
         };
@@ -139,11 +161,10 @@ fn read_listed_table(sock: &Socket, family: Family, name: &str) -> Result<Table>
         let again = sock
             .get_info(name)
             .map_err(|e| Error::io(op("GET_INFO"), e))?;
-        let again = Info::parse(family, &again).map_err(|e| Error::decode(op("GET_INFO"), e))?;
-        if again != info {
+        if again != raw_info {
             continue;
         }
-        return Table::parse(family, &info, &blob).map_err(|e| Error::decode(op("GET_ENTRIES"), e));
+        return Ok((raw_info, blob));
     }
     Err(Error::Inconsistent {
         attempts: MAX_ATTEMPTS,

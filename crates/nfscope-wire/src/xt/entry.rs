@@ -850,3 +850,214 @@ fn standard_verdict(t: &XtBlob) -> Option<Result<i32>> {
         ))),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    // Captured in a fresh netns (tests/tests/legacy.rs, `legacy::read_raw`) after
+    //   iptables-legacy-restore <<EOF
+    //   *filter
+    //   :INPUT ACCEPT [0:0]
+    //   :FORWARD DROP [0:0]
+    //   :OUTPUT ACCEPT [0:0]
+    //   :sub - [0:0]
+    //   -A INPUT -s 10.0.0.0/8 -i eth+ -p tcp -m tcp --dport 22 -j sub
+    //   -A sub -j RETURN
+    //   COMMIT
+    //   EOF
+    // INFO: ipt_getinfo: "filter", valid_hooks 0x0e, hook_entry [-1, 0, 0x160, 0x1f8, -1],
+    // underflow [-1, 0xc8, 0x160, 0x1f8, -1], num_entries 8, size 0x520.
+    const INFO: &[&str] = &[
+        "66696c74657200000000000000000000000000000000000000000000000000000e000000ffffffff0000000060010000",
+        "f8010000ffffffffffffffffc800000060010000f8010000ffffffff0800000020050000",
+    ];
+    // ENTRIES: ipt_get_entries "filter", size 0x520, then 8 entries: INPUT rule (112 + tcp
+    // match 48 + standard target 40 = 200), INPUT/FORWARD/OUTPUT policies (152 each), ERROR
+    // "sub" (176), sub's RETURN rule (152), sub's foot (152), final ERROR (176).
+    const ENTRIES: &[&str] = &[
+        "66696c746572000000000000000000000000000000000000000000000000000020050000000000000a00000000000000",
+        "ff000000000000006574682b00000000000000000000000000000000000000000000000000000000ffffff0000000000",
+        "0000000000000000000000000000000000000000000000000600000000000000a000c800020000000000000000000000",
+        "000000000000000030007463700000000000000000000000000000000000000000000000000000000000ffff16001600",
+        "000000000000000028000000000000000000000000000000000000000000000000000000000000004003000000000000",
+        "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000",
+        "000000000000000000000000000000000000000000000000000000000000000000000000000000007000980002000000",
+        "000000000000000000000000000000002800000000000000000000000000000000000000000000000000000000000000",
+        "feffffff0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000",
+        "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000",
+        "700098000400000000000000000000000000000000000000280000000000000000000000000000000000000000000000",
+        "0000000000000000ffffffff000000000000000000000000000000000000000000000000000000000000000000000000",
+        "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000",
+        "000000000000000070009800080000000000000000000000000000000000000028000000000000000000000000000000",
+        "00000000000000000000000000000000feffffff00000000000000000000000000000000000000000000000000000000",
+        "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000",
+        "000000000000000000000000000000007000b000000000000000000000000000000000000000000040004552524f5200",
+        "000000000000000000000000000000000000000000000000737562000000000000000000000000000000000000000000",
+        "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000",
+        "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000",
+        "700098000200000000000000000000000000000000000000280000000000000000000000000000000000000000000000",
+        "0000000000000000fbffffff000000000000000000000000000000000000000000000000000000000000000000000000",
+        "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000",
+        "000000000000000070009800000000000000000000000000000000000000000028000000000000000000000000000000",
+        "00000000000000000000000000000000fbffffff00000000000000000000000000000000000000000000000000000000",
+        "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000",
+        "000000000000000000000000000000007000b000000000000000000000000000000000000000000040004552524f5200",
+        "0000000000000000000000000000000000000000000000004552524f5200000000000000000000000000000000000000",
+        "0000000000000000",
+    ];
+
+    fn unhex(parts: &[&str]) -> Vec<u8> {
+        let s: String = parts.concat();
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+    fn golden() -> (Info, Vec<u8>) {
+        (
+            Info::parse(Family::Ipv4, &unhex(INFO)).unwrap(),
+            unhex(ENTRIES),
+        )
+    }
+
+    #[test]
+    fn golden_table() {
+        let (info, blob) = golden();
+        assert_eq!(info.name, "filter");
+        assert_eq!(info.valid_hooks, 0x0e);
+        assert_eq!(info.num_entries, 8);
+        assert_eq!(info.size, 0x520);
+        assert_eq!(info.hooks().collect::<Vec<_>>(), vec![1, 2, 3]);
+        let t = Table::parse(Family::Ipv4, &info, &blob).unwrap();
+        let names: Vec<&str> = t.chains.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["INPUT", "FORWARD", "OUTPUT", "sub"]);
+        let input = &t.chains[0];
+        assert_eq!((input.hook, input.policy), (Some(1), Some(Verdict::Accept)));
+        assert_eq!(t.chains[1].policy, Some(Verdict::Drop));
+        assert_eq!(t.chains[3].hook, None);
+        assert_eq!(input.rules.len(), 1);
+        let r = &input.rules[0];
+        let Header::Ip(h) = &r.header else {
+            panic!("not ip")
+        };
+        assert_eq!((h.src, h.smsk), ([10, 0, 0, 0], [255, 0, 0, 0]));
+        assert_eq!(h.iniface.display(), "eth+");
+        assert!(h.outiface.is_any());
+        assert_eq!(h.proto, 6);
+        assert_eq!(r.matches.len(), 1);
+        assert_eq!(
+            (r.matches[0].name.as_str(), r.matches[0].revision),
+            ("tcp", 0)
+        );
+        assert_eq!(r.matches[0].data.len(), 16);
+        assert!(matches!(&r.target, Target::Jump { chain, .. } if chain == "sub"));
+        assert_eq!(t.chains[3].rules.len(), 1);
+        assert_eq!(
+            t.chains[3].rules[0].target,
+            Target::Verdict(Verdict::Return)
+        );
+    }
+
+    #[test]
+    fn every_truncated_prefix_is_an_error() {
+        let (info, blob) = golden();
+        for n in 0..blob.len() {
+            assert!(
+                Table::parse(Family::Ipv4, &info, &blob[..n]).is_err(),
+                "prefix {n}"
+            );
+        }
+        let raw = unhex(INFO);
+        for n in 0..raw.len() {
+            assert!(
+                Info::parse(Family::Ipv4, &raw[..n]).is_err(),
+                "info prefix {n}"
+            );
+        }
+    }
+
+    fn put16(b: &mut [u8], off: usize, v: u16) {
+        b[off..off + 2].copy_from_slice(&v.to_ne_bytes());
+    }
+
+    /// Offsets in the golden blob: the first entry starts at 40.
+    const E0: usize = GET_ENTRIES_HEADER_LEN;
+
+    #[test]
+    fn lying_offsets_are_typed_errors() {
+        let (info, blob) = golden();
+        for (what, off, v) in [
+            ("next_offset 0", E0 + 90, 0u16),
+            ("next_offset unaligned", E0 + 90, 201),
+            ("next_offset past end", E0 + 90, 0xfff8),
+            ("target_offset inside header", E0 + 88, 8),
+            ("target_offset past next", E0 + 88, 190),
+            ("match size 0", E0 + 112, 0),
+            ("match size past target", E0 + 112, 200),
+        ] {
+            let mut b = blob.clone();
+            put16(&mut b, off, v);
+            let e = Table::parse(Family::Ipv4, &info, &b);
+            assert!(e.is_err(), "{what}: {e:?}");
+        }
+        // A wrong hook entry, a wrong entry count.
+        let mut i2 = info.clone();
+        i2.hook_entry[2] = 8;
+        assert!(Table::parse(Family::Ipv4, &i2, &blob).is_err());
+        let mut i3 = info.clone();
+        i3.num_entries = 9;
+        assert!(Table::parse(Family::Ipv4, &i3, &blob).is_err());
+    }
+
+    #[test]
+    fn jump_into_nowhere_is_an_unknown_node() {
+        let (info, mut blob) = golden();
+        // The INPUT rule's standard target verdict: entry + target_offset 160 + 32.
+        let v = E0 + 160 + 32;
+        b_put32(&mut blob, v, 8); // inside the INPUT rule itself: no user chain there
+        let t = Table::parse(Family::Ipv4, &info, &blob).unwrap();
+        assert_eq!(t.chains[0].rules[0].target, Target::BadJump { offset: 8 });
+        b_put32(&mut blob, v, 200); // the next entry: fall through (no -j)
+        let t = Table::parse(Family::Ipv4, &info, &blob).unwrap();
+        assert_eq!(t.chains[0].rules[0].target, Target::Fallthrough);
+    }
+
+    fn b_put32(b: &mut [u8], off: usize, v: u32) {
+        b[off..off + 4].copy_from_slice(&v.to_ne_bytes());
+    }
+
+    proptest! {
+        /// Arbitrary corruption never panics and always terminates.
+        #[test]
+        fn corruption_never_panics(edits in proptest::collection::vec((0usize..0x560, any::<u8>()), 1..8)) {
+            let (info, mut blob) = golden();
+            for (at, v) in edits {
+                if let Some(x) = blob.get_mut(at) {
+                    *x = v;
+                }
+            }
+            let _ = Table::parse(Family::Ipv4, &info, &blob);
+        }
+
+        /// Arbitrary bytes, with an info that claims they are a table, never panic.
+        #[test]
+        fn garbage_never_panics(body in proptest::collection::vec(any::<u8>(), 0..2048), n in 0u32..20) {
+            let mut blob = vec![0u8; GET_ENTRIES_HEADER_LEN];
+            blob[32..36].copy_from_slice(&(body.len() as u32).to_ne_bytes());
+            blob.extend_from_slice(&body);
+            let info = Info {
+                name: String::new(),
+                valid_hooks: 0x1f,
+                hook_entry: vec![0; 5],
+                underflow: vec![0; 5],
+                num_entries: n,
+                size: body.len() as u32,
+            };
+            let _ = Table::parse(Family::Ipv4, &info, &blob);
+            let _ = Table::parse(Family::Ipv6, &info, &blob);
+            let _ = Table::parse(Family::Arp, &info, &blob);
+        }
+    }
+}
