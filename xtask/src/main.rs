@@ -1,0 +1,61 @@
+//! Project automation, run as `cargo xtask <command>` (alias in `.cargo/config.toml`).
+//!
+//! - `bench`: load a kube-proxy-sized ruleset into a throw-away network namespace and time
+//!   nfscope against the floor (raw per-chain rule dumps) and the peers (`nft`,
+//!   `iptables-nft-save`). See docs/benchmark.md.
+//! - `raw-dump`: the floor itself, as a process of its own so its peak RSS is comparable:
+//!   per-chain `NFT_MSG_GETRULE` dumps that decode nothing ([`nfscope::snapshot::raw_rule_dump`]).
+
+mod bench;
+mod measure;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(name = "cargo xtask", about = "nfscope project automation")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Time and measure nfscope against the floor and the peers on a kube-proxy ruleset
+    /// (10,000 services × 2 endpoints at scale 1), in a throw-away network namespace.
+    Bench(bench::Args),
+    /// The floor: per-chain GETRULE dumps inside a namespace, decoding nothing; prints
+    /// `{"bytes":…,"messages":…}`.
+    RawDump {
+        /// Network namespace (name under /run/netns, or a path).
+        #[arg(long)]
+        netns: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let r = match cli.command {
+        Cmd::Bench(a) => bench::run(&a),
+        Cmd::RawDump { netns } => raw_dump(netns.as_deref()),
+    };
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn raw_dump(netns: Option<&str>) -> anyhow::Result<()> {
+    let (bytes, messages) = match netns {
+        Some(ns) => nfscope::netns::run_in(ns, nfscope::snapshot::raw_rule_dump)??,
+        None => nfscope::snapshot::raw_rule_dump()?,
+    };
+    println!(
+        "{}",
+        serde_json::json!({ "bytes": bytes, "messages": messages })
+    );
+    Ok(())
+}
