@@ -1,25 +1,261 @@
 //! nft text, as `nft list ruleset` (nftables 1.0.6) prints it.
-//! (Placeholder API from the lead so the CLI compiles; the renderer replaces this file.)
+//!
+//! Layout of the module:
+//! - [`proto`]: protocol header field tables (name, bit offset, bit length, datatype),
+//! - [`datatype`]: how values of each datatype print (ports, marks, addresses, symbols),
+//! - [`fold`]: expressions → statements (nft's `netlink_delinearize` + postprocessing),
+//! - [`stmt`]: statement printers (log, limit, quota, nat flags, synproxy),
+//! - [`set`]: sets and maps (types, elements, intervals, declarations),
+//! - [`obj`]: named objects and flowtables,
+//! - this file: tables and chains, and the public API.
+//!
+//! Known differences from nft are listed in `DIFFERENCES.md` next to this file.
+
+pub mod datatype;
+pub mod fold;
+pub mod obj;
+pub mod proto;
+pub mod set;
+pub mod stmt;
+
+use crate::model::{Chain, Table};
+use nfscope_wire::nft::{udata, Family, Rule};
+use std::collections::HashMap;
 
 /// Rendering options.
 #[derive(Debug, Clone, Default)]
-pub struct NftOptions {}
+pub struct NftOptions {
+    /// Interface names by index in the rendered namespace (`meta iif`, `fib ... oif`, `fwd`):
+    /// nft prints names it resolves in its own namespace; without an entry we print the
+    /// index (a known difference).
+    pub ifnames: HashMap<u32, String>,
+}
 
 /// The whole ruleset as `nft list ruleset` prints it.
-pub fn ruleset(rs: &crate::Ruleset, _opts: &NftOptions) -> String {
-    let mut s = String::new();
-    for t in &rs.tables {
-        s.push_str(&format!("table {} {} {{\n}}\n", t.family, t.name()));
+pub fn ruleset(rs: &crate::Ruleset, opts: &NftOptions) -> String {
+    datatype::with_ifnames(&opts.ifnames, || {
+        let mut s = String::new();
+        for t in &rs.tables {
+            s.push_str(&table_inner(t, opts));
+        }
+        s
+    })
+}
+
+/// One rule's statements as nft prints them after the indentation (no newline).
+pub fn rule(t: &Table, c: &Chain, r: &Rule, opts: &NftOptions) -> String {
+    datatype::with_ifnames(&opts.ifnames, || fold::rule_text(t, c, r))
+}
+
+const NF_IP_PRI_RAW: i32 = -300;
+const NF_IP_PRI_MANGLE: i32 = -150;
+const NF_IP_PRI_NAT_DST: i32 = -100;
+const NF_IP_PRI_FILTER: i32 = 0;
+const NF_IP_PRI_SECURITY: i32 = 50;
+const NF_IP_PRI_NAT_SRC: i32 = 100;
+
+/// Whether a standard priority name applies to this family and hook (`std_prio_family_hook_compat`).
+fn std_prio_ok(prio: i32, family: Family, hook: u32) -> bool {
+    if family == Family::Bridge {
+        return match prio {
+            -300 => hook == 0,
+            -200 => true,
+            100 => hook == 3,
+            300 => hook == 4,
+            _ => false,
+        };
     }
+    let inet = matches!(family, Family::Inet | Family::Ip | Family::Ip6);
+    match prio {
+        NF_IP_PRI_FILTER => inet || matches!(family, Family::Arp | Family::Netdev),
+        NF_IP_PRI_RAW | NF_IP_PRI_MANGLE | NF_IP_PRI_SECURITY => inet,
+        NF_IP_PRI_NAT_DST => inet && hook == 0,
+        NF_IP_PRI_NAT_SRC => inet && hook == 4,
+        _ => false,
+    }
+}
+
+/// A chain or flowtable priority as nft prints it (`filter`, `dstnat - 10`, or a number).
+pub fn prio_text(family: Family, hook: u32, prio: i32) -> String {
+    let table: &[(i32, &str)] = if family == Family::Bridge {
+        &[
+            (-300, "dstnat"),
+            (-200, "filter"),
+            (100, "out"),
+            (300, "srcnat"),
+        ]
+    } else {
+        &[
+            (NF_IP_PRI_RAW, "raw"),
+            (NF_IP_PRI_MANGLE, "mangle"),
+            (NF_IP_PRI_NAT_DST, "dstnat"),
+            (NF_IP_PRI_FILTER, "filter"),
+            (NF_IP_PRI_SECURITY, "security"),
+            (NF_IP_PRI_NAT_SRC, "srcnat"),
+        ]
+    };
+    for &(v, n) in table {
+        if (prio - v).abs() <= 10 {
+            if !std_prio_ok(v, family, hook) {
+                break;
+            }
+            let off = prio - v;
+            return match off.cmp(&0) {
+                std::cmp::Ordering::Greater => format!("{n} + {off}"),
+                std::cmp::Ordering::Less => format!("{n} - {}", -off),
+                std::cmp::Ordering::Equal => n.to_string(),
+            };
+        }
+    }
+    prio.to_string()
+}
+
+fn hook_name(family: Family, hook: u32) -> String {
+    let n = match family {
+        Family::Arp => match hook {
+            0 => Some("input"),
+            1 => Some("output"),
+            2 => Some("forward"),
+            _ => None,
+        },
+        Family::Netdev => match hook {
+            0 => Some("ingress"),
+            1 => Some("egress"),
+            _ => None,
+        },
+        _ => nfscope_wire::nft::expr::consts::hook_inet(hook),
+    };
+    n.map(str::to_string)
+        .unwrap_or_else(|| format!("unknown({hook})"))
+}
+
+/// A chain block, indented one tab (empty for binding chains, which nft does not list).
+pub fn chain(t: &Table, c: &Chain, _opts: &NftOptions) -> String {
+    let a = &c.attrs;
+    let flags = a.flags.unwrap_or(0);
+    if flags & 4 != 0 {
+        return String::new(); // NFT_CHAIN_BINDING
+    }
+    let mut s = format!("\tchain {} {{", c.name());
+    if let Some(cm) = a
+        .userdata
+        .as_ref()
+        .and_then(|u| u.string(udata::CHAIN_COMMENT))
+    {
+        s.push_str(&format!("\n\t\tcomment \"{cm}\""));
+    }
+    s.push('\n');
+    if let Some(h) = &a.hook {
+        let hook = h.hooknum.unwrap_or(0);
+        s.push_str(&format!(
+            "\t\ttype {} hook {}",
+            a.chain_type.as_deref().unwrap_or("filter"),
+            hook_name(t.family, hook)
+        ));
+        let devs: Vec<String> = match (&h.devs, &h.dev) {
+            (Some(d), _) if !d.0.is_empty() => d.0.clone(),
+            (_, Some(d)) => vec![d.clone()],
+            _ => vec![],
+        };
+        if devs.len() == 1 {
+            s.push_str(&format!(" device \"{}\"", devs[0]));
+        } else if devs.len() > 1 {
+            s.push_str(&format!(" devices = {{ {} }}", devs.join(", ")));
+        }
+        s.push_str(&format!(
+            " priority {};",
+            prio_text(t.family, hook, h.priority.unwrap_or(0))
+        ));
+        if let Some(p) = a.policy {
+            let p = match p {
+                0 => "drop",
+                1 => "accept",
+                _ => "unknown",
+            };
+            s.push_str(&format!(" policy {p};"));
+        }
+        if flags & 2 != 0 {
+            s.push_str(" flags offload;");
+        }
+        s.push('\n');
+    }
+    for r in &c.rules {
+        s.push_str("\t\t");
+        s.push_str(&fold::rule_text(t, c, r));
+        s.push('\n');
+    }
+    s.push_str("\t}\n");
     s
 }
 
-/// One rule's statements as nft prints them (placeholder: expression names).
-pub fn rule(
-    _t: &crate::model::Table,
-    _c: &crate::model::Chain,
-    r: &nfscope_wire::nft::Rule,
-    _opts: &NftOptions,
-) -> String {
-    r.expressions.iter().flatten().map(|e| e.name()).collect::<Vec<_>>().join(" ")
+/// One table as `nft list ruleset` prints it.
+pub fn table(t: &Table, opts: &NftOptions) -> String {
+    datatype::with_ifnames(&opts.ifnames, || table_inner(t, opts))
 }
+
+fn table_inner(t: &Table, opts: &NftOptions) -> String {
+    let mut s = format!("table {} {} {{\n", t.family, t.name());
+    let mut delim = "";
+    let flags = t.attrs.flags.unwrap_or(0);
+    if flags != 0 {
+        let mut names = Vec::new();
+        if flags & 1 != 0 {
+            names.push("dormant".to_string());
+        }
+        if flags & 2 != 0 {
+            names.push("owner".to_string());
+        }
+        s.push_str(&format!("\tflags {}\n", names.join(",")));
+        delim = "\n";
+    }
+    if let Some(c) = t
+        .attrs
+        .userdata
+        .as_ref()
+        .and_then(|u| u.string(udata::TABLE_COMMENT))
+    {
+        s.push_str(&format!("\tcomment \"{c}\"\n"));
+    }
+    for o in &t.objects {
+        s.push_str(delim);
+        s.push_str(&obj::declaration(o));
+        delim = "\n";
+    }
+    for st in &t.sets {
+        if st.is_anonymous() {
+            continue;
+        }
+        s.push_str(delim);
+        let (k, d) = typeof_exprs(st);
+        s.push_str(&set::declaration(st, k, d));
+        delim = "\n";
+    }
+    for f in &t.flowtables {
+        s.push_str(delim);
+        s.push_str(&obj::flowtable(f));
+        delim = "\n";
+    }
+    for c in &t.chains {
+        let text = chain(t, c, opts);
+        if text.is_empty() {
+            continue;
+        }
+        s.push_str(delim);
+        s.push_str(&text);
+        delim = "\n";
+    }
+    s.push_str("}\n");
+    s
+}
+
+/// `typeof` key and data expressions from the set's userdata, when nft stored them.
+fn typeof_exprs(s: &crate::model::Set) -> (Option<String>, Option<String>) {
+    let Some(u) = s.attrs.userdata.as_ref() else {
+        return (None, None);
+    };
+    let k = u.get(udata::SET_KEY_TYPEOF).and_then(typeof_text::parse);
+    let d = u.get(udata::SET_DATA_TYPEOF).and_then(typeof_text::parse);
+    (k, d)
+}
+
+pub mod typeof_text;

@@ -1,0 +1,1842 @@
+//! Expression → statement folding, as nft's `netlink_delinearize.c` does it: a register
+//! machine replays the rule's expressions (loads fill registers, `cmp` / `range` / `lookup`
+//! consume them into relational statements), then payload loads are named through the
+//! protocol context (`proto.rs`), merged loads are split back into fields, byte-aligned
+//! prefixes and masks become `/len`, and implicit dependencies (`meta l4proto tcp` before
+//! `tcp dport`, `meta nfproto ipv4` before `ip saddr` in inet tables) are removed.
+
+use super::datatype::{self, print_value, Dt, Order};
+use super::proto::{self, Field, Proto, LL, NH, TH};
+use super::set::{self, ElemType};
+use crate::model::{Chain, Table};
+use nfscope_wire::nft::expr::{consts, Expr};
+use nfscope_wire::nft::{Data, Family, Rule, Verdict, VerdictCode};
+use std::collections::HashMap;
+
+/// What a register holds.
+#[derive(Debug, Clone)]
+pub enum X {
+    /// Packet bytes: base, offset and length in bits.
+    Payload {
+        base: u32,
+        off: u32,
+        len: u32,
+    },
+    Meta(u32),
+    Ct {
+        key: u32,
+        dir: Option<u8>,
+    },
+    /// Any other loaded expression, already spelled (fib, rt, socket, numgen, hash, exthdr...).
+    Named {
+        text: String,
+        dt: Dt,
+        order: Order,
+        bytes: u32,
+    },
+    /// `inner & mask ^ xor` (bitwise mask/xor).
+    Mask {
+        inner: Box<X>,
+        mask: Vec<u8>,
+        xor: Vec<u8>,
+    },
+    /// `inner << n` / `inner >> n`.
+    Shift {
+        inner: Box<X>,
+        op: &'static str,
+        n: u32,
+    },
+    /// A constant.
+    Imm(Vec<u8>),
+    /// Several registers used as one key.
+    Concat(Vec<X>),
+    /// Result of a map lookup: `key map @set`.
+    Map {
+        key: Box<X>,
+        set: String,
+    },
+    /// A host-order value converted to network order (`byteorder hton`): values compared
+    /// with it are big endian.
+    Hton(Box<X>),
+}
+
+/// A left-hand side ready to print: text and how its values print.
+#[derive(Debug, Clone)]
+pub struct Lhs {
+    pub text: String,
+    pub dt: Dt,
+    pub order: Order,
+    /// Length in bits (values are this many bits, right-aligned).
+    pub bits: u32,
+    /// Component types when this is a concatenation.
+    pub parts: Vec<ElemType>,
+}
+
+impl Lhs {
+    pub fn elem_types(&self) -> Vec<ElemType> {
+        if self.parts.is_empty() {
+            vec![ElemType {
+                dt: self.dt,
+                order: self.order,
+                bytes: self.bits.div_ceil(8),
+            }]
+        } else {
+            self.parts.clone()
+        }
+    }
+}
+
+/// One statement as it will print, or removed as a dependency.
+#[derive(Debug, Clone)]
+struct Stmt {
+    text: String,
+    removed: bool,
+}
+
+/// Folding state for one rule.
+pub struct Folder<'a> {
+    table: &'a Table,
+    family: Family,
+    regs: HashMap<u32, X>,
+    stmts: Vec<Stmt>,
+    /// Protocol context per base (ll, nh, th).
+    ctx: [Option<&'static Proto>; 3],
+    /// Statement index of the dependency that set the protocol of each base.
+    deps: [Option<usize>; 3],
+    /// Network protocol learned from `meta nfproto` (2 / 10) for nat/reject printing.
+    nfproto: Option<u8>,
+    /// Stacked link-layer headers (bit offset where each starts): ether, then vlan...
+    ll_stack: Vec<(u32, &'static Proto)>,
+    /// The last `>=` relational (statement index, lhs text, value text), to merge with a
+    /// following `<=` into a range as nft does.
+    last_gte: Option<(usize, String, String)>,
+}
+
+/// Normalise a register number to 32-bit register units (`NFT_REG_1` = 32-bit reg 8).
+fn reg32(r: u32) -> u32 {
+    if (1..=4).contains(&r) {
+        8 + (r - 1) * 4
+    } else {
+        r
+    }
+}
+
+fn data_bytes(d: &Option<Data>) -> Vec<u8> {
+    d.as_ref()
+        .and_then(|d| d.value())
+        .map(|v| v.to_vec())
+        .unwrap_or_default()
+}
+
+/// The verdict as nft prints it.
+pub fn verdict(v: &Verdict) -> String {
+    let chain = v.chain.as_deref().unwrap_or("");
+    match v.code {
+        VerdictCode::Accept => "accept".into(),
+        VerdictCode::Drop => "drop".into(),
+        VerdictCode::Continue => "continue".into(),
+        VerdictCode::Return => "return".into(),
+        VerdictCode::Jump => format!("jump {chain}"),
+        VerdictCode::Goto => format!("goto {chain}"),
+        VerdictCode::Queue(n) => format!("queue to {n}"),
+        VerdictCode::Stolen => "stolen".into(),
+        VerdictCode::Repeat => "repeat".into(),
+        VerdictCode::Stop => "stop".into(),
+        VerdictCode::Break => "break".into(),
+        VerdictCode::Other(n) => format!("verdict {n}"),
+    }
+}
+
+fn meta_info(key: u32) -> (Dt, Order, u32) {
+    // (datatype, byte order, bytes)
+    match key {
+        0 => (Dt::Integer, Order::Host, 4),
+        1 => (Dt::EtherType, Order::Big, 2),
+        2 => (Dt::Classid, Order::Host, 4),
+        3 => (Dt::Mark, Order::Host, 4),
+        4 | 5 | 33 => (Dt::Ifindex, Order::Host, 4),
+        6 | 7 | 17 | 18 | 26 | 27 | 34 => (Dt::String, Order::Host, 16),
+        8 | 9 => (Dt::ArpHrd, Order::Host, 2),
+        10 => (Dt::Uid, Order::Host, 4),
+        11 => (Dt::Gid, Order::Host, 4),
+        12 => (Dt::Integer, Order::Host, 1),
+        13 => (Dt::Realm, Order::Host, 4),
+        14 => (Dt::Integer, Order::Host, 4),
+        15 => (Dt::NfProto, Order::Host, 1),
+        16 => (Dt::InetProto, Order::Host, 1),
+        19 => (Dt::PktType, Order::Host, 1),
+        20 => (Dt::Integer, Order::Host, 4),
+        21 | 22 => (Dt::Devgroup, Order::Host, 4),
+        23 => (Dt::Integer, Order::Host, 4),
+        24 => (Dt::Integer, Order::Big, 4),
+        25 => (Dt::Boolean, Order::Host, 1),
+        28 => (Dt::Integer, Order::Host, 2),
+        29 => (Dt::EtherType, Order::Big, 2),
+        30 => (Dt::Time, Order::Host, 8),
+        31 => (Dt::Day, Order::Host, 1),
+        32 => (Dt::Hour, Order::Host, 4),
+        35 => (Dt::Integer, Order::Host, 1),
+        _ => (Dt::Integer, Order::Host, 4),
+    }
+}
+
+fn meta_text(key: u32) -> String {
+    let name = consts::meta_key(key)
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{key}"));
+    match key {
+        4 | 5 | 6 | 7 | 21 | 22 => name,
+        _ => format!("meta {name}"),
+    }
+}
+
+fn ct_info(key: u32, nfproto: Option<u8>) -> (Dt, Order, u32) {
+    let addr = if nfproto == Some(10) {
+        (Dt::Ipv6, Order::Big, 16)
+    } else {
+        (Dt::Ipv4, Order::Big, 4)
+    };
+    match key {
+        0 => (Dt::CtState, Order::Host, 4),
+        1 => (Dt::CtDir, Order::Host, 1),
+        2 => (Dt::CtStatus, Order::Host, 4),
+        3 => (Dt::Mark, Order::Host, 4),
+        4 => (Dt::Integer, Order::Host, 4),
+        5 => (Dt::Integer, Order::Host, 4),
+        6 => (Dt::String, Order::Host, 16),
+        7 => (Dt::NfProto, Order::Host, 1),
+        8 | 9 => addr,
+        10 => (Dt::InetProto, Order::Big, 1),
+        11 | 12 => (Dt::Port, Order::Big, 2),
+        13 => (Dt::CtLabel, Order::Host, 16),
+        14 | 15 | 16 => (Dt::Integer, Order::Host, 8),
+        17 => (Dt::Integer, Order::Host, 2),
+        18 => (Dt::CtEvent, Order::Host, 4),
+        19 | 20 => (Dt::Ipv4, Order::Big, 4),
+        21 | 22 => (Dt::Ipv6, Order::Big, 16),
+        _ => (Dt::Integer, Order::Host, 4),
+    }
+}
+
+fn ct_text(key: u32, dir: Option<u8>, nfproto: Option<u8>) -> String {
+    let name = consts::ct_key(key)
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{key}"));
+    match dir {
+        None => format!("ct {name}"),
+        Some(d) => {
+            let d = consts::ct_dir(d as u32).unwrap_or("original");
+            let fam = match (key, nfproto) {
+                (8 | 9, Some(2)) => "ip ",
+                (8 | 9, Some(10)) => "ip6 ",
+                _ => "",
+            };
+            format!("ct {d} {fam}{name}")
+        }
+    }
+}
+
+/// Bits of `v` (big-endian bytes) as an integer, for values up to 128 bits.
+fn be_int(v: &[u8]) -> u128 {
+    datatype::to_u128(v, Order::Big)
+}
+
+fn int_be_bytes(v: u128, bits: u32) -> Vec<u8> {
+    let n = bits.div_ceil(8) as usize;
+    let full = v.to_be_bytes();
+    full[16 - n.min(16)..].to_vec()
+}
+
+impl<'a> Folder<'a> {
+    pub fn new(table: &'a Table) -> Folder<'a> {
+        let family = table.family;
+        let mut ctx: [Option<&'static Proto>; 3] = [None, None, None];
+        match family {
+            Family::Ip => ctx[1] = Some(&proto::IP),
+            Family::Ip6 => ctx[1] = Some(&proto::IP6),
+            Family::Arp => ctx[1] = Some(&proto::ARP),
+            Family::Bridge | Family::Netdev => ctx[0] = Some(&proto::ETHER),
+            _ => {}
+        }
+        let nfproto = match family {
+            Family::Ip => Some(2),
+            Family::Ip6 => Some(10),
+            _ => None,
+        };
+        let ll_stack = if ctx[0].is_some() {
+            vec![(0, &proto::ETHER)]
+        } else {
+            vec![]
+        };
+        Folder {
+            table,
+            family,
+            regs: HashMap::new(),
+            stmts: Vec::new(),
+            ctx,
+            deps: [None; 3],
+            nfproto,
+            ll_stack,
+            last_gte: None,
+        }
+    }
+
+    fn push(&mut self, text: String) -> usize {
+        self.stmts.push(Stmt {
+            text,
+            removed: false,
+        });
+        self.stmts.len() - 1
+    }
+
+    fn kill_dep(&mut self, base: usize) {
+        if let Some(i) = self.deps[base].take() {
+            self.stmts[i].removed = true;
+        }
+    }
+
+    /// Byte size of what a register holds.
+    fn size_of(&self, x: &X) -> u32 {
+        match x {
+            X::Payload { len, .. } => len.div_ceil(8),
+            X::Meta(k) => meta_info(*k).2,
+            X::Ct { key, .. } => ct_info(*key, self.nfproto).2,
+            X::Named { bytes, .. } => *bytes,
+            X::Mask { inner, .. } | X::Shift { inner, .. } | X::Hton(inner) => self.size_of(inner),
+            X::Imm(v) => v.len() as u32,
+            X::Concat(v) => v.iter().map(|x| self.size_of(x).div_ceil(4) * 4).sum(),
+            X::Map { .. } => 4,
+        }
+    }
+
+    fn reg(&self, r: Option<u32>) -> X {
+        let r = reg32(r.unwrap_or(0));
+        self.regs.get(&r).cloned().unwrap_or(X::Named {
+            text: format!("reg{r}"),
+            dt: Dt::Integer,
+            order: Order::Host,
+            bytes: 4,
+        })
+    }
+
+    /// A key of `len` bytes starting at register `r` (a concatenation if it spans several
+    /// loaded registers).
+    fn key(&self, r: Option<u32>, len: Option<u32>, parts: usize) -> X {
+        let start = reg32(r.unwrap_or(0));
+        let first = self.reg(r);
+        let total = len.unwrap_or(0);
+        if parts <= 1 && self.size_of(&first).div_ceil(4) * 4 >= total {
+            return first;
+        }
+        let mut v = Vec::new();
+        let mut reg = start;
+        let mut used = 0;
+        while used < total || (parts > 1 && v.len() < parts) {
+            let Some(x) = self.regs.get(&reg).cloned() else {
+                break;
+            };
+            let n = self.size_of(&x).div_ceil(4).max(1);
+            used += n * 4;
+            reg += n;
+            v.push(x);
+            if parts > 1 && v.len() == parts {
+                break;
+            }
+        }
+        if v.len() <= 1 {
+            first
+        } else {
+            X::Concat(v)
+        }
+    }
+
+    /// Name a payload range through the protocol context: the fields it covers.
+    /// Returns (lhs, offset of this field inside the load in bits) for each piece.
+    fn payload_fields(&self, base: u32, off: u32, len: u32) -> Vec<(Lhs, u32, u32, Option<u32>)> {
+        // (lhs, bit offset in the load, bit length, prefix length if prefix of a field)
+        let mut out = Vec::new();
+        let mut proto = self.ctx.get(base as usize).copied().flatten();
+        let mut skip = 0;
+        if base == LL {
+            if let Some(&(start, p)) = self.ll_stack.iter().rev().find(|(st, _)| *st <= off) {
+                proto = Some(p);
+                skip = start;
+            }
+        }
+        let off = off - skip;
+        if let Some(p) = proto {
+            let mut cur = off;
+            let end = off + len;
+            let mut ok = true;
+            let mut pieces = Vec::new();
+            while cur < end {
+                let Some(f) = p.field_at(cur) else {
+                    ok = false;
+                    break;
+                };
+                if cur + f.len <= end {
+                    pieces.push((f, cur - off, f.len, None));
+                    cur += f.len;
+                } else {
+                    pieces.push((f, cur - off, end - cur, Some(end - cur)));
+                    cur = end;
+                }
+            }
+            if ok && !pieces.is_empty() {
+                for (f, o, l, pre) in pieces {
+                    out.push((field_lhs(p, f), o, l, pre));
+                }
+                return out;
+            }
+        } else if base == TH && len == 16 && (off == 0 || off == 16) {
+            let f = proto::TH_GENERIC.field_at(off);
+            if let Some(f) = f {
+                out.push((field_lhs(&proto::TH_GENERIC, f), 0, 16, None));
+                return out;
+            }
+        }
+        let b = match base {
+            LL => "ll",
+            NH => "nh",
+            TH => "th",
+            3 => "ih",
+            _ => "unknown",
+        };
+        out.push((
+            Lhs {
+                text: format!("@{b},{off},{len}"),
+                dt: Dt::Integer,
+                order: Order::Big,
+                bits: len,
+                parts: vec![],
+            },
+            0,
+            len,
+            None,
+        ));
+        out
+    }
+
+    /// Describe an expression for printing (no splitting).
+    pub fn lhs(&self, x: &X) -> Lhs {
+        match x {
+            X::Payload { base, off, len } => {
+                let f = self.payload_fields(*base, *off, *len);
+                if f.len() == 1 && f[0].3.is_none() {
+                    return f[0].0.clone();
+                }
+                let b = ["ll", "nh", "th"]
+                    .get(*base as usize)
+                    .copied()
+                    .unwrap_or("ih");
+                Lhs {
+                    text: format!("@{b},{off},{len}"),
+                    dt: Dt::Integer,
+                    order: Order::Big,
+                    bits: *len,
+                    parts: vec![],
+                }
+            }
+            X::Meta(k) => {
+                let (dt, order, bytes) = meta_info(*k);
+                Lhs {
+                    text: meta_text(*k),
+                    dt,
+                    order,
+                    bits: bytes * 8,
+                    parts: vec![],
+                }
+            }
+            X::Ct { key, dir } => {
+                let (dt, order, bytes) = ct_info(*key, self.nfproto);
+                Lhs {
+                    text: ct_text(*key, *dir, self.nfproto),
+                    dt,
+                    order,
+                    bits: bytes * 8,
+                    parts: vec![],
+                }
+            }
+            X::Named {
+                text,
+                dt,
+                order,
+                bytes,
+            } => Lhs {
+                text: text.clone(),
+                dt: *dt,
+                order: *order,
+                bits: bytes * 8,
+                parts: vec![],
+            },
+            X::Mask { inner, mask, xor } => {
+                let l = self.lhs(inner);
+                let text = binop_text(&l, mask, xor);
+                Lhs { text, ..l }
+            }
+            X::Shift { inner, op, n } => {
+                let l = self.lhs(inner);
+                Lhs {
+                    text: format!("{} {op} {n}", l.text),
+                    dt: Dt::Integer,
+                    ..l
+                }
+            }
+            X::Imm(v) => Lhs {
+                text: print_value(Dt::Integer, v, Order::Host),
+                dt: Dt::Integer,
+                order: Order::Host,
+                bits: v.len() as u32 * 8,
+                parts: vec![],
+            },
+            X::Concat(v) => {
+                let ls: Vec<Lhs> = v.iter().map(|x| self.lhs(x)).collect();
+                Lhs {
+                    text: ls
+                        .iter()
+                        .map(|l| l.text.clone())
+                        .collect::<Vec<_>>()
+                        .join(" . "),
+                    dt: Dt::Bytes,
+                    order: Order::Big,
+                    bits: ls.iter().map(|l| l.bits.div_ceil(32) * 32).sum(),
+                    parts: ls
+                        .iter()
+                        .map(|l| ElemType {
+                            dt: l.dt,
+                            order: l.order,
+                            bytes: l.bits.div_ceil(8),
+                        })
+                        .collect(),
+                }
+            }
+            X::Hton(inner) => Lhs {
+                order: Order::Big,
+                ..self.lhs(inner)
+            },
+            X::Map { key, set } => {
+                let k = self.lhs(key);
+                let (m, dt) = self.set_text(set, &k);
+                let dt = dt.unwrap_or(ElemType {
+                    dt: Dt::Integer,
+                    order: Order::Host,
+                    bytes: 4,
+                });
+                Lhs {
+                    text: format!("{} map {m}", k.text),
+                    dt: dt.dt,
+                    order: dt.order,
+                    bits: dt.bytes * 8,
+                    parts: vec![],
+                }
+            }
+        }
+    }
+
+    /// `@name` for a named set, or its inline `{ ... }` for an anonymous one; and the map's
+    /// data type if it is a map.
+    fn set_text(&self, name: &str, key: &Lhs) -> (String, Option<ElemType>) {
+        match self.table.set(name) {
+            Some(s) => {
+                let data = set::data_type(s);
+                if s.is_anonymous() {
+                    (
+                        set::inline_elements(s, &key.elem_types(), data.as_ref()),
+                        data,
+                    )
+                } else {
+                    (format!("@{name}"), data)
+                }
+            }
+            None => (format!("@{name}"), None),
+        }
+    }
+
+    /// Value as printed for `lhs`.
+    fn value(&self, l: &Lhs, v: &[u8]) -> String {
+        if !l.parts.is_empty() {
+            return set::print_key(v, &l.parts);
+        }
+        print_value(l.dt, v, l.order)
+    }
+
+    /// A relational statement `left op right` (cmp).
+    fn relational(&mut self, left: X, op: u32, right: Vec<u8>) {
+        let opstr = consts::cmp_op(op).unwrap_or("==");
+        // Flag tests on bitmask types keep their mask: `tcp flags syn`, `ct state new`.
+        let flag_test = match &left {
+            X::Mask { inner, .. } => datatype::is_bitmask(self.lhs(inner).dt),
+            _ => false,
+        };
+        // Narrow masked payloads: `payload & contiguous-mask == v` → field / prefix.
+        let narrowed = narrow_mask(&left, &right).filter(|(x, _)| {
+            !flag_test
+                && match x {
+                    X::Payload { base, off, len } => {
+                        let f = self.payload_fields(*base, *off, *len);
+                        f.len() == 1 && !f[0].0.text.starts_with('@')
+                    }
+                    _ => false,
+                }
+        });
+        let (left, right) = match narrowed {
+            Some((x, v)) => (x, v),
+            None => (left, right),
+        };
+        match &left {
+            X::Payload { base, off, len } if op <= 1 => {
+                let pieces = self.payload_fields(*base, *off, *len);
+                let total = *len;
+                let vint = if right.len() <= 16 {
+                    Some(be_int(&right))
+                } else {
+                    None
+                };
+                let single = pieces.len() == 1;
+                for (l, o, bits, prefix) in pieces {
+                    let vbytes = if single {
+                        right.clone()
+                    } else if let Some(vi) = vint {
+                        let shift = total - o - bits;
+                        let mask = if bits >= 128 {
+                            u128::MAX
+                        } else {
+                            (1u128 << bits) - 1
+                        };
+                        int_be_bytes((vi >> shift) & mask, bits)
+                    } else {
+                        let s = (o / 8) as usize;
+                        right
+                            .get(s..s + (bits / 8) as usize)
+                            .unwrap_or(&[])
+                            .to_vec()
+                    };
+                    let text = match prefix {
+                        Some(plen) => {
+                            // value is the top `plen` bits of the field
+                            let field_bits = l.bits;
+                            let vi = be_int(&vbytes) << (field_bits - plen);
+                            let full = int_be_bytes(vi, field_bits);
+                            format!("{}/{}", print_value(l.dt, &full, Order::Big), plen)
+                        }
+                        None => print_value(l.dt, &vbytes, l.order),
+                    };
+                    let op_txt = if opstr == "==" {
+                        String::new()
+                    } else {
+                        format!("{opstr} ")
+                    };
+                    let idx = self.push(format!("{} {op_txt}{text}", l.text));
+                    self.after_payload_match(*base, &l, &vbytes, op == 0 && prefix.is_none(), idx);
+                }
+            }
+            _ => {
+                let l = self.lhs(&left);
+                let mut text = match &left {
+                    X::Mask { inner, mask, xor }
+                        if flag_test
+                            && xor.iter().all(|&b| b == 0)
+                            && right.iter().all(|&b| b == 0)
+                            && (op == 1 || op == 0) =>
+                    {
+                        // `ct state established,related` (flag test), or `ct state & x == 0`
+                        let il = self.lhs(inner);
+                        let m = datatype::to_u128(mask, il.order);
+                        let inner = (**inner).clone();
+                        self.kill_for(&inner);
+                        if op == 1 {
+                            format!("{} {}", il.text, datatype::print_bitmask(il.dt, m, ","))
+                        } else {
+                            format!(
+                                "{} & {} == 0",
+                                il.text,
+                                datatype::print_bitmask(il.dt, m, " | ")
+                            )
+                        }
+                    }
+                    X::Mask { inner, mask, xor }
+                        if flag_test && xor.iter().all(|&b| b == 0) && (op == 1 || op == 0) =>
+                    {
+                        // `tcp flags syn / fin,syn,rst,ack`
+                        let il = self.lhs(inner);
+                        let m = datatype::to_u128(mask, il.order);
+                        let v = datatype::to_u128(&right, il.order);
+                        let inner = (**inner).clone();
+                        self.kill_for(&inner);
+                        let neg = if op == 1 { "!= " } else { "" };
+                        format!(
+                            "{} {neg}{} / {}",
+                            il.text,
+                            datatype::print_bitmask(il.dt, v, ","),
+                            datatype::print_bitmask(il.dt, m, ",")
+                        )
+                    }
+                    X::Mask { inner, .. } | X::Shift { inner, .. } => {
+                        let inner = (**inner).clone();
+                        self.kill_for(&inner);
+                        format!("{} {} {}", l.text, opstr, self.value(&l, &right))
+                    }
+                    _ => {
+                        let op_txt = if opstr == "==" {
+                            String::new()
+                        } else {
+                            format!("{opstr} ")
+                        };
+                        format!("{} {op_txt}{}", l.text, self.value(&l, &right))
+                    }
+                };
+                if text.is_empty() {
+                    text = l.text.clone();
+                }
+                if opstr == "<=" {
+                    if let Some((i, lt, lo)) = self.last_gte.take() {
+                        if lt == l.text && i + 1 == self.stmts.len() {
+                            self.stmts[i].text = format!("{lt} {lo}-{}", self.value(&l, &right));
+                            if let X::Payload { base, .. } = left {
+                                if !l.text.starts_with('@') && !l.text.starts_with("th ") {
+                                    self.kill_dep(base as usize);
+                                }
+                            }
+                            return;
+                        }
+                    }
+                }
+                let gte = (opstr == ">=").then(|| self.value(&l, &right));
+                let idx = self.push(text);
+                if let Some(v) = gte {
+                    self.last_gte = Some((idx, l.text.clone(), v));
+                }
+                if op == 0 {
+                    self.after_meta_match(&left, &right, idx);
+                }
+            }
+        }
+    }
+
+    /// Protocol context and dependency bookkeeping after `payload field == value`.
+    fn after_payload_match(&mut self, base: u32, l: &Lhs, v: &[u8], is_eq: bool, idx: usize) {
+        let b = base as usize;
+        // a field of a known protocol makes an earlier dependency for this base redundant
+        if !l.text.starts_with('@') && !l.text.starts_with("th ") {
+            let keep = matches!(self.family, Family::Inet | Family::Bridge | Family::Netdev)
+                && b == TH as usize
+                && self.deps[b].is_some_and(|i| {
+                    let t = &self.stmts[i].text;
+                    t.starts_with("ip protocol") || t.starts_with("ip6 nexthdr")
+                });
+            let is_key = self.ctx[b]
+                .and_then(|p| p.key_field())
+                .is_some_and(|f| l.text.ends_with(&format!(" {}", f.name)));
+            if !keep
+                && !(is_key
+                    && self.deps[b].is_some_and(|i| {
+                        self.stmts[i].text.starts_with("ether type")
+                            || self.stmts[i].text.starts_with("vlan type")
+                    }))
+            {
+                self.kill_dep(b);
+                if b == TH as usize {
+                    // the L4 dependency also stood for the network protocol (icmp → ipv4)
+                }
+            }
+        }
+        if !is_eq {
+            return;
+        }
+        let p = if b == LL as usize {
+            match self.ll_stack.last() {
+                Some(&(_, top)) => top,
+                None => return,
+            }
+        } else {
+            match self.ctx[b] {
+                Some(p) => p,
+                None => return,
+            }
+        };
+        let Some(kf) = p.key_field() else { return };
+        if l.text != format!("{} {}", p.name, kf.name) {
+            return;
+        }
+        let val = be_int(v) as u32;
+        if b == LL as usize {
+            // the key field of the innermost stacked header decides what follows
+            if let Some(&(start, top)) = self.ll_stack.last() {
+                if let Some(up) = top.upper(val) {
+                    if up.base == LL {
+                        let len = if top.name == "ether" { 112 } else { 32 };
+                        self.ll_stack.push((start + len, up));
+                        self.deps[LL as usize] = Some(idx);
+                        return;
+                    }
+                }
+            }
+        }
+        if let Some(up) = p.upper(val) {
+            let ub = up.base as usize;
+            if ub < 3 {
+                self.ctx[ub] = Some(up);
+                self.deps[ub] = Some(idx);
+                if up.name == "ip" {
+                    self.nfproto = Some(2);
+                } else if up.name == "ip6" {
+                    self.nfproto = Some(10);
+                }
+            }
+        }
+    }
+
+    /// Protocol context updates from `meta l4proto` / `meta nfproto` / `meta protocol`.
+    fn after_meta_match(&mut self, left: &X, v: &[u8], idx: usize) {
+        let X::Meta(k) = left else { return };
+        match *k {
+            8 if datatype::to_u128(v, Order::Host) == 1 => {
+                self.deps[LL as usize] = Some(idx);
+            }
+            16 => {
+                if let Some(p) = v.first().and_then(|&p| proto::l4(p as u32)) {
+                    self.ctx[TH as usize] = Some(p);
+                    self.deps[TH as usize] = Some(idx);
+                    // `meta l4proto icmp` implies ipv4: the nfproto dependency goes
+                    if (p.name == "icmp" && self.nfproto == Some(2))
+                        || (p.name == "icmpv6" && self.nfproto == Some(10))
+                    {
+                        self.kill_dep(NH as usize);
+                    }
+                }
+            }
+            15 | 1 => {
+                let np = if *k == 15 {
+                    v.first().copied().unwrap_or(0)
+                } else {
+                    match be_int(v) {
+                        0x0800 => 2,
+                        0x86dd => 10,
+                        _ => 0,
+                    }
+                };
+                let p = match np {
+                    2 => Some(&proto::IP),
+                    10 => Some(&proto::IP6),
+                    _ => None,
+                };
+                if let Some(p) = p {
+                    self.ctx[NH as usize] = Some(p);
+                    self.deps[NH as usize] = Some(idx);
+                    self.nfproto = Some(np);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn range(&mut self, left: X, op: u32, from: Vec<u8>, to: Vec<u8>) {
+        let l = self.lhs(&left);
+        let opstr = if op == 1 { "!= " } else { "" };
+        let text = format!(
+            "{} {opstr}{}-{}",
+            l.text,
+            self.value(&l, &from),
+            self.value(&l, &to)
+        );
+        self.push(text);
+        if let X::Payload { base, .. } = left {
+            if !l.text.starts_with('@') && !l.text.starts_with("th ") {
+                self.kill_dep(base as usize);
+            }
+        }
+    }
+
+    fn lookup(&mut self, e: &nfscope_wire::nft::expr::Lookup) {
+        let name = e.set.clone().unwrap_or_default();
+        let parts = self.table.set(&name).map(set::key_parts).unwrap_or(1);
+        let key_len = self.table.set(&name).and_then(|s| s.attrs.key_len);
+        let key = self.key(e.sreg, key_len, parts);
+        if let Some(d) = e.dreg {
+            if d != 0 {
+                self.regs.insert(
+                    reg32(d),
+                    X::Map {
+                        key: Box::new(key),
+                        set: name,
+                    },
+                );
+                return;
+            }
+            // verdict map
+            let l = self.lhs(&key);
+            let (m, _) = self.set_text(&name, &l);
+            self.push(format!("{} vmap {m}", l.text));
+            self.kill_for(&key);
+            return;
+        }
+        let l = self.lhs(&key);
+        let (m, _) = self.set_text(&name, &l);
+        let inv = e.flags.unwrap_or(0) & consts::LOOKUP_F_INV != 0;
+        let op = if inv { "!= " } else { "" };
+        self.push(format!("{} {op}{m}", l.text));
+        self.kill_for(&key);
+    }
+
+    /// A payload field used in a lookup kills the dependency of its base.
+    fn kill_for(&mut self, key: &X) {
+        match key {
+            X::Payload { base, off, len } => {
+                let f = self.payload_fields(*base, *off, *len);
+                if f.len() == 1 && !f[0].0.text.starts_with('@') && !f[0].0.text.starts_with("th ")
+                {
+                    self.kill_dep(*base as usize);
+                }
+            }
+            X::Concat(v) => {
+                for x in v {
+                    self.kill_for(x);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn load(&mut self, dreg: Option<u32>, x: X) {
+        self.regs.insert(reg32(dreg.unwrap_or(0)), x);
+    }
+
+    /// Value stored by a set-statement (`meta mark set ...`), printed as type `l`.
+    fn source(&self, sreg: Option<u32>, l: &Lhs) -> String {
+        match self.reg(sreg) {
+            X::Imm(v) => print_value(l.dt, &v, l.order),
+            x => self.lhs(&x).text,
+        }
+    }
+
+    /// Fold one expression.
+    pub fn expr(&mut self, e: &Expr) {
+        match e {
+            Expr::Immediate(i) => match (&i.data, i.dreg.unwrap_or(0)) {
+                (Some(Data::Verdict(v)), 0) => {
+                    self.push(verdict(v));
+                }
+                (d, r) => self.load(Some(r), X::Imm(data_bytes(d))),
+            },
+            Expr::Payload(p) => {
+                if let Some(s) = p.sreg {
+                    // payload write
+                    let x = X::Payload {
+                        base: p.base.unwrap_or(0),
+                        off: p.offset.unwrap_or(0) * 8,
+                        len: p.len.unwrap_or(0) * 8,
+                    };
+                    let l = self.lhs(&x);
+                    let v = self.source(Some(s), &l);
+                    self.push(format!("{} set {v}", l.text));
+                } else {
+                    self.load(
+                        p.dreg,
+                        X::Payload {
+                            base: p.base.unwrap_or(0),
+                            off: p.offset.unwrap_or(0) * 8,
+                            len: p.len.unwrap_or(0) * 8,
+                        },
+                    );
+                }
+            }
+            Expr::Meta(m) => {
+                let key = m.key.unwrap_or(0);
+                if let Some(s) = m.sreg {
+                    let (dt, order, bytes) = meta_info(key);
+                    let l = Lhs {
+                        text: meta_text(key),
+                        dt,
+                        order,
+                        bits: bytes * 8,
+                        parts: vec![],
+                    };
+                    let v = self.source(Some(s), &l);
+                    self.push(format!("{} set {v}", l.text));
+                } else {
+                    self.load(m.dreg, X::Meta(key));
+                }
+            }
+            Expr::Ct(c) => {
+                let key = c.key.unwrap_or(0);
+                if let Some(s) = c.sreg {
+                    let (dt, order, bytes) = ct_info(key, self.nfproto);
+                    let l = Lhs {
+                        text: ct_text(key, c.direction, self.nfproto),
+                        dt,
+                        order,
+                        bits: bytes * 8,
+                        parts: vec![],
+                    };
+                    let v = self.source(Some(s), &l);
+                    self.push(format!("{} set {v}", l.text));
+                } else {
+                    self.load(
+                        c.dreg,
+                        X::Ct {
+                            key,
+                            dir: c.direction,
+                        },
+                    );
+                }
+            }
+            Expr::Bitwise(b) => {
+                let inner = self.reg(b.sreg);
+                let op = b.op.unwrap_or(0);
+                let x = match op {
+                    1 | 2 => X::Shift {
+                        inner: Box::new(inner),
+                        op: if op == 1 { "<<" } else { ">>" },
+                        n: datatype::to_u128(&data_bytes(&b.data), Order::Host) as u32,
+                    },
+                    _ => X::Mask {
+                        inner: Box::new(inner),
+                        mask: data_bytes(&b.mask),
+                        xor: data_bytes(&b.xor),
+                    },
+                };
+                self.load(b.dreg, x);
+            }
+            Expr::Byteorder(b) => {
+                let x = self.reg(b.sreg);
+                let x = if b.op == Some(1) {
+                    X::Hton(Box::new(x))
+                } else {
+                    x
+                };
+                self.load(b.dreg, x);
+            }
+            Expr::Cmp(c) => {
+                let left = self.reg(c.sreg);
+                self.relational(left, c.op.unwrap_or(0), data_bytes(&c.data));
+            }
+            Expr::Range(r) => {
+                let left = self.reg(r.sreg);
+                self.range(
+                    left,
+                    r.op.unwrap_or(0),
+                    data_bytes(&r.from),
+                    data_bytes(&r.to),
+                );
+            }
+            Expr::Lookup(l) => self.lookup(l),
+            Expr::Counter(c) => {
+                self.push(format!(
+                    "counter packets {} bytes {}",
+                    c.packets.unwrap_or(0),
+                    c.bytes.unwrap_or(0)
+                ));
+            }
+            Expr::Log(l) => {
+                self.push(super::stmt::log(l));
+            }
+            Expr::Limit(l) => {
+                self.push(super::stmt::limit(l));
+            }
+            Expr::Quota(q) => {
+                self.push(super::stmt::quota(q));
+            }
+            Expr::Connlimit(c) => {
+                let over = if c.flags.unwrap_or(0) & 1 != 0 {
+                    "over "
+                } else {
+                    ""
+                };
+                self.push(format!("ct count {over}{}", c.count.unwrap_or(0)));
+            }
+            Expr::Reject(r) => self.reject(r),
+            Expr::Nat(n) => self.nat(n),
+            Expr::Masq(m) => {
+                let mut s = "masquerade".to_string();
+                s.push_str(&self.ports(m.reg_proto_min, m.reg_proto_max, true));
+                s.push_str(&super::stmt::nat_flags(m.flags.unwrap_or(0)));
+                self.push(s);
+            }
+            Expr::Redir(r) => {
+                let mut s = "redirect".to_string();
+                s.push_str(&self.ports(r.reg_proto_min, r.reg_proto_max, true));
+                s.push_str(&super::stmt::nat_flags(r.flags.unwrap_or(0)));
+                self.push(s);
+            }
+            Expr::Queue(q) => {
+                let mut s = "queue".to_string();
+                let f = q.flags.unwrap_or(0);
+                let mut delim = " flags ";
+                if f & consts::QUEUE_FLAG_BYPASS != 0 {
+                    s.push_str(delim);
+                    s.push_str("bypass");
+                    delim = ",";
+                }
+                if f & consts::QUEUE_FLAG_CPU_FANOUT != 0 {
+                    s.push_str(delim);
+                    s.push_str("fanout");
+                }
+                if q.sreg_qnum.is_some() {
+                    let l = Lhs {
+                        text: String::new(),
+                        dt: Dt::Integer,
+                        order: Order::Host,
+                        bits: 16,
+                        parts: vec![],
+                    };
+                    s.push_str(&format!(" to {}", self.source(q.sreg_qnum, &l)));
+                } else {
+                    let num = q.num.unwrap_or(0);
+                    let total = q.total.unwrap_or(1);
+                    if total > 1 {
+                        s.push_str(&format!(" to {}-{}", num, num as u32 + total as u32 - 1));
+                    } else {
+                        s.push_str(&format!(" to {num}"));
+                    }
+                }
+                self.push(s);
+            }
+            Expr::Notrack(_) => {
+                self.push("notrack".into());
+            }
+            Expr::Objref(o) => {
+                let t = o.imm_type.unwrap_or(0);
+                let head = match t {
+                    3 => "ct helper set ".to_string(),
+                    7 => "ct timeout set ".to_string(),
+                    9 => "ct expectation set ".to_string(),
+                    8 => "meta secmark set ".to_string(),
+                    _ => format!("{} name ", super::obj::type_name(t)),
+                };
+                let body = if let Some(n) = &o.imm_name {
+                    format!("\"{n}\"")
+                } else {
+                    let set = o.set_name.clone().unwrap_or_default();
+                    let key = self.reg(o.set_sreg);
+                    let l = self.lhs(&key);
+                    let (m, _) = self.set_text(&set, &l);
+                    format!("{} map {m}", l.text)
+                };
+                self.push(format!("{head}{body}"));
+            }
+            Expr::Dynset(d) => self.dynset(d),
+            Expr::FlowOffload(f) => {
+                self.push(format!(
+                    "flow add @{}",
+                    f.table_name.as_deref().unwrap_or("")
+                ));
+            }
+            Expr::Synproxy(s) => {
+                self.push(super::stmt::synproxy(s.mss, s.wscale, s.flags.unwrap_or(0)));
+            }
+            Expr::Match(m) => {
+                self.push(format!("xt match {}", m.name.as_deref().unwrap_or("")));
+            }
+            Expr::Target(t) => {
+                self.push(format!("xt target {}", t.name.as_deref().unwrap_or("")));
+            }
+            Expr::Last(l) => {
+                let s = match (l.set, l.msecs) {
+                    (Some(1), Some(ms)) => format!("last used {}", datatype::time_ms(ms)),
+                    _ => "last used never".to_string(),
+                };
+                self.push(s);
+            }
+            Expr::Fib(f) => {
+                let flags = f.flags.unwrap_or(0);
+                let mut parts = Vec::new();
+                for (bit, n) in [
+                    (1, "saddr"),
+                    (2, "daddr"),
+                    (4, "mark"),
+                    (8, "iif"),
+                    (16, "oif"),
+                ] {
+                    if flags & bit != 0 {
+                        parts.push(n);
+                    }
+                }
+                let res = f.result.unwrap_or(0);
+                let rname = consts::fib_result(res).unwrap_or("unknown");
+                let (dt, bytes) = match res {
+                    1 => (Dt::Ifindex, 4),
+                    2 => (Dt::String, 16),
+                    _ => (Dt::Integer, 4),
+                };
+                let (dt, bytes) = if flags & consts::FIB_F_PRESENT != 0 {
+                    (Dt::Boolean, 1)
+                } else {
+                    (dt, bytes)
+                };
+                let text = format!("fib {} {rname}", parts.join(" . "));
+                self.load(
+                    f.dreg,
+                    X::Named {
+                        text,
+                        dt: if res == 3 && dt != Dt::Boolean {
+                            Dt::Integer
+                        } else {
+                            dt
+                        },
+                        order: Order::Host,
+                        bytes,
+                    },
+                );
+            }
+            Expr::Rt(r) => {
+                let k = r.key.unwrap_or(0);
+                let (text, dt, order, bytes) = match k {
+                    0 => ("rt classid".to_string(), Dt::Realm, Order::Host, 4),
+                    1 => ("rt ip nexthop".to_string(), Dt::Ipv4, Order::Big, 4),
+                    2 => ("rt ip6 nexthop".to_string(), Dt::Ipv6, Order::Big, 16),
+                    3 => ("rt mtu".to_string(), Dt::Integer, Order::Host, 2),
+                    4 => ("rt ipsec".to_string(), Dt::Boolean, Order::Host, 1),
+                    _ => (format!("rt {k}"), Dt::Integer, Order::Host, 4),
+                };
+                self.load(
+                    r.dreg,
+                    X::Named {
+                        text,
+                        dt,
+                        order,
+                        bytes,
+                    },
+                );
+            }
+            Expr::Socket(s) => {
+                let k = s.key.unwrap_or(0);
+                let (text, dt, bytes) = match k {
+                    0 => ("socket transparent".to_string(), Dt::Integer, 1),
+                    1 => ("socket mark".to_string(), Dt::Mark, 4),
+                    2 => ("socket wildcard".to_string(), Dt::Integer, 1),
+                    3 => (
+                        format!("socket cgroupv2 level {}", s.level.unwrap_or(0)),
+                        Dt::Cgroupv2,
+                        8,
+                    ),
+                    _ => (format!("socket {k}"), Dt::Integer, 4),
+                };
+                self.load(
+                    s.dreg,
+                    X::Named {
+                        text,
+                        dt,
+                        order: Order::Host,
+                        bytes,
+                    },
+                );
+            }
+            Expr::Numgen(n) => {
+                let t = consts::numgen_type(n.numgen_type.unwrap_or(0)).unwrap_or("inc");
+                let mut text = format!("numgen {t} mod {}", n.modulus.unwrap_or(0));
+                if let Some(o) = n.offset.filter(|&o| o != 0) {
+                    text.push_str(&format!(" offset {o}"));
+                }
+                self.load(
+                    n.dreg,
+                    X::Named {
+                        text,
+                        dt: Dt::Integer,
+                        order: Order::Host,
+                        bytes: 4,
+                    },
+                );
+            }
+            Expr::Hash(h) => {
+                let mut text = if h.hash_type == Some(1) {
+                    "symhash".to_string()
+                } else {
+                    let k = self.key(h.sreg, h.len, 1);
+                    format!("jhash {}", self.lhs(&k).text)
+                };
+                text.push_str(&format!(" mod {}", h.modulus.unwrap_or(0)));
+                if let Some(s) = h.seed {
+                    text.push_str(&format!(" seed 0x{s:x}"));
+                }
+                if let Some(o) = h.offset.filter(|&o| o != 0) {
+                    text.push_str(&format!(" offset {o}"));
+                }
+                self.load(
+                    h.dreg,
+                    X::Named {
+                        text,
+                        dt: Dt::Integer,
+                        order: Order::Host,
+                        bytes: 4,
+                    },
+                );
+            }
+            Expr::Osf(o) => {
+                let mut text = "osf".to_string();
+                if o.ttl == Some(1) {
+                    text.push_str(" ttl loose");
+                } else if o.ttl == Some(2) {
+                    text.push_str(" ttl skip");
+                }
+                text.push_str(if o.flags.unwrap_or(0) & 1 != 0 {
+                    " version"
+                } else {
+                    " name"
+                });
+                self.load(
+                    o.dreg,
+                    X::Named {
+                        text,
+                        dt: Dt::String,
+                        order: Order::Host,
+                        bytes: 16,
+                    },
+                );
+            }
+            Expr::Exthdr(x) => self.exthdr(x),
+            Expr::Xfrm(x) => {
+                let dir = if x.dir == Some(1) { "out" } else { "in" };
+                let key = x.key.unwrap_or(0);
+                let (name, dt, order, bytes) = match key {
+                    1 => ("ip daddr", Dt::Ipv4, Order::Big, 4),
+                    2 => ("ip saddr", Dt::Ipv4, Order::Big, 4),
+                    3 => ("ip6 daddr", Dt::Ipv6, Order::Big, 16),
+                    4 => ("ip6 saddr", Dt::Ipv6, Order::Big, 16),
+                    5 => ("reqid", Dt::Integer, Order::Big, 4),
+                    6 => ("spi", Dt::Integer, Order::Big, 4),
+                    _ => ("unknown", Dt::Integer, Order::Big, 4),
+                };
+                let sp = match x.spnum {
+                    Some(n) if n > 0 => format!(" spnum {n}"),
+                    _ => String::new(),
+                };
+                let text = format!("ipsec {dir}{sp} {name}");
+                self.load(
+                    x.dreg,
+                    X::Named {
+                        text,
+                        dt,
+                        order,
+                        bytes,
+                    },
+                );
+            }
+            Expr::Tunnel(t) => {
+                let k = t.key.unwrap_or(0);
+                let text = format!("tunnel {}", consts::tunnel_key(k).unwrap_or("unknown"));
+                self.load(
+                    t.dreg,
+                    X::Named {
+                        text,
+                        dt: Dt::Integer,
+                        order: Order::Host,
+                        bytes: 4,
+                    },
+                );
+            }
+            Expr::Dup(d) => {
+                let mut s = "dup".to_string();
+                if d.sreg_addr.is_some() {
+                    let dt = if self.nfproto == Some(10) {
+                        Dt::Ipv6
+                    } else {
+                        Dt::Ipv4
+                    };
+                    let l = Lhs {
+                        text: String::new(),
+                        dt,
+                        order: Order::Big,
+                        bits: 32,
+                        parts: vec![],
+                    };
+                    s.push_str(&format!(" to {}", self.source(d.sreg_addr, &l)));
+                }
+                if d.sreg_dev.is_some() {
+                    let l = Lhs {
+                        text: String::new(),
+                        dt: Dt::Ifindex,
+                        order: Order::Host,
+                        bits: 32,
+                        parts: vec![],
+                    };
+                    let pre = if d.sreg_addr.is_some() {
+                        " device "
+                    } else {
+                        " to "
+                    };
+                    s.push_str(&format!("{pre}{}", self.source(d.sreg_dev, &l)));
+                }
+                self.push(s);
+            }
+            Expr::Fwd(f) => {
+                let mut s = "fwd".to_string();
+                if f.sreg_addr.is_some() {
+                    let fam = if f.nfproto == Some(10) { "ip6" } else { "ip" };
+                    let dt = if f.nfproto == Some(10) {
+                        Dt::Ipv6
+                    } else {
+                        Dt::Ipv4
+                    };
+                    let l = Lhs {
+                        text: String::new(),
+                        dt,
+                        order: Order::Big,
+                        bits: 32,
+                        parts: vec![],
+                    };
+                    s.push_str(&format!(" {fam} to {}", self.source(f.sreg_addr, &l)));
+                    let dl = Lhs {
+                        text: String::new(),
+                        dt: Dt::Ifindex,
+                        order: Order::Host,
+                        bits: 32,
+                        parts: vec![],
+                    };
+                    s.push_str(&format!(" device {}", self.source(f.sreg_dev, &dl)));
+                } else {
+                    let dl = Lhs {
+                        text: String::new(),
+                        dt: Dt::Ifindex,
+                        order: Order::Host,
+                        bits: 32,
+                        parts: vec![],
+                    };
+                    s.push_str(&format!(" to {}", self.source(f.sreg_dev, &dl)));
+                }
+                self.push(s);
+            }
+            Expr::Tproxy(t) => {
+                let mut s = "tproxy".to_string();
+                let fam = t.family.unwrap_or(0);
+                if self.family == Family::Inet {
+                    match fam {
+                        2 => s.push_str(" ip"),
+                        10 => s.push_str(" ip6"),
+                        _ => {}
+                    }
+                }
+                s.push_str(" to");
+                let dt = if fam == 10 || self.family == Family::Ip6 {
+                    Dt::Ipv6
+                } else {
+                    Dt::Ipv4
+                };
+                if t.reg_addr.is_some() {
+                    let l = Lhs {
+                        text: String::new(),
+                        dt,
+                        order: Order::Big,
+                        bits: 32,
+                        parts: vec![],
+                    };
+                    let a = self.source(t.reg_addr, &l);
+                    if dt == Dt::Ipv6 && t.reg_port.is_some() {
+                        s.push_str(&format!(" [{a}]"));
+                    } else {
+                        s.push_str(&format!(" {a}"));
+                    }
+                }
+                if t.reg_port.is_some() {
+                    let l = Lhs {
+                        text: String::new(),
+                        dt: Dt::Port,
+                        order: Order::Big,
+                        bits: 16,
+                        parts: vec![],
+                    };
+                    if t.reg_addr.is_none() {
+                        s.push(' ');
+                    }
+                    s.push_str(&format!(":{}", self.source(t.reg_port, &l)));
+                }
+                self.push(s);
+                self.kill_dep(TH as usize);
+            }
+            Expr::Secmark(s) => {
+                self.push(format!(
+                    "meta secmark set \"{}\"",
+                    s.ctx.as_deref().unwrap_or("")
+                ));
+            }
+            Expr::Inner(_) => {
+                self.push("# inner expression not rendered".into());
+            }
+            Expr::Unknown(u) => {
+                self.push(format!("# unknown expression {}", u.name));
+            }
+        }
+    }
+
+    fn exthdr(&mut self, x: &nfscope_wire::nft::expr::Exthdr) {
+        let op = x.op.unwrap_or(0);
+        let ty = x.exthdr_type.unwrap_or(0);
+        let off = x.offset.unwrap_or(0);
+        let len = x.len.unwrap_or(0);
+        let present = x.flags.unwrap_or(0) & 1 != 0;
+        let (text, dt) = match op {
+            1 => {
+                let (name, fields): (&str, &[(&str, u32)]) = match ty {
+                    0 => ("eol", &[]),
+                    1 => ("nop", &[]),
+                    2 => ("maxseg", &[("kind", 0), ("length", 1), ("size", 2)]),
+                    3 => ("window", &[("kind", 0), ("length", 1), ("count", 2)]),
+                    4 => ("sack-perm", &[("kind", 0), ("length", 1)]),
+                    5 => (
+                        "sack",
+                        &[("kind", 0), ("length", 1), ("left", 2), ("right", 6)],
+                    ),
+                    8 => (
+                        "timestamp",
+                        &[("kind", 0), ("length", 1), ("tsval", 2), ("tsecr", 6)],
+                    ),
+                    _ => ("", &[]),
+                };
+                let name = if name.is_empty() {
+                    format!("{ty}")
+                } else {
+                    name.to_string()
+                };
+                if present {
+                    (format!("tcp option {name}"), Dt::Boolean)
+                } else {
+                    let f = fields.iter().find(|(_, o)| *o == off).map(|(n, _)| *n);
+                    match f {
+                        Some(f) => (format!("tcp option {name} {f}"), Dt::Integer),
+                        None => (
+                            format!("tcp option @{ty},{},{}", off * 8, len * 8),
+                            Dt::Integer,
+                        ),
+                    }
+                }
+            }
+            2 => (format!("ip option {ty} @{off},{len}"), Dt::Integer),
+            0 => {
+                let name = match ty {
+                    0 => "hbh",
+                    43 => "rt",
+                    44 => "frag",
+                    60 => "dst",
+                    135 => "mh",
+                    _ => "",
+                };
+                if present {
+                    (format!("exthdr {name}"), Dt::Boolean)
+                } else {
+                    (format!("{name} @{},{}", off * 8, len * 8), Dt::Integer)
+                }
+            }
+            _ => (format!("exthdr op {op} type {ty}"), Dt::Integer),
+        };
+        if let Some(s) = x.sreg {
+            let l = Lhs {
+                text: text.clone(),
+                dt,
+                order: Order::Big,
+                bits: len * 8,
+                parts: vec![],
+            };
+            let v = self.source(Some(s), &l);
+            self.push(format!("{text} set {v}"));
+            return;
+        }
+        if op == 1 && self.deps[TH as usize].is_some() {
+            self.kill_dep(TH as usize);
+        }
+        let bytes = if present { 1 } else { len };
+        self.load(
+            x.dreg,
+            X::Named {
+                text,
+                dt,
+                order: if present { Order::Host } else { Order::Big },
+                bytes,
+            },
+        );
+    }
+
+    fn reject(&mut self, r: &nfscope_wire::nft::expr::Reject) {
+        let t = r.reject_type.unwrap_or(0);
+        let code = r.icmp_code.unwrap_or(0) as u128;
+        let s = match t {
+            1 => "reject with tcp reset".to_string(),
+            2 => {
+                if code == 1 {
+                    "reject".to_string()
+                } else {
+                    format!(
+                        "reject with icmpx {}",
+                        print_value(Dt::IcmpxCode, &[code as u8], Order::Host)
+                    )
+                }
+            }
+            _ => {
+                let v6 = self.nfproto == Some(10);
+                if matches!(self.family, Family::Inet | Family::Bridge | Family::Netdev) {
+                    self.kill_dep(NH as usize);
+                }
+                if v6 {
+                    if code == 4
+                        && !matches!(self.family, Family::Inet | Family::Bridge | Family::Netdev)
+                    {
+                        "reject".to_string()
+                    } else {
+                        format!(
+                            "reject with icmpv6 {}",
+                            print_value(Dt::Icmpv6Code, &[code as u8], Order::Big)
+                        )
+                    }
+                } else if code == 3
+                    && !matches!(self.family, Family::Inet | Family::Bridge | Family::Netdev)
+                {
+                    "reject".to_string()
+                } else {
+                    format!(
+                        "reject with icmp {}",
+                        print_value(Dt::IcmpCode, &[code as u8], Order::Big)
+                    )
+                }
+            }
+        };
+        self.push(s);
+    }
+
+    /// ` to :port[-port]` (or `:port` appended to an address).
+    fn ports(&self, min: Option<u32>, max: Option<u32>, with_to: bool) -> String {
+        let Some(min) = min else { return String::new() };
+        let l = Lhs {
+            text: String::new(),
+            dt: Dt::Port,
+            order: Order::Big,
+            bits: 16,
+            parts: vec![],
+        };
+        let a = self.source(Some(min), &l);
+        let mut s = if with_to {
+            format!(" to :{a}")
+        } else {
+            format!(":{a}")
+        };
+        if let Some(max) = max {
+            let b = self.source(Some(max), &l);
+            if b != a {
+                s.push_str(&format!("-{b}"));
+            }
+        }
+        s
+    }
+
+    fn nat(&mut self, n: &nfscope_wire::nft::expr::Nat) {
+        let ty = consts::nat_type(n.nat_type.unwrap_or(0)).unwrap_or("snat");
+        let fam = n.family.unwrap_or(0);
+        let flags = n.flags.unwrap_or(0);
+        let mut s = ty.to_string();
+        let has_addr = n.reg_addr_min.is_some();
+        let has_proto = n.reg_proto_min.is_some();
+        if has_addr || has_proto {
+            if self.family == Family::Inet {
+                match fam {
+                    2 => s.push_str(" ip"),
+                    10 => s.push_str(" ip6"),
+                    _ => {}
+                }
+            }
+            if flags & consts::NAT_RANGE_NETMAP != 0 {
+                s.push_str(" prefix");
+            }
+            s.push_str(" to");
+        }
+        let dt = if fam == 10 { Dt::Ipv6 } else { Dt::Ipv4 };
+        if has_addr {
+            let l = Lhs {
+                text: String::new(),
+                dt,
+                order: Order::Big,
+                bits: if fam == 10 { 128 } else { 32 },
+                parts: vec![],
+            };
+            let a = self.source(n.reg_addr_min, &l);
+            let b = n.reg_addr_max.map(|r| self.source(Some(r), &l));
+            let v6 = dt == Dt::Ipv6 && has_proto;
+            let mut addr = if v6 { format!("[{a}]") } else { a.clone() };
+            if let Some(b) = b.filter(|b| *b != a) {
+                if flags & consts::NAT_RANGE_NETMAP != 0 {
+                    // prefix: print as addr/len
+                    addr = format!(
+                        "{a}/{}",
+                        prefix_len(&self.reg(n.reg_addr_min), &self.reg(n.reg_addr_max))
+                    );
+                } else if v6 {
+                    addr = format!("[{a}]-[{b}]");
+                } else {
+                    addr = format!("{a}-{b}");
+                }
+            }
+            s.push(' ');
+            s.push_str(&addr);
+        }
+        if has_proto {
+            if !has_addr {
+                s.push(' ');
+            }
+            s.push_str(&self.ports(n.reg_proto_min, n.reg_proto_max, false));
+        }
+        s.push_str(&super::stmt::nat_flags(flags));
+        self.push(s);
+    }
+
+    fn dynset(&mut self, d: &nfscope_wire::nft::expr::Dynset) {
+        let name = d.set_name.clone().unwrap_or_default();
+        let op = consts::dynset_op(d.op.unwrap_or(0)).unwrap_or("add");
+        let s = self.table.set(&name);
+        let parts = s.map(set::key_parts).unwrap_or(1);
+        let key_len = s.and_then(|s| s.attrs.key_len);
+        let key = self.key(d.sreg_key, key_len, parts);
+        let l = self.lhs(&key);
+        let mut inner = l.text.clone();
+        if let Some(t) = d.timeout.filter(|&t| t != 0) {
+            inner.push_str(&format!(" timeout {}", datatype::time_ms(t)));
+        }
+        let mut exprs: Vec<&Expr> = Vec::new();
+        if let Some(e) = &d.expr {
+            exprs.push(e);
+        }
+        if let Some(v) = &d.expressions {
+            exprs.extend(v.iter());
+        }
+        for e in exprs {
+            inner.push(' ');
+            inner.push_str(&super::stmt::stateless(e));
+        }
+        if d.sreg_data.is_some() {
+            let dl = s.and_then(set::data_type).unwrap_or(ElemType {
+                dt: Dt::Integer,
+                order: Order::Host,
+                bytes: 4,
+            });
+            let l2 = Lhs {
+                text: String::new(),
+                dt: dl.dt,
+                order: dl.order,
+                bits: dl.bytes * 8,
+                parts: vec![],
+            };
+            inner.push_str(&format!(" : {}", self.source(d.sreg_data, &l2)));
+        }
+        self.push(format!("{op} @{name} {{ {inner} }}"));
+        self.kill_for(&key);
+    }
+
+    /// The statements as printed, joined by spaces.
+    pub fn finish(self) -> String {
+        let parts: Vec<String> = self
+            .stmts
+            .into_iter()
+            .filter(|s| !s.removed)
+            .map(|s| s.text)
+            .collect();
+        parts.join(" ")
+    }
+}
+
+fn prefix_len(a: &X, b: &X) -> u32 {
+    match (a, b) {
+        (X::Imm(a), X::Imm(b)) => {
+            let mut n = 0;
+            for (x, y) in a.iter().zip(b) {
+                let same = !(x ^ y);
+                if same == 0xff {
+                    n += 8;
+                } else {
+                    n += same.leading_ones();
+                    break;
+                }
+            }
+            n
+        }
+        _ => 0,
+    }
+}
+
+fn field_lhs(p: &Proto, f: &Field) -> Lhs {
+    Lhs {
+        text: format!("{} {}", p.name, f.name),
+        dt: f.dt,
+        order: Order::Big,
+        bits: f.len,
+        parts: vec![],
+    }
+}
+
+/// `left & mask ^ xor` as nft prints a binary operation in a relational or a set statement.
+fn binop_text(l: &Lhs, mask: &[u8], xor: &[u8]) -> String {
+    let m = datatype::to_u128(mask, l.order);
+    let x = datatype::to_u128(xor, l.order);
+    let bits = (mask.len() * 8) as u32;
+    let all = if bits >= 128 {
+        u128::MAX
+    } else {
+        (1u128 << bits) - 1
+    };
+    let pv = |v: &[u8]| {
+        if datatype::is_bitmask(l.dt) {
+            let n = datatype::to_u128(v, l.order);
+            let s = datatype::print_bitmask(l.dt, n, " | ");
+            if s.contains(' ') {
+                format!("({s})")
+            } else {
+                s
+            }
+        } else {
+            print_value(l.dt, v, l.order)
+        }
+    };
+    if x == 0 {
+        format!("{} & {}", l.text, pv(mask))
+    } else if m == all {
+        format!("{} ^ {}", l.text, pv(xor))
+    } else if m & x == 0 && (m | x) == all {
+        format!("{} | {}", l.text, pv(xor))
+    } else {
+        format!("{} & {} ^ {}", l.text, pv(mask), pv(xor))
+    }
+}
+
+/// `payload & mask == v` where the mask is one run of ones and `xor` is zero: the payload
+/// narrowed to those bits and the value shifted down.
+fn narrow_mask(left: &X, right: &[u8]) -> Option<(X, Vec<u8>)> {
+    let X::Mask { inner, mask, xor } = left else {
+        return None;
+    };
+    let X::Payload { base, off, len } = **inner else {
+        return None;
+    };
+    if xor.iter().any(|&b| b != 0) || mask.len() > 16 || mask.len() * 8 != len as usize {
+        return None;
+    }
+    let m = be_int(mask);
+    if m == 0 {
+        return None;
+    }
+    let tz = m.trailing_zeros();
+    let ones = (m >> tz).trailing_ones();
+    if (m >> tz) >> ones != 0 {
+        return None; // not one run
+    }
+    let lead = len - tz - ones;
+    let v = be_int(right) >> tz;
+    // a run that ends on a byte boundary inside a wider field is a prefix: keep the length
+    Some((
+        X::Payload {
+            base,
+            off: off + lead,
+            len: ones,
+        },
+        int_be_bytes(v, ones),
+    ))
+}
+
+/// Render one rule's statements (plus comment) as nft prints them after the indentation.
+pub fn rule_text(t: &Table, _c: &Chain, r: &Rule) -> String {
+    let mut f = Folder::new(t);
+    for e in r.expressions.iter().flatten() {
+        f.expr(e);
+    }
+    let mut s = f.finish();
+    if let Some(c) = r.comment() {
+        if !s.is_empty() {
+            s.push(' ');
+        }
+        s.push_str(&format!("comment \"{c}\""));
+    }
+    s
+}

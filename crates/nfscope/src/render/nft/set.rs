@@ -1,0 +1,581 @@
+//! Sets and maps: key/data types, elements (sorted, interval pairs merged back into ranges
+//! and prefixes as nftables' `segtree.c` does), inline anonymous sets and named set
+//! declarations (`rule.c` `set_print_declaration`).
+
+use super::datatype::{self, print_value, to_u128, Dt, Order};
+use super::fold::verdict;
+use super::stmt;
+use crate::model::Set;
+use nfscope_wire::nft::udata;
+use nfscope_wire::nft::{set_flags, Data, NFT_SET_ELEM_CATCHALL, NFT_SET_ELEM_INTERVAL_END};
+
+/// The type of one key component (or of map data).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ElemType {
+    pub dt: Dt,
+    pub order: Order,
+    /// Length in bytes of the value (without register padding).
+    pub bytes: u32,
+}
+
+/// `NFT_DATA_VERDICT` as a set data type.
+const DATA_VERDICT: u32 = 0xffff_ff00;
+
+fn default_bytes(dt: Dt) -> u32 {
+    match dt {
+        Dt::Ipv4 | Dt::Mark | Dt::Ifindex | Dt::CtState | Dt::CtStatus | Dt::Uid | Dt::Gid => 4,
+        Dt::Ipv6 | Dt::String | Dt::CtLabel => 16,
+        Dt::Port | Dt::EtherType | Dt::ArpOp | Dt::ArpHrd => 2,
+        Dt::EtherAddr => 6,
+        Dt::InetProto
+        | Dt::NfProto
+        | Dt::IcmpType
+        | Dt::Icmpv6Type
+        | Dt::PktType
+        | Dt::Dscp
+        | Dt::Ecn
+        | Dt::TcpFlag
+        | Dt::CtDir
+        | Dt::Day
+        | Dt::Boolean => 1,
+        Dt::Time | Dt::Cgroupv2 => 8,
+        _ => 4,
+    }
+}
+
+fn order_from_udata(s: &Set, ty: u8, dt: Dt) -> Order {
+    match s.attrs.userdata.as_ref().and_then(|u| u.u32(ty)) {
+        Some(1) => Order::Host,
+        Some(2) => Order::Big,
+        _ => dt.default_order(),
+    }
+}
+
+/// Number of components of the set's key (1 unless a concatenation).
+pub fn key_parts(s: &Set) -> usize {
+    datatype::split_concat_type(s.attrs.key_type.unwrap_or(0))
+        .len()
+        .max(1)
+}
+
+/// The key component types.
+pub fn key_types(s: &Set) -> Vec<ElemType> {
+    let ids = datatype::split_concat_type(s.attrs.key_type.unwrap_or(0));
+    let concat_lens = s
+        .attrs
+        .desc
+        .as_ref()
+        .and_then(|d| d.concat.as_ref())
+        .map(|c| c.0.clone());
+    if ids.len() <= 1 {
+        let dt = ids
+            .first()
+            .and_then(|&i| Dt::from_type_id(i))
+            .unwrap_or(Dt::Integer);
+        let order = order_from_udata(s, udata::SET_KEYBYTEORDER, dt);
+        return vec![ElemType {
+            dt,
+            order,
+            bytes: s.attrs.key_len.unwrap_or(4),
+        }];
+    }
+    ids.iter()
+        .enumerate()
+        .map(|(i, &id)| {
+            let dt = Dt::from_type_id(id).unwrap_or(Dt::Integer);
+            let bytes = concat_lens
+                .as_ref()
+                .and_then(|v| v.get(i).copied())
+                .unwrap_or_else(|| default_bytes(dt));
+            ElemType {
+                dt,
+                order: dt.default_order(),
+                bytes,
+            }
+        })
+        .collect()
+}
+
+/// The data type of a map (verdict maps: `Dt::Verdict`).
+pub fn data_type(s: &Set) -> Option<ElemType> {
+    if s.flags() & set_flags::MAP == 0 {
+        return None;
+    }
+    let id = s.attrs.data_type.unwrap_or(0);
+    if id == DATA_VERDICT {
+        return Some(ElemType {
+            dt: Dt::Verdict,
+            order: Order::Host,
+            bytes: 0,
+        });
+    }
+    let dt = Dt::from_type_id(id).unwrap_or(Dt::Integer);
+    let order = order_from_udata(s, udata::SET_DATABYTEORDER, dt);
+    Some(ElemType {
+        dt,
+        order,
+        bytes: s.attrs.data_len.unwrap_or(4),
+    })
+}
+
+/// Print a (possibly concatenated) key from its bytes: components padded to 4 bytes.
+pub fn print_key(v: &[u8], parts: &[ElemType]) -> String {
+    if parts.len() <= 1 {
+        let p = parts.first().copied().unwrap_or(ElemType {
+            dt: Dt::Integer,
+            order: Order::Host,
+            bytes: 4,
+        });
+        let n = (p.bytes as usize).min(v.len());
+        return print_value(p.dt, &v[..if n == 0 { v.len() } else { n }], p.order);
+    }
+    let mut out = Vec::new();
+    let mut off = 0usize;
+    for p in parts {
+        let n = p.bytes as usize;
+        let chunk = v.get(off..(off + n).min(v.len())).unwrap_or(&[]);
+        out.push(print_value(p.dt, chunk, p.order));
+        off += n.div_ceil(4) * 4;
+    }
+    out.join(" . ")
+}
+
+fn split(v: &[u8], parts: &[ElemType]) -> Vec<Vec<u8>> {
+    if parts.len() <= 1 {
+        return vec![v.to_vec()];
+    }
+    let mut out = Vec::new();
+    let mut off = 0usize;
+    for p in parts {
+        let n = p.bytes as usize;
+        out.push(v.get(off..(off + n).min(v.len())).unwrap_or(&[]).to_vec());
+        off += n.div_ceil(4) * 4;
+    }
+    out
+}
+
+fn is_prefix_type(dt: Dt) -> bool {
+    matches!(dt, Dt::Ipv4 | Dt::Ipv6)
+}
+
+/// `a`, `a-b`, or `a/len` for a range of one component.
+fn print_range(p: &ElemType, lo: &[u8], hi: &[u8]) -> String {
+    if lo == hi {
+        return print_value(p.dt, lo, p.order);
+    }
+    if is_prefix_type(p.dt) && p.order == Order::Big && lo.len() == hi.len() && lo.len() <= 16 {
+        let bits = lo.len() as u32 * 8;
+        let a = to_u128(lo, Order::Big);
+        let b = to_u128(hi, Order::Big);
+        let host = a ^ b;
+        if a & b == a
+            && host.count_ones() == host.trailing_ones()
+            && host.checked_add(1).is_some_and(|h| h.is_power_of_two())
+        {
+            let plen = bits - host.trailing_ones();
+            return format!("{}/{}", print_value(p.dt, lo, p.order), plen);
+        }
+    }
+    format!(
+        "{}-{}",
+        print_value(p.dt, lo, p.order),
+        print_value(p.dt, hi, p.order)
+    )
+}
+
+fn minus_one(v: &[u8], order: Order) -> Vec<u8> {
+    let mut out = v.to_vec();
+    match order {
+        Order::Big => {
+            for b in out.iter_mut().rev() {
+                let (n, borrow) = b.overflowing_sub(1);
+                *b = n;
+                if !borrow {
+                    break;
+                }
+            }
+        }
+        Order::Host => {
+            for b in out.iter_mut() {
+                let (n, borrow) = b.overflowing_sub(1);
+                *b = n;
+                if !borrow {
+                    break;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// One element as printed (key, data, timeout, expires, statements, comment).
+struct Printed {
+    sort: Vec<u128>,
+    text: String,
+}
+
+fn extras(e: &nfscope_wire::nft::SetElem, stateless: bool) -> String {
+    let mut s = String::new();
+    let mut exprs = Vec::new();
+    if let Some(x) = &e.expr {
+        exprs.push(x.as_ref());
+    }
+    if let Some(v) = &e.expressions {
+        exprs.extend(v.iter());
+    }
+    for x in exprs {
+        s.push(' ');
+        s.push_str(&if stateless {
+            stmt::stateless(x)
+        } else {
+            stmt::stateful(x)
+        });
+    }
+    if let Some(t) = e.timeout {
+        s.push_str(&format!(" timeout {}", datatype::time_ms(t)));
+    }
+    if let Some(x) = e.expiration {
+        s.push_str(&format!(" expires {}", datatype::time_ms(x)));
+    }
+    if let Some(c) = e
+        .userdata
+        .as_ref()
+        .and_then(|u| u.string(udata::SET_ELEM_COMMENT))
+    {
+        s.push_str(&format!(" comment \"{c}\""));
+    }
+    s
+}
+
+fn data_text(d: &Option<Data>, dt: Option<&ElemType>, objref: &Option<String>) -> String {
+    if let Some(o) = objref {
+        return format!(" : \"{o}\"");
+    }
+    match (d, dt) {
+        (Some(Data::Verdict(v)), _) => format!(" : {}", verdict(v)),
+        (Some(Data::Value(v)), Some(t)) => format!(" : {}", print_value(t.dt, v, t.order)),
+        (Some(Data::Value(v)), None) => format!(" : {}", print_value(Dt::Integer, v, Order::Host)),
+        _ => String::new(),
+    }
+}
+
+/// The elements of a set as nft lists them.
+pub fn elements(s: &Set, parts: &[ElemType], data: Option<&ElemType>) -> Vec<String> {
+    let interval = s.flags() & set_flags::INTERVAL != 0;
+    let mut out: Vec<Printed> = Vec::new();
+    let mut catchall = Vec::new();
+    let key_of = |e: &nfscope_wire::nft::SetElem| {
+        e.key
+            .as_ref()
+            .and_then(|k| k.value())
+            .map(|v| v.to_vec())
+            .unwrap_or_default()
+    };
+    let sort_of = |v: &[u8]| -> Vec<u128> {
+        split(v, parts)
+            .iter()
+            .zip(
+                parts
+                    .iter()
+                    .chain(std::iter::repeat(&parts[parts.len() - 1])),
+            )
+            .map(|(c, p)| to_u128(c, p.order))
+            .collect()
+    };
+    if interval && parts.len() <= 1 {
+        let p = parts.first().copied().unwrap_or(ElemType {
+            dt: Dt::Integer,
+            order: Order::Big,
+            bytes: 4,
+        });
+        let mut elems: Vec<&nfscope_wire::nft::SetElem> = s.elements.iter().collect();
+        elems.retain(|e| {
+            if e.flags.unwrap_or(0) & NFT_SET_ELEM_CATCHALL != 0 {
+                catchall.push(format!(
+                    "*{}{}",
+                    data_text(&e.data, data, &e.objref),
+                    extras(e, false)
+                ));
+                false
+            } else {
+                true
+            }
+        });
+        elems.sort_by_key(|e| sort_of(&key_of(e)));
+        let mut i = 0;
+        while i < elems.len() {
+            let e = elems[i];
+            if e.flags.unwrap_or(0) & NFT_SET_ELEM_INTERVAL_END != 0 {
+                i += 1;
+                continue;
+            }
+            let lo = key_of(e);
+            let hi = match elems.get(i + 1) {
+                Some(n) if n.flags.unwrap_or(0) & NFT_SET_ELEM_INTERVAL_END != 0 => {
+                    i += 1;
+                    minus_one(&key_of(n), p.order)
+                }
+                _ => vec![0xff; lo.len()],
+            };
+            let text = format!(
+                "{}{}{}",
+                print_range(&p, &lo, &hi),
+                data_text(&e.data, data, &e.objref),
+                extras(e, false)
+            );
+            out.push(Printed {
+                sort: sort_of(&lo),
+                text,
+            });
+            i += 1;
+        }
+    } else {
+        for e in &s.elements {
+            if e.flags.unwrap_or(0) & NFT_SET_ELEM_CATCHALL != 0 {
+                catchall.push(format!(
+                    "*{}{}",
+                    data_text(&e.data, data, &e.objref),
+                    extras(e, false)
+                ));
+                continue;
+            }
+            if e.flags.unwrap_or(0) & NFT_SET_ELEM_INTERVAL_END != 0 && e.key_end.is_none() {
+                continue;
+            }
+            let k = key_of(e);
+            let key = match e.key_end.as_ref().and_then(|d| d.value()) {
+                Some(end) => {
+                    let a = split(&k, parts);
+                    let b = split(end, parts);
+                    parts
+                        .iter()
+                        .enumerate()
+                        .map(|(i, p)| print_range(p, &a[i], b.get(i).unwrap_or(&a[i])))
+                        .collect::<Vec<_>>()
+                        .join(" . ")
+                }
+                None => print_key(&k, parts),
+            };
+            let text = format!(
+                "{key}{}{}",
+                data_text(&e.data, data, &e.objref),
+                extras(e, false)
+            );
+            out.push(Printed {
+                sort: sort_of(&k),
+                text,
+            });
+        }
+        if !interval {
+            out.sort_by(|a, b| a.sort.cmp(&b.sort));
+        }
+    }
+    let mut v: Vec<String> = out.into_iter().map(|p| p.text).collect();
+    v.extend(catchall);
+    v
+}
+
+/// `{ a, b }` for an anonymous set used in a rule.
+pub fn inline_elements(s: &Set, parts: &[ElemType], data: Option<&ElemType>) -> String {
+    let parts = if parts.len() == 1 && key_parts(s) == 1 {
+        parts.to_vec()
+    } else {
+        key_types(s)
+    };
+    // the rule's left side types win for single keys; concatenations use the set's types
+    let el = elements(s, &parts, data);
+    format!("{{ {} }}", el.join(", "))
+}
+
+/// Whether named-set elements of this type are printed 5 a line (integers) or one a line.
+fn few_per_line(dt: Dt) -> bool {
+    matches!(
+        dt,
+        Dt::NfProto
+            | Dt::Integer
+            | Dt::ArpOp
+            | Dt::InetProto
+            | Dt::Port
+            | Dt::TcpFlag
+            | Dt::DccpType
+            | Dt::Mark
+            | Dt::Ifindex
+            | Dt::Classid
+            | Dt::Uid
+            | Dt::Gid
+            | Dt::CtDir
+    )
+}
+
+/// How many elements of a named set nft prints on one line (`calculate_delim`).
+fn per_line(parts: &[ElemType]) -> usize {
+    if parts.len() != 1 {
+        return 1;
+    }
+    if few_per_line(parts[0].dt) {
+        5
+    } else if matches!(
+        parts[0].dt,
+        Dt::Ipv4 | Dt::CtState | Dt::CtStatus | Dt::PktType
+    ) {
+        2
+    } else {
+        1
+    }
+}
+
+/// `elements = { ... }` with nft's line breaking for named sets.
+pub fn elements_block(items: &[String], parts: &[ElemType]) -> String {
+    let n = per_line(parts);
+    let newline = ",\n\t\t\t     ";
+    let mut s = String::from("{ ");
+    let mut count = 0;
+    for (i, it) in items.iter().enumerate() {
+        if i > 0 {
+            if n > 1 {
+                if count < n {
+                    s.push_str(", ");
+                } else {
+                    count = 0;
+                    s.push_str(newline);
+                }
+            } else {
+                s.push_str(newline);
+            }
+        }
+        s.push_str(it);
+        count += 1;
+    }
+    s.push_str(" }");
+    s
+}
+
+fn type_name(t: &ElemType) -> String {
+    t.dt.set_type_name().unwrap_or("integer").to_string()
+}
+
+/// A named set or map declaration with its elements, as `nft list ruleset` prints it
+/// (indented one tab, ending with a newline).
+pub fn declaration(s: &Set, typeof_key: Option<String>, typeof_data: Option<String>) -> String {
+    let flags = s.flags();
+    let kind = if flags & set_flags::MAP != 0 {
+        "map"
+    } else {
+        "set"
+    };
+    let mut o = format!("\t{kind} {} {{\n", s.name());
+    let parts = key_types(s);
+    let data = data_type(s);
+    let key_txt = match &typeof_key {
+        Some(k) => format!("typeof {k}"),
+        None => format!(
+            "type {}",
+            parts.iter().map(type_name).collect::<Vec<_>>().join(" . ")
+        ),
+    };
+    o.push_str(&format!("\t\t{key_txt}"));
+    if let Some(d) = &data {
+        o.push_str(" : ");
+        if s.attrs
+            .userdata
+            .as_ref()
+            .and_then(|u| u.u32(udata::SET_DATA_INTERVAL))
+            .unwrap_or(0)
+            != 0
+        {
+            o.push_str("interval ");
+        }
+        match (&typeof_key, &typeof_data) {
+            (Some(_), Some(td)) => o.push_str(td),
+            _ => o.push_str(&type_name(d)),
+        }
+    } else if flags & set_flags::OBJECT != 0 {
+        o.push_str(&format!(
+            " : {}",
+            super::obj::type_name(s.attrs.obj_type.unwrap_or(0))
+        ));
+    }
+    o.push('\n');
+    if flags & set_flags::CONSTANT == 0 {
+        if let Some(p) = s.attrs.policy.filter(|&p| p != 0) {
+            o.push_str(&format!(
+                "\t\tpolicy {}\n",
+                if p == 1 { "memory" } else { "unknown" }
+            ));
+        }
+        if let Some(sz) = s
+            .attrs
+            .desc
+            .as_ref()
+            .and_then(|d| d.size)
+            .filter(|&z| z > 0)
+        {
+            o.push_str(&format!("\t\tsize {sz}\n"));
+        }
+    }
+    let mut f = flags;
+    if s.attrs.timeout.unwrap_or(0) != 0 {
+        f &= !set_flags::TIMEOUT;
+    }
+    if f & (set_flags::CONSTANT | set_flags::INTERVAL | set_flags::TIMEOUT | set_flags::EVAL) != 0 {
+        let mut names = Vec::new();
+        if flags & set_flags::CONSTANT != 0 {
+            names.push("constant");
+        }
+        if flags & set_flags::EVAL != 0 {
+            names.push("dynamic");
+        }
+        if flags & set_flags::INTERVAL != 0 {
+            names.push("interval");
+        }
+        if f & set_flags::TIMEOUT != 0 {
+            names.push("timeout");
+        }
+        o.push_str(&format!("\t\tflags {}\n", names.join(",")));
+    }
+    let mut exprs = Vec::new();
+    if let Some(e) = &s.attrs.expr {
+        exprs.push(e.as_ref());
+    }
+    if let Some(v) = &s.attrs.expressions {
+        exprs.extend(v.iter());
+    }
+    if !exprs.is_empty() {
+        let t: Vec<String> = exprs.iter().map(|e| stmt::stateless(e)).collect();
+        o.push_str(&format!("\t\t{}\n", t.join(" ")));
+    }
+    if s.attrs
+        .userdata
+        .as_ref()
+        .and_then(|u| u.get(udata::SET_MERGE_ELEMENTS))
+        .is_some()
+    {
+        o.push_str("\t\tauto-merge\n");
+    }
+    if let Some(t) = s.attrs.timeout.filter(|&t| t != 0) {
+        o.push_str(&format!("\t\ttimeout {}\n", datatype::time_ms(t)));
+    }
+    if let Some(g) = s.attrs.gc_interval.filter(|&g| g != 0) {
+        o.push_str(&format!(
+            "\t\tgc-interval {}\n",
+            datatype::time_ms(g as u64)
+        ));
+    }
+    if let Some(c) = s
+        .attrs
+        .userdata
+        .as_ref()
+        .and_then(|u| u.string(udata::SET_COMMENT))
+    {
+        o.push_str(&format!("\t\tcomment \"{c}\"\n"));
+    }
+    let items = elements(s, &parts, data.as_ref());
+    if !items.is_empty() {
+        o.push_str(&format!(
+            "\t\telements = {}\n",
+            elements_block(&items, &parts)
+        ));
+    }
+    o.push_str("\t}\n");
+    o
+}

@@ -1,0 +1,143 @@
+//! `nfscope::render::nft` against the real `nft list ruleset` (nftables 1.0.6).
+//!
+//! For each `tests/corpus/nft/*.nft`: a fresh network namespace, `nft -f FILE`, a snapshot
+//! through nfscope, our text compared line by line with `nft list ruleset` run in the same
+//! namespace. A file that `nft -f` refuses (kernel lacks a module) fails the test loudly.
+//! Known, documented differences (render/nft/DIFFERENCES.md) are listed in `KNOWN` as exact
+//! reference lines with the reason; everything else must be identical.
+
+use nfscope::render::nft::{ruleset, NftOptions};
+use nfscope::snapshot::{self, Options};
+use nfscope_tests::Netns;
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+/// (corpus file, exact line as nft prints it, reason we print it differently).
+const KNOWN: &[(&str, &str, &str)] = &[];
+
+fn corpus() -> Vec<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("corpus/nft");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "nft"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Load one file, render it, compare. Returns a description of the differences (empty if none).
+fn check(path: &PathBuf) -> String {
+    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    let text = std::fs::read_to_string(path).expect("read corpus file");
+    let ns = Netns::new("render");
+    let out = ns.run("nft", &["-f", path.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{name}: nft -f failed (kernel lacks something? do not commit files that do not load):\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = text;
+    let reference = ns.ok("nft", &["list", "ruleset"]);
+    let (rs, _) = snapshot::take_in_netns(ns.name(), &Options::default()).expect("snapshot");
+    let ours = ruleset(
+        &rs,
+        &NftOptions {
+            ifnames: ifnames(&ns),
+        },
+    );
+    // Lines nft prints that we may print differently (documented), replaced in both texts
+    // by a marker before comparing.
+    let known: Vec<&str> = KNOWN
+        .iter()
+        .filter(|(f, _, _)| *f == name)
+        .map(|(_, l, _)| *l)
+        .collect();
+    let reference_cmp: Vec<String> = reference
+        .lines()
+        .map(|l| {
+            if known.contains(&l) {
+                "<known difference>".to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    let ours_lines: Vec<&str> = ours.lines().collect();
+    let ours_cmp: Vec<String> = ours_lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            if reference_cmp
+                .get(i)
+                .is_some_and(|r| r == "<known difference>")
+            {
+                "<known difference>".to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    if ours_cmp == reference_cmp {
+        return String::new();
+    }
+    format!("{name}:\n{}", diff(&ours, &reference))
+}
+
+/// Interface index → name inside the namespace (`ip -o link`), as nft resolves them.
+fn ifnames(ns: &Netns) -> HashMap<u32, String> {
+    let out = ns.ok("ip", &["-o", "link", "show"]);
+    let mut m = HashMap::new();
+    for l in out.lines() {
+        let mut it = l.split(": ");
+        let (Some(i), Some(n)) = (it.next(), it.next()) else {
+            continue;
+        };
+        let n = n.split('@').next().unwrap_or(n);
+        if let Ok(i) = i.trim().parse() {
+            m.insert(i, n.to_string());
+        }
+    }
+    m
+}
+
+/// `diff -u` of the two texts (for the failure message).
+fn diff(ours: &str, reference: &str) -> String {
+    let dir = std::env::temp_dir();
+    let a = dir.join(format!("nfscope-ours-{}.nft", std::process::id()));
+    let b = dir.join(format!("nfscope-nft-{}.nft", std::process::id()));
+    std::fs::write(&a, ours).expect("write temp");
+    std::fs::write(&b, reference).expect("write temp");
+    let out = std::process::Command::new("diff")
+        .args(["-u", "--label", "nfscope", "--label", "nft list ruleset"])
+        .arg(&a)
+        .arg(&b)
+        .output()
+        .expect("run diff");
+    let _ = std::fs::remove_file(&a);
+    let _ = std::fs::remove_file(&b);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn corpus_matches_nft_list_ruleset() {
+    let files = corpus();
+    assert!(files.len() >= 5, "corpus too small: {}", files.len());
+    let only = std::env::var("NFT_CORPUS").ok();
+    let mut failures = String::new();
+    let mut n = 0;
+    for f in &files {
+        if let Some(o) = &only {
+            if !f.to_string_lossy().contains(o.as_str()) {
+                continue;
+            }
+        }
+        n += 1;
+        failures.push_str(&check(f));
+    }
+    assert!(n > 0, "no corpus file selected");
+    assert!(
+        failures.is_empty(),
+        "nft text differs from `nft list ruleset`:\n{failures}"
+    );
+}
