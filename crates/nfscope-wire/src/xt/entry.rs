@@ -99,6 +99,14 @@ impl Family {
         };
         names.get(hook as usize).copied()
     }
+    /// Size of the match part at the start of the entry (`ipt_ip`, `ip6t_ip6`, `arpt_arp`).
+    const fn header_len(self) -> usize {
+        match self {
+            Family::Ipv4 => 84,
+            Family::Ipv6 => 136,
+            Family::Arp => 164,
+        }
+    }
     /// Offsets inside the entry struct: (target_offset, next_offset, comefrom, counters).
     const fn tail_offsets(self) -> (usize, usize, usize, usize) {
         match self {
@@ -569,6 +577,8 @@ struct RawEntry {
     comefrom: u32,
     matches: Vec<XtBlob>,
     target: XtBlob,
+    /// No condition at all (the kernel's `unconditional()`: an all-zero header, no match).
+    unconditional: bool,
 }
 
 /// Parse one entry at `off` of the entry table `t`.
@@ -619,7 +629,9 @@ fn parse_entry(family: Family, t: &[u8], off: usize) -> Result<RawEntry> {
         XtBlob::parse(ent, target_offset, next_offset).map_err(|e| e.context("target"))?;
     // Bytes between the target's end and next_offset (none from libiptc) are not modelled.
     let _ = tsize;
+    let unconditional = matches.is_empty() && ent[..family.header_len()].iter().all(|&b| b == 0);
     Ok(RawEntry {
+        unconditional,
         offset: off,
         next: next_offset,
         header,
@@ -758,6 +770,15 @@ impl Table {
                     return Err(Error::invalid(format!(
                         "chain {}: foot at +{} but underflow[{h}] = {}",
                         b.name, foot.offset, info.underflow[h as usize]
+                    )));
+                }
+                // As the kernel's check_underflow(): a policy has no condition. This also
+                // catches getinfo offsets from another version of the table that happen to
+                // fall on entry boundaries.
+                if !foot.unconditional {
+                    return Err(Error::invalid(format!(
+                        "chain {}: policy entry at +{} has conditions",
+                        b.name, foot.offset
                     )));
                 }
             }
