@@ -31,13 +31,19 @@ fn check(path: &PathBuf) -> String {
     let name = path.file_name().unwrap().to_string_lossy().into_owned();
     let text = std::fs::read_to_string(path).expect("read corpus file");
     let ns = Netns::new("render");
+    // `#! cmd args` lines at the top: setup commands run in the namespace first (devices).
+    for l in text.lines().take_while(|l| l.starts_with("#!")) {
+        let words: Vec<&str> = l[2..].split_whitespace().collect();
+        if let Some((prog, args)) = words.split_first() {
+            ns.ok(prog, args);
+        }
+    }
     let out = ns.run("nft", &["-f", path.to_str().unwrap()]);
     assert!(
         out.status.success(),
         "{name}: nft -f failed (kernel lacks something? do not commit files that do not load):\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let _ = text;
     let reference = ns.ok("nft", &["list", "ruleset"]);
     let (rs, _) = snapshot::take_in_netns(ns.name(), &Options::default()).expect("snapshot");
     let ours = ruleset(

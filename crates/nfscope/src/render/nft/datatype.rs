@@ -83,6 +83,8 @@ pub enum Dt {
     CtLabel,
     /// Cgroup v2 / secmark: decimal.
     Cgroupv2,
+    /// `fib_addrtype`: route types (`local`, `unicast`, ...).
+    FibAddr,
     /// Unknown byte strings.
     Bytes,
 }
@@ -138,6 +140,7 @@ impl Dt {
             Dt::Classid => "classid",
             Dt::CtLabel => "ct_label",
             Dt::Cgroupv2 => "cgroupsv2",
+            Dt::FibAddr => "fib_addrtype",
             Dt::Hex | Dt::Bytes => return None,
         })
     }
@@ -183,14 +186,15 @@ impl Dt {
             35 => Dt::Devgroup,
             36 => Dt::Dscp,
             37 => Dt::Ecn,
-            38 => Dt::Boolean,
-            39 => Dt::CtEvent,
-            40 => Dt::String, // ifname
-            41 => Dt::IgmpType,
-            42 => Dt::Time,
-            43 => Dt::Hour,
-            44 => Dt::Day,
-            45 => Dt::Cgroupv2,
+            38 => Dt::FibAddr,
+            39 => Dt::Boolean,
+            40 => Dt::CtEvent,
+            41 => Dt::String, // ifname
+            42 => Dt::IgmpType,
+            43 => Dt::Time,
+            44 => Dt::Hour,
+            45 => Dt::Day,
+            46 => Dt::Cgroupv2,
             _ => return None,
         })
     }
@@ -218,6 +222,8 @@ impl Dt {
             | Dt::Cgroupv2
             | Dt::CtLabel
             | Dt::Boolean
+            | Dt::FibAddr
+            | Dt::String
             | Dt::IcmpxCode => Order::Host,
             _ => Order::Big,
         }
@@ -508,6 +514,20 @@ const ARPHRD: &[(&str, u128)] = &[
     ("ipgre", 778),
 ];
 const BOOLEAN: &[(&str, u128)] = &[("exists", 1), ("missing", 0)];
+const FIB_ADDR: &[(&str, u128)] = &[
+    ("unspec", 0),
+    ("unicast", 1),
+    ("local", 2),
+    ("broadcast", 3),
+    ("anycast", 4),
+    ("multicast", 5),
+    ("blackhole", 6),
+    ("unreachable", 7),
+    ("prohibit", 8),
+    ("throw", 9),
+    ("nat", 10),
+    ("xresolve", 11),
+];
 
 /// Whether values of this type are bitmasks printed as `a,b` lists (nft `flagcmp` types).
 pub fn is_bitmask(dt: Dt) -> bool {
@@ -538,6 +558,7 @@ fn symbols(dt: Dt) -> Option<&'static [(&'static str, u128)]> {
         Dt::EtherType => ETHERTYPE,
         Dt::ArpHrd => ARPHRD,
         Dt::Boolean => BOOLEAN,
+        Dt::FibAddr => FIB_ADDR,
         _ => return None,
     })
 }

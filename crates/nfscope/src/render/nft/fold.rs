@@ -881,6 +881,13 @@ impl<'a> Folder<'a> {
     /// A payload field used in a lookup kills the dependency of its base.
     fn kill_for(&mut self, key: &X) {
         match key {
+            X::Map { key, .. }
+            | X::Mask { inner: key, .. }
+            | X::Hton(key)
+            | X::Shift { inner: key, .. } => {
+                let k = (**key).clone();
+                self.kill_for(&k);
+            }
             X::Payload { base, off, len } => {
                 let f = self.payload_fields(*base, *off, *len);
                 if f.len() == 1 && !f[0].0.text.starts_with('@') && !f[0].0.text.starts_with("th ")
@@ -902,10 +909,13 @@ impl<'a> Folder<'a> {
     }
 
     /// Value stored by a set-statement (`meta mark set ...`), printed as type `l`.
-    fn source(&self, sreg: Option<u32>, l: &Lhs) -> String {
+    fn source(&mut self, sreg: Option<u32>, l: &Lhs) -> String {
         match self.reg(sreg) {
             X::Imm(v) => print_value(l.dt, &v, l.order),
-            x => self.lhs(&x).text,
+            x => {
+                self.kill_for(&x);
+                self.lhs(&x).text
+            }
         }
     }
 
@@ -928,6 +938,7 @@ impl<'a> Folder<'a> {
                     };
                     let l = self.lhs(&x);
                     let v = self.source(Some(s), &l);
+                    self.kill_for(&x);
                     self.push(format!("{} set {v}", l.text));
                 } else {
                     self.load(
@@ -1095,7 +1106,13 @@ impl<'a> Folder<'a> {
                 self.push("notrack".into());
             }
             Expr::Objref(o) => {
-                let t = o.imm_type.unwrap_or(0);
+                let t = o.imm_type.unwrap_or_else(|| {
+                    o.set_name
+                        .as_deref()
+                        .and_then(|n| self.table.set(n))
+                        .and_then(|s| s.attrs.obj_type)
+                        .unwrap_or(0)
+                });
                 let head = match t {
                     3 => "ct helper set ".to_string(),
                     7 => "ct timeout set ".to_string(),
@@ -1108,6 +1125,7 @@ impl<'a> Folder<'a> {
                 } else {
                     let set = o.set_name.clone().unwrap_or_default();
                     let key = self.reg(o.set_sreg);
+                    self.kill_for(&key);
                     let l = self.lhs(&key);
                     let (m, _) = self.set_text(&set, &l);
                     format!("{} map {m}", l.text)
@@ -1591,7 +1609,7 @@ impl<'a> Folder<'a> {
     }
 
     /// ` to :port[-port]` (or `:port` appended to an address).
-    fn ports(&self, min: Option<u32>, max: Option<u32>, with_to: bool) -> String {
+    fn ports(&mut self, min: Option<u32>, max: Option<u32>, with_to: bool) -> String {
         let Some(min) = min else { return String::new() };
         let l = Lhs {
             text: String::new(),

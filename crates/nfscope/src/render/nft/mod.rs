@@ -152,11 +152,12 @@ pub fn chain(t: &Table, c: &Chain, _opts: &NftOptions) -> String {
             a.chain_type.as_deref().unwrap_or("filter"),
             hook_name(t.family, hook)
         ));
-        let devs: Vec<String> = match (&h.devs, &h.dev) {
+        let mut devs: Vec<String> = match (&h.devs, &h.dev) {
             (Some(d), _) if !d.0.is_empty() => d.0.clone(),
             (_, Some(d)) => vec![d.clone()],
             _ => vec![],
         };
+        devs.sort();
         if devs.len() == 1 {
             s.push_str(&format!(" device \"{}\"", devs[0]));
         } else if devs.len() > 1 {

@@ -458,7 +458,7 @@ fn type_name(t: &ElemType) -> String {
 /// (indented one tab, ending with a newline).
 pub fn declaration(s: &Set, typeof_key: Option<String>, typeof_data: Option<String>) -> String {
     let flags = s.flags();
-    let kind = if flags & set_flags::MAP != 0 {
+    let kind = if flags & (set_flags::MAP | set_flags::OBJECT) != 0 {
         "map"
     } else {
         "set"
@@ -528,7 +528,7 @@ pub fn declaration(s: &Set, typeof_key: Option<String>, typeof_data: Option<Stri
         if flags & set_flags::INTERVAL != 0 {
             names.push("interval");
         }
-        if f & set_flags::TIMEOUT != 0 {
+        if flags & set_flags::TIMEOUT != 0 {
             names.push("timeout");
         }
         o.push_str(&format!("\t\tflags {}\n", names.join(",")));
