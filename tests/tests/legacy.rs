@@ -437,10 +437,18 @@ fn check_realistic(tag: &str, family: Family, rules: &str) {
         Family::Ipv6 => ("ip6tables-legacy-restore", "ip6tables-legacy-save"),
         _ => ("iptables-legacy-restore", "iptables-legacy-save"),
     };
-    if rules.contains("--match-set") {
+    let sets = rules.contains("--match-set");
+    if sets {
+        ns.ok("ipset", &["create", "unused", "hash:net"]);
         ns.ok("ipset", &["create", "blocklist", "hash:ip"]);
     }
     ns.run_stdin(restore, &[], rules);
+    if sets {
+        // Set names come from the kernel by index, read in the same namespace.
+        let rs = legacy::read_all_in_netns(ns.name()).expect("read");
+        let names: Vec<(u16, &str)> = rs.ipsets.iter().map(|(i, n)| (*i, n.as_str())).collect();
+        assert_eq!(names, [(0, "unused"), (1, "blocklist")]);
+    }
     ns.ok("ip", &["link", "set", "lo", "up"]);
     let _ = ns.run("ping", &["-c", "2", "-i", "0.2", "-W", "1", "127.0.0.1"]);
     for counters in [false, true] {

@@ -15,6 +15,7 @@
 use crate::error::{Error, Result};
 use nfscope_wire::xt::entry::{Family, Info, Table, GET_ENTRIES_HEADER_LEN, TABLE_MAXNAMELEN};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
@@ -32,6 +33,9 @@ pub const MAX_ATTEMPTS: u32 = 20;
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct LegacyRuleset {
     pub tables: Vec<Table>,
+    /// ipset names by index, read in the same namespace when some rule uses `-m set` or
+    /// `-j SET` (payloads hold only the index; iptables-save asks the kernel the same way).
+    pub ipsets: BTreeMap<u16, String>,
 }
 
 impl LegacyRuleset {
@@ -76,6 +80,18 @@ pub fn read_all() -> Result<LegacyRuleset> {
     let mut rs = LegacyRuleset::default();
     for family in [Family::Ipv4, Family::Ipv6, Family::Arp] {
         rs.tables.extend(read_family(family)?);
+    }
+    let uses_sets = rs
+        .tables
+        .iter()
+        .flat_map(|t| &t.chains)
+        .flat_map(|c| &c.rules)
+        .any(|r| {
+            r.matches.iter().any(|m| m.name == "set")
+                || matches!(&r.target, nfscope_wire::xt::entry::Target::Ext(t) if t.name == "SET")
+        });
+    if uses_sets {
+        rs.ipsets = ipset_names();
     }
     Ok(rs)
 }
@@ -231,13 +247,22 @@ impl Socket {
 
     /// getsockopt into `buf` (whose start holds the request); returns the length written.
     fn getsockopt(&self, opt: libc::c_int, buf: &mut [u8]) -> io::Result<usize> {
+        self.getsockopt_at(self.level, opt, buf)
+    }
+
+    fn getsockopt_at(
+        &self,
+        level: libc::c_int,
+        opt: libc::c_int,
+        buf: &mut [u8],
+    ) -> io::Result<usize> {
         let mut len = libc::socklen_t::try_from(buf.len())
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "buffer too large"))?;
         // SAFETY: buf is valid for writes of len bytes, len is updated by the kernel.
         let rc = unsafe {
             libc::getsockopt(
                 self.fd.as_raw_fd(),
-                self.level,
+                level,
                 opt,
                 buf.as_mut_ptr().cast(),
                 &mut len,
@@ -273,4 +298,44 @@ impl Socket {
         buf.truncate(n);
         Ok(buf)
     }
+}
+
+/// `SO_IP_SET` and its ops (`linux/netfilter/ipset/ip_set.h`).
+const SO_IP_SET: libc::c_int = 83;
+const IP_SET_OP_GET_BYINDEX: u32 = 0x7;
+const IP_SET_OP_VERSION: u32 = 0x100;
+
+/// All ipset names of this thread's namespace by index, best effort (empty when ipset is not
+/// available). `struct ip_set_req_get_set { u32 op; u32 version; union { char name[32];
+/// u16 index; } }` (40 bytes): `GET_BYINDEX` answers an empty name for a free slot and
+/// `ENOENT` past the last slot, so the walk ends by itself.
+pub fn ipset_names() -> BTreeMap<u16, String> {
+    let mut out = BTreeMap::new();
+    let Ok(sock) = Socket::open(Family::Ipv4) else {
+        return out;
+    };
+    // struct ip_set_req_version { u32 op; u32 version; }: the kernel wants the exact size.
+    let mut req = [0u8; 8];
+    req[..4].copy_from_slice(&IP_SET_OP_VERSION.to_ne_bytes());
+    let version = match sock.getsockopt_at(libc::SOL_IP, SO_IP_SET, &mut req) {
+        Ok(n) if n >= 8 => u32::from_ne_bytes([req[4], req[5], req[6], req[7]]),
+        _ => return out,
+    };
+    for index in 0..=u16::MAX {
+        let mut req = [0u8; 40];
+        req[..4].copy_from_slice(&IP_SET_OP_GET_BYINDEX.to_ne_bytes());
+        req[4..8].copy_from_slice(&version.to_ne_bytes());
+        req[8..10].copy_from_slice(&index.to_ne_bytes());
+        match sock.getsockopt_at(libc::SOL_IP, SO_IP_SET, &mut req) {
+            Ok(_) => {
+                let name = &req[8..];
+                let end = name.iter().position(|&c| c == 0).unwrap_or(name.len());
+                if end > 0 {
+                    out.insert(index, String::from_utf8_lossy(&name[..end]).into_owned());
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    out
 }

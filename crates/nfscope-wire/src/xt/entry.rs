@@ -873,6 +873,7 @@ fn standard_verdict(t: &XtBlob) -> Option<Result<i32>> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

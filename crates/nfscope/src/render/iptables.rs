@@ -342,6 +342,7 @@ fn etc_protocols() -> &'static HashMap<u16, String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
