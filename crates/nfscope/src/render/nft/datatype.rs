@@ -70,6 +70,9 @@ pub enum Dt {
     Verdict,
     /// `time` (meta time): nanoseconds since the epoch.
     Time,
+    /// `time` of `meta time`: nanoseconds since the epoch (nft prints a local date; we print
+    /// the number).
+    Date,
     /// `hour`: seconds since midnight, `HH:MM`.
     Hour,
     Uid,
@@ -132,6 +135,7 @@ impl Dt {
             Dt::Boolean => "boolean",
             Dt::Verdict => "verdict",
             Dt::Time => "time",
+            Dt::Date => "time",
             Dt::Hour => "hour",
             Dt::Uid => "uid",
             Dt::Gid => "gid",
@@ -191,7 +195,7 @@ impl Dt {
             40 => Dt::CtEvent,
             41 => Dt::String, // ifname
             42 => Dt::IgmpType,
-            43 => Dt::Time,
+            43 => Dt::Date,
             44 => Dt::Hour,
             45 => Dt::Day,
             46 => Dt::Cgroupv2,
@@ -213,6 +217,7 @@ impl Dt {
             | Dt::ArpHrd
             | Dt::Day
             | Dt::Time
+            | Dt::Date
             | Dt::Hour
             | Dt::Uid
             | Dt::Gid
@@ -622,6 +627,7 @@ pub fn print_value(dt: Dt, bytes: &[u8], order: Order) -> String {
             _ => v.to_string(),
         },
         Dt::Verdict => v.to_string(),
+        Dt::Time => time_ms(v as u64),
         Dt::Hour => {
             let s = v as u64;
             let (h, m, sec) = (s / 3600, (s % 3600) / 60, s % 60);

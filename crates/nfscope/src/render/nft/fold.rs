@@ -172,7 +172,7 @@ fn meta_info(key: u32) -> (Dt, Order, u32) {
         25 => (Dt::Boolean, Order::Host, 1),
         28 => (Dt::Integer, Order::Host, 2),
         29 => (Dt::EtherType, Order::Big, 2),
-        30 => (Dt::Time, Order::Host, 8),
+        30 => (Dt::Date, Order::Host, 8),
         31 => (Dt::Day, Order::Host, 1),
         32 => (Dt::Hour, Order::Host, 4),
         35 => (Dt::Integer, Order::Host, 1),
@@ -202,7 +202,7 @@ fn ct_info(key: u32, nfproto: Option<u8>) -> (Dt, Order, u32) {
         2 => (Dt::CtStatus, Order::Host, 4),
         3 => (Dt::Mark, Order::Host, 4),
         4 => (Dt::Integer, Order::Host, 4),
-        5 => (Dt::Integer, Order::Host, 4),
+        5 => (Dt::Time, Order::Host, 4),
         6 => (Dt::String, Order::Host, 16),
         7 => (Dt::NfProto, Order::Host, 1),
         8 | 9 => addr,
@@ -919,6 +919,59 @@ impl<'a> Folder<'a> {
         }
     }
 
+    /// A payload write whose source is `same payload & mask ^ xor`: the field the mask
+    /// leaves out, and its new value.
+    fn rmw_field(&self, dst: &X, sreg: u32) -> Option<(X, Vec<u8>)> {
+        let X::Payload { base, off, len } = *dst else {
+            return None;
+        };
+        let X::Mask { inner, mask, xor } = self.reg(Some(sreg)) else {
+            return None;
+        };
+        let X::Payload {
+            base: b2,
+            off: o2,
+            len: l2,
+        } = *inner
+        else {
+            return None;
+        };
+        if (b2, o2, l2) != (base, off, len) || mask.len() > 16 || mask.len() * 8 != len as usize {
+            return None;
+        }
+        let all = if len >= 128 {
+            u128::MAX
+        } else {
+            (1u128 << len) - 1
+        };
+        let m = !be_int(&mask) & all;
+        if m == 0 {
+            return None;
+        }
+        let tz = m.trailing_zeros();
+        let ones = (m >> tz).trailing_ones();
+        if (m >> tz) >> ones != 0 {
+            return None;
+        }
+        let lead = len - tz - ones;
+        let vmask = if ones >= 128 {
+            u128::MAX
+        } else {
+            (1u128 << ones) - 1
+        };
+        let v = (be_int(&xor) >> tz) & vmask;
+        let field = X::Payload {
+            base,
+            off: off + lead,
+            len: ones,
+        };
+        let f = self.payload_fields(base, off + lead, ones);
+        if f.len() != 1 || f[0].0.text.starts_with('@') || f[0].3.is_some() {
+            return None;
+        }
+        Some((field, int_be_bytes(v, ones)))
+    }
+
     /// Fold one expression.
     pub fn expr(&mut self, e: &Expr) {
         match e {
@@ -936,6 +989,14 @@ impl<'a> Folder<'a> {
                         off: p.offset.unwrap_or(0) * 8,
                         len: p.len.unwrap_or(0) * 8,
                     };
+                    // read-modify-write of a sub-field: `payload & mask ^ xor` stored back
+                    if let Some((field, v)) = self.rmw_field(&x, s) {
+                        let l = self.lhs(&field);
+                        self.kill_for(&field);
+                        let text = format!("{} set {}", l.text, print_value(l.dt, &v, l.order));
+                        self.push(text);
+                        return;
+                    }
                     let l = self.lhs(&x);
                     let v = self.source(Some(s), &l);
                     self.kill_for(&x);
@@ -1187,7 +1248,7 @@ impl<'a> Folder<'a> {
                     X::Named {
                         text,
                         dt: if res == 3 && dt != Dt::Boolean {
-                            Dt::Integer
+                            Dt::FibAddr
                         } else {
                             dt
                         },
@@ -1260,6 +1321,7 @@ impl<'a> Folder<'a> {
                     "symhash".to_string()
                 } else {
                     let k = self.key(h.sreg, h.len, 1);
+                    self.kill_for(&k);
                     format!("jhash {}", self.lhs(&k).text)
                 };
                 text.push_str(&format!(" mod {}", h.modulus.unwrap_or(0)));

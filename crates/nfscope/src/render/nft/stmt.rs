@@ -95,7 +95,7 @@ pub fn limit(l: &Limit) -> String {
     if l.limit_type.unwrap_or(0) == 1 {
         let (v, du) = rate(r);
         let mut s = format!("limit rate {inv}{v} {du}/{u}");
-        if burst != 5 {
+        if burst != 0 && burst != 5 {
             let (b, bu) = rate(burst as u64);
             s.push_str(&format!(" burst {b} {bu}"));
         }
