@@ -557,6 +557,11 @@ impl<'a> Folder<'a> {
         if !l.parts.is_empty() {
             return set::print_key(v, &l.parts);
         }
+        // an interface name compared on fewer bytes and without its NUL is a prefix match
+        // (iptables `-i eth+`): nft prints `"eth*"`
+        if l.dt == Dt::String && l.bits == 128 && v.len() < 16 && !v.contains(&0) {
+            return format!("\"{}*\"", String::from_utf8_lossy(v));
+        }
         print_value(l.dt, v, l.order)
     }
 
@@ -1204,7 +1209,14 @@ impl<'a> Folder<'a> {
                 self.push(super::stmt::synproxy(s.mss, s.wscale, s.flags.unwrap_or(0)));
             }
             Expr::Match(m) => {
-                self.push(format!("xt match {}", m.name.as_deref().unwrap_or("")));
+                // nft translates `comment` to nothing (the statement prints empty); others
+                // without a translation as `xt match NAME`.
+                let name = m.name.as_deref().unwrap_or("");
+                if name == "comment" {
+                    self.push(String::new());
+                } else {
+                    self.push(format!("xt match {name}"));
+                }
             }
             Expr::Target(t) => {
                 self.push(format!("xt target {}", t.name.as_deref().unwrap_or("")));
