@@ -112,7 +112,8 @@ pub fn declaration(o: &Obj) -> String {
                 "\n\t\tprotocol {}\n\t\tdport {}\n\t\ttimeout {}\n\t\tsize {}\n\t\tl3proto {}\n",
                 proto(e.l4proto.unwrap_or(0)),
                 e.dport.unwrap_or(0),
-                time_ms(e.timeout.unwrap_or(0) as u64),
+                // NFTA_CT_EXPECT_TIMEOUT is host-endian on the wire (nla_put_u32)
+                time_ms(u32::from_ne_bytes(e.timeout.unwrap_or(0).to_be_bytes()) as u64),
                 e.size.unwrap_or(0),
                 l3(e.l3proto.unwrap_or(0))
             ));
@@ -150,9 +151,14 @@ pub fn declaration(o: &Obj) -> String {
                 s.push_str(&format!("\n\t\twscale {}", p.wscale.unwrap_or(0)));
             }
             if f & 12 != 0 {
-                let ts = if f & 8 != 0 { " timestamp" } else { "" };
-                let sack = if f & 4 != 0 { " sack-perm" } else { "" };
-                s.push_str(&format!("\n\t\t{ts} {sack}"));
+                let mut w = Vec::new();
+                if f & 8 != 0 {
+                    w.push("timestamp");
+                }
+                if f & 4 != 0 {
+                    w.push("sack-perm");
+                }
+                s.push_str(&format!("\n\t\t{}", w.join(" ")));
             }
             s.push('\n');
         }

@@ -150,7 +150,7 @@ pub fn synproxy(mss: Option<u16>, wscale: Option<u8>, flags: u32) -> String {
     let ts = if flags & 8 != 0 { " timestamp" } else { "" };
     let sack = if flags & 4 != 0 { " sack-perm" } else { "" };
     let (m, w) = (mss.unwrap_or(0), wscale.unwrap_or(0));
-    if flags & 3 == 3 {
+    if flags & 3 != 0 {
         format!("synproxy mss {m} wscale {w}{ts}{sack}")
     } else if flags & 1 != 0 {
         format!("synproxy mss {m}{ts}{sack}")
