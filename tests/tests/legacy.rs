@@ -574,3 +574,39 @@ fn getinfo_of_another_version_is_refused() {
     assert!(mixed.is_err(), "mixed versions parsed: {mixed:?}");
     assert!(Table::parse(Family::Ipv4, &info2, &e0).is_err());
 }
+
+/// A kube-proxy ruleset at scale (1,000 services × 2 endpoints by default; set
+/// `NFSCOPE_LEGACY_SERVICES=10000` for the 80,011-rule anchor): every rule and chain is read,
+/// the structure equals iptables-legacy-save's, and the time of both is printed.
+#[test]
+fn kube_proxy_at_scale() {
+    use nfscope_tests::kube::Kube;
+    let services = std::env::var("NFSCOPE_LEGACY_SERVICES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1000);
+    let k = Kube::new(services, 2);
+    let ns = Netns::new("legacy");
+    ns.run_stdin("iptables-legacy-restore", &[], &k.restore_text());
+    let t0 = std::time::Instant::now();
+    let rs = legacy::read_all_in_netns(ns.name()).expect("read");
+    let read = t0.elapsed();
+    let rules: usize = rs
+        .tables
+        .iter()
+        .flat_map(|t| &t.chains)
+        .map(|c| c.rules.len())
+        .sum();
+    let chains: usize = rs.tables.iter().map(|t| t.chains.len()).sum();
+    assert_eq!((rules, chains), (k.rules(), k.chains()));
+    let t1 = std::time::Instant::now();
+    let mine = save_tables(&rs.tables, Family::Ipv4, SaveOptions::default(), xt());
+    let render = t1.elapsed();
+    let t2 = std::time::Instant::now();
+    let theirs = oracle(&ns, "iptables-legacy-save", false);
+    let oracle_time = t2.elapsed();
+    eprintln!(
+        "{rules} rules, {chains} chains: read {read:?}, render {render:?}; iptables-legacy-save {oracle_time:?}"
+    );
+    assert_eq!(structure(&mine), structure(&theirs));
+}

@@ -789,11 +789,11 @@ impl Table {
             .filter(|c| c.b.hook.is_none())
             .map(|c| (c.b.head_offset, c.foot.offset as u32, c.b.name.clone()))
             .collect();
+        // Chains are cut in blob order, so the ranges are sorted and disjoint: binary search.
         let resolve = |v: u32| -> Option<String> {
-            ranges
-                .iter()
-                .find(|(h, f, _)| *h <= v && v <= *f)
-                .map(|(_, _, n)| n.clone())
+            let i = ranges.partition_point(|(h, _, _)| *h <= v);
+            let (h, f, n) = ranges.get(i.checked_sub(1)?)?;
+            (*h <= v && v <= *f).then(|| n.clone())
         };
 
         let mut chains = Vec::with_capacity(cuts.len());
