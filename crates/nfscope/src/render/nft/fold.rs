@@ -797,6 +797,10 @@ impl<'a> Folder<'a> {
         match *k {
             8 if datatype::to_u128(v, Order::Host) == 1 => {
                 self.deps[LL as usize] = Some(idx);
+                if self.ll_stack.is_empty() {
+                    self.ctx[LL as usize] = Some(&proto::ETHER);
+                    self.ll_stack.push((0, &proto::ETHER));
+                }
             }
             16 => {
                 if let Some(p) = v.first().and_then(|&p| proto::l4(p as u32)) {
