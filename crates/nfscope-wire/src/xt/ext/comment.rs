@@ -20,7 +20,9 @@ impl Comment {
             return None;
         }
         // iptables forces the last byte to NUL before printing.
-        Some(Comment { comment: Rd::sized(d, 256)?.cstr(0, 255)? })
+        Some(Comment {
+            comment: Rd::sized(d, 256)?.cstr(0, 255)?,
+        })
     }
 }
 
@@ -45,6 +47,13 @@ mod tests {
         check(Match, "comment", 0, NFPROTO_IPV4, &d, want);
         let mut d = b"KUBE-SVC-1".to_vec();
         d.resize(256, 0);
-        check(Match, "comment", 0, NFPROTO_IPV4, &d, " -m comment --comment KUBE-SVC-1");
+        check(
+            Match,
+            "comment",
+            0,
+            NFPROTO_IPV4,
+            &d,
+            " -m comment --comment KUBE-SVC-1",
+        );
     }
 }

@@ -27,7 +27,11 @@ impl Connmark {
             return None;
         }
         let r = Rd::sized(d, 12)?;
-        Some(Connmark { mark: r.u32(0)?, mask: r.u32(4)?, invert: r.u8(8)? != 0 })
+        Some(Connmark {
+            mark: r.u32(0)?,
+            mask: r.u32(4)?,
+            invert: r.u8(8)? != 0,
+        })
     }
 }
 
@@ -85,7 +89,11 @@ impl Ext for ConnmarkTarget {
             _ => write!(out, " --restore-mark --nfmask 0x{nf:x} --ctmask 0x{ct:x}"),
         };
         if self.rev == 2 && self.shift_bits != 0 {
-            let op = if self.shift_dir == 0 { "left-shift-mark" } else { "right-shift-mark" };
+            let op = if self.shift_dir == 0 {
+                "left-shift-mark"
+            } else {
+                "right-shift-mark"
+            };
             let _ = write!(out, " --{op} {}", self.shift_bits);
         }
     }
@@ -100,7 +108,14 @@ mod tests {
     fn connmark() {
         // iptables -A INPUT -m connmark ! --mark 0x10/0xff
         let d = hex("10000000 ff000000 01000000 00000000");
-        check(Match, "connmark", 1, NFPROTO_IPV4, &d, " -m connmark ! --mark 0x10/0xff");
+        check(
+            Match,
+            "connmark",
+            1,
+            NFPROTO_IPV4,
+            &d,
+            " -m connmark ! --mark 0x10/0xff",
+        );
         // iptables -t mangle -A PREROUTING -j CONNMARK --restore-mark  (rev 2)
         let d = hex("00000000 ffffffff ffffffff 00000200");
         let want = " -j CONNMARK --restore-mark --nfmask 0xffffffff --ctmask 0xffffffff";

@@ -47,8 +47,12 @@ const STATE_NAMES: [(u32, &str); 7] = [
     (64, "SNAT"),
     (128, "DNAT"),
 ];
-const STATUS_NAMES: [(u32, &str); 4] =
-    [(1, "EXPECTED"), (2, "SEEN_REPLY"), (4, "ASSURED"), (8, "CONFIRMED")];
+const STATUS_NAMES: [(u32, &str); 4] = [
+    (1, "EXPECTED"),
+    (2, "SEEN_REPLY"),
+    (4, "ASSURED"),
+    (8, "CONFIRMED"),
+];
 
 /// An address and mask (`union nf_inet_addr`), all 16 bytes kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -103,7 +107,12 @@ impl Conntrack {
             3 => Rd::sized(d, 164)?,
             _ => return None,
         };
-        let am = |o: usize| Some(AddrMask { addr: r.arr(o)?, mask: r.arr(o + 16)? });
+        let am = |o: usize| {
+            Some(AddrMask {
+                addr: r.arr(o)?,
+                mask: r.arr(o + 16)?,
+            })
+        };
         let port = |o: usize| if rev == 3 { r.u16(o) } else { r.be16(o) };
         let (state_mask, status_mask) = if rev == 1 {
             (u16::from(r.u8(150)?), u16::from(r.u8(151)?))
@@ -171,7 +180,12 @@ impl Ext for Conntrack {
                 a.print(self.family, out);
             }
         }
-        let ports = ["ctorigsrcport", "ctorigdstport", "ctreplsrcport", "ctrepldstport"];
+        let ports = [
+            "ctorigsrcport",
+            "ctorigdstport",
+            "ctreplsrcport",
+            "ctrepldstport",
+        ];
         for (i, opt) in ports.iter().enumerate() {
             let bit = ORIGSRC_PORT << i;
             if mf & bit != 0 {
@@ -205,7 +219,11 @@ impl Ext for Conntrack {
             }
         }
         if mf & DIRECTION != 0 {
-            let dir = if inv & DIRECTION != 0 { "REPLY" } else { "ORIGINAL" };
+            let dir = if inv & DIRECTION != 0 {
+                "REPLY"
+            } else {
+                "ORIGINAL"
+            };
             let _ = write!(out, " --ctdir {dir}");
         }
     }

@@ -55,7 +55,11 @@ impl Ct {
             ct_events: r.u32(4)?,
             exp_events: r.u32(8)?,
             helper: r.cstr(12, 16)?,
-            timeout: if rev == 0 { String::new() } else { r.cstr(28, 32)? },
+            timeout: if rev == 0 {
+                String::new()
+            } else {
+                r.cstr(28, 32)?
+            },
         })
     }
 }

@@ -20,7 +20,9 @@ impl ErrorTarget {
         if rev != 0 {
             return None;
         }
-        Some(ErrorTarget { name: Rd::sized(d, 32)?.cstr(0, 32)? })
+        Some(ErrorTarget {
+            name: Rd::sized(d, 32)?.cstr(0, 32)?,
+        })
     }
 }
 

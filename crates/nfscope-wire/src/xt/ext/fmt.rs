@@ -169,7 +169,10 @@ mod tests {
         save_string(&mut s, "kubernetes service portals");
         save_string(&mut s, r#"a"b\c'd"#);
         save_string(&mut s, "");
-        assert_eq!(s, r#" KUBE-SVC_1 "kubernetes service portals" "a\"b\\c\'d" """#);
+        assert_eq!(
+            s,
+            r#" KUBE-SVC_1 "kubernetes service portals" "a\"b\\c\'d" """#
+        );
     }
 
     #[test]
@@ -178,7 +181,10 @@ mod tests {
         assert_eq!(ip4_mask(Ipv4Addr::new(255, 255, 0, 0)), "/16");
         assert_eq!(ip4_mask(Ipv4Addr::new(255, 0, 255, 0)), "/255.0.255.0");
         assert_eq!(ip6_mask(Ipv6Addr::from(u128::MAX << 64)), "/64");
-        assert_eq!(ip6(&Ipv6Addr::new(0, 0, 0, 0, 0, 0, 0x102, 0x304)), "::1.2.3.4");
+        assert_eq!(
+            ip6(&Ipv6Addr::new(0, 0, 0, 0, 0, 0, 0x102, 0x304)),
+            "::1.2.3.4"
+        );
         assert_eq!(ip6(&Ipv6Addr::LOCALHOST), "::1");
     }
 }

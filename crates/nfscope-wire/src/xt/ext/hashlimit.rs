@@ -101,7 +101,11 @@ impl Hashlimit {
     fn bytes(&self, out: &mut String) -> u32 {
         let units: [(&str, u64); 3] = [("m", 1024 * 1024), ("k", 1024), ("", 1)];
         let cost_to_bytes = |cost: u64| {
-            let r = if cost != 0 { u64::from(u32::MAX) / cost } else { u64::from(u32::MAX) };
+            let r = if cost != 0 {
+                u64::from(u32::MAX) / cost
+            } else {
+                u64::from(u32::MAX)
+            };
             r.wrapping_sub(1) << BYTE_SHIFT
         };
         let bytes_to_cost = |b: u64| {
@@ -138,7 +142,11 @@ impl Ext for Hashlimit {
     fn save(&self, _: &Ctx<'_>, out: &mut String) {
         out.push_str(" -m hashlimit");
         let mode = self.mode;
-        out.push_str(if mode & 16 != 0 { " --hashlimit-above" } else { " --hashlimit-upto" });
+        out.push_str(if mode & 16 != 0 {
+            " --hashlimit-above"
+        } else {
+            " --hashlimit-upto"
+        });
         let quantum = if mode & 32 != 0 {
             self.bytes(out)
         } else {

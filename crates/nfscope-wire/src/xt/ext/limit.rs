@@ -54,7 +54,10 @@ impl Limit {
             return None;
         }
         let r = Rd::sized_user(d, 40, 8)?;
-        Some(Limit { avg: r.u32(0)?, burst: r.u32(4)? })
+        Some(Limit {
+            avg: r.u32(0)?,
+            burst: r.u32(4)?,
+        })
     }
 }
 

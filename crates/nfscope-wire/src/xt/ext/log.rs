@@ -28,7 +28,11 @@ impl Log {
             return None;
         }
         let r = Rd::sized(d, 32)?;
-        Some(Log { level: r.u8(0)?, logflags: r.u8(1)?, prefix: r.cstr(2, 30)? })
+        Some(Log {
+            level: r.u8(0)?,
+            logflags: r.u8(1)?,
+            prefix: r.cstr(2, 30)?,
+        })
     }
 }
 

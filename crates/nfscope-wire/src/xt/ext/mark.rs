@@ -26,7 +26,11 @@ impl Mark {
             1 => Rd::sized(d, 12)?,
             _ => return None,
         };
-        Some(Mark { mark: r.u32(0)?, mask: r.u32(4)?, invert: r.u8(8)? != 0 })
+        Some(Mark {
+            mark: r.u32(0)?,
+            mask: r.u32(4)?,
+            invert: r.u8(8)? != 0,
+        })
     }
 }
 
@@ -53,16 +57,25 @@ impl MarkTarget {
         Some(match rev {
             2 => {
                 let r = Rd::sized(d, 8)?;
-                MarkTarget::Xmark { mark: r.u32(0)?, mask: r.u32(4)? }
+                MarkTarget::Xmark {
+                    mark: r.u32(0)?,
+                    mask: r.u32(4)?,
+                }
             }
-            0 => MarkTarget::Old { mark: Rd::sized(d, 8)?.u64(0)?, mode: 0 },
+            0 => MarkTarget::Old {
+                mark: Rd::sized(d, 8)?.u64(0)?,
+                mode: 0,
+            },
             1 => {
                 let r = Rd::sized(d, 16)?;
                 let mode = r.u8(8)?;
                 if mode > 2 {
                     return None;
                 }
-                MarkTarget::Old { mark: r.u64(0)?, mode }
+                MarkTarget::Old {
+                    mark: r.u64(0)?,
+                    mode,
+                }
             }
             _ => return None,
         })
@@ -93,7 +106,14 @@ mod tests {
     fn mark_match() {
         // iptables -A INPUT -m mark --mark 0x8000/0x8000
         let d = hex("00800000 00800000 00000000 00000000");
-        check(Match, "mark", 1, NFPROTO_IPV4, &d, " -m mark --mark 0x8000/0x8000");
+        check(
+            Match,
+            "mark",
+            1,
+            NFPROTO_IPV4,
+            &d,
+            " -m mark --mark 0x8000/0x8000",
+        );
         // iptables -A INPUT -m mark ! --mark 0x1
         let d = hex("01000000 ffffffff 01000000 00000000");
         check(Match, "mark", 1, NFPROTO_IPV4, &d, " -m mark ! --mark 0x1");
@@ -103,6 +123,13 @@ mod tests {
     fn mark_target() {
         // iptables -t nat -A KUBE-MARK-MASQ -j MARK --or-mark 0x4000
         let d = hex("00400000 00400000");
-        check(Target, "MARK", 2, NFPROTO_IPV4, &d, " -j MARK --set-xmark 0x4000/0x4000");
+        check(
+            Target,
+            "MARK",
+            2,
+            NFPROTO_IPV4,
+            &d,
+            " -j MARK --set-xmark 0x4000/0x4000",
+        );
     }
 }

@@ -37,14 +37,24 @@ impl Multiport {
         if flags > 2 || count > 15 {
             return None;
         }
-        let ports = (0..count).map(|i| r.u16(2 + 2 * i)).collect::<Option<Vec<_>>>()?;
+        let ports = (0..count)
+            .map(|i| r.u16(2 + 2 * i))
+            .collect::<Option<Vec<_>>>()?;
         let (pflags, invert) = if rev == 1 {
-            let p = (0..count).map(|i| r.u8(32 + i).map(|b| b != 0)).collect::<Option<Vec<_>>>()?;
+            let p = (0..count)
+                .map(|i| r.u8(32 + i).map(|b| b != 0))
+                .collect::<Option<Vec<_>>>()?;
             (p, r.u8(47)? != 0)
         } else {
             (Vec::new(), false)
         };
-        Some(Multiport { rev, flags, ports, pflags, invert })
+        Some(Multiport {
+            rev,
+            flags,
+            ports,
+            pflags,
+            invert,
+        })
     }
 }
 

@@ -76,7 +76,11 @@ impl Nat {
             n.min_port = r.be16(16)?;
             n.max_port = r.be16(18)?;
         } else {
-            let r = if rev == 2 { Rd::sized(d, 44)? } else { Rd::sized(d, 40)? };
+            let r = if rev == 2 {
+                Rd::sized(d, 44)?
+            } else {
+                Rd::sized(d, 40)?
+            };
             n.flags = r.u32(0)?;
             n.min_addr = r.arr(4)?;
             n.max_addr = r.arr(20)?;
@@ -170,7 +174,11 @@ impl Ext for Nat {
         };
         let r = self.range();
         if !r.is_empty() {
-            let r = if skip_colon { r.strip_prefix(':').unwrap_or(&r) } else { &r };
+            let r = if skip_colon {
+                r.strip_prefix(':').unwrap_or(&r)
+            } else {
+                &r
+            };
             let _ = write!(out, " {opt}{r}");
         }
         if self.flags & PROTO_RANDOM != 0 {

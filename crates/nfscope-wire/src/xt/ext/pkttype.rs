@@ -23,7 +23,10 @@ impl Pkttype {
             return None;
         }
         let r = Rd::sized(d, 8)?;
-        Some(Pkttype { pkttype: r.i32(0)?, invert: r.i32(4)? != 0 })
+        Some(Pkttype {
+            pkttype: r.i32(0)?,
+            invert: r.i32(4)? != 0,
+        })
     }
 }
 

@@ -56,7 +56,12 @@ impl Ext for Recent {
             out.push_str(" !");
         }
         let c = self.check_set;
-        for (bit, opt) in [(2, " --set"), (1, " --rcheck"), (4, " --update"), (8, " --remove")] {
+        for (bit, opt) in [
+            (2, " --set"),
+            (1, " --rcheck"),
+            (4, " --update"),
+            (8, " --remove"),
+        ] {
             if c & bit != 0 {
                 out.push_str(opt);
             }

@@ -58,7 +58,11 @@ impl Reject {
 
     /// The `--reject-with` name.
     pub fn name(&self) -> &'static str {
-        let names = if self.family == NFPROTO_IPV6 { &V6 } else { &V4 };
+        let names = if self.family == NFPROTO_IPV6 {
+            &V6
+        } else {
+            &V4
+        };
         names.get(self.with as usize).copied().unwrap_or("")
     }
 }

@@ -38,13 +38,19 @@ pub struct SetInfo {
 
 impl SetInfo {
     fn parse(r: &Rd<'_>, off: usize) -> Option<SetInfo> {
-        let s = SetInfo { index: r.u16(off)?, dim: r.u8(off + 2)?, flags: r.u8(off + 3)? };
+        let s = SetInfo {
+            index: r.u16(off)?,
+            dim: r.u8(off + 2)?,
+            flags: r.u8(off + 3)?,
+        };
         // IPSET_DIM_MAX is 6; a larger dim would index past the flag bits.
         (s.dim <= 6).then_some(s)
     }
 
     fn name(&self, ctx: &Ctx<'_>) -> String {
-        ctx.names.ipset(self.index).unwrap_or_else(|| format!("#{}", self.index))
+        ctx.names
+            .ipset(self.index)
+            .unwrap_or_else(|| format!("#{}", self.index))
     }
 
     /// ` SETNAME src,dst`.
@@ -52,7 +58,11 @@ impl SetInfo {
         let _ = write!(out, " {}", self.name(ctx));
         for i in 1..=self.dim {
             out.push(if i == 1 { ' ' } else { ',' });
-            out.push_str(if self.flags & (1 << i) != 0 { "src" } else { "dst" });
+            out.push_str(if self.flags & (1 << i) != 0 {
+                "src"
+            } else {
+                "dst"
+            });
         }
     }
 }
@@ -98,18 +108,36 @@ impl SetMatch {
         let match_set = SetInfo::parse(&r, 0)?;
         let (packets, bytes, flags) = match rev {
             3 => (
-                Counter { op: r.u8(8)?, value: r.u64(16)? },
-                Counter { op: r.u8(24)?, value: r.u64(32)? },
+                Counter {
+                    op: r.u8(8)?,
+                    value: r.u64(16)?,
+                },
+                Counter {
+                    op: r.u8(24)?,
+                    value: r.u64(32)?,
+                },
                 r.u32(40)?,
             ),
             4 => (
-                Counter { op: r.u8(16)?, value: r.u64(8)? },
-                Counter { op: r.u8(32)?, value: r.u64(24)? },
+                Counter {
+                    op: r.u8(16)?,
+                    value: r.u64(8)?,
+                },
+                Counter {
+                    op: r.u8(32)?,
+                    value: r.u64(24)?,
+                },
                 r.u32(40)?,
             ),
             _ => (none, none, 0),
         };
-        Some(SetMatch { rev, match_set, packets, bytes, flags })
+        Some(SetMatch {
+            rev,
+            match_set,
+            packets,
+            bytes,
+            flags,
+        })
     }
 }
 

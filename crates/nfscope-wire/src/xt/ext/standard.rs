@@ -22,7 +22,9 @@ impl Standard {
         if rev != 0 {
             return None;
         }
-        Some(Standard { verdict: Rd::sized(d, 4)?.i32(0)? })
+        Some(Standard {
+            verdict: Rd::sized(d, 4)?.i32(0)?,
+        })
     }
 
     /// `ACCEPT`, `DROP`, `QUEUE`, `RETURN`, or `None` for a jump offset / odd value.
@@ -61,7 +63,9 @@ pub struct Plain {
 impl Plain {
     /// Accepts an empty payload only.
     pub fn parse(name: &str, d: &[u8]) -> Option<Plain> {
-        d.is_empty().then(|| Plain { name: name.to_string() })
+        d.is_empty().then(|| Plain {
+            name: name.to_string(),
+        })
     }
 }
 

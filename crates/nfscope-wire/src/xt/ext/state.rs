@@ -11,8 +11,13 @@ use super::{Ctx, Ext};
 use serde::Serialize;
 
 /// The `xt_state` bit names in iptables' printing order.
-pub const STATE_NAMES: [(u32, &str); 5] =
-    [(1, "INVALID"), (8, "NEW"), (4, "RELATED"), (2, "ESTABLISHED"), (64, "UNTRACKED")];
+pub const STATE_NAMES: [(u32, &str); 5] = [
+    (1, "INVALID"),
+    (8, "NEW"),
+    (4, "RELATED"),
+    (2, "ESTABLISHED"),
+    (64, "UNTRACKED"),
+];
 
 /// `-m state --state NEW,ESTABLISHED`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -25,7 +30,9 @@ impl State {
         if rev != 0 {
             return None;
         }
-        Some(State { statemask: Rd::sized(d, 4)?.u32(0)? })
+        Some(State {
+            statemask: Rd::sized(d, 4)?.u32(0)?,
+        })
     }
 }
 

@@ -33,7 +33,12 @@ impl Statistic {
         if mode > 1 {
             return None;
         }
-        Some(Statistic { mode, flags: r.u16(2)?, value: r.u32(4)?, packet: r.u32(8)? })
+        Some(Statistic {
+            mode,
+            flags: r.u16(2)?,
+            value: r.u32(4)?,
+            packet: r.u32(8)?,
+        })
     }
 }
 
@@ -42,7 +47,10 @@ impl Ext for Statistic {
         let inv = if self.flags & 1 != 0 { " !" } else { "" };
         if self.mode == 0 {
             let p = f64::from(self.value) / f64::from(0x8000_0000u32);
-            let _ = write!(out, " -m statistic --mode random{inv} --probability {p:.11}");
+            let _ = write!(
+                out,
+                " -m statistic --mode random{inv} --probability {p:.11}"
+            );
         } else {
             let every = u64::from(self.value) + 1;
             let _ = write!(out, " -m statistic --mode nth{inv} --every {every}");

@@ -24,7 +24,11 @@ impl TcpmssMatch {
             return None;
         }
         let r = Rd::sized(d, 6)?;
-        Some(TcpmssMatch { mss_min: r.u16(0)?, mss_max: r.u16(2)?, invert: r.u8(4)? != 0 })
+        Some(TcpmssMatch {
+            mss_min: r.u16(0)?,
+            mss_max: r.u16(2)?,
+            invert: r.u8(4)? != 0,
+        })
     }
 }
 
@@ -51,7 +55,9 @@ impl TcpmssTarget {
         if rev != 0 {
             return None;
         }
-        Some(TcpmssTarget { mss: Rd::sized(d, 2)?.u16(0)? })
+        Some(TcpmssTarget {
+            mss: Rd::sized(d, 2)?.u16(0)?,
+        })
     }
 }
 

@@ -12,8 +12,14 @@ use super::{Ctx, Ext};
 use serde::Serialize;
 use std::fmt::Write as _;
 
-const TCP_FLAGS: [(u8, &str); 6] =
-    [(0x01, "FIN"), (0x02, "SYN"), (0x04, "RST"), (0x08, "PSH"), (0x10, "ACK"), (0x20, "URG")];
+const TCP_FLAGS: [(u8, &str); 6] = [
+    (0x01, "FIN"),
+    (0x02, "SYN"),
+    (0x04, "RST"),
+    (0x08, "PSH"),
+    (0x10, "ACK"),
+    (0x20, "URG"),
+];
 
 /// A port range as `tcp_save` prints it (nothing for 0:65535 uninverted).
 fn ports(out: &mut String, opt: &str, r: [u16; 2], inv: bool) {
@@ -118,7 +124,11 @@ impl Udp {
         if invflags & !3 != 0 {
             return None;
         }
-        Some(Udp { spts: [r.u16(0)?, r.u16(2)?], dpts: [r.u16(4)?, r.u16(6)?], invflags })
+        Some(Udp {
+            spts: [r.u16(0)?, r.u16(2)?],
+            dpts: [r.u16(4)?, r.u16(6)?],
+            invflags,
+        })
     }
 }
 
