@@ -14,8 +14,9 @@
 //! sorted by byte-wise name comparison; `:CHAIN POLICY [pkts:bytes]` always carries the policy
 //! counters, user chains print `- [0:0]`.
 //!
-//! Match and target payloads are printed through an [`XtSave`] implementation: the xt
-//! extension registry, or [`RawXt`] which prints the name and the raw payload in hex.
+//! Match and target payloads are printed through an [`XtSave`] implementation: [`Registry`]
+//! (the xt extension registry, with ipset names), or [`RawXt`] which prints the name and the
+//! raw payload in hex.
 //!
 //! arp_tables are not rendered here (arptables-legacy-save has its own format).
 
@@ -23,7 +24,8 @@ use nfscope_wire::xt::entry::{
     Chain, Family, Header, Iface, Rule, Table, Target, XtBlob, INV_DSTIP, INV_FRAG, INV_PROTO,
     INV_SRCIP, INV_TOS, INV_VIA_IN, INV_VIA_OUT, IP6T_F_TOS, IPT_F_FRAG,
 };
-use std::collections::HashMap;
+use nfscope_wire::xt::ext::{self, Names, NoNames, XtKind};
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 use std::sync::OnceLock;
@@ -34,6 +36,59 @@ pub trait XtSave {
     fn save_match(&self, family: Family, proto: u16, m: &XtBlob, out: &mut String);
     /// Append ` -j NAME` and the target's options.
     fn save_target(&self, family: Family, proto: u16, t: &XtBlob, out: &mut String);
+}
+
+/// The xt extension registry ([`nfscope_wire::xt::ext::decode`]), with names for what
+/// payloads hold only by number (ipset indexes).
+pub struct Registry<'a> {
+    pub names: &'a dyn Names,
+}
+
+impl Registry<'static> {
+    /// Without names: sets print as `#<index>`.
+    pub fn new() -> Registry<'static> {
+        Registry { names: &NoNames }
+    }
+}
+
+impl Default for Registry<'static> {
+    fn default() -> Self {
+        Registry::new()
+    }
+}
+
+fn nfproto(family: Family) -> u8 {
+    match family {
+        Family::Ipv4 => ext::NFPROTO_IPV4,
+        Family::Ipv6 => ext::NFPROTO_IPV6,
+        Family::Arp => ext::NFPROTO_ARP,
+    }
+}
+
+impl XtSave for Registry<'_> {
+    fn save_match(&self, family: Family, _: u16, m: &XtBlob, out: &mut String) {
+        ext::decode(XtKind::Match, &m.name, m.revision, nfproto(family), &m.data)
+            .save_with(self.names, out)
+    }
+    fn save_target(&self, family: Family, _: u16, t: &XtBlob, out: &mut String) {
+        ext::decode(
+            XtKind::Target,
+            &t.name,
+            t.revision,
+            nfproto(family),
+            &t.data,
+        )
+        .save_with(self.names, out)
+    }
+}
+
+/// ipset names by index, as [`crate::legacy::LegacyRuleset::ipsets`] holds them.
+pub struct SetNames<'a>(pub &'a BTreeMap<u16, String>);
+
+impl Names for SetNames<'_> {
+    fn ipset(&self, index: u16) -> Option<String> {
+        self.0.get(&index).cloned()
+    }
 }
 
 /// Fallback printer: ` -m NAME` / ` -j NAME`, then the revision and payload in hex when there
@@ -66,6 +121,13 @@ impl XtSave for RawXt {
 pub struct SaveOptions {
     /// `-c`: prefix each rule with `[pkts:bytes] `.
     pub counters: bool,
+}
+
+/// What `iptables-legacy-save` (`family` Ipv4) or `ip6tables-legacy-save` (Ipv6) prints for
+/// `rs`, without the `#` comment lines, using the xt registry and the ruleset's ipset names.
+pub fn legacy_save(rs: &crate::legacy::LegacyRuleset, family: Family, opts: SaveOptions) -> String {
+    let names = SetNames(&rs.ipsets);
+    save_tables(&rs.tables, family, opts, &Registry { names: &names })
 }
 
 /// All tables of `family` (ip or ip6) in the given order, as `*-legacy-save` prints them.
