@@ -280,18 +280,24 @@ fn one_scale(
         .collect();
     let (mut stats, mut raw) = (Value::Null, Value::Null);
     let total = a.warmup + a.runs;
+    let tty = std::io::stderr().is_terminal();
     for i in 0..total {
-        for (row, out) in rows.iter().zip(res.iter_mut()) {
+        for (j, (row, out)) in rows.iter().zip(res.iter_mut()).enumerate() {
             check_interrupted()?;
-            progress(&format!(
-                "  run {}/{total}{} {}",
-                i + 1,
-                if i < a.warmup { " (warm-up)" } else { "" },
-                row.label
-            ));
-            let mut cmd = Command::new(&row.argv[0]);
-            cmd.args(&row.argv[1..]);
-            let s = measure::run(&mut cmd, row.capture)?;
+            // On a terminal every command shows; in a log one line per round.
+            if tty || j == 0 {
+                progress(&format!(
+                    "  run {}/{total}{}{}",
+                    i + 1,
+                    if i < a.warmup { " (warm-up)" } else { "" },
+                    if tty {
+                        format!(": {}", row.label)
+                    } else {
+                        String::new()
+                    }
+                ));
+            }
+            let s = measure::run(&row.argv, row.capture)?;
             if row.capture {
                 let v: Value = serde_json::from_slice(&s.stdout)
                     .with_context(|| format!("{}: output is not JSON", row.label))?;
@@ -558,6 +564,12 @@ fn print_scale(r: &ScaleResult) {
             ratio,
             rps
         );
+    }
+    if r.rows
+        .iter()
+        .any(|x| x.samples.iter().any(|s| s.rss_inflated))
+    {
+        println!("note: /usr/bin/time missing: peak RSS includes this process's own (see xtask/src/measure.rs)");
     }
     println!("targets:");
     for (what, got, ok) in targets(r) {

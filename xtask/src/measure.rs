@@ -1,5 +1,12 @@
-//! Running a child process and measuring it: wall time from spawn to reap, peak RSS from the
-//! `rusage` that `wait4(2)` returns for that child (`ru_maxrss`, KiB), and interruption.
+//! Running a child process and measuring it: wall time from spawn to reap, peak RSS
+//! (`ru_maxrss`, KiB), CPU time, and interruption.
+//!
+//! Peak RSS goes through `/usr/bin/time -f '%M %U %S'`: a child's `ru_maxrss` starts from its
+//! parent's high-water mark (fork copies the memory map, posix_spawn's vfork shares it, and exec
+//! keeps the old map's peak in `signal->maxrss`), so `wait4` on a child of this 30 MB process
+//! reports at least 30 MB even for `true`. GNU time is a small fresh process, so its child's
+//! figure is the command's own (`true` gives ~1 MB). Without /usr/bin/time we fall back to
+//! `wait4`'s figure and say so ([`Sample::rss_inflated`]).
 //!
 //! Ctrl-C: [`catch_interrupts`] installs a handler for SIGINT/SIGTERM/SIGHUP that only sets a
 //! flag. The children in the foreground process group get the signal and die; the bench then
@@ -12,6 +19,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+const GNU_TIME: &str = "/usr/bin/time";
 
 extern "C" fn on_signal(_: libc::c_int) {
     INTERRUPTED.store(true, Ordering::SeqCst);
@@ -47,22 +56,37 @@ pub fn check_interrupted() -> Result<()> {
 #[derive(Debug, Clone)]
 pub struct Sample {
     pub wall: Duration,
-    /// Peak resident set size of the child, KiB.
+    /// Peak resident set size of the command, KiB.
     pub maxrss_kib: u64,
-    /// User and system CPU time of the child.
+    /// User and system CPU time of the command.
     pub user: Duration,
     pub sys: Duration,
     /// Standard output, when asked for.
     pub stdout: Vec<u8>,
+    /// `maxrss_kib` came from `wait4` of our own child, so it includes this process's peak.
+    pub rss_inflated: bool,
 }
 
-/// Spawn `cmd` (stdout captured if `capture`, else /dev/null), wait for it with `wait4` and
-/// measure it. A non-zero exit is an error carrying the child's stderr.
-pub fn run(cmd: &mut Command, capture: bool) -> Result<Sample> {
-    let what = format!("{cmd:?}");
-    let err_path =
-        std::env::temp_dir().join(format!("nfscope-bench-{}.stderr", std::process::id()));
+/// Run `argv` (stdout captured if `capture`, else /dev/null), wait for it with `wait4` and
+/// measure it. A non-zero exit is an error carrying the command's stderr.
+pub fn run(argv: &[String], capture: bool) -> Result<Sample> {
+    let what = argv.join(" ");
+    let (prog, args) = argv.split_first().context("empty command")?;
+    let tmp = std::env::temp_dir();
+    let pid = std::process::id();
+    let err_path = tmp.join(format!("nfscope-bench-{pid}.stderr"));
+    let time_path = tmp.join(format!("nfscope-bench-{pid}.time"));
     let err_file = std::fs::File::create(&err_path).context("create stderr file")?;
+    let via_time = std::path::Path::new(GNU_TIME).exists();
+    let mut cmd = if via_time {
+        let mut c = Command::new(GNU_TIME);
+        c.args(["-f", "%M %U %S", "-o"]).arg(&time_path).args(argv);
+        c
+    } else {
+        let mut c = Command::new(prog);
+        c.args(args);
+        c
+    };
     cmd.stdin(Stdio::null())
         .stdout(if capture {
             Stdio::piped()
@@ -77,15 +101,15 @@ pub fn run(cmd: &mut Command, capture: bool) -> Result<Sample> {
         o.read_to_end(&mut stdout)
             .with_context(|| format!("read stdout of {what}"))?;
     }
-    let pid = child.id() as libc::pid_t;
+    let cpid = child.id() as libc::pid_t;
     let mut status: libc::c_int = 0;
     // SAFETY: rusage is plain data; all-zero is a valid value.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     loop {
         // SAFETY: wait4 on our own child with valid pointers to a c_int and a rusage. The
         // std `Child` is not waited on afterwards, so the pid is reaped exactly once.
-        let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
-        if rc == pid {
+        let rc = unsafe { libc::wait4(cpid, &mut status, 0, &mut ru) };
+        if rc == cpid {
             break;
         }
         let e = std::io::Error::last_os_error();
@@ -97,6 +121,8 @@ pub fn run(cmd: &mut Command, capture: bool) -> Result<Sample> {
     drop(child);
     let stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
     let _ = std::fs::remove_file(&err_path);
+    let timed = std::fs::read_to_string(&time_path).unwrap_or_default();
+    let _ = std::fs::remove_file(&time_path);
     check_interrupted()?;
     if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
         bail!("{what} failed (wait status {status:#x}): {}", stderr.trim());
@@ -104,13 +130,37 @@ pub fn run(cmd: &mut Command, capture: bool) -> Result<Sample> {
     let tv = |t: libc::timeval| {
         Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
     };
-    Ok(Sample {
+    let mut sample = Sample {
         wall,
         maxrss_kib: ru.ru_maxrss as u64,
         user: tv(ru.ru_utime),
         sys: tv(ru.ru_stime),
         stdout,
-    })
+        rss_inflated: true,
+    };
+    if via_time {
+        let (rss, user, sys) = parse_time(&timed)
+            .with_context(|| format!("{GNU_TIME} output for {what}: {timed:?}"))?;
+        sample.maxrss_kib = rss;
+        sample.user = user;
+        sample.sys = sys;
+        sample.rss_inflated = false;
+    }
+    Ok(sample)
+}
+
+/// The last line of GNU time's `-f '%M %U %S'` output (earlier lines may be notes such as
+/// "Command exited with non-zero status 3").
+fn parse_time(s: &str) -> Option<(u64, Duration, Duration)> {
+    let mut f = s.lines().last()?.split_whitespace();
+    let rss = f.next()?.parse().ok()?;
+    let mut secs = || -> Option<Duration> {
+        let x: f64 = f.next()?.parse().ok()?;
+        Duration::try_from_secs_f64(x).ok()
+    };
+    let user = secs()?;
+    let sys = secs()?;
+    Some((rss, user, sys))
 }
 
 /// Median of durations (mean of the middle two for an even count).
@@ -128,6 +178,10 @@ pub fn median(xs: &[Duration]) -> Duration {
 mod tests {
     use super::*;
 
+    fn argv(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
     #[test]
     fn median_odd_even() {
         let d = Duration::from_millis;
@@ -140,10 +194,21 @@ mod tests {
     }
 
     #[test]
+    fn gnu_time_lines() {
+        let d = Duration::from_millis;
+        assert_eq!(parse_time("1080 0.00 0.01\n"), Some((1080, d(0), d(10))));
+        assert_eq!(
+            parse_time("Command exited with non-zero status 3\n2048 1.50 0.25\n"),
+            Some((2048, d(1500), d(250)))
+        );
+        assert_eq!(parse_time(""), None);
+    }
+
+    #[test]
     fn measures_rss_and_exit() {
-        // A child that touches ~64 MiB must report at least that much peak RSS.
+        // A child that touches 64 MiB must report at least that much peak RSS.
         let s = run(
-            Command::new("python3").args(["-c", "b = bytearray(64 << 20); print(len(b))"]),
+            &argv(&["python3", "-c", "b = bytearray(64 << 20); print(len(b))"]),
             true,
         )
         .unwrap();
@@ -152,10 +217,12 @@ mod tests {
             (64 << 20).to_string()
         );
         assert!(s.maxrss_kib >= 64 * 1024, "{s:?}");
-        let e = run(
-            Command::new("sh").args(["-c", "echo boom >&2; exit 3"]),
-            false,
-        );
+        // And `true` is not charged with this test process's memory (64 MiB of ballast).
+        let ballast = vec![1u8; 64 << 20];
+        let t = run(&argv(&["true"]), false).unwrap();
+        assert!(!t.rss_inflated && t.maxrss_kib < 16 * 1024, "{t:?}");
+        drop(ballast);
+        let e = run(&argv(&["sh", "-c", "echo boom >&2; exit 3"]), false);
         assert!(format!("{:#}", e.unwrap_err()).contains("boom"));
     }
 }
