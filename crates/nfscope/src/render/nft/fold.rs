@@ -1213,17 +1213,30 @@ impl<'a> Folder<'a> {
                 self.push(super::stmt::synproxy(s.mss, s.wscale, s.flags.unwrap_or(0)));
             }
             Expr::Match(m) => {
-                // nft translates `comment` to nothing (the statement prints empty); others
-                // without a translation as `xt match NAME`.
-                let name = m.name.as_deref().unwrap_or("");
-                if name == "comment" {
-                    self.push(String::new());
-                } else {
-                    self.push(format!("xt match {name}"));
-                }
+                let l4 = self.ctx[TH as usize].map(|p| p.name);
+                let info = m.info.as_ref().map(|b| b.0.as_slice()).unwrap_or(&[]);
+                let text = super::xt::text(
+                    nfscope_wire::xt::ext::XtKind::Match,
+                    m.name.as_deref().unwrap_or(""),
+                    m.rev.unwrap_or(0),
+                    self.family.to_u8(),
+                    info,
+                    l4,
+                );
+                self.push(text);
             }
             Expr::Target(t) => {
-                self.push(format!("xt target {}", t.name.as_deref().unwrap_or("")));
+                let l4 = self.ctx[TH as usize].map(|p| p.name);
+                let info = t.info.as_ref().map(|b| b.0.as_slice()).unwrap_or(&[]);
+                let text = super::xt::text(
+                    nfscope_wire::xt::ext::XtKind::Target,
+                    t.name.as_deref().unwrap_or(""),
+                    t.rev.unwrap_or(0),
+                    self.family.to_u8(),
+                    info,
+                    l4,
+                );
+                self.push(text);
             }
             Expr::Last(l) => {
                 let s = match (l.set, l.msecs) {

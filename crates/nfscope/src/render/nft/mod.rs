@@ -17,6 +17,7 @@ pub mod obj;
 pub mod proto;
 pub mod set;
 pub mod stmt;
+pub mod xt;
 
 use crate::model::{Chain, Table};
 use nfscope_wire::nft::{udata, Family, Rule};

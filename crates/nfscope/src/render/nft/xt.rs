@@ -1,0 +1,490 @@
+//! x_tables `match` / `target` expressions (written by iptables-nft) as nft 1.0.6 prints them.
+//!
+//! nft hands the xt payload to libxtables and prints the extension's `xlate` output (iptables
+//! 1.8.9 here); an extension without a translation prints as `xt match NAME` /
+//! `xt target NAME`. Payloads are decoded by `nfscope_wire::xt::ext`; this module only spells
+//! the translation, following the iptables `libxt_*.c` xlate functions, including libxtables'
+//! separator rule (a space is inserted before a chunk starting with a letter, digit or brace
+//! when the text so far does not end in whitespace) and the final trim of trailing spaces.
+
+use nfscope_wire::xt::ext::{self, Xt, XtKind};
+
+/// libxtables' `struct xt_xlate` rule buffer.
+#[derive(Default)]
+struct Xl(String);
+
+impl Xl {
+    /// `xt_xlate_add`.
+    fn add(&mut self, s: &str) {
+        let starts = s
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || "{}[]()".contains(c));
+        if !self.0.is_empty() && !self.0.ends_with(char::is_whitespace) && starts {
+            self.0.push(' ');
+        }
+        self.0.push_str(s);
+    }
+    /// `xt_xlate_get`: trailing whitespace trimmed.
+    fn get(self) -> String {
+        self.0.trim_end().to_string()
+    }
+}
+
+/// The text nft prints for an xt expression. `family` is the table's `NFPROTO_*`; `l4` the
+/// transport protocol name from the rule's protocol context (nft passes it to the extension
+/// as the entry's protocol).
+pub fn text(
+    kind: XtKind,
+    name: &str,
+    rev: u32,
+    family: u8,
+    info: &[u8],
+    l4: Option<&str>,
+) -> String {
+    let x = ext::decode(kind, name, rev as u8, family, info);
+    match translate(&x, family, l4) {
+        Some(t) => t,
+        None => match kind {
+            XtKind::Match => format!("xt match {name}"),
+            XtKind::Target => format!("xt target {name}"),
+        },
+    }
+}
+
+/// `state_xlate_print`; `untracked` is the untracked bit (256 in xt_conntrack, 64 in xt_state).
+fn state_list(xl: &mut Xl, mask: u32, inverted: bool, untracked: u32) {
+    if inverted {
+        xl.add("! ");
+    }
+    let mut sep = "";
+    for (bit, n) in [
+        (1, "invalid"),
+        (8, "new"),
+        (4, "related"),
+        (2, "established"),
+        (untracked, "untracked"),
+    ] {
+        if mask & bit != 0 {
+            xl.add(&format!("{sep}{n}"));
+            sep = ",";
+        }
+    }
+}
+
+fn tcp_flags(xl: &mut Xl, mut flags: u8) {
+    let names = [
+        (1, "fin"),
+        (2, "syn"),
+        (4, "rst"),
+        (8, "psh"),
+        (16, "ack"),
+        (32, "urg"),
+    ];
+    let mut have = false;
+    while flags != 0 {
+        let Some(&(bit, n)) = names.iter().find(|(b, _)| flags & b != 0) else {
+            break;
+        };
+        xl.add(&format!("{}{n}", if have { "," } else { "" }));
+        have = true;
+        flags &= !bit;
+    }
+    if !have {
+        xl.add("0x0");
+    }
+}
+
+fn ports(xl: &mut Xl, proto: &str, what: &str, p: [u16; 2], inv: bool) -> bool {
+    if p[0] == 0 && p[1] == u16::MAX && !inv {
+        return false;
+    }
+    let neg = if inv { "!= " } else { "" };
+    if p[0] != p[1] {
+        xl.add(&format!("{proto} {what} {neg}{}-{}", p[0], p[1]));
+    } else {
+        xl.add(&format!("{proto} {what} {neg}{}", p[0]));
+    }
+    true
+}
+
+fn ip(family: u8, a: &[u8; 16]) -> String {
+    if family == ext::NFPROTO_IPV4 {
+        std::net::Ipv4Addr::new(a[0], a[1], a[2], a[3]).to_string()
+    } else {
+        std::net::Ipv6Addr::from(*a).to_string()
+    }
+}
+
+fn translate(x: &Xt, _family: u8, l4: Option<&str>) -> Option<String> {
+    let mut xl = Xl::default();
+    match x {
+        Xt::Comment(_) => {}
+        Xt::Statistic(s) => match s.mode {
+            0 => xl.add(&format!(
+                "meta random & {} {} {}",
+                i32::MAX,
+                if s.flags & 1 != 0 { ">=" } else { "<" },
+                s.value
+            )),
+            1 => xl.add(&format!(
+                "numgen inc mod {} {}{}",
+                s.value + 1,
+                if s.flags & 1 != 0 { "!= " } else { "" },
+                s.packet
+            )),
+            _ => return None,
+        },
+        Xt::Mark(m) => {
+            xl.add("mark");
+            if m.mask != u32::MAX {
+                xl.add(&format!(
+                    " and 0x{:x} {} 0x{:x}",
+                    m.mask,
+                    if m.invert { "!=" } else { "==" },
+                    m.mark
+                ));
+            } else {
+                xl.add(&format!(
+                    " {}0x{:x}",
+                    if m.invert { "!= " } else { "" },
+                    m.mark
+                ));
+            }
+        }
+        Xt::MarkTarget(t) => {
+            xl.add("meta mark set ");
+            match t {
+                ext::mark::MarkTarget::Xmark { mark, mask } => {
+                    let (mark, mask) = (*mark, *mask);
+                    if mask == u32::MAX {
+                        xl.add(&format!("0x{mark:x} "));
+                    } else if mark == 0 {
+                        xl.add(&format!("mark and 0x{:x} ", !mask));
+                    } else if mark == mask {
+                        xl.add(&format!("mark or 0x{mark:x} "));
+                    } else if mask == 0 {
+                        xl.add(&format!("mark xor 0x{mark:x} "));
+                    } else {
+                        xl.add(&format!("mark and 0x{:x} xor 0x{mark:x} ", !mask));
+                    }
+                }
+                ext::mark::MarkTarget::Old { mark, mode } => match mode {
+                    0 => xl.add(&format!("0x{:x} ", *mark as u32)),
+                    1 => xl.add(&format!("mark and 0x{:x} ", *mark as u32)),
+                    2 => xl.add(&format!("mark or 0x{:x} ", *mark as u32)),
+                    _ => return None,
+                },
+            }
+        }
+        Xt::State(s) => {
+            xl.add("ct state ");
+            state_list(&mut xl, s.statemask, false, 64);
+        }
+        Xt::Conntrack(c) => {
+            // only the forms kube-proxy & co. use; anything else stays `xt match conntrack`
+            const STATE: u16 = 1;
+            const STATUS: u16 = 64;
+            const DIRECTION: u16 = 4096;
+            const ALIAS: u16 = 8192;
+            if c.match_flags & !(STATE | STATUS | DIRECTION | ALIAS) != 0 {
+                return None;
+            }
+            let mut space = "";
+            if c.match_flags & DIRECTION != 0 {
+                xl.add(&format!(
+                    "ct direction {}",
+                    if c.invert_flags & DIRECTION != 0 {
+                        "reply"
+                    } else {
+                        "original"
+                    }
+                ));
+                space = " ";
+            }
+            if c.match_flags & STATE != 0 {
+                if c.match_flags & ALIAS != 0 {
+                    xl.add("ct state ");
+                    state_list(
+                        &mut xl,
+                        c.state_mask as u32,
+                        c.invert_flags & STATE != 0,
+                        256,
+                    );
+                } else if c.state_mask & (64 | 128) != 0 {
+                    xl.add(&format!(
+                        "{space}ct status {}{}",
+                        if c.invert_flags & STATUS != 0 {
+                            "!="
+                        } else {
+                            ""
+                        },
+                        if c.state_mask & 64 != 0 {
+                            "snat"
+                        } else {
+                            "dnat"
+                        }
+                    ));
+                } else {
+                    xl.add(&format!("{space}ct state "));
+                    state_list(
+                        &mut xl,
+                        c.state_mask as u32,
+                        c.invert_flags & STATE != 0,
+                        256,
+                    );
+                }
+                space = " ";
+            }
+            if c.match_flags & STATUS != 0 {
+                xl.add(&format!("{space}ct status "));
+                if c.invert_flags & STATUS != 0 {
+                    xl.add("! ");
+                }
+                let mut sep = "";
+                for (bit, n) in [
+                    (1, "expected"),
+                    (2, "seen-reply"),
+                    (4, "assured"),
+                    (8, "confirmed"),
+                ] {
+                    if c.status_mask & bit != 0 {
+                        xl.add(&format!("{sep}{n}"));
+                        sep = ",";
+                    }
+                }
+            }
+        }
+        Xt::Multiport(m) => {
+            let proto = match l4 {
+                Some(p @ ("tcp" | "udp" | "udplite" | "sctp" | "dccp")) => p,
+                _ => "unknown",
+            };
+            xl.add(proto);
+            match m.flags {
+                0 => xl.add(" sport "),
+                1 => xl.add(" dport "),
+                _ => return None,
+            }
+            if m.invert {
+                xl.add("!= ");
+            }
+            let n = m.ports.len();
+            let first_range = m.pflags.first().copied().unwrap_or(false);
+            let braces = if m.rev >= 1 {
+                n > 2 || (n > 1 && !first_range)
+            } else {
+                n > 1
+            };
+            if braces {
+                xl.add("{ ");
+            }
+            let mut i = 0;
+            while i < n {
+                xl.add(&format!("{}{}", if i > 0 { ", " } else { "" }, m.ports[i]));
+                if m.rev >= 1 && m.pflags.get(i).copied().unwrap_or(false) {
+                    i += 1;
+                    xl.add(&format!("-{}", m.ports.get(i).copied().unwrap_or(0)));
+                }
+                i += 1;
+            }
+            if braces {
+                xl.add("}");
+            }
+        }
+        Xt::Tcp(t) => {
+            let mut done = ports(&mut xl, "tcp", "sport", t.spts, t.invflags & 1 != 0);
+            done |= ports(&mut xl, "tcp", "dport", t.dpts, t.invflags & 2 != 0);
+            if t.option != 0 {
+                xl.add(&format!(
+                    "tcp option {} {}",
+                    t.option,
+                    if t.invflags & 8 != 0 {
+                        "missing"
+                    } else {
+                        "exists"
+                    }
+                ));
+                done = true;
+            }
+            if t.flg_mask != 0 || t.invflags & 4 != 0 {
+                xl.add(&format!(
+                    "tcp flags {}",
+                    if t.invflags & 4 != 0 { "!= " } else { "" }
+                ));
+                tcp_flags(&mut xl, t.flg_cmp);
+                xl.add(" / ");
+                tcp_flags(&mut xl, t.flg_mask);
+                done = true;
+            }
+            if !done {
+                xl.add("meta l4proto tcp");
+            }
+        }
+        Xt::Udp(u) => {
+            let mut done = ports(&mut xl, "udp", "sport", u.spts, u.invflags & 1 != 0);
+            done |= ports(&mut xl, "udp", "dport", u.dpts, u.invflags & 2 != 0);
+            if !done {
+                xl.add("meta l4proto udp");
+            }
+        }
+        Xt::Reject(r) => {
+            let v4 = r.family == ext::NFPROTO_IPV4;
+            if v4 {
+                const N: [&str; 9] = [
+                    "net-unreachable",
+                    "host-unreachable",
+                    "prot-unreachable",
+                    "port-unreachable",
+                    "",
+                    "net-prohibited",
+                    "host-prohibited",
+                    "tcp reset",
+                    "admin-prohibited",
+                ];
+                match r.with {
+                    3 => xl.add("reject"),
+                    7 => xl.add("reject with tcp reset"),
+                    w => xl.add(&format!(
+                        "reject with icmp type {}",
+                        N.get(w as usize).filter(|s| !s.is_empty())?
+                    )),
+                }
+            } else {
+                const N: [&str; 9] = [
+                    "no-route",
+                    "admin-prohibited",
+                    "",
+                    "addr-unreachable",
+                    "port-unreachable",
+                    "",
+                    "tcp reset",
+                    "policy-fail",
+                    "reject-route",
+                ];
+                match r.with {
+                    4 => xl.add("reject"),
+                    6 => xl.add("reject with tcp reset"),
+                    w => xl.add(&format!(
+                        "reject with icmpv6 type {}",
+                        N.get(w as usize).filter(|s| !s.is_empty())?
+                    )),
+                }
+            }
+        }
+        Xt::Log(l) => {
+            const P: [&str; 8] = [
+                "emerg", "alert", "crit", "err", "warn", "notice", "info", "debug",
+            ];
+            xl.add("log");
+            if !l.prefix.is_empty() {
+                xl.add(&format!(" prefix \"{}\"", l.prefix));
+            }
+            let pname = P.get(l.level as usize)?;
+            if l.level != 4 {
+                xl.add(&format!(" level {pname}"));
+            }
+            let f = l.logflags;
+            if f & 0x2f == 0x2f {
+                xl.add(" flags all");
+            } else {
+                if f & 3 != 0 {
+                    xl.add(" flags tcp");
+                    let mut delim = " ";
+                    if f & 1 != 0 {
+                        xl.add(" sequence");
+                        delim = ",";
+                    }
+                    if f & 2 != 0 {
+                        xl.add(&format!("{delim}options"));
+                    }
+                }
+                if f & 4 != 0 {
+                    xl.add(" flags ip options");
+                }
+                if f & 8 != 0 {
+                    xl.add(" flags skuid");
+                }
+                if f & 0x20 != 0 {
+                    xl.add(" flags ether");
+                }
+            }
+        }
+        Xt::Nat(n) => {
+            let tgt = match n.name.as_str() {
+                "DNAT" => "dnat",
+                "SNAT" => "snat",
+                "MASQUERADE" => "masquerade",
+                "REDIRECT" => "redirect",
+                _ => return None,
+            };
+            const MAP_IPS: u32 = 1;
+            const PROTO_SPECIFIED: u32 = 2;
+            if n.flags & ext::nat::PROTO_OFFSET != 0 {
+                return None;
+            }
+            let fam = if n.family == ext::NFPROTO_IPV4 {
+                ext::NFPROTO_IPV4
+            } else {
+                n.family
+            };
+            let brackets = fam != ext::NFPROTO_IPV4 && n.flags & PROTO_SPECIFIED != 0;
+            let mut range = String::new();
+            if n.flags & MAP_IPS != 0 {
+                if brackets {
+                    range.push('[');
+                }
+                range.push_str(&ip(fam, &n.min_addr));
+                let len = if fam == ext::NFPROTO_IPV4 { 4 } else { 16 };
+                if n.min_addr[..len] != n.max_addr[..len] {
+                    range.push('-');
+                    range.push_str(&ip(fam, &n.max_addr));
+                }
+                if brackets {
+                    range.push(']');
+                }
+            }
+            if n.flags & PROTO_SPECIFIED != 0 {
+                range.push_str(&format!(":{}", n.min_port));
+                if n.max_port != n.min_port {
+                    range.push_str(&format!("-{}", n.max_port));
+                }
+            }
+            xl.add(tgt);
+            if !range.is_empty() {
+                xl.add(&format!(" to {range}"));
+            }
+            let mut sep = " ";
+            if n.flags & ext::nat::PROTO_RANDOM != 0 {
+                xl.add(&format!("{sep}random"));
+                sep = ",";
+            }
+            if n.flags & ext::nat::PROTO_RANDOM_FULLY != 0 {
+                xl.add(&format!("{sep}fully-random"));
+                sep = ",";
+            }
+            if n.flags & ext::nat::PERSISTENT != 0 {
+                xl.add(&format!("{sep}persistent"));
+            }
+        }
+        _ => return None,
+    }
+    Some(xl.get())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn separator_rule() {
+        let mut xl = Xl::default();
+        xl.add("udp");
+        xl.add(" dport ");
+        xl.add("{ ");
+        xl.add("53");
+        xl.add(", 123");
+        xl.add("}");
+        assert_eq!(xl.get(), "udp dport { 53, 123 }");
+    }
+}
