@@ -4,6 +4,7 @@
 use crate::{Cli, Command, FamilyArg, Filter, Format, SeverityArg};
 use anyhow::Result;
 use nfscope::lint::{self, NodeSettings, Severity};
+use nfscope::output;
 use nfscope::snapshot::{self, Options, Stats};
 use nfscope::wire::nft::Family;
 use nfscope::Ruleset;
@@ -17,7 +18,14 @@ pub enum Status {
 }
 
 pub fn run(cli: &Cli) -> Result<Status> {
+    if let Some(url) = &cli.remote {
+        return crate::remote::run(cli, url);
+    }
     match &cli.command {
+        Command::History(a) => {
+            crate::history::embedded(a)?;
+            Ok(Status::Ok)
+        }
         Command::Watch(a) => {
             crate::watch::run(cli, a)?;
             Ok(Status::Ok)
@@ -40,56 +48,27 @@ pub fn run(cli: &Cli) -> Result<Status> {
                 legacy: &[],
                 node: Some(&node),
             });
-            let out = if a.json {
-                let mut s = serde_json::to_string_pretty(&findings)?;
-                s.push('\n');
-                s
-            } else {
-                lint::render_text(&findings)
-            };
-            write_stdout(&out)?;
-            let threshold = a.fail_on.map(|s| match s {
-                SeverityArg::Info => Severity::Info,
-                SeverityArg::Warning => Severity::Warning,
-                SeverityArg::Critical => Severity::Critical,
-            });
-            Ok(match threshold {
-                Some(t) if findings.iter().any(|f| f.severity >= t) => Status::Findings,
-                _ => Status::Ok,
-            })
+            write_stdout(&output::lint(&findings, a.json))?;
+            Ok(lint_status(&findings, a.fail_on))
         }
         Command::Dump(a) => {
             let (rs, _) = take(cli, &a.filter)?;
-            let out = match a.format {
-                Format::Nft => nfscope::render::nft::ruleset(&rs, &Default::default()),
-                Format::Json => {
-                    let mut s = serde_json::to_string_pretty(&nfscope::json::document(&rs))?;
-                    s.push('\n');
-                    s
-                }
+            let f = match a.format {
+                Format::Nft => output::DumpFormat::Nft,
+                Format::Json => output::DumpFormat::Json,
             };
-            write_stdout(&out)?;
+            write_stdout(&output::dump(&rs, f))?;
             Ok(Status::Ok)
         }
         Command::Stats(a) => {
             let (rs, stats) = take(cli, &a.filter)?;
-            let counts = nfscope::stats::count(&rs);
-            let out = if a.json {
-                let mut s = serde_json::to_string_pretty(&serde_json::json!({
-                    "snapshot": stats, "counts": counts,
-                }))?;
-                s.push('\n');
-                s
-            } else {
-                nfscope::stats::render_text(&counts, &stats)
-            };
-            write_stdout(&out)?;
+            write_stdout(&output::stats(&rs, &stats, a.json))?;
             Ok(Status::Ok)
         }
     }
 }
 
-fn family(f: FamilyArg) -> Family {
+pub fn family(f: FamilyArg) -> Family {
     match f {
         FamilyArg::Ip => Family::Ip,
         FamilyArg::Ip6 => Family::Ip6,
@@ -120,5 +99,18 @@ pub fn write_stdout(s: &str) -> Result<()> {
     match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         r => Ok(r?),
+    }
+}
+
+/// `--fail-on`: findings at or above the threshold make the exit status 3.
+pub fn lint_status(findings: &[lint::Finding], fail_on: Option<SeverityArg>) -> Status {
+    let threshold = fail_on.map(|s| match s {
+        SeverityArg::Info => Severity::Info,
+        SeverityArg::Warning => Severity::Warning,
+        SeverityArg::Critical => Severity::Critical,
+    });
+    match threshold {
+        Some(t) if findings.iter().any(|f| f.severity >= t) => Status::Findings,
+        _ => Status::Ok,
     }
 }

@@ -4,6 +4,8 @@
 //! each command's module, and the work is done by the `nfscope` library (embedded mode).
 
 mod cmd;
+mod history;
+mod remote;
 mod watch;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -26,6 +28,23 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "NAME|PATH")]
     pub netns: Option<String>,
 
+    /// Ask a running nfscoped instead of reading the kernel here: `unix:/run/nfscope/nfscoped.sock`
+    /// or `https://HOST:PORT`. Output is exactly what embedded mode prints.
+    #[arg(long, global = true, value_name = "URL")]
+    pub remote: Option<String>,
+    /// CA certificate (PEM) that signed the daemon's certificate (https remotes).
+    #[arg(long, global = true, value_name = "PEM")]
+    pub tls_ca: Option<std::path::PathBuf>,
+    /// Client certificate (PEM), when the daemon requires one.
+    #[arg(long, global = true, value_name = "PEM")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// Client private key (PEM).
+    #[arg(long, global = true, value_name = "PEM")]
+    pub tls_key: Option<std::path::PathBuf>,
+    /// Server name to verify in the daemon's certificate (default: the URL's host).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub tls_domain: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -43,6 +62,39 @@ pub enum Command {
     /// Follow every change as it happens: who made it (process, executable, container) and what
     /// it changed, with an alert when a rule loses a match. Runs until interrupted.
     Watch(WatchArgs),
+    /// Past changes with who made them, from the daemon's history (embedded mode reads its
+    /// database file when no daemon holds it).
+    History(HistoryArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct HistoryArgs {
+    /// Only changes after this: a duration ago (`90s`, `30m`, `6h`, `2d`) or a unix time in seconds.
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// Only changes before this (same forms as --since).
+    #[arg(long, value_name = "WHEN")]
+    pub until: Option<String>,
+    #[arg(long, value_name = "NAME")]
+    pub table: Option<String>,
+    #[arg(long, value_name = "NAME")]
+    pub chain: Option<String>,
+    /// Only changes that raised an alert.
+    #[arg(long)]
+    pub alerts_only: bool,
+    /// One JSON object per line (id, time_unix_ms and the watch record's fields).
+    #[arg(long)]
+    pub json: bool,
+    /// At most this many records.
+    #[arg(long, default_value_t = 10_000)]
+    pub limit: u32,
+    /// The history database (embedded mode).
+    #[arg(
+        long,
+        default_value = "/var/lib/nfscope/history.redb",
+        value_name = "PATH"
+    )]
+    pub file: std::path::PathBuf,
 }
 
 #[derive(clap::Args, Debug)]

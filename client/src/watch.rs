@@ -1,4 +1,5 @@
-//! `nfscope watch`: print each transaction as it is committed.
+//! `nfscope watch`: print each change as it is committed. Embedded and remote mode feed the same
+//! [`Printer`] (records one by one, resync markers between), so both print exactly the same.
 
 use crate::{Cli, WatchArgs};
 use anyhow::Result;
@@ -7,24 +8,96 @@ use nfscope::watch::{Event, WatchOptions, Watcher};
 use std::io::Write;
 use std::time::{Duration, Instant};
 
+pub struct Printer<'a> {
+    args: &'a WatchArgs,
+    colour: bool,
+    out: std::io::StdoutLock<'static>,
+    last: Option<(u32, u32)>,
+}
+
+impl<'a> Printer<'a> {
+    pub fn new(args: &'a WatchArgs) -> Printer<'a> {
+        use std::io::IsTerminal;
+        let colour = !args.json && std::io::stdout().is_terminal();
+        Printer {
+            args,
+            colour,
+            out: std::io::stdout().lock(),
+            last: None,
+        }
+    }
+
+    /// The line on stderr that says the watch is running.
+    pub fn started(generation: u32, rules: u64) {
+        eprintln!(
+            "nfscope: watching nf_tables (generation {generation}, {rules} rules); Ctrl-C to stop"
+        );
+    }
+
+    pub fn resync(&mut self, generation: u32, reason: &str, changes: u64) -> std::io::Result<()> {
+        self.last = None;
+        if self.args.json {
+            let line = serde_json::json!({
+                "type": "resync", "generation": generation, "reason": reason, "changes": changes,
+            });
+            writeln!(self.out, "{line}")?;
+        } else {
+            let h = format!("RESYNC at generation {generation}: {reason}");
+            writeln!(self.out, "{}", paint(self.colour, "1", &h))?;
+        }
+        self.out.flush()
+    }
+
+    pub fn record(&mut self, r: &Record) -> std::io::Result<()> {
+        let a = self.args;
+        if a.table.as_ref().is_some_and(|t| &r.table != t)
+            || a.chain
+                .as_ref()
+                .is_some_and(|c| r.chain.as_ref() != Some(c))
+            || (a.alerts_only && r.alert.is_none())
+        {
+            return Ok(());
+        }
+        if a.json {
+            writeln!(self.out, "{}", serde_json::to_string(r).unwrap_or_default())?;
+            return self.out.flush();
+        }
+        let key = (r.generation, r.process.as_ref().map(|p| p.pid).unwrap_or(0));
+        if !r.resync && self.last != Some(key) {
+            self.last = Some(key);
+            let h = format!("generation {} by {}", r.generation, who(r));
+            writeln!(self.out, "{}", paint(self.colour, "1", &h))?;
+        }
+        writeln!(self.out, "{}", human(r, self.colour))?;
+        self.out.flush()
+    }
+}
+
+/// Ignore a closed stdout (`nfscope watch | head`).
+pub fn ok_or_pipe(r: std::io::Result<()>) -> Result<bool> {
+    match r {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub fn deadline(a: &WatchArgs) -> Option<Instant> {
+    a.duration
+        .map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0)))
+}
+
 pub fn run(cli: &Cli, a: &WatchArgs) -> Result<()> {
     let opts = WatchOptions::default();
     let mut w = match &cli.netns {
         Some(ns) => Watcher::start_in_netns(ns, opts)?,
         None => Watcher::start(opts)?,
     };
-    eprintln!(
-        "nfscope: watching nf_tables (generation {}, {} rules); Ctrl-C to stop",
-        w.state().generation,
-        w.state().rule_count()
-    );
-    let colour = !a.json && unsafe_isatty();
-    let deadline = a
-        .duration
-        .map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0)));
-    let mut out = std::io::stdout().lock();
+    Printer::started(w.state().generation, w.state().rule_count() as u64);
+    let mut p = Printer::new(a);
+    let end = deadline(a);
     loop {
-        let timeout = match deadline {
+        let timeout = match end {
             Some(d) => {
                 let now = Instant::now();
                 if now >= d {
@@ -37,74 +110,40 @@ pub fn run(cli: &Cli, a: &WatchArgs) -> Result<()> {
         let Some(ev) = w.next_timeout(timeout)? else {
             continue;
         };
-        let (header, records) = match &ev {
-            Event::Transaction(t) => {
-                let p = &t.process;
-                let who = if p.gone {
-                    format!(
-                        "{} (pid {}, exited before it could be inspected)",
-                        p.comm, p.pid
-                    )
-                } else {
-                    let mut s = format!("{} (pid {}", p.comm, p.pid);
-                    if let Some(e) = &p.exe {
-                        s.push_str(&format!(", {e}"));
-                    }
-                    if let Some(c) = &p.container {
-                        s.push_str(&format!(", container {}", &c[..12.min(c.len())]));
-                    }
-                    if let Some(u) = &p.pod_uid {
-                        s.push_str(&format!(", pod {u}"));
-                    }
-                    s.push(')');
-                    s
-                };
-                (format!("generation {} by {who}", t.generation), &t.records)
-            }
-            Event::Resync(r) => {
-                if a.json {
-                    let line = serde_json::json!({
-                        "type": "resync", "generation": r.generation, "reason": r.reason,
-                        "changes": r.records.len(),
-                    });
-                    writeln!(out, "{line}")?;
-                }
-                (
-                    format!("RESYNC at generation {}: {}", r.generation, r.reason),
-                    &r.records,
-                )
-            }
+        let res = match &ev {
+            Event::Transaction(t) => t.records.iter().try_for_each(|r| p.record(r)),
+            Event::Resync(r) => p
+                .resync(r.generation, &r.reason, r.records.len() as u64)
+                .and_then(|_| r.records.iter().try_for_each(|x| p.record(x))),
         };
-        let shown: Vec<&Record> = records
-            .iter()
-            .filter(|r| a.table.as_ref().is_none_or(|t| &r.table == t))
-            .filter(|r| a.chain.as_ref().is_none_or(|c| r.chain.as_ref() == Some(c)))
-            .filter(|r| !a.alerts_only || r.alert.is_some())
-            .collect();
-        if shown.is_empty() && !matches!(ev, Event::Resync(_)) {
-            continue;
-        }
-        let res = if a.json {
-            shown
-                .iter()
-                .try_for_each(|r| writeln!(out, "{}", serde_json::to_string(r).unwrap_or_default()))
-        } else {
-            writeln!(out, "{}", paint(colour, "1", &header)).and_then(|_| {
-                shown
-                    .iter()
-                    .try_for_each(|r| writeln!(out, "{}", human(r, colour)))
-            })
-        };
-        match res.and_then(|_| out.flush()) {
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
-            r => r?,
+        if !ok_or_pipe(res)? {
+            return Ok(());
         }
     }
 }
 
-fn unsafe_isatty() -> bool {
-    use std::io::IsTerminal;
-    std::io::stdout().is_terminal()
+fn who(r: &Record) -> String {
+    let Some(p) = &r.process else {
+        return "an unknown process".into();
+    };
+    if p.gone {
+        return format!(
+            "{} (pid {}, exited before it could be inspected)",
+            p.comm, p.pid
+        );
+    }
+    let mut s = format!("{} (pid {}", p.comm, p.pid);
+    if let Some(e) = &p.exe {
+        s.push_str(&format!(", {e}"));
+    }
+    if let Some(c) = &p.container {
+        s.push_str(&format!(", container {}", &c[..12.min(c.len())]));
+    }
+    if let Some(u) = &p.pod_uid {
+        s.push_str(&format!(", pod {u}"));
+    }
+    s.push(')');
+    s
 }
 
 fn paint(on: bool, code: &str, s: &str) -> String {
@@ -119,7 +158,8 @@ fn text(r: &RuleText) -> String {
     r.iptables.clone().unwrap_or_else(|| r.nft.clone())
 }
 
-fn human(r: &Record, colour: bool) -> String {
+/// One record as a human reads it.
+pub fn human(r: &Record, colour: bool) -> String {
     let place = format!(
         "{} {}{}",
         r.family,
@@ -129,23 +169,10 @@ fn human(r: &Record, colour: bool) -> String {
             .map(|c| format!(" {c}"))
             .unwrap_or_default()
     );
-    let mut s = match r.kind {
-        "rule_added" => paint(
-            colour,
-            "32",
-            &format!(
-                "  + {place}: {}",
-                r.rule.as_ref().map(text).unwrap_or_default()
-            ),
-        ),
-        "rule_removed" => paint(
-            colour,
-            "31",
-            &format!(
-                "  - {place}: {}",
-                r.rule.as_ref().map(text).unwrap_or_default()
-            ),
-        ),
+    let rule = || r.rule.as_ref().map(text).unwrap_or_default();
+    let mut s = match r.kind.as_str() {
+        "rule_added" => paint(colour, "32", &format!("  + {place}: {}", rule())),
+        "rule_removed" => paint(colour, "31", &format!("  - {place}: {}", rule())),
         "rule_replaced" => {
             let mut s = format!("  ~ {place}: replaced");
             if r.reencoded {

@@ -12,81 +12,81 @@ use crate::model::Ruleset;
 use crate::process::ProcessInfo;
 use crate::render::nft::{self as nftr, NftOptions};
 use nfscope_wire::nft::{Family, Rule};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A rule as shown in a record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleText {
     pub handle: Option<u64>,
     /// Position in its chain (0-based) when known.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub index: Option<usize>,
     pub nft: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iptables: Option<String>,
     /// The parts compared for meaning (iptables parts, or the nft text).
-    #[serde(skip)]
+    #[serde(skip, default)]
     pub parts: Vec<String>,
-    #[serde(skip)]
+    #[serde(skip, default)]
     pub target: Option<String>,
-    #[serde(skip)]
+    #[serde(skip, default)]
     pub comment: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Alert {
-    pub kind: &'static str,
+    pub kind: String,
     /// `severe` when the rule's verdict is DROP, REJECT or ACCEPT (the rule now applies to more
     /// packets than before), `warning` otherwise.
-    pub severity: &'static str,
+    pub severity: String,
 }
 
 /// One change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
     #[serde(rename = "type")]
-    pub kind: &'static str,
+    pub kind: String,
     pub generation: u32,
-    pub backend: &'static str,
+    pub backend: String,
     pub family: String,
     pub table: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chain: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub set: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub process: Option<ProcessInfo>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule: Option<RuleText>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<RuleText>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<RuleText>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lost: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub gained: Vec<String>,
     /// A replacement whose meaning did not change (only the encoding did).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub reencoded: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alert: Option<Alert>,
     /// Part of a resync (derived from a fresh snapshot after lost events).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub resync: bool,
     /// For set changes: elements added / removed.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub elements_added: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub elements_removed: Option<usize>,
 }
 
 impl Record {
-    fn new(kind: &'static str, generation: u32, family: Family, table: &str) -> Record {
+    fn new(kind: &str, generation: u32, family: Family, table: &str) -> Record {
         Record {
-            kind,
+            kind: kind.to_string(),
             generation,
-            backend: "nftables",
+            backend: "nftables".to_string(),
             family: family.name(),
             table: table.to_string(),
             chain: None,
@@ -398,8 +398,8 @@ fn pair(
                             .as_deref()
                             .is_some_and(|t| t.starts_with("-j REJECT"));
                     r.alert = Some(Alert {
-                        kind: "match_removed",
-                        severity: if severe { "severe" } else { "warning" },
+                        kind: "match_removed".into(),
+                        severity: if severe { "severe" } else { "warning" }.into(),
                     });
                 }
                 r.before = Some(b.clone());

@@ -24,3 +24,5 @@ pub mod provenance;
 pub mod legacy;
 pub mod lint;
 pub mod events;
+pub mod output;
+pub mod history;

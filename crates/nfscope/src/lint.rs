@@ -6,10 +6,10 @@ use crate::model::{Chain, Ruleset, Table};
 use crate::provenance;
 use nfscope_wire::nft::expr::Expr;
 use nfscope_wire::nft::{Data, Family, VerdictCode};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashSet, VecDeque};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
@@ -17,10 +17,10 @@ pub enum Severity {
     Critical,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
     /// Stable identifier (`unconditional_drop`, `both_backends`, ...).
-    pub id: &'static str,
+    pub id: String,
     pub severity: Severity,
     /// Where: `ip filter KUBE-FIREWALL`, `legacy ip filter`, `sysctl net.ipv4.ip_forward`.
     pub location: String,
@@ -103,7 +103,7 @@ pub fn run(input: &Input<'_>) -> Vec<Finding> {
         let leg_rules: usize = leg.iter().flat_map(|t| &t.chains).map(|c| c.1).sum();
         if nft_rules > 0 && leg_rules > 0 {
             out.push(Finding {
-                id: "both_backends",
+                id: "both_backends".into(),
                 severity: Severity::Critical,
                 location: format!("{fam}"),
                 message: format!("{fam} rules in both backends: {leg_rules} in legacy x_tables, {nft_rules} in nf_tables"),
@@ -126,7 +126,7 @@ pub fn run(input: &Input<'_>) -> Vec<Finding> {
                         ("legacy", "nf_tables")
                     };
                     out.push(Finding {
-                        id: "kube_chain_missing",
+                        id: "kube_chain_missing".into(),
                         severity: Severity::Warning,
                         location: format!("{fam} {name}"),
                         message: format!("{name} exists in {has} but not in {lacks}"),
@@ -144,7 +144,7 @@ pub fn run(input: &Input<'_>) -> Vec<Finding> {
         let rules: usize = lt.chains.iter().map(|c| c.1).sum();
         if rules == 0 && lt.chains.iter().all(|c| c.2) {
             out.push(Finding {
-                id: "empty_legacy_table",
+                id: "empty_legacy_table".into(),
                 severity: Severity::Info,
                 location: format!("legacy {} {}", lt.family, lt.name),
                 message: format!("legacy table {} {} exists but holds no rule", lt.family, lt.name),
@@ -249,7 +249,7 @@ fn table_findings(t: &Table, out: &mut Vec<Finding>) {
                         .then(|| iptnft::translate(t, c, r, Reader::From1810).line())
                         .unwrap_or_default();
                     out.push(Finding {
-                        id: "unconditional_drop",
+                        id: "unconditional_drop".into(),
                         severity: Severity::Critical,
                         location: format!("{} {} {}", t.family, t.name(), c.name()),
                         message: format!("rule {} (handle {}) {v}s every packet that reaches {}: {text}", i + 1, r.handle.unwrap_or(0), c.name()),
@@ -281,7 +281,7 @@ fn table_findings(t: &Table, out: &mut Vec<Finding>) {
     let loc = format!("{} {}", t.family, t.name());
     if let Some(reason) = refused {
         out.push(Finding {
-            id: "refused_by_older_iptables",
+            id: "refused_by_older_iptables".into(),
             severity: Severity::Warning,
             location: loc.clone(),
             message: format!("iptables-nft <=1.8.7 refuses this table: {reason}"),
@@ -290,7 +290,7 @@ fn table_findings(t: &Table, out: &mut Vec<Finding>) {
         });
     } else if lossy > 0 {
         out.push(Finding {
-            id: "lossy_for_older_iptables",
+            id: "lossy_for_older_iptables".into(),
             severity: Severity::Warning,
             location: loc.clone(),
             message: format!("{lossy} rule(s) would be read back lossily by iptables-nft <=1.8.7, e.g. {}", example.unwrap_or_default()),
@@ -305,7 +305,7 @@ fn table_findings(t: &Table, out: &mut Vec<Finding>) {
         .collect();
     if bands.len() > 1 {
         out.push(Finding {
-            id: "mixed_writers",
+            id: "mixed_writers".into(),
             severity: Severity::Warning,
             location: loc.clone(),
             message: format!("rules in this table were written by different iptables-nft versions: {}", bands.into_iter().cloned().collect::<Vec<_>>().join(", ")),
@@ -322,7 +322,7 @@ fn table_findings(t: &Table, out: &mut Vec<Finding>) {
         .count();
     if xt > 0 {
         out.push(Finding {
-            id: "xt_expressions",
+            id: "xt_expressions".into(),
             severity: Severity::Info,
             location: loc,
             message: format!("{xt} xt match/target expression(s): nft lists them only as 'xt match', and cannot restore them"),
@@ -335,7 +335,7 @@ fn table_findings(t: &Table, out: &mut Vec<Finding>) {
 fn node_findings(n: &NodeSettings, out: &mut Vec<Finding>) {
     if n.br_netfilter_loaded == Some(false) {
         out.push(Finding {
-            id: "br_netfilter_missing",
+            id: "br_netfilter_missing".into(),
             severity: Severity::Warning,
             location: "module br_netfilter".into(),
             message: "br_netfilter is not loaded".into(),
@@ -356,7 +356,7 @@ fn node_findings(n: &NodeSettings, out: &mut Vec<Finding>) {
         if let Some(v) = val {
             if v != "1" {
                 out.push(Finding {
-                    id: "bridge_nf_call_off",
+                    id: "bridge_nf_call_off".into(),
                     severity: Severity::Warning,
                     location: format!("sysctl {key}"),
                     message: format!("{key} = {v}"),
@@ -369,7 +369,7 @@ fn node_findings(n: &NodeSettings, out: &mut Vec<Finding>) {
     if let Some(v) = &n.ip_forward {
         if v != "1" {
             out.push(Finding {
-                id: "ip_forward_off",
+                id: "ip_forward_off".into(),
                 severity: Severity::Warning,
                 location: "sysctl net.ipv4.ip_forward".into(),
                 message: format!("net.ipv4.ip_forward = {v}"),

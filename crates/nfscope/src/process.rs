@@ -2,10 +2,11 @@
 //! Best effort and immediate (a short-lived `iptables` is gone within milliseconds); a process
 //! already gone is reported as such, never guessed.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ProcessInfo {
     pub pid: u32,
     /// Task name from the event (`NFTA_GEN_PROC_NAME`, at most 15 characters).

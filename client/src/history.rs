@@ -1,0 +1,120 @@
+//! `nfscope history`: past changes, from the daemon or its database file.
+
+use crate::watch::human;
+use crate::HistoryArgs;
+use anyhow::{bail, Context, Result};
+use nfscope::history::{now_ms, History, Query, Stored};
+use std::io::Write;
+
+/// `90s`, `30m`, `6h`, `2d` ago, or unix seconds → unix milliseconds (0 for none).
+pub fn when(s: &Option<String>) -> Result<i64> {
+    let Some(s) = s else { return Ok(0) };
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: i64 = num
+        .parse()
+        .with_context(|| format!("bad time {s:?}: use 90s, 30m, 6h, 2d or unix seconds"))?;
+    let mult = match unit {
+        "" => return Ok(n * 1000),
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => bail!("bad time {s:?}: use 90s, 30m, 6h, 2d or unix seconds"),
+    };
+    Ok(now_ms() - n * mult)
+}
+
+pub fn query(a: &HistoryArgs) -> Result<Query> {
+    Ok(Query {
+        since_unix_ms: when(&a.since)?,
+        until_unix_ms: when(&a.until)?,
+        table: a.table.clone().unwrap_or_default(),
+        chain: a.chain.clone().unwrap_or_default(),
+        alerts_only: a.alerts_only,
+        limit: a.limit as usize,
+        ..Query::default()
+    })
+}
+
+pub fn embedded(a: &HistoryArgs) -> Result<()> {
+    let h = History::open_existing(&a.file)?;
+    let (recs, truncated) = h.query(&query(a)?)?;
+    print(&recs, truncated, a.json)
+}
+
+/// Print records the same way in both modes.
+pub fn print(recs: &[Stored], truncated: bool, json: bool) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    let mut last = None;
+    let res = (|| -> std::io::Result<()> {
+        for s in recs {
+            if json {
+                writeln!(out, "{}", serde_json::to_string(s).unwrap_or_default())?;
+                continue;
+            }
+            let key = (s.record.generation, s.time_unix_ms);
+            if last != Some(key) {
+                last = Some(key);
+                let who = s
+                    .record
+                    .process
+                    .as_ref()
+                    .map(|p| format!("{} (pid {})", p.comm, p.pid))
+                    .unwrap_or_else(|| "resync".into());
+                writeln!(
+                    out,
+                    "{} generation {} by {who}",
+                    fmt_time(s.time_unix_ms),
+                    s.record.generation
+                )?;
+            }
+            writeln!(out, "{}", human(&s.record, false))?;
+        }
+        if truncated {
+            writeln!(
+                out,
+                "(more records: raise --limit or narrow --since/--until)"
+            )?;
+        }
+        out.flush()
+    })();
+    match res {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => Ok(r?),
+    }
+}
+
+/// UTC `YYYY-MM-DDTHH:MM:SS.mmmZ` from unix milliseconds.
+pub fn fmt_time(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        ms.rem_euclid(1000)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn time_format() {
+        assert_eq!(super::fmt_time(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            super::fmt_time(1_795_000_000_123),
+            "2026-11-18T11:06:40.123Z"
+        );
+    }
+}

@@ -1,0 +1,199 @@
+//! The change history: every record with its attribution, in an embedded database (redb), so it
+//! survives restarts and `kill -9`. The daemon commits a transaction's records durably before
+//! it sends them to any subscriber: nothing a client saw is lost. Bounded by age and count.
+//! `nfscope history` reads the same file when no daemon holds it.
+
+use crate::events::Record;
+use anyhow::{Context, Result};
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+const RECORDS: TableDefinition<u64, &[u8]> = TableDefinition::new("records");
+
+/// A record as stored: its position, when it was received, and the record.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Stored {
+    pub id: u64,
+    pub time_unix_ms: i64,
+    #[serde(flatten)]
+    pub record: Record,
+}
+
+pub struct History {
+    db: Database,
+    next_id: u64,
+    max_age: Duration,
+    max_records: u64,
+    inserts_since_prune: u64,
+}
+
+/// Filters for queries.
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    pub since_unix_ms: i64,
+    pub until_unix_ms: i64,
+    pub after_id: u64,
+    pub family: String,
+    pub table: String,
+    pub chain: String,
+    pub alerts_only: bool,
+    pub limit: usize,
+}
+
+impl Query {
+    pub fn matches(&self, s: &Stored) -> bool {
+        let r = &s.record;
+        s.id > self.after_id
+            && (self.since_unix_ms == 0 || s.time_unix_ms >= self.since_unix_ms)
+            && (self.until_unix_ms == 0 || s.time_unix_ms <= self.until_unix_ms)
+            && (self.family.is_empty() || r.family == self.family)
+            && (self.table.is_empty() || r.table == self.table)
+            && (self.chain.is_empty() || r.chain.as_deref() == Some(self.chain.as_str()))
+            && (!self.alerts_only || r.alert.is_some())
+    }
+}
+
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl History {
+    /// Open the history read-only (for `nfscope history` in embedded mode).
+    pub fn open_existing(path: &Path) -> Result<History> {
+        if !path.exists() {
+            anyhow::bail!(
+                "no history at {} (nfscoped writes it; see --history)",
+                path.display()
+            );
+        }
+        let db = Database::open(path).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => anyhow::anyhow!(
+                "{} is in use by a running nfscoped: ask it instead (nfscope --remote unix:/run/nfscope/nfscoped.sock history)",
+                path.display()
+            ),
+            e => anyhow::anyhow!("open {}: {e}", path.display()),
+        })?;
+        Ok(History {
+            db,
+            next_id: 0,
+            max_age: Duration::MAX,
+            max_records: u64::MAX,
+            inserts_since_prune: 0,
+        })
+    }
+
+    pub fn open(path: &Path, max_age: Duration, max_records: u64) -> Result<History> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+        }
+        let db = Database::create(path)
+            .with_context(|| format!("open history database {}", path.display()))?;
+        let w = db.begin_write()?;
+        w.open_table(RECORDS)?;
+        w.commit()?;
+        let r = db.begin_read()?;
+        let t = r.open_table(RECORDS)?;
+        let next_id = t.last()?.map(|(k, _)| k.value() + 1).unwrap_or(1);
+        drop(t);
+        drop(r);
+        Ok(History {
+            db,
+            next_id,
+            max_age,
+            max_records,
+            inserts_since_prune: 0,
+        })
+    }
+
+    /// The id the next record will get.
+    pub fn next_id(&self) -> u64 {
+        self.next_id
+    }
+
+    /// Store a transaction's records durably; returns them with ids and time.
+    pub fn append(&mut self, records: &[Record]) -> Result<Vec<Stored>> {
+        let time = now_ms();
+        let mut out = Vec::with_capacity(records.len());
+        let w = self.db.begin_write()?;
+        {
+            let mut t = w.open_table(RECORDS)?;
+            for r in records {
+                let s = Stored {
+                    id: self.next_id,
+                    time_unix_ms: time,
+                    record: r.clone(),
+                };
+                let bytes = serde_json::to_vec(&s)?;
+                t.insert(s.id, bytes.as_slice())?;
+                self.next_id += 1;
+                out.push(s);
+            }
+        }
+        w.commit()?;
+        self.inserts_since_prune += records.len() as u64;
+        if self.inserts_since_prune > 10_000 || self.inserts_since_prune * 10 > self.max_records {
+            self.prune()?;
+        }
+        Ok(out)
+    }
+
+    /// Drop records older than the age limit and beyond the count limit.
+    pub fn prune(&mut self) -> Result<u64> {
+        self.inserts_since_prune = 0;
+        let oldest_ok = now_ms() - self.max_age.as_millis() as i64;
+        let w = self.db.begin_write()?;
+        let mut removed = 0;
+        {
+            let mut t = w.open_table(RECORDS)?;
+            let len = t.len()?;
+            let over = len.saturating_sub(self.max_records);
+            let mut doomed = Vec::new();
+            for (i, e) in t.iter()?.enumerate() {
+                let (k, v) = e?;
+                let old = serde_json::from_slice::<Stored>(v.value())
+                    .map(|s| s.time_unix_ms < oldest_ok)
+                    .unwrap_or(true);
+                if (i as u64) < over || old {
+                    doomed.push(k.value());
+                } else {
+                    break;
+                }
+            }
+            for k in doomed {
+                t.remove(k)?;
+                removed += 1;
+            }
+        }
+        w.commit()?;
+        Ok(removed)
+    }
+
+    /// Records matching `q`, oldest first; the bool says whether the limit cut the answer.
+    pub fn query(&self, q: &Query) -> Result<(Vec<Stored>, bool)> {
+        let r = self.db.begin_read()?;
+        let t = r.open_table(RECORDS)?;
+        let limit = if q.limit == 0 { 10_000 } else { q.limit };
+        let mut out = Vec::new();
+        for e in t.range(q.after_id.saturating_add(1)..)? {
+            let (_, v) = e?;
+            let Ok(s) = serde_json::from_slice::<Stored>(v.value()) else {
+                continue;
+            };
+            if q.until_unix_ms != 0 && s.time_unix_ms > q.until_unix_ms {
+                break;
+            }
+            if q.matches(&s) {
+                if out.len() == limit {
+                    return Ok((out, true));
+                }
+                out.push(s);
+            }
+        }
+        Ok((out, false))
+    }
+}

@@ -1,0 +1,264 @@
+//! `nfscoped`: serves the live ruleset, the change stream and its history over gRPC.
+//!
+//! Listens on a unix socket by default (mode 0660, group configurable); TCP only with TLS
+//! (rustls), optionally requiring client certificates. Read-only: nothing in the API changes the
+//! firewall. SIGTERM/SIGINT: health goes NOT_SERVING, streams end, the process exits.
+
+mod hub;
+mod metrics;
+mod proto_conv;
+mod server;
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use nfscope_proto::v1::nfscope_server::NfscopeServer;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::UnixListener;
+use tokio_stream::wrappers::UnixListenerStream;
+use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "nfscoped",
+    version,
+    about = "nfscope daemon: the live firewall ruleset, every change with who made it, and their history, over gRPC",
+    after_help = "Examples:\n  nfscoped                                   unix socket /run/nfscope/nfscoped.sock\n  \
+nfscoped --tcp 0.0.0.0:7443 --tls-cert c.pem --tls-key k.pem --tls-client-ca ca.pem\n  \
+nfscope --remote unix:/run/nfscope/nfscoped.sock watch"
+)]
+struct Args {
+    /// Unix socket to listen on.
+    #[arg(
+        long,
+        default_value = "/run/nfscope/nfscoped.sock",
+        value_name = "PATH"
+    )]
+    socket: PathBuf,
+    /// Permissions of the unix socket (octal).
+    #[arg(long, default_value = "0660", value_name = "MODE")]
+    socket_mode: String,
+    /// Group owning the unix socket (members may query).
+    #[arg(long, value_name = "GROUP")]
+    socket_group: Option<String>,
+    /// Also listen on TCP at this address; requires --tls-cert and --tls-key.
+    #[arg(long, value_name = "ADDR:PORT")]
+    tcp: Option<SocketAddr>,
+    /// Server certificate (PEM) for TCP.
+    #[arg(long, value_name = "PEM")]
+    tls_cert: Option<PathBuf>,
+    /// Server private key (PEM) for TCP.
+    #[arg(long, value_name = "PEM")]
+    tls_key: Option<PathBuf>,
+    /// Require client certificates signed by this CA (PEM).
+    #[arg(long, value_name = "PEM")]
+    tls_client_ca: Option<PathBuf>,
+    /// History database.
+    #[arg(
+        long,
+        default_value = "/var/lib/nfscope/history.redb",
+        value_name = "PATH"
+    )]
+    history: PathBuf,
+    /// Keep history records this many hours.
+    #[arg(long, default_value_t = 24 * 7, value_name = "HOURS")]
+    history_max_age: u64,
+    /// Keep at most this many history records.
+    #[arg(long, default_value_t = 2_000_000, value_name = "N")]
+    history_max_records: u64,
+    /// Serve Prometheus metrics on this address (e.g. 127.0.0.1:9469).
+    #[arg(long, value_name = "ADDR:PORT")]
+    metrics: Option<SocketAddr>,
+    /// Watch this network namespace (ip netns name or /proc/PID/ns/net) instead of our own.
+    #[arg(long, value_name = "NAME|PATH")]
+    netns: Option<String>,
+    /// Concurrent Watch streams allowed.
+    #[arg(long, default_value_t = 256)]
+    max_streams: usize,
+    /// Events queued per Watch subscriber before it is considered behind (then: resync marker).
+    #[arg(long, default_value_t = 4096)]
+    subscriber_queue: usize,
+    /// Largest request accepted, in bytes.
+    #[arg(long, default_value_t = 64 * 1024)]
+    max_request_bytes: usize,
+    /// Log format.
+    #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
+}
+
+fn gid_of(group: &str) -> Result<u32> {
+    let groups = std::fs::read_to_string("/etc/group").context("read /etc/group")?;
+    for l in groups.lines() {
+        let f: Vec<&str> = l.split(':').collect();
+        if f.len() >= 3 && f[0] == group {
+            return f[2].parse().context("bad gid in /etc/group");
+        }
+    }
+    if let Ok(n) = group.parse() {
+        return Ok(n);
+    }
+    bail!("no group {group:?} in /etc/group")
+}
+
+fn bind_unix(a: &Args) -> Result<UnixListener> {
+    if let Some(dir) = a.socket.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+    }
+    let _ = std::fs::remove_file(&a.socket);
+    let l = UnixListener::bind(&a.socket)
+        .with_context(|| format!("listen on {}", a.socket.display()))?;
+    let mode = u32::from_str_radix(a.socket_mode.trim_start_matches("0o"), 8)
+        .context("--socket-mode is octal, e.g. 0660")?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&a.socket, std::fs::Permissions::from_mode(mode))?;
+    if let Some(g) = &a.socket_group {
+        let gid = gid_of(g)?;
+        std::os::unix::fs::chown(&a.socket, None, Some(gid)).context("chown socket")?;
+    }
+    Ok(l)
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let a = Args::parse();
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    if a.log_format == "json" {
+        tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .init();
+    } else {
+        tracing_subscriber::fmt().with_env_filter(filter).init();
+    }
+    if a.tcp.is_some() && (a.tls_cert.is_none() || a.tls_key.is_none()) {
+        bail!("--tcp needs --tls-cert and --tls-key: the TCP listener is TLS only");
+    }
+
+    let metrics = Arc::new(metrics::Metrics::default());
+    let hist = nfscope::history::History::open(
+        &a.history,
+        Duration::from_secs(a.history_max_age * 3600),
+        a.history_max_records,
+    )?;
+    let hub = hub::Hub::new(hist, metrics.clone());
+
+    // The watcher thread: ready once its initial snapshot is taken.
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    {
+        let hub = hub.clone();
+        let netns = a.netns.clone();
+        std::thread::Builder::new()
+            .name("nfscope-watch".into())
+            .spawn(move || hub::run_watcher(hub, netns, ready_tx))?;
+    }
+    match ready_rx.recv() {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => bail!("cannot watch nf_tables: {e}"),
+        Err(_) => bail!("the watcher thread ended before it started"),
+    }
+
+    let service = server::Service {
+        hub: hub.clone(),
+        netns: a.netns.clone(),
+        streams: Arc::new(tokio::sync::Semaphore::new(a.max_streams)),
+        queue: a.subscriber_queue.max(8),
+    };
+    let (health_reporter, health) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<NfscopeServer<server::Service>>()
+        .await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(nfscope_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let svc = || {
+        NfscopeServer::new(service.clone())
+            .max_decoding_message_size(a.max_request_bytes)
+            .max_encoding_message_size(1 << 30)
+    };
+
+    let (stop_tx, _) = tokio::sync::broadcast::channel::<()>(1);
+    let unix = bind_unix(&a)?;
+    let mut tasks = tokio::task::JoinSet::new();
+    {
+        let mut stop = stop_tx.subscribe();
+        let router = Server::builder()
+            .concurrency_limit_per_connection(64)
+            .add_service(health.clone())
+            .add_service(reflection.clone())
+            .add_service(svc());
+        tasks.spawn(async move {
+            router
+                .serve_with_incoming_shutdown(UnixListenerStream::new(unix), async move {
+                    let _ = stop.recv().await;
+                })
+                .await
+        });
+    }
+    if let Some(addr) = a.tcp {
+        let cert =
+            std::fs::read(a.tls_cert.as_ref().context("--tls-cert")?).context("read --tls-cert")?;
+        let key =
+            std::fs::read(a.tls_key.as_ref().context("--tls-key")?).context("read --tls-key")?;
+        let mut tls = ServerTlsConfig::new().identity(Identity::from_pem(cert, key));
+        if let Some(ca) = &a.tls_client_ca {
+            tls = tls.client_ca_root(Certificate::from_pem(
+                std::fs::read(ca).context("read --tls-client-ca")?,
+            ));
+        }
+        let mut stop = stop_tx.subscribe();
+        let router = Server::builder()
+            .tls_config(tls)?
+            .concurrency_limit_per_connection(64)
+            .add_service(health.clone())
+            .add_service(reflection.clone())
+            .add_service(svc());
+        let l = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("listen on {addr}"))?;
+        tracing::info!(%addr, client_certs = a.tls_client_ca.is_some(), "listening on TCP (TLS)");
+        tasks.spawn(async move {
+            router
+                .serve_with_incoming_shutdown(
+                    tokio_stream::wrappers::TcpListenerStream::new(l),
+                    async move {
+                        let _ = stop.recv().await;
+                    },
+                )
+                .await
+        });
+    }
+    if let Some(addr) = a.metrics {
+        let m = metrics.clone();
+        tokio::spawn(async move {
+            if let Err(e) = metrics::serve(addr, m).await {
+                tracing::error!(error = %e, "metrics server failed");
+            }
+        });
+    }
+    tracing::info!(socket = %a.socket.display(), "nfscoped ready");
+
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+        r = tasks.join_next() => {
+            if let Some(Ok(Err(e))) = r { bail!("server failed: {e}"); }
+        }
+    }
+    tracing::info!("shutting down");
+    health_reporter
+        .set_not_serving::<NfscopeServer<server::Service>>()
+        .await;
+    hub.close_all();
+    let _ = stop_tx.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    let _ = std::fs::remove_file(&a.socket);
+    Ok(())
+}

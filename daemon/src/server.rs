@@ -1,0 +1,298 @@
+//! The gRPC service: validates requests at the edge, runs the library on a blocking thread
+//! (snapshots are synchronous netlink work), converts domain → proto, streams.
+
+use crate::hub::Hub;
+use crate::proto_conv;
+use nfscope::history::Query;
+use nfscope::lint::{self, NodeSettings};
+use nfscope::output::{self, DumpFormat};
+use nfscope::snapshot::{self, Options, Stats};
+use nfscope::wire::nft::Family;
+use nfscope::Ruleset;
+use nfscope_proto::v1 as pb;
+use nfscope_proto::v1::nfscope_server::Nfscope;
+use std::pin::Pin;
+use std::sync::Arc;
+use tokio::sync::{mpsc, Semaphore};
+use tokio_stream::Stream;
+use tonic::{Request, Response, Status};
+
+/// Names longer than this are not nf_tables names (NFT_NAME_MAXLEN).
+const NAME_MAX: usize = 256;
+
+#[derive(Clone)]
+pub struct Service {
+    pub hub: Arc<Hub>,
+    pub netns: Option<String>,
+    pub streams: Arc<Semaphore>,
+    pub queue: usize,
+}
+
+fn validate(
+    f: &Option<pb::Filter>,
+) -> Result<(Option<Family>, Option<String>, Option<String>), Status> {
+    let Some(f) = f else {
+        return Ok((None, None, None));
+    };
+    let family = if f.family.is_empty() {
+        None
+    } else {
+        Some(Family::parse(&f.family).ok_or_else(|| {
+            Status::invalid_argument(format!(
+                "unknown family {:?}: use ip, ip6, inet, arp, bridge or netdev",
+                f.family
+            ))
+        })?)
+    };
+    for (what, v) in [("table", &f.table), ("chain", &f.chain)] {
+        if v.len() > NAME_MAX || v.contains('\0') {
+            return Err(Status::invalid_argument(format!(
+                "{what} name is not a valid nf_tables name"
+            )));
+        }
+    }
+    let opt = |s: &String| (!s.is_empty()).then(|| s.clone());
+    Ok((family, opt(&f.table), opt(&f.chain)))
+}
+
+fn internal(e: impl std::fmt::Display) -> Status {
+    Status::internal(e.to_string())
+}
+
+impl Service {
+    async fn snapshot(
+        &self,
+        family: Option<Family>,
+        table: Option<String>,
+        chain: Option<String>,
+    ) -> Result<(Ruleset, Stats), Status> {
+        let netns = self.netns.clone();
+        tokio::task::spawn_blocking(move || {
+            let opts = Options {
+                family,
+                table,
+                chain,
+                ..Options::default()
+            };
+            match &netns {
+                Some(ns) => snapshot::take_in_netns(ns, &opts),
+                None => snapshot::take(&opts),
+            }
+        })
+        .await
+        .map_err(internal)?
+        .map_err(|e| {
+            if e.is_permission() {
+                Status::permission_denied(e.to_string())
+            } else {
+                Status::unavailable(e.to_string())
+            }
+        })
+    }
+}
+
+type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::WatchEvent, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl Nfscope for Service {
+    async fn get_ruleset(
+        &self,
+        req: Request<pb::GetRulesetRequest>,
+    ) -> Result<Response<pb::GetRulesetResponse>, Status> {
+        let req = req.into_inner();
+        let (f, t, c) = validate(&req.filter)?;
+        let format = match pb::Format::try_from(req.format) {
+            Ok(pb::Format::Json) => DumpFormat::Json,
+            Ok(_) => DumpFormat::Nft,
+            Err(_) => {
+                return Err(Status::invalid_argument(format!(
+                    "unknown format {}",
+                    req.format
+                )))
+            }
+        };
+        let (rs, _) = self.snapshot(f, t, c).await?;
+        let text = tokio::task::spawn_blocking({
+            let rs = rs.clone();
+            move || output::dump(&rs, format)
+        })
+        .await
+        .map_err(internal)?;
+        Ok(Response::new(pb::GetRulesetResponse {
+            generation: rs.generation,
+            rules: rs.rule_count() as u64,
+            chains: rs.tables.iter().map(|t| t.chains.len() as u64).sum(),
+            text,
+        }))
+    }
+
+    async fn stats(
+        &self,
+        req: Request<pb::StatsRequest>,
+    ) -> Result<Response<pb::StatsResponse>, Status> {
+        let req = req.into_inner();
+        let (f, t, c) = validate(&req.filter)?;
+        let (rs, st) = self.snapshot(f, t, c).await?;
+        Ok(Response::new(pb::StatsResponse {
+            generation: rs.generation,
+            rules: rs.rule_count() as u64,
+            bytes_read: st.bytes,
+            seconds: st.elapsed.as_secs_f64(),
+            text: output::stats(&rs, &st, req.json),
+        }))
+    }
+
+    async fn lint(
+        &self,
+        _req: Request<pb::LintRequest>,
+    ) -> Result<Response<pb::LintResponse>, Status> {
+        let (rs, _) = self.snapshot(None, None, None).await?;
+        let netns = self.netns.clone();
+        let findings = tokio::task::spawn_blocking(move || {
+            let node = match &netns {
+                Some(ns) => nfscope::netns::run_in(ns, NodeSettings::read).unwrap_or_default(),
+                None => NodeSettings::read(),
+            };
+            lint::run(&lint::Input {
+                nft: &rs,
+                legacy: &[],
+                node: Some(&node),
+            })
+        })
+        .await
+        .map_err(internal)?;
+        Ok(Response::new(pb::LintResponse {
+            findings: findings.iter().map(proto_conv::finding).collect(),
+        }))
+    }
+
+    type WatchStream = WatchStream;
+
+    async fn watch(
+        &self,
+        req: Request<pb::WatchRequest>,
+    ) -> Result<Response<Self::WatchStream>, Status> {
+        let req = req.into_inner();
+        let (f, t, c) = validate(&req.filter)?;
+        let permit =
+            self.streams.clone().try_acquire_owned().map_err(|_| {
+                Status::resource_exhausted("too many watch streams; try again later")
+            })?;
+        let query = Query {
+            family: f.map(|f| f.name()).unwrap_or_default(),
+            table: t.unwrap_or_default(),
+            chain: c.unwrap_or_default(),
+            alerts_only: req.alerts_only,
+            ..Query::default()
+        };
+        let (tx, rx) = mpsc::channel(self.queue);
+        // Register first (live events buffer in the queue), then replay history up to that point.
+        let (id, last) = self.hub.subscribe(tx.clone(), query.clone());
+        let hub = self.hub.clone();
+        let since = req.since_id;
+        let start = pb::WatchEvent {
+            event: Some(pb::watch_event::Event::Snapshot({
+                let (generation, rules) = *hub.current.lock().unwrap_or_else(|p| p.into_inner());
+                pb::Snapshot {
+                    generation,
+                    rules,
+                    reason: "start".into(),
+                    changes: 0,
+                }
+            })),
+        };
+        let replay = if since > 0 {
+            let q = Query {
+                after_id: since,
+                ..query
+            };
+            let h = hub.clone();
+            tokio::task::spawn_blocking(move || {
+                h.history
+                    .lock()
+                    .map_err(|_| Status::internal("history lock"))
+                    .and_then(|h| h.query(&q).map_err(internal))
+            })
+            .await
+            .map_err(internal)??
+            .0
+            .into_iter()
+            .filter(|s| s.id <= last)
+            .collect()
+        } else {
+            Vec::new()
+        };
+        let stream = async_stream(start, replay, rx, hub, id, permit);
+        Ok(Response::new(Box::pin(stream)))
+    }
+
+    async fn history(
+        &self,
+        req: Request<pb::HistoryRequest>,
+    ) -> Result<Response<pb::HistoryResponse>, Status> {
+        let req = req.into_inner();
+        let (f, t, c) = validate(&req.filter)?;
+        if req.limit > 1_000_000 {
+            return Err(Status::invalid_argument("limit is at most 1,000,000"));
+        }
+        let q = Query {
+            since_unix_ms: req.since_unix_ms,
+            until_unix_ms: req.until_unix_ms,
+            family: f.map(|f| f.name()).unwrap_or_default(),
+            table: t.unwrap_or_default(),
+            chain: c.unwrap_or_default(),
+            alerts_only: req.alerts_only,
+            limit: req.limit as usize,
+            ..Query::default()
+        };
+        let hub = self.hub.clone();
+        let (recs, truncated) = tokio::task::spawn_blocking(move || {
+            hub.history
+                .lock()
+                .map_err(|_| Status::internal("history lock"))
+                .and_then(|h| h.query(&q).map_err(internal))
+        })
+        .await
+        .map_err(internal)??;
+        Ok(Response::new(pb::HistoryResponse {
+            records: recs.iter().map(proto_conv::record).collect(),
+            truncated,
+        }))
+    }
+}
+
+/// The Watch stream: the start marker, replayed history, then live events; unsubscribes and
+/// frees its slot when the client goes away.
+fn async_stream(
+    start: pb::WatchEvent,
+    replay: Vec<nfscope::history::Stored>,
+    rx: mpsc::Receiver<Result<pb::WatchEvent, Status>>,
+    hub: Arc<Hub>,
+    id: u64,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) -> impl Stream<Item = Result<pb::WatchEvent, Status>> + Send {
+    struct Guard(
+        Arc<Hub>,
+        u64,
+        #[allow(dead_code)] tokio::sync::OwnedSemaphorePermit,
+    );
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            self.0.unsubscribe(self.1);
+        }
+    }
+    let guard = Guard(hub, id, permit);
+    let first: Vec<Result<pb::WatchEvent, Status>> = std::iter::once(Ok(start))
+        .chain(replay.iter().map(|s| {
+            Ok(pb::WatchEvent {
+                event: Some(pb::watch_event::Event::Record(proto_conv::record(s))),
+            })
+        }))
+        .collect();
+    let head = tokio_stream::iter(first);
+    let tail = tokio_stream::wrappers::ReceiverStream::new(rx);
+    tokio_stream::StreamExt::map(tokio_stream::StreamExt::chain(head, tail), move |e| {
+        let _keep = &guard;
+        e
+    })
+}
