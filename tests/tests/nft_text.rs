@@ -31,7 +31,11 @@ fn corpus() -> Vec<PathBuf> {
 
 /// Load one file, render it, compare. Returns a description of the differences (empty if none).
 fn check(path: &PathBuf) -> String {
-    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    let name = path
+        .file_name()
+        .expect("file name")
+        .to_string_lossy()
+        .into_owned();
     let text = std::fs::read_to_string(path).expect("read corpus file");
     let ns = Netns::new("render");
     // `#! cmd args` lines at the top: setup commands run in the namespace first (devices).
@@ -49,9 +53,9 @@ fn check(path: &PathBuf) -> String {
         _ => "nft",
     };
     let out = if loader == "nft" {
-        ns.run("nft", &["-f", path.to_str().unwrap()])
+        ns.run("nft", &["-f", path.to_str().expect("utf-8 path")])
     } else {
-        ns.run(loader, &[path.to_str().unwrap()])
+        ns.run(loader, &[path.to_str().expect("utf-8 path")])
     };
     assert!(
         out.status.success(),

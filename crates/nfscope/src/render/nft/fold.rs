@@ -209,7 +209,7 @@ fn ct_info(key: u32, nfproto: Option<u8>) -> (Dt, Order, u32) {
         10 => (Dt::InetProto, Order::Big, 1),
         11 | 12 => (Dt::Port, Order::Big, 2),
         13 => (Dt::CtLabel, Order::Host, 16),
-        14 | 15 | 16 => (Dt::Integer, Order::Host, 8),
+        14..=16 => (Dt::Integer, Order::Host, 8),
         17 => (Dt::Integer, Order::Host, 2),
         18 => (Dt::CtEvent, Order::Host, 4),
         19 | 20 => (Dt::Ipv4, Order::Big, 4),
@@ -331,13 +331,14 @@ impl<'a> Folder<'a> {
         let mut v = Vec::new();
         let mut reg = start;
         let mut used = 0;
-        while used < total || (parts > 1 && v.len() < parts) {
+        // at most 16 components (NFT_REG32_COUNT): also bounds the walk on odd input
+        while (used < total || (parts > 1 && v.len() < parts)) && v.len() < 16 {
             let Some(x) = self.regs.get(&reg).cloned() else {
                 break;
             };
             let n = self.size_of(&x).div_ceil(4).max(1);
             used += n * 4;
-            reg += n;
+            reg = reg.saturating_add(n);
             v.push(x);
             if parts > 1 && v.len() == parts {
                 break;
@@ -732,17 +733,14 @@ impl<'a> Folder<'a> {
             let is_key = self.ctx[b]
                 .and_then(|p| p.key_field())
                 .is_some_and(|f| l.text.ends_with(&format!(" {}", f.name)));
-            if !keep
-                && !(is_key
-                    && self.deps[b].is_some_and(|i| {
-                        self.stmts[i].text.starts_with("ether type")
-                            || self.stmts[i].text.starts_with("vlan type")
-                    }))
-            {
+            // a protocol key after an `ether type` / `vlan type` match keeps it (stacked headers)
+            let stacked_key = is_key
+                && self.deps[b].is_some_and(|i| {
+                    self.stmts[i].text.starts_with("ether type")
+                        || self.stmts[i].text.starts_with("vlan type")
+                });
+            if !keep && !stacked_key {
                 self.kill_dep(b);
-                if b == TH as usize {
-                    // the L4 dependency also stood for the network protocol (icmp → ipv4)
-                }
             }
         }
         if !is_eq {
@@ -959,7 +957,7 @@ impl<'a> Folder<'a> {
         }
         let tz = m.trailing_zeros();
         let ones = (m >> tz).trailing_ones();
-        if (m >> tz) >> ones != 0 {
+        if (m >> tz).checked_shr(ones).unwrap_or(0) != 0 {
             return None;
         }
         let lead = len - tz - ones;
@@ -1918,7 +1916,7 @@ fn narrow_mask(left: &X, right: &[u8]) -> Option<(X, Vec<u8>)> {
     }
     let tz = m.trailing_zeros();
     let ones = (m >> tz).trailing_ones();
-    if (m >> tz) >> ones != 0 {
+    if (m >> tz).checked_shr(ones).unwrap_or(0) != 0 {
         return None; // not one run
     }
     let lead = len - tz - ones;
@@ -1948,4 +1946,155 @@ pub fn rule_text(t: &Table, _c: &Chain, r: &Rule) -> String {
         s.push_str(&format!("comment \"{c}\""));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nfscope_wire::nft::expr::{Bitwise, Cmp, Lookup, Meta, Payload};
+
+    fn table(family: Family) -> Table {
+        Table {
+            family,
+            attrs: Default::default(),
+            chains: vec![],
+            sets: vec![],
+            objects: vec![],
+            flowtables: vec![],
+        }
+    }
+
+    fn fold(t: &Table, exprs: Vec<Expr>) -> String {
+        let mut f = Folder::new(t);
+        for e in &exprs {
+            f.expr(e);
+        }
+        f.finish()
+    }
+
+    fn val(v: &[u8]) -> Option<Data> {
+        Some(Data::Value(v.to_vec()))
+    }
+
+    #[test]
+    fn tcp_dport_drops_its_l4proto_dependency() {
+        // nft --debug=netlink add rule ip t c tcp dport 80:
+        // [ meta load l4proto => reg 1 ] [ cmp eq reg 1 0x06 ]
+        // [ payload load 2b @ transport header + 2 => reg 1 ] [ cmp eq reg 1 0x5000 ]
+        let t = table(Family::Ip);
+        let e = vec![
+            Expr::Meta(Meta {
+                dreg: Some(1),
+                key: Some(16),
+                ..Default::default()
+            }),
+            Expr::Cmp(Cmp {
+                sreg: Some(1),
+                op: Some(0),
+                data: val(&[6]),
+                ..Default::default()
+            }),
+            Expr::Payload(Payload {
+                dreg: Some(1),
+                base: Some(2),
+                offset: Some(2),
+                len: Some(2),
+                ..Default::default()
+            }),
+            Expr::Cmp(Cmp {
+                sreg: Some(1),
+                op: Some(0),
+                data: val(&[0, 80]),
+                ..Default::default()
+            }),
+        ];
+        assert_eq!(fold(&t, e), "tcp dport 80");
+    }
+
+    #[test]
+    fn prefix_and_mark_mask() {
+        let t = table(Family::Ip);
+        // ip saddr 10.0.0.0/8: [ payload load 1b @ network header + 12 ] [ cmp eq 0x0a ]
+        let e = vec![
+            Expr::Payload(Payload {
+                dreg: Some(1),
+                base: Some(1),
+                offset: Some(12),
+                len: Some(1),
+                ..Default::default()
+            }),
+            Expr::Cmp(Cmp {
+                sreg: Some(1),
+                op: Some(0),
+                data: val(&[10]),
+                ..Default::default()
+            }),
+        ];
+        assert_eq!(fold(&t, e), "ip saddr 10.0.0.0/8");
+        // meta mark & 0x8000 == 0x8000 (host-endian register)
+        let e = vec![
+            Expr::Meta(Meta {
+                dreg: Some(1),
+                key: Some(3),
+                ..Default::default()
+            }),
+            Expr::Bitwise(Bitwise {
+                sreg: Some(1),
+                dreg: Some(1),
+                len: Some(4),
+                mask: val(&[0, 0x80, 0, 0]),
+                xor: val(&[0, 0, 0, 0]),
+                ..Default::default()
+            }),
+            Expr::Cmp(Cmp {
+                sreg: Some(1),
+                op: Some(0),
+                data: val(&[0, 0x80, 0, 0]),
+                ..Default::default()
+            }),
+        ];
+        assert_eq!(fold(&t, e), "meta mark & 0x00008000 == 0x00008000");
+    }
+
+    #[test]
+    fn odd_input_does_not_panic() {
+        let t = table(Family::Inet);
+        let e = vec![
+            // cmp on a register nothing loaded
+            Expr::Cmp(Cmp {
+                sreg: Some(9),
+                op: Some(77),
+                data: None,
+                ..Default::default()
+            }),
+            // payload of absurd length and a full mask
+            Expr::Payload(Payload {
+                dreg: Some(u32::MAX),
+                base: Some(9),
+                offset: Some(u32::MAX / 8),
+                len: Some(16),
+                ..Default::default()
+            }),
+            Expr::Bitwise(Bitwise {
+                sreg: Some(u32::MAX),
+                dreg: Some(u32::MAX),
+                mask: val(&[0xff; 16]),
+                xor: val(&[0; 16]),
+                ..Default::default()
+            }),
+            Expr::Cmp(Cmp {
+                sreg: Some(u32::MAX),
+                op: Some(0),
+                data: val(&[1; 16]),
+                ..Default::default()
+            }),
+            Expr::Lookup(Lookup {
+                set: Some("nope".into()),
+                sreg: Some(u32::MAX),
+                ..Default::default()
+            }),
+        ];
+        let s = fold(&t, e);
+        assert!(s.contains("@nope"), "{s}");
+    }
 }

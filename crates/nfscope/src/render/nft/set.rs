@@ -261,6 +261,16 @@ fn data_text(d: &Option<Data>, dt: Option<&ElemType>, objref: &Option<String>) -
 
 /// The elements of a set as nft lists them.
 pub fn elements(s: &Set, parts: &[ElemType], data: Option<&ElemType>) -> Vec<String> {
+    let fallback = [ElemType {
+        dt: Dt::Integer,
+        order: Order::Big,
+        bytes: 4,
+    }];
+    let parts = if parts.is_empty() {
+        &fallback[..]
+    } else {
+        parts
+    };
     let interval = s.flags() & set_flags::INTERVAL != 0;
     let mut out: Vec<Printed> = Vec::new();
     let mut catchall = Vec::new();

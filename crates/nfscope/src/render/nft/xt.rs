@@ -129,7 +129,7 @@ fn translate(x: &Xt, _family: u8, l4: Option<&str>) -> Option<String> {
             )),
             1 => xl.add(&format!(
                 "numgen inc mod {} {}{}",
-                s.value + 1,
+                s.value.wrapping_add(1),
                 if s.flags & 1 != 0 { "!= " } else { "" },
                 s.packet
             )),
@@ -256,10 +256,9 @@ fn translate(x: &Xt, _family: u8, l4: Option<&str>) -> Option<String> {
             }
         }
         Xt::Multiport(m) => {
-            let proto = match l4 {
-                Some(p @ ("tcp" | "udp" | "udplite" | "sctp" | "dccp")) => p,
-                _ => "unknown",
-            };
+            let proto = l4
+                .filter(|p| ["tcp", "udp", "udplite", "sctp", "dccp"].contains(p))
+                .unwrap_or("unknown");
             xl.add(proto);
             match m.flags {
                 0 => xl.add(" sport "),
