@@ -1,0 +1,505 @@
+//! nfscoped end to end over its unix socket (and TLS), in namespaces: remote output equals
+//! embedded output, the incident through the daemon, history across restarts and kill -9, a
+//! slow subscriber that gets a resync while the others see every change, bad requests.
+
+use nfscope_tests::writers::Writer;
+use nfscope_tests::Netns;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn daemon_bin() -> PathBuf {
+    nfscope_tests::nfscope_bin().with_file_name("nfscoped")
+}
+
+struct Daemon {
+    child: Child,
+    dir: PathBuf,
+    socket: String,
+}
+
+impl Daemon {
+    fn start(ns: &Netns, dir: &Path, extra: &[&str]) -> Daemon {
+        std::fs::create_dir_all(dir).expect("dir");
+        let socket = dir.join("nfscoped.sock").to_string_lossy().into_owned();
+        let _ = std::fs::remove_file(&socket);
+        let child = Command::new(daemon_bin())
+            .args(["--netns", ns.name(), "--socket", &socket, "--history"])
+            .arg(dir.join("history.redb"))
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("log")).expect("log"))
+            .spawn()
+            .expect("start nfscoped");
+        let end = Instant::now() + Duration::from_secs(20);
+        while !Path::new(&socket).exists() {
+            assert!(
+                Instant::now() < end,
+                "nfscoped did not come up: {}",
+                std::fs::read_to_string(dir.join("log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Daemon {
+            child,
+            dir: dir.to_path_buf(),
+            socket,
+        }
+    }
+
+    fn remote(&self, args: &[&str]) -> Output {
+        Command::new(nfscope_tests::nfscope_bin())
+            .args(["--remote", &format!("unix:{}", self.socket)])
+            .args(args)
+            .output()
+            .expect("run nfscope --remote")
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let o = self.remote(args);
+        assert!(
+            o.status.success(),
+            "nfscope --remote {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        // SIGTERM, as systemd does; it must exit cleanly.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let end = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < end {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        panic!(
+            "nfscoped did not exit on SIGTERM: {}",
+            std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
+        );
+    }
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("nfscope-daemon-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+const RULESET: &str = "table inet filter {\n set s { type ipv4_addr; elements = { 10.0.0.1 } }\n chain input { type filter hook input priority 0; policy accept;\n  ip saddr @s counter drop\n  tcp dport { 22, 80 } accept\n }\n}\n";
+
+#[test]
+fn remote_output_is_embedded_output() {
+    let ns = Netns::new("dsame");
+    ns.nft_load(RULESET);
+    ns.ok(
+        "iptables-nft",
+        &[
+            "-A",
+            "INPUT",
+            "-m",
+            "mark",
+            "--mark",
+            "0x8000/0x8000",
+            "-j",
+            "DROP",
+        ],
+    );
+    let d = Daemon::start(&ns, &tmp("same"), &[]);
+    for args in [
+        &["dump"][..],
+        &["dump", "--format", "json"],
+        &["dump", "--table", "filter"],
+        &["lint", "--json"],
+    ] {
+        let embedded = ns.nfscope(args);
+        assert!(embedded.status.success());
+        assert_eq!(
+            d.ok(args),
+            String::from_utf8_lossy(&embedded.stdout),
+            "{args:?}"
+        );
+    }
+    // stats differ only in timing figures: compare the counts.
+    let r: serde_json::Value = serde_json::from_str(&d.ok(&["stats", "--json"])).expect("json");
+    let e: serde_json::Value =
+        serde_json::from_slice(&ns.nfscope(&["stats", "--json"]).stdout).expect("json");
+    assert_eq!(r["counts"], e["counts"]);
+}
+
+#[test]
+fn bad_requests_get_clear_errors() {
+    let ns = Netns::new("dbad");
+    let d = Daemon::start(&ns, &tmp("bad"), &["--max-request-bytes", "4096"]);
+    let long = "x".repeat(300);
+    let o = d.remote(&["dump", "--table", &long]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("not a valid nf_tables name"),
+        "{o:?}"
+    );
+    let huge = "y".repeat(10_000);
+    let o = d.remote(&["dump", "--chain", &huge]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr).to_lowercase();
+    assert!(
+        err.contains("too large") || err.contains("message length") || err.contains("exceed"),
+        "{err}"
+    );
+    let o = Command::new(nfscope_tests::nfscope_bin())
+        .args(["--remote", "unix:/nonexistent/sock", "dump"])
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is it running"));
+    let o = Command::new(nfscope_tests::nfscope_bin())
+        .args(["--remote", "ftp://x", "dump"])
+        .output()
+        .expect("run");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unix:PATH or https://"));
+}
+
+/// The incident through the daemon, then kill -9 and a restart: the history keeps it all.
+#[test]
+fn incident_through_the_daemon_and_history_survives_kill9() {
+    let ns = Netns::new("dinc");
+    let dir = tmp("inc");
+    let d = Daemon::start(&ns, &dir, &[]);
+    let mut watch = Command::new(nfscope_tests::nfscope_bin())
+        .args([
+            "--remote",
+            &format!("unix:{}", d.socket),
+            "watch",
+            "--json",
+            "--duration",
+            "30",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("watch");
+    let mut err = BufReader::new(watch.stderr.take().expect("stderr"));
+    let mut first = String::new();
+    err.read_line(&mut first).expect("read");
+    assert!(first.contains("watching"), "{first}");
+    let (v189, v187) = (Writer::get("bookworm"), Writer::get("bullseye"));
+    ns.ok(&v189.tool("iptables-nft"), &["-N", "KUBE-FIREWALL"]);
+    ns.ok(
+        &v189.tool("iptables-nft"),
+        &[
+            "-A",
+            "KUBE-FIREWALL",
+            "-m",
+            "comment",
+            "--comment",
+            "kubernetes firewall for dropping marked packets",
+            "-m",
+            "mark",
+            "--mark",
+            "0x8000/0x8000",
+            "-j",
+            "DROP",
+        ],
+    );
+    ns.ok(
+        &v189.tool("iptables-nft"),
+        &["-A", "INPUT", "-j", "KUBE-FIREWALL"],
+    );
+    let saved = ns.ok(&v187.tool("iptables-nft-save"), &[]);
+    ns.run_stdin(&v187.tool("iptables-nft-restore"), &[], &saved);
+    let out = BufReader::new(watch.stdout.take().expect("stdout"));
+    let mut found = None;
+    for l in out.lines().map_while(Result::ok) {
+        let v: serde_json::Value = serde_json::from_str(&l).expect("json line");
+        if v["type"] == "rule_replaced" && v["chain"] == "KUBE-FIREWALL" {
+            found = Some(v);
+            break;
+        }
+    }
+    let _ = watch.kill();
+    let _ = watch.wait();
+    let v = found.expect("rule_replaced through the daemon");
+    assert_eq!(
+        v["lost"],
+        serde_json::json!(["-m mark --mark 0x8000/0x8000"])
+    );
+    assert_eq!(v["alert"]["kind"], "match_removed");
+    assert_eq!(v["process"]["comm"], "iptables-nft-re");
+
+    let before = d.ok(&["history", "--json"]);
+    assert!(before.lines().count() >= 5, "{before}");
+    d.kill9();
+    let d = Daemon::start(&ns, &dir, &[]);
+    let after = d.ok(&["history", "--json"]);
+    assert_eq!(after, before, "history changed across kill -9 and restart");
+    let alerts = d.ok(&["history", "--alerts-only", "--json"]);
+    assert_eq!(alerts.lines().count(), 1, "{alerts}");
+    drop(d);
+    // Embedded mode reads the same file once no daemon holds it.
+    let o = Command::new(nfscope_tests::nfscope_bin())
+        .args(["history", "--json", "--file"])
+        .arg(dir.join("history.redb"))
+        .output()
+        .expect("run");
+    assert_eq!(String::from_utf8_lossy(&o.stdout), after);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn openssl(args: &[&str], dir: &Path) {
+    let o = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl");
+    assert!(
+        o.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn tls_with_and_without_client_certificates() {
+    let ns = Netns::new("dtls");
+    ns.nft_load(RULESET);
+    let dir = tmp("tls");
+    std::fs::create_dir_all(&dir).expect("dir");
+    openssl(
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=nfscope test CA",
+        ],
+        &dir,
+    );
+    std::fs::write(
+        dir.join("ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
+    )
+    .expect("ext");
+    for who in ["server", "client"] {
+        openssl(
+            &[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                &format!("{who}.key"),
+                "-out",
+                &format!("{who}.csr"),
+                "-subj",
+                &format!("/CN={who}"),
+            ],
+            &dir,
+        );
+        openssl(
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &format!("{who}.csr"),
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                &format!("{who}.pem"),
+                "-days",
+                "2",
+                "-extfile",
+                "ext",
+            ],
+            &dir,
+        );
+    }
+    let p = |f: &str| dir.join(f).to_string_lossy().into_owned();
+    let port = 17000 + (std::process::id() % 2000) as u16;
+    let addr = format!("127.0.0.1:{port}");
+    let url = format!("https://localhost:{port}");
+    let embedded = String::from_utf8_lossy(&ns.nfscope(&["dump"]).stdout).into_owned();
+    let run = |extra: &[&str]| -> Output {
+        Command::new(nfscope_tests::nfscope_bin())
+            .args(["--remote", &url, "--tls-ca", &p("ca.pem")])
+            .args(extra)
+            .arg("dump")
+            .output()
+            .expect("run")
+    };
+    {
+        let _d = Daemon::start(
+            &ns,
+            &dir.join("a"),
+            &[
+                "--tcp",
+                &addr,
+                "--tls-cert",
+                &p("server.pem"),
+                "--tls-key",
+                &p("server.key"),
+            ],
+        );
+        let o = run(&[]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(String::from_utf8_lossy(&o.stdout), embedded);
+    }
+    {
+        let _d = Daemon::start(
+            &ns,
+            &dir.join("b"),
+            &[
+                "--tcp",
+                &addr,
+                "--tls-cert",
+                &p("server.pem"),
+                "--tls-key",
+                &p("server.key"),
+                "--tls-client-ca",
+                &p("ca.pem"),
+            ],
+        );
+        let o = run(&[]);
+        assert!(
+            !o.status.success(),
+            "a client without certificate must be refused"
+        );
+        let o = run(&[
+            "--tls-cert",
+            &p("client.pem"),
+            "--tls-key",
+            &p("client.key"),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(String::from_utf8_lossy(&o.stdout), embedded);
+    }
+    // TCP without TLS is refused at start.
+    let o = Command::new(daemon_bin())
+        .args([
+            "--netns",
+            ns.name(),
+            "--socket",
+            &p("x.sock"),
+            "--history",
+            &p("h.redb"),
+            "--tcp",
+            &addr,
+        ])
+        .output()
+        .expect("run");
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("TLS only"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A large restore with three subscribers, one of which never reads: the two others see every
+/// added rule, the slow one gets a resync marker, and nobody waits for it.
+#[test]
+fn a_slow_subscriber_gets_a_resync_and_blocks_nobody() {
+    let ns = Netns::new("dslow");
+    let d = Daemon::start(&ns, &tmp("slow"), &["--subscriber-queue", "64"]);
+    let watch = |out: Stdio| {
+        let mut c = Command::new(nfscope_tests::nfscope_bin())
+            .args([
+                "--remote",
+                &format!("unix:{}", d.socket),
+                "watch",
+                "--json",
+                "--duration",
+                "40",
+            ])
+            .stdout(out)
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("watch");
+        let mut err = BufReader::new(c.stderr.take().expect("stderr"));
+        let mut first = String::new();
+        err.read_line(&mut first).expect("read");
+        assert!(first.contains("watching"));
+        c
+    };
+    // The slow one: its stdout is a pipe nobody reads, so it stops reading the stream.
+    let mut slow = watch(Stdio::piped());
+    let fast: Vec<Child> = (0..2).map(|_| watch(Stdio::piped())).collect();
+    let n = 20_000;
+    let mut text = String::from("*filter\n:INPUT ACCEPT [0:0]\n:KUBE-SERVICES - [0:0]\n");
+    for i in 0..n {
+        text.push_str(&format!(
+            "-A KUBE-SERVICES -d 10.{}.{}.{}/32 -p tcp -m tcp --dport 80 -j ACCEPT\n",
+            i >> 16,
+            (i >> 8) & 255,
+            i & 255
+        ));
+    }
+    text.push_str("COMMIT\n");
+    ns.run_stdin("iptables-nft-restore", &[], &text);
+    ns.ok("iptables-nft", &["-A", "INPUT", "-j", "ACCEPT"]);
+    let start = Instant::now();
+    for mut f in fast {
+        let out = BufReader::new(f.stdout.take().expect("stdout"));
+        let mut added = 0;
+        let mut resyncs = 0;
+        for l in out.lines().map_while(Result::ok) {
+            let v: serde_json::Value = serde_json::from_str(&l).expect("json");
+            match v["type"].as_str() {
+                Some("rule_added") if v["chain"] == "INPUT" => break,
+                Some("rule_added") => added += 1,
+                Some("resync") => resyncs += 1,
+                _ => {}
+            }
+        }
+        let _ = f.kill();
+        let _ = f.wait();
+        // Every added rule arrives as an event (or, if the kernel itself dropped events, the
+        // daemon's resync carries them).
+        assert!(
+            added == n || resyncs > 0,
+            "fast subscriber saw {added} of {n} additions and no resync"
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "a fast subscriber was held up"
+        );
+    }
+    // Now read what the slow one got: a resync marker somewhere.
+    let out = BufReader::new(slow.stdout.take().expect("stdout"));
+    let mut saw_resync = false;
+    for l in out.lines().map_while(Result::ok) {
+        let v: serde_json::Value = serde_json::from_str(&l).expect("json");
+        if v["type"] == "resync" {
+            saw_resync = true;
+            assert!(
+                v["reason"].as_str().unwrap_or("").contains("fell behind")
+                    || v["reason"].as_str().unwrap_or("").contains("ENOBUFS"),
+                "{v}"
+            );
+            break;
+        }
+    }
+    let _ = slow.kill();
+    let _ = slow.wait();
+    assert!(saw_resync, "the slow subscriber got no resync marker");
+}
