@@ -439,6 +439,17 @@ pub struct XtBlob {
 }
 
 impl XtBlob {
+    /// The decoded form, through the xt extension registry ([`super::ext::decode`]): a
+    /// match when `kind` is [`XtKind::Match`](super::ext::XtKind::Match), else a target.
+    pub fn decode(&self, kind: super::ext::XtKind, family: Family) -> super::ext::Xt {
+        let nfproto = match family {
+            Family::Ipv4 => super::ext::NFPROTO_IPV4,
+            Family::Ipv6 => super::ext::NFPROTO_IPV6,
+            Family::Arp => super::ext::NFPROTO_ARP,
+        };
+        super::ext::decode(kind, &self.name, self.revision, nfproto, &self.data)
+    }
+
     /// Parse one `xt_entry_match`/`xt_entry_target` at `off` in `b`, which must end at or before
     /// `limit`. Returns the blob and its size.
     fn parse(b: &[u8], off: usize, limit: usize) -> Result<(XtBlob, usize)> {
@@ -673,8 +684,18 @@ impl Table {
     }
 
     fn parse_entries(family: Family, info: &Info, name: &str, t: &[u8]) -> Result<Table> {
-        // Pass 1: cut the blob into entries.
-        let mut raws = Vec::new();
+        let n = family.num_hooks();
+        if info.hook_entry.len() != n || info.underflow.len() != n {
+            return Err(Error::invalid(format!(
+                "getinfo has {}/{} hook offsets, the family has {n} hooks",
+                info.hook_entry.len(),
+                info.underflow.len()
+            )));
+        }
+        // Pass 1: cut the blob into entries. (Capacity bounded by what the blob can hold, not
+        // by the claimed count.)
+        let fit = t.len() / (family.entry_len() + XT_HEADER_LEN);
+        let mut raws = Vec::with_capacity((info.num_entries as usize).min(fit));
         let mut off = 0usize;
         while off < t.len() {
             let e = parse_entry(family, t, off)
@@ -974,6 +995,8 @@ mod tests {
             ("tcp", 0)
         );
         assert_eq!(r.matches[0].data.len(), 16);
+        let tcp = r.matches[0].decode(super::super::ext::XtKind::Match, Family::Ipv4);
+        assert_eq!(tcp.to_save(), " -m tcp --dport 22");
         assert!(matches!(&r.target, Target::Jump { chain, .. } if chain == "sub"));
         assert_eq!(t.chains[3].rules.len(), 1);
         assert_eq!(

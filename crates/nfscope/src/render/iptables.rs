@@ -24,7 +24,7 @@ use nfscope_wire::xt::entry::{
     Chain, Family, Header, Iface, Rule, Table, Target, XtBlob, INV_DSTIP, INV_FRAG, INV_PROTO,
     INV_SRCIP, INV_TOS, INV_VIA_IN, INV_VIA_OUT, IP6T_F_TOS, IPT_F_FRAG,
 };
-use nfscope_wire::xt::ext::{self, Names, NoNames, XtKind};
+use nfscope_wire::xt::ext::{Names, NoNames, XtKind};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
@@ -38,7 +38,7 @@ pub trait XtSave {
     fn save_target(&self, family: Family, proto: u16, t: &XtBlob, out: &mut String);
 }
 
-/// The xt extension registry ([`nfscope_wire::xt::ext::decode`]), with names for what
+/// The xt extension registry ([`nfscope_wire::xt::ext::decode`] via [`XtBlob::decode`]), with names for what
 /// payloads hold only by number (ipset indexes).
 pub struct Registry<'a> {
     pub names: &'a dyn Names,
@@ -57,28 +57,12 @@ impl Default for Registry<'static> {
     }
 }
 
-fn nfproto(family: Family) -> u8 {
-    match family {
-        Family::Ipv4 => ext::NFPROTO_IPV4,
-        Family::Ipv6 => ext::NFPROTO_IPV6,
-        Family::Arp => ext::NFPROTO_ARP,
-    }
-}
-
 impl XtSave for Registry<'_> {
     fn save_match(&self, family: Family, _: u16, m: &XtBlob, out: &mut String) {
-        ext::decode(XtKind::Match, &m.name, m.revision, nfproto(family), &m.data)
-            .save_with(self.names, out)
+        m.decode(XtKind::Match, family).save_with(self.names, out)
     }
     fn save_target(&self, family: Family, _: u16, t: &XtBlob, out: &mut String) {
-        ext::decode(
-            XtKind::Target,
-            &t.name,
-            t.revision,
-            nfproto(family),
-            &t.data,
-        )
-        .save_with(self.names, out)
+        t.decode(XtKind::Target, family).save_with(self.names, out)
     }
 }
 
