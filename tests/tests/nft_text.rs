@@ -8,6 +8,7 @@
 
 use nfscope::render::nft::{ruleset, NftOptions};
 use nfscope::snapshot::{self, Options};
+use nfscope_tests::writers::Writer;
 use nfscope_tests::Netns;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -52,10 +53,24 @@ fn check(path: &PathBuf) -> String {
         Some("ip6t") => "ip6tables-nft-restore",
         _ => "nft",
     };
+    // `# writer: SUITE` in an iptables file: load it with that iptables version of the
+    // writer matrix (e.g. bullseye's 1.8.7, which writes `-p tcp --dport` as xt tcp).
+    let writer = text
+        .lines()
+        .find_map(|l| l.strip_prefix("# writer: "))
+        .map(|suite| match suite.trim() {
+            "bullseye" => Writer::get("bullseye"),
+            "trixie" => Writer::get("trixie"),
+            "sid" => Writer::get("sid"),
+            other => panic!("{name}: unknown writer suite {other}"),
+        });
     let out = if loader == "nft" {
         ns.run("nft", &["-f", path.to_str().expect("utf-8 path")])
     } else {
-        ns.run(loader, &[path.to_str().expect("utf-8 path")])
+        let prog = writer
+            .map(|w| w.tool(loader))
+            .unwrap_or_else(|| loader.to_string());
+        ns.run(&prog, &[path.to_str().expect("utf-8 path")])
     };
     assert!(
         out.status.success(),

@@ -466,6 +466,178 @@ fn translate(x: &Xt, _family: u8, l4: Option<&str>) -> Option<String> {
                 xl.add(&format!("{sep}persistent"));
             }
         }
+        Xt::Icmp(i) if !i.v6 => {
+            if i.icmp_type == 0xff {
+                xl.add("ip protocol icmp");
+            } else {
+                xl.add(&format!("icmp type{} ", if i.invert { " !=" } else { "" }));
+                // libiptc's icmp_codes: a whole type (codes 0-255) has a name
+                const T: [(u8, &str); 13] = [
+                    (0, "echo-reply"),
+                    (3, "destination-unreachable"),
+                    (4, "source-quench"),
+                    (5, "redirect"),
+                    (8, "echo-request"),
+                    (9, "router-advertisement"),
+                    (10, "router-solicitation"),
+                    (11, "time-exceeded"),
+                    (12, "parameter-problem"),
+                    (13, "timestamp-request"),
+                    (14, "timestamp-reply"),
+                    (17, "address-mask-request"),
+                    (18, "address-mask-reply"),
+                ];
+                if i.code != [0, 0xff] {
+                    return None;
+                }
+                xl.add(T.iter().find(|(t, _)| *t == i.icmp_type)?.1);
+            }
+        }
+        Xt::Addrtype(a) => {
+            const N: [&str; 9] = [
+                "unspec",
+                "unicast",
+                "local",
+                "broadcast",
+                "anycast",
+                "multicast",
+                "blackhole",
+                "unreachable",
+                "prohibit",
+            ];
+            xl.add("fib ");
+            let val = if a.source != 0 {
+                xl.add("saddr ");
+                a.source
+            } else {
+                xl.add("daddr ");
+                a.dest
+            };
+            if a.limit_iface_in {
+                xl.add(". iif ");
+            } else if a.limit_iface_out {
+                xl.add(". oif ");
+            }
+            xl.add("type ");
+            if a.invert_source || a.invert_dest {
+                xl.add("!= ");
+            }
+            let braces = val.count_ones() > 1;
+            if braces {
+                xl.add("{ ");
+            }
+            let mut sep = "";
+            for (i, n) in N.iter().enumerate() {
+                if val & (1 << i) != 0 {
+                    xl.add(&format!("{sep}{n}"));
+                    sep = ", ";
+                }
+            }
+            if braces {
+                xl.add(" }");
+            }
+        }
+        Xt::Limit(l) => {
+            const SCALE: u32 = 10000;
+            const R: [(&str, u32); 4] = [
+                ("day", SCALE * 24 * 60 * 60),
+                ("hour", SCALE * 60 * 60),
+                ("minute", SCALE * 60),
+                ("second", SCALE),
+            ];
+            xl.add("limit rate");
+            if l.avg == 0 {
+                xl.add(" inf");
+            } else {
+                let mut i = 1;
+                while i < R.len() {
+                    let m = R[i].1;
+                    if l.avg > m || m / l.avg < m % l.avg {
+                        break;
+                    }
+                    i += 1;
+                }
+                xl.add(&format!(" {}/{}", R[i - 1].1 / l.avg, R[i - 1].0));
+            }
+            if l.burst != 0 && l.burst != 5 {
+                xl.add(&format!(" burst {} packets", l.burst));
+            }
+        }
+        Xt::Pkttype(p) => {
+            xl.add(&format!("pkttype{} ", if p.invert { " !=" } else { "" }));
+            match p.pkttype {
+                0 => xl.add("unicast"),
+                1 => xl.add("broadcast"),
+                2 => xl.add("multicast"),
+                n => xl.add(&n.to_string()),
+            }
+        }
+        Xt::Owner(o) => {
+            let neg = if o.invert != 0 { " !=" } else { "" };
+            let (what, r) = match o.match_flags {
+                1 => ("skuid", o.uid),
+                2 => ("skgid", o.gid),
+                _ => return None,
+            };
+            xl.add(&format!("{what}{neg} "));
+            if r[0] != r[1] {
+                xl.add(&format!("{}-{}", r[0], r[1]));
+            } else {
+                xl.add(&r[0].to_string());
+            }
+        }
+        Xt::Connmark(c) => {
+            xl.add("ct mark");
+            if c.mask != u32::MAX {
+                xl.add(&format!(
+                    " and 0x{:x} {} 0x{:x}",
+                    c.mask,
+                    if c.invert { "!=" } else { "==" },
+                    c.mark
+                ));
+            } else {
+                xl.add(&format!(
+                    " {}0x{:x}",
+                    if c.invert { "!= " } else { "" },
+                    c.mark
+                ));
+            }
+        }
+        Xt::ConnmarkTarget(c) => match c.mode {
+            0 => {
+                xl.add("ct mark set ");
+                if c.ctmask == u32::MAX {
+                    xl.add(&format!("0x{:x} ", c.ctmark));
+                } else if c.ctmark == 0 {
+                    xl.add(&format!("ct mark and 0x{:x}", !c.ctmask));
+                } else if c.ctmark == c.ctmask {
+                    xl.add(&format!("ct mark or 0x{:x}", c.ctmark));
+                } else if c.ctmask == 0 {
+                    xl.add(&format!("ct mark xor 0x{:x}", c.ctmark));
+                } else {
+                    xl.add(&format!(
+                        "ct mark xor 0x{:x} and 0x{:x}",
+                        c.ctmark, !c.ctmask
+                    ));
+                }
+            }
+            1 if c.nfmask == c.ctmask && c.nfmask == u32::MAX => xl.add("ct mark set mark"),
+            2 if c.nfmask == c.ctmask && c.nfmask == u32::MAX => xl.add("meta mark set ct mark"),
+            _ => return None,
+        },
+        Xt::Nflog(n) => {
+            xl.add("log ");
+            if !n.prefix.is_empty() {
+                xl.add(&format!("prefix \"{}\" ", n.prefix));
+            }
+            if n.flags & 1 != 0 {
+                xl.add(&format!("snaplen {} ", n.len));
+            }
+            if n.threshold > 1 {
+                xl.add(&format!("queue-threshold {} ", n.threshold));
+            }
+            xl.add(&format!("group {} ", n.group));
+        }
         _ => return None,
     }
     Some(xl.get())
