@@ -622,3 +622,39 @@ COMMIT
 fn ip6_rt_and_hl_match_ip6tables_legacy_save() {
     check_realistic("ip6 rt/hl", Family::Ipv6, IP6_EXTRA);
 }
+
+/// Without CAP_NET_ADMIN the kernel refuses `IPT_SO_GET_INFO` with EPERM: a typed
+/// [`nfscope::Error::Permission`] that says what is needed. The capability is dropped from the
+/// effective set of one thread only (capabilities are per thread), inside the namespace.
+#[test]
+fn without_cap_net_admin_the_error_says_so() {
+    use std::os::fd::AsRawFd;
+    let ns = Netns::new("legacy");
+    ns.run_stdin("iptables-legacy-restore", &[], &filter_with(1, 0));
+    let path = format!("/run/netns/{}", ns.name());
+    let r = std::thread::spawn(move || {
+        let f = std::fs::File::open(&path).expect("open netns");
+        // SAFETY: setns/capget/capset on this thread with buffers we own.
+        unsafe {
+            assert_eq!(libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET), 0);
+            // _LINUX_CAPABILITY_VERSION_3, pid 0 = this thread; two u32 triples.
+            let mut hdr = [0x2008_0522u32, 0];
+            let mut data = [0u32; 6];
+            assert_eq!(
+                libc::syscall(libc::SYS_capget, hdr.as_mut_ptr(), data.as_mut_ptr()),
+                0
+            );
+            data[0] &= !(1 << 12); // CAP_NET_ADMIN out of the effective set
+            assert_eq!(
+                libc::syscall(libc::SYS_capset, hdr.as_mut_ptr(), data.as_ptr()),
+                0
+            );
+        }
+        legacy::read_all()
+    })
+    .join()
+    .expect("thread");
+    let e = r.expect_err("read without CAP_NET_ADMIN succeeded");
+    assert!(e.is_permission(), "{e}");
+    assert!(e.to_string().contains("root or CAP_NET_ADMIN"), "{e}");
+}
