@@ -146,7 +146,6 @@ fn ranges_are_refused_by_187() {
 }
 
 #[test]
-#[ignore = "needs the xt registry for rules written by 1.8.7 (xt tcp/udp/mark)"]
 fn whole_matrix() {
     check(CORPUS_FILTER, &ALL);
     check(CORPUS_RANGE, &ALL);

@@ -156,12 +156,11 @@ fn the_incident_is_reported_within_a_second_with_its_author() {
     );
     assert_eq!(
         r["after"]["iptables"],
-        "-A KUBE-FIREWALL -m comment -j DROP"
+        "-A KUBE-FIREWALL -m comment --comment \"kubernetes firewall for dropping marked packets\" -j DROP"
     );
 }
 
 #[test]
-#[ignore = "needs the xt registry: 1.8.7's xt mark must read as -m mark --mark 0x8000/0x8000"]
 fn a_reencoding_round_trip_raises_no_alert() {
     let ns = Netns::new("wreenc");
     let (v189, v187) = (Writer::get("bookworm"), Writer::get("bullseye"));

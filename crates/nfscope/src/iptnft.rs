@@ -113,14 +113,26 @@ pub enum Outcome {
     },
 }
 
-/// The xt payload renderer: (kind is target, name, revision, family, info) → iptables-save
-/// fragment. Until the xt registry covers an extension, it prints `-m NAME` / `-j NAME`.
-pub fn xt_fragment(target: bool, name: &str, _rev: u32, _family: Family, _info: &[u8]) -> String {
-    if target {
-        format!("-j {name}")
+/// The xt payload as iptables-save prints it (through the xt extension registry):
+/// `-m mark --mark 0x8000/0x8000`, `-j DNAT --to-destination 10.0.0.1:80`, ... An extension the
+/// registry does not know prints visibly as such, never silently dropped.
+pub fn xt_fragment(target: bool, name: &str, rev: u32, family: Family, info: &[u8]) -> String {
+    use nfscope_wire::xt::ext::{self, XtKind};
+    let kind = if target {
+        XtKind::Target
     } else {
-        format!("-m {name}")
-    }
+        XtKind::Match
+    };
+    let fam = match family {
+        Family::Ip => ext::NFPROTO_IPV4,
+        Family::Ip6 => ext::NFPROTO_IPV6,
+        Family::Arp => ext::NFPROTO_ARP,
+        Family::Bridge => ext::NFPROTO_BRIDGE,
+        _ => ext::NFPROTO_UNSPEC,
+    };
+    let mut s = String::new();
+    ext::decode(kind, name, rev.min(255) as u8, fam, info).save(&mut s);
+    s.trim_start().to_string()
 }
 
 /// What the last load into register 1 was.
