@@ -367,15 +367,15 @@ impl<'a> Folder<'a> {
         let off = off - skip;
         if let Some(p) = proto {
             let mut cur = off;
-            let end = off + len;
+            let end = off.saturating_add(len);
             let mut ok = true;
             let mut pieces = Vec::new();
             while cur < end {
-                let Some(f) = p.field_at(cur) else {
+                let Some(f) = p.field_for(cur, end - cur) else {
                     ok = false;
                     break;
                 };
-                if cur + f.len <= end {
+                if cur.saturating_add(f.len) <= end {
                     pieces.push((f, cur - off, f.len, None));
                     cur += f.len;
                 } else {
@@ -406,7 +406,7 @@ impl<'a> Folder<'a> {
         out.push((
             Lhs {
                 text: format!("@{b},{off},{len}"),
-                dt: Dt::Integer,
+                dt: Dt::Hex,
                 order: Order::Big,
                 bits: len,
                 parts: vec![],
@@ -677,6 +677,18 @@ impl<'a> Folder<'a> {
                             datatype::print_bitmask(il.dt, m, ",")
                         )
                     }
+                    X::Mask { inner, mask, xor }
+                        if matches!(**inner, X::Ct { key: 13, .. })
+                            && xor.iter().all(|&b| b == 0)
+                            && right.iter().all(|&b| b == 0)
+                            && op == 1
+                            && datatype::to_u128(mask, Order::Host).count_ones() == 1 =>
+                    {
+                        // `ct label N`: a test of one label bit
+                        let il = self.lhs(inner);
+                        let bit = datatype::to_u128(mask, Order::Host).trailing_zeros();
+                        format!("{} {bit}", il.text)
+                    }
                     X::Mask { inner, .. } | X::Shift { inner, .. } => {
                         let inner = (**inner).clone();
                         self.kill_for(&inner);
@@ -688,6 +700,8 @@ impl<'a> Folder<'a> {
                         } else {
                             format!("{opstr} ")
                         };
+                        let lc = left.clone();
+                        self.kill_for(&lc);
                         format!("{} {op_txt}{}", l.text, self.value(&l, &right))
                     }
                 };
@@ -993,8 +1007,8 @@ impl<'a> Folder<'a> {
                     // payload write
                     let x = X::Payload {
                         base: p.base.unwrap_or(0),
-                        off: p.offset.unwrap_or(0) * 8,
-                        len: p.len.unwrap_or(0) * 8,
+                        off: p.offset.unwrap_or(0).saturating_mul(8),
+                        len: p.len.unwrap_or(0).saturating_mul(8),
                     };
                     // read-modify-write of a sub-field: `payload & mask ^ xor` stored back
                     if let Some((field, v)) = self.rmw_field(&x, s) {
@@ -1013,8 +1027,8 @@ impl<'a> Folder<'a> {
                         p.dreg,
                         X::Payload {
                             base: p.base.unwrap_or(0),
-                            off: p.offset.unwrap_or(0) * 8,
-                            len: p.len.unwrap_or(0) * 8,
+                            off: p.offset.unwrap_or(0).saturating_mul(8),
+                            len: p.len.unwrap_or(0).saturating_mul(8),
                         },
                     );
                 }
@@ -1636,8 +1650,12 @@ impl<'a> Folder<'a> {
             self.push(format!("{text} set {v}"));
             return;
         }
-        if op == 1 && self.deps[TH as usize].is_some() {
-            self.kill_dep(TH as usize);
+        // exthdr_dependency_kill: a TCP option implies tcp, an IPv6 extension header or an IPv4
+        // option implies the network protocol
+        match op {
+            1 => self.kill_dep(TH as usize),
+            0 | 2 => self.kill_dep(NH as usize),
+            _ => {}
         }
         let bytes = if present { 1 } else { len };
         self.load(

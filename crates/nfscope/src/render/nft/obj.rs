@@ -101,10 +101,13 @@ pub fn declaration(o: &Obj) -> String {
             ));
         }
         Some(ObjData::CtTimeout(c)) => {
+            let l4 = c.l4proto.unwrap_or(0);
+            let data = c.data.as_ref().map(|b| b.0.as_slice()).unwrap_or(&[]);
             s.push_str(&format!(
-                "\n\t\tprotocol {}\n\t\tl3proto {}\n\t\tpolicy = {{ }}\n",
-                proto(c.l4proto.unwrap_or(0)),
-                l3(c.l3proto.unwrap_or(0))
+                "\n\t\tprotocol {}\n\t\tl3proto {}\n\t\tpolicy = {{ {} }}\n",
+                proto(l4),
+                l3(c.l3proto.unwrap_or(0)),
+                timeout_policy(l4, data)
             ));
         }
         Some(ObjData::CtExpect(e)) => {
@@ -195,4 +198,46 @@ pub fn flowtable(f: &Flowtable) -> String {
     }
     s.push_str("\t}\n");
     s
+}
+
+/// Per-state timeouts of a `ct timeout` object that differ from the kernel defaults
+/// (nft's `timeout_protocol` table), in state order: `established : 100, close : 4`.
+/// `data` is the nested `CTA_TIMEOUT_*` attributes (be32 seconds, type = state index + 1).
+fn timeout_policy(l4: u8, data: &[u8]) -> String {
+    const TCP: &[(&str, u32)] = &[
+        ("syn_sent", 120),
+        ("syn_recv", 60),
+        ("established", 432000),
+        ("fin_wait", 120),
+        ("close_wait", 60),
+        ("last_ack", 30),
+        ("time_wait", 120),
+        ("close", 10),
+        ("syn_sent2", 120),
+        ("retrans", 300),
+        ("unacknowledged", 300),
+    ];
+    const UDP: &[(&str, u32)] = &[("unreplied", 30), ("replied", 120)];
+    const ICMP: &[(&str, u32)] = &[("timeout", 30)];
+    const GENERIC: &[(&str, u32)] = &[("timeout", 600)];
+    let states = match l4 {
+        6 => TCP,
+        17 | 136 => UDP,
+        1 | 58 => ICMP,
+        _ => GENERIC,
+    };
+    let mut vals: Vec<Option<u32>> = vec![None; states.len()];
+    for a in nfscope_wire::attr::Attrs::new(data).flatten() {
+        let i = (a.ty as usize).wrapping_sub(1);
+        if let (Some(slot), Ok(v)) = (vals.get_mut(i), a.be32()) {
+            *slot = Some(v);
+        }
+    }
+    let mut out = Vec::new();
+    for ((name, dflt), v) in states.iter().zip(vals) {
+        if let Some(v) = v.filter(|v| v != dflt) {
+            out.push(format!("{name} : {v}"));
+        }
+    }
+    out.join(", ")
 }

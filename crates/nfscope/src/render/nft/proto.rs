@@ -34,6 +34,14 @@ impl Proto {
     pub fn field_at(&self, offset: u32) -> Option<&'static Field> {
         self.fields.iter().find(|f| f.offset == offset)
     }
+    /// The field at `offset` that best covers `remaining` bits: exact length first, then the
+    /// longest that fits, then (for a prefix) the shortest.
+    pub fn field_for(&self, offset: u32, remaining: u32) -> Option<&'static Field> {
+        let at = || self.fields.iter().filter(move |f| f.offset == offset);
+        at().find(|f| f.len == remaining)
+            .or_else(|| at().filter(|f| f.len <= remaining).max_by_key(|f| f.len))
+            .or_else(|| at().min_by_key(|f| f.len))
+    }
     pub fn key_field(&'static self) -> Option<&'static Field> {
         self.key.and_then(|k| self.fields.get(k))
     }
