@@ -422,13 +422,17 @@ pub fn translate(table: &Table, chain: &Chain, rule: &Rule, reader: Reader) -> I
             }
             Expr::Target(t) => {
                 let info = t.info.as_ref().map(|b| b.0.as_slice()).unwrap_or(&[]);
-                let text = xt_fragment(
+                let mut text = xt_fragment(
                     true,
                     t.name.as_deref().unwrap_or(""),
                     t.rev.unwrap_or(0),
                     family,
                     info,
                 );
+                if reader == Reader::Upto187 && text.starts_with("-j NFLOG") {
+                    // 1.8.7 prints its NFLOG prefix after two spaces.
+                    text = text.replacen("--nflog-prefix ", "--nflog-prefix  ", 1);
+                }
                 out.target = Some(Part {
                     text,
                     exprs: vec![i],
@@ -629,13 +633,19 @@ pub fn proto_name(p: u8, reader: Reader) -> String {
         .unwrap_or_else(|| p.to_string())
 }
 
-/// iptables' quoting of strings in save output (`xtables_save_string`): always double quotes,
-/// with `"` and `\` escaped.
+/// iptables' quoting of strings in save output (`xtables_save_string`): bare when the string is
+/// only `[A-Za-z0-9_-]`, else double quotes with `"`, `\` and `'` escaped.
 pub fn save_string(s: &str) -> String {
+    let bare = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if bare {
+        return s.to_string();
+    }
     let mut o = String::with_capacity(s.len() + 2);
     o.push('"');
     for c in s.chars() {
-        if c == '"' || c == '\\' {
+        if c == '"' || c == '\\' || c == '\'' {
             o.push('\\');
         }
         o.push(c);
