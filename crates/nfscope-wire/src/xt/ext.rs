@@ -43,30 +43,79 @@ use serde::Serialize;
 pub mod fmt;
 
 pub mod addrtype;
+pub mod ah;
+pub mod audit;
+pub mod bpf;
+pub mod cgroup;
+pub mod checksum;
+pub mod classify;
+pub mod cluster;
 pub mod comment;
+pub mod connbytes;
+pub mod connlabel;
+pub mod connlimit;
 pub mod connmark;
+pub mod connsecmark;
 pub mod conntrack;
+pub mod cpu;
 pub mod ct;
+pub mod dccp;
+pub mod devgroup;
+pub mod dscp;
+pub mod ecn;
 pub mod error;
+pub mod esp;
+pub mod frag;
 pub mod hashlimit;
+pub mod helper;
+pub mod hl;
+pub mod hmark;
 pub mod icmp;
+pub mod idletimer;
+pub mod iprange;
+pub mod ipv6header;
+pub mod ipvs;
+pub mod led;
+pub mod length;
 pub mod limit;
 pub mod log;
+pub mod mac;
 pub mod mark;
+pub mod mh;
 pub mod multiport;
 pub mod nat;
+pub mod nfacct;
 pub mod nflog;
+pub mod nfqueue;
+pub mod osf;
 pub mod owner;
 pub mod physdev;
 pub mod pkttype;
+pub mod policy;
+pub mod quota;
+pub mod rateest;
+pub mod realm;
 pub mod recent;
 pub mod reject;
+pub mod rpfilter;
+pub mod rt;
+pub mod sctp;
+pub mod secmark;
 pub mod set;
+pub mod socket;
 pub mod standard;
 pub mod state;
 pub mod statistic;
+pub mod string;
+pub mod synproxy;
 pub mod tcpmss;
+pub mod tcpoptstrip;
 pub mod tcpudp;
+pub mod tee;
+pub mod time;
+pub mod tos;
+pub mod tproxy;
+pub mod u32;
 
 /// `NFPROTO_UNSPEC`.
 pub const NFPROTO_UNSPEC: u8 = 0;
@@ -165,37 +214,90 @@ macro_rules! xt_enum {
 
 xt_enum! {
     Addrtype(addrtype::Addrtype),
+    Ah(ah::Ah),
+    Bpf(bpf::Bpf),
+    Cgroup(cgroup::Cgroup),
+    Cluster(cluster::Cluster),
     Comment(comment::Comment),
+    Connbytes(connbytes::Connbytes),
+    Connlabel(connlabel::Connlabel),
+    Connlimit(connlimit::Connlimit),
     Connmark(connmark::Connmark),
     Conntrack(conntrack::Conntrack),
+    Cpu(cpu::Cpu),
+    Dccp(dccp::Dccp),
+    Devgroup(devgroup::Devgroup),
+    Dscp(dscp::Dscp),
+    Tos(tos::Tos),
+    Ecn(ecn::Ecn),
+    Esp(esp::Esp),
+    Frag(frag::Frag),
     Hashlimit(hashlimit::Hashlimit),
+    Helper(helper::Helper),
+    Hl(hl::Hl),
     Icmp(icmp::Icmp),
+    Iprange(iprange::Iprange),
+    Ipv6header(ipv6header::Ipv6header),
+    Ipvs(ipvs::Ipvs),
+    Length(length::Length),
     Limit(limit::Limit),
+    Mac(mac::Mac),
     Mark(mark::Mark),
+    Mh(mh::Mh),
     Multiport(multiport::Multiport),
+    Nfacct(nfacct::Nfacct),
+    Osf(osf::Osf),
     Owner(owner::Owner),
     Physdev(physdev::Physdev),
     Pkttype(pkttype::Pkttype),
+    Policy(policy::Policy),
+    Quota(quota::Quota),
+    Rateest(rateest::Rateest),
+    Realm(realm::Realm),
     Recent(recent::Recent),
+    Rpfilter(rpfilter::Rpfilter),
+    Rt(rt::Rt),
+    Sctp(sctp::Sctp),
     Set(set::SetMatch),
+    Socket(socket::Socket),
     State(state::State),
     Statistic(statistic::Statistic),
+    String(string::StringMatch),
     Tcpmss(tcpmss::TcpmssMatch),
     Tcp(tcpudp::Tcp),
     Udp(tcpudp::Udp),
+    Time(time::Time),
+    U32(u32::U32),
     /// The standard target: a verdict or a jump offset.
     Standard(standard::Standard),
     /// `ERROR`: heads a user chain (its name) or ends a table.
     Error(error::ErrorTarget),
+    Audit(audit::Audit),
+    Checksum(checksum::Checksum),
+    Classify(classify::Classify),
     ConnmarkTarget(connmark::ConnmarkTarget),
+    Connsecmark(connsecmark::Connsecmark),
     Ct(ct::Ct),
     Nat(nat::Nat),
+    DscpTarget(dscp::DscpTarget),
+    TosTarget(tos::TosTarget),
+    HlTarget(hl::HlTarget),
+    Hmark(hmark::Hmark),
+    Idletimer(idletimer::Idletimer),
+    Led(led::Led),
     Log(log::Log),
     MarkTarget(mark::MarkTarget),
     Nflog(nflog::Nflog),
+    Nfqueue(nfqueue::Nfqueue),
+    RateestTarget(rateest::RateestTarget),
     Reject(reject::Reject),
+    Secmark(secmark::Secmark),
     SetTarget(set::SetTarget),
+    Synproxy(synproxy::Synproxy),
     TcpmssTarget(tcpmss::TcpmssTarget),
+    Tcpoptstrip(tcpoptstrip::Tcpoptstrip),
+    Tee(tee::Tee),
+    Tproxy(tproxy::Tproxy),
     /// A target without payload or options (`TRACE`, `NOTRACK`, `ACCEPT` as an nft_compat
     /// target, …): prints ` -j NAME`.
     Plain(standard::Plain),
@@ -228,7 +330,13 @@ impl Xt {
 /// forms of extensions that have both (`icmp`/`icmp6`, `REJECT`, conntrack addresses, …).
 pub fn decode(kind: XtKind, name: &str, rev: u8, family: u8, data: &[u8]) -> Xt {
     decode_known(kind, name, rev, family, data).unwrap_or_else(|| {
-        Xt::Unknown(UnknownXt { kind, name: name.to_string(), rev, family, bytes: data.to_vec() })
+        Xt::Unknown(UnknownXt {
+            kind,
+            name: name.to_string(),
+            rev,
+            family,
+            bytes: data.to_vec(),
+        })
     })
 }
 
@@ -237,38 +345,91 @@ fn decode_known(kind: XtKind, name: &str, rev: u8, f: u8, d: &[u8]) -> Option<Xt
     use XtKind::{Match as M, Target as T};
     Some(match (kind, name) {
         (M, "addrtype") => Xt::Addrtype(addrtype::Addrtype::parse(rev, d)?),
+        (M, "ah") => Xt::Ah(ah::Ah::parse(rev, f, d)?),
+        (M, "bpf") => Xt::Bpf(bpf::Bpf::parse(rev, d)?),
+        (M, "cgroup") => Xt::Cgroup(cgroup::Cgroup::parse(rev, d)?),
+        (M, "cluster") => Xt::Cluster(cluster::Cluster::parse(rev, d)?),
         (M, "comment") => Xt::Comment(comment::Comment::parse(rev, d)?),
+        (M, "connbytes") => Xt::Connbytes(connbytes::Connbytes::parse(rev, d)?),
+        (M, "connlabel") => Xt::Connlabel(connlabel::Connlabel::parse(rev, d)?),
+        (M, "connlimit") => Xt::Connlimit(connlimit::Connlimit::parse(rev, f, d)?),
         (M, "connmark") => Xt::Connmark(connmark::Connmark::parse(rev, d)?),
         (M, "conntrack") => Xt::Conntrack(conntrack::Conntrack::parse(rev, f, d)?),
+        (M, "cpu") => Xt::Cpu(cpu::Cpu::parse(rev, d)?),
+        (M, "dccp") => Xt::Dccp(dccp::Dccp::parse(rev, d)?),
+        (M, "devgroup") => Xt::Devgroup(devgroup::Devgroup::parse(rev, d)?),
+        (M, "dscp") => Xt::Dscp(dscp::Dscp::parse(rev, d)?),
+        (M, "tos") => Xt::Tos(tos::Tos::parse(rev, d)?),
+        (M, "ecn") => Xt::Ecn(ecn::Ecn::parse(rev, d)?),
+        (M, "esp") => Xt::Esp(esp::Esp::parse(rev, d)?),
+        (M, "frag") => Xt::Frag(frag::Frag::parse(rev, d)?),
         (M, "hashlimit") => Xt::Hashlimit(hashlimit::Hashlimit::parse(rev, f, d)?),
+        (M, "helper") => Xt::Helper(helper::Helper::parse(rev, d)?),
+        (M, "hl" | "ttl") => Xt::Hl(hl::Hl::parse(name, rev, d)?),
         (M, "icmp" | "icmp6") => Xt::Icmp(icmp::Icmp::parse(name, rev, d)?),
+        (M, "iprange") => Xt::Iprange(iprange::Iprange::parse(rev, f, d)?),
+        (M, "ipv6header") => Xt::Ipv6header(ipv6header::Ipv6header::parse(rev, d)?),
+        (M, "ipvs") => Xt::Ipvs(ipvs::Ipvs::parse(rev, f, d)?),
+        (M, "length") => Xt::Length(length::Length::parse(rev, d)?),
         (M, "limit") => Xt::Limit(limit::Limit::parse(rev, d)?),
+        (M, "mac") => Xt::Mac(mac::Mac::parse(rev, d)?),
         (M, "mark") => Xt::Mark(mark::Mark::parse(rev, d)?),
+        (M, "mh") => Xt::Mh(mh::Mh::parse(rev, d)?),
         (M, "multiport") => Xt::Multiport(multiport::Multiport::parse(rev, d)?),
+        (M, "nfacct") => Xt::Nfacct(nfacct::Nfacct::parse(rev, d)?),
+        (M, "osf") => Xt::Osf(osf::Osf::parse(rev, d)?),
         (M, "owner") => Xt::Owner(owner::Owner::parse(rev, d)?),
         (M, "physdev") => Xt::Physdev(physdev::Physdev::parse(rev, d)?),
         (M, "pkttype") => Xt::Pkttype(pkttype::Pkttype::parse(rev, d)?),
+        (M, "policy") => Xt::Policy(policy::Policy::parse(rev, f, d)?),
+        (M, "quota") => Xt::Quota(quota::Quota::parse(rev, d)?),
+        (M, "rateest") => Xt::Rateest(rateest::Rateest::parse(rev, d)?),
+        (M, "realm") => Xt::Realm(realm::Realm::parse(rev, d)?),
         (M, "recent") => Xt::Recent(recent::Recent::parse(rev, f, d)?),
+        (M, "rpfilter") => Xt::Rpfilter(rpfilter::Rpfilter::parse(rev, d)?),
+        (M, "rt") => Xt::Rt(rt::Rt::parse(rev, f, d)?),
+        (M, "sctp") => Xt::Sctp(sctp::Sctp::parse(rev, d)?),
         (M, "set") => Xt::Set(set::SetMatch::parse(rev, d)?),
+        (M, "socket") => Xt::Socket(socket::Socket::parse(rev, d)?),
         (M, "state") => Xt::State(state::State::parse(rev, d)?),
         (M, "statistic") => Xt::Statistic(statistic::Statistic::parse(rev, d)?),
+        (M, "string") => Xt::String(string::StringMatch::parse(rev, d)?),
         (M, "tcpmss") => Xt::Tcpmss(tcpmss::TcpmssMatch::parse(rev, d)?),
         (M, "tcp") => Xt::Tcp(tcpudp::Tcp::parse(rev, d)?),
         (M, "udp") => Xt::Udp(tcpudp::Udp::parse(rev, d)?),
+        (M, "time") => Xt::Time(time::Time::parse(rev, d)?),
+        (M, "u32") => Xt::U32(u32::U32::parse(rev, d)?),
 
         (T, "") => Xt::Standard(standard::Standard::parse(rev, d)?),
         (T, "ERROR") => Xt::Error(error::ErrorTarget::parse(rev, d)?),
+        (T, "AUDIT") => Xt::Audit(audit::Audit::parse(rev, d)?),
+        (T, "CHECKSUM") => Xt::Checksum(checksum::Checksum::parse(rev, d)?),
+        (T, "CLASSIFY") => Xt::Classify(classify::Classify::parse(rev, d)?),
         (T, "CONNMARK") => Xt::ConnmarkTarget(connmark::ConnmarkTarget::parse(rev, d)?),
+        (T, "CONNSECMARK") => Xt::Connsecmark(connsecmark::Connsecmark::parse(rev, d)?),
         (T, "CT") => Xt::Ct(ct::Ct::parse(rev, d)?),
         (T, "DNAT" | "SNAT" | "MASQUERADE" | "REDIRECT" | "NETMAP") => {
             Xt::Nat(nat::Nat::parse(name, rev, f, d)?)
         }
+        (T, "DSCP") => Xt::DscpTarget(dscp::DscpTarget::parse(rev, d)?),
+        (T, "TOS") => Xt::TosTarget(tos::TosTarget::parse(rev, d)?),
+        (T, "HL" | "TTL") => Xt::HlTarget(hl::HlTarget::parse(name, rev, d)?),
+        (T, "HMARK") => Xt::Hmark(hmark::Hmark::parse(rev, f, d)?),
+        (T, "IDLETIMER") => Xt::Idletimer(idletimer::Idletimer::parse(rev, d)?),
+        (T, "LED") => Xt::Led(led::Led::parse(rev, d)?),
         (T, "LOG") => Xt::Log(log::Log::parse(rev, d)?),
         (T, "MARK") => Xt::MarkTarget(mark::MarkTarget::parse(rev, d)?),
         (T, "NFLOG") => Xt::Nflog(nflog::Nflog::parse(rev, d)?),
+        (T, "NFQUEUE") => Xt::Nfqueue(nfqueue::Nfqueue::parse(rev, d)?),
+        (T, "RATEEST") => Xt::RateestTarget(rateest::RateestTarget::parse(rev, d)?),
         (T, "REJECT") => Xt::Reject(reject::Reject::parse(rev, f, d)?),
+        (T, "SECMARK") => Xt::Secmark(secmark::Secmark::parse(rev, d)?),
         (T, "SET") => Xt::SetTarget(set::SetTarget::parse(rev, d)?),
+        (T, "SYNPROXY") => Xt::Synproxy(synproxy::Synproxy::parse(rev, d)?),
         (T, "TCPMSS") => Xt::TcpmssTarget(tcpmss::TcpmssTarget::parse(rev, d)?),
+        (T, "TCPOPTSTRIP") => Xt::Tcpoptstrip(tcpoptstrip::Tcpoptstrip::parse(rev, d)?),
+        (T, "TEE") => Xt::Tee(tee::Tee::parse(rev, f, d)?),
+        (T, "TPROXY") => Xt::Tproxy(tproxy::Tproxy::parse(rev, f, d)?),
         (T, "TRACE" | "NOTRACK" | "ACCEPT" | "DROP" | "RETURN" | "QUEUE") => {
             Xt::Plain(standard::Plain::parse(name, d)?)
         }
@@ -299,8 +460,10 @@ pub(crate) mod testutil {
             // A prefix may only decode when what was cut is zeroes (alignment padding,
             // kernel-only fields) and it means the same thing.
             let zero_tail = data[n..].iter().all(|&b| b == 0);
-            assert!(p.is_unknown() || (zero_tail && p == xt), "{name}: prefix {n} decoded: {p:?}");
+            assert!(
+                p.is_unknown() || (zero_tail && p == xt),
+                "{name}: prefix {n} decoded: {p:?}"
+            );
         }
     }
-
 }

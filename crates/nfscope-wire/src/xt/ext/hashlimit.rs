@@ -101,11 +101,9 @@ impl Hashlimit {
     fn bytes(&self, out: &mut String) -> u32 {
         let units: [(&str, u64); 3] = [("m", 1024 * 1024), ("k", 1024), ("", 1)];
         let cost_to_bytes = |cost: u64| {
-            let r = if cost != 0 {
-                u64::from(u32::MAX) / cost
-            } else {
-                u64::from(u32::MAX)
-            };
+            let r = u64::from(u32::MAX)
+                .checked_div(cost)
+                .unwrap_or(u64::from(u32::MAX));
             r.wrapping_sub(1) << BYTE_SHIFT
         };
         let bytes_to_cost = |b: u64| {

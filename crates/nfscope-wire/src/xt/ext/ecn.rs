@@ -1,0 +1,52 @@
+//! `ecn` match.
+//!
+//! ```text
+//! struct xt_ecn_info (4): 0 u8 operation, 1 u8 invert, 2 u8 ip_ect, 3 u8 proto.tcp.ect
+//!   operation/invert: MATCH_IP 0x01, MATCH_ECE 0x10, MATCH_CWR 0x20
+//! ```
+
+use super::fmt::{bang, Rd};
+use super::{Ctx, Ext};
+use serde::Serialize;
+use std::fmt::Write as _;
+
+/// `-m ecn [!] --ecn-tcp-ece [!] --ecn-tcp-cwr [!] --ecn-ip-ect N`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ecn {
+    pub operation: u8,
+    pub invert: u8,
+    pub ip_ect: u8,
+}
+
+impl Ecn {
+    pub fn parse(rev: u8, d: &[u8]) -> Option<Ecn> {
+        if rev != 0 {
+            return None;
+        }
+        let r = Rd::sized(d, 4)?;
+        Some(Ecn {
+            operation: r.u8(0)?,
+            invert: r.u8(1)?,
+            ip_ect: r.u8(2)?,
+        })
+    }
+}
+
+impl Ext for Ecn {
+    fn save(&self, _: &Ctx<'_>, out: &mut String) {
+        out.push_str(" -m ecn");
+        let (op, inv) = (self.operation, self.invert);
+        if op & 0x10 != 0 {
+            bang(out, inv & 0x10 != 0);
+            out.push_str(" --ecn-tcp-ece");
+        }
+        if op & 0x20 != 0 {
+            bang(out, inv & 0x20 != 0);
+            out.push_str(" --ecn-tcp-cwr");
+        }
+        if op & 0x01 != 0 {
+            bang(out, inv & 0x01 != 0);
+            let _ = write!(out, " --ecn-ip-ect {}", self.ip_ect);
+        }
+    }
+}
