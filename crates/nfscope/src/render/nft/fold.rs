@@ -10,7 +10,7 @@ use super::proto::{self, Field, Proto, LL, NH, TH};
 use super::set::{self, ElemType};
 use crate::model::{Chain, Table};
 use nfscope_wire::nft::expr::{consts, Expr};
-use nfscope_wire::nft::{Data, Family, Rule, Verdict, VerdictCode};
+use nfscope_wire::nft::{set_flags, Data, Family, Rule, Verdict, VerdictCode};
 use std::collections::HashMap;
 
 /// What a register holds.
@@ -1837,7 +1837,18 @@ impl<'a> Folder<'a> {
             };
             inner.push_str(&format!(" : {}", self.source(d.sreg_data, &l2)));
         }
-        self.push(format!("{op} @{name} {{ {inner} }}"));
+        // an anonymous dynamic set is a meter (`set_is_meter`)
+        let meter = s.is_some_and(|s| s.is_anonymous() && s.flags() & set_flags::EVAL != 0);
+        if meter {
+            let size = s
+                .and_then(|s| s.attrs.desc.as_ref())
+                .and_then(|d| d.size)
+                .map(|n| format!(" size {n}"))
+                .unwrap_or_default();
+            self.push(format!("meter {name}{size} {{ {inner} }}"));
+        } else {
+            self.push(format!("{op} @{name} {{ {inner} }}"));
+        }
         self.kill_for(&key);
     }
 
