@@ -658,3 +658,47 @@ fn without_cap_net_admin_the_error_says_so() {
     assert!(e.is_permission(), "{e}");
     assert!(e.to_string().contains("root or CAP_NET_ADMIN"), "{e}");
 }
+
+/// Tables written by every iptables-legacy of the writer matrix (1.8.7, 1.8.9, 1.8.11, sid):
+/// what we read and print equals what the system's iptables-legacy-save 1.8.9 prints. Where a
+/// writer's own save prints something else, it is reported, not failed (1.8.9 is our target).
+#[test]
+fn every_legacy_writer_version_reads_back_identically() {
+    use nfscope_tests::writers::Writer;
+    for w in Writer::all() {
+        for (family, rules, restore, save) in [
+            (
+                Family::Ipv4,
+                KUBE_PROXY,
+                "iptables-legacy-restore",
+                "iptables-legacy-save",
+            ),
+            (
+                Family::Ipv4,
+                DOCKER,
+                "iptables-legacy-restore",
+                "iptables-legacy-save",
+            ),
+            (
+                Family::Ipv6,
+                IP6_FIREWALL,
+                "ip6tables-legacy-restore",
+                "ip6tables-legacy-save",
+            ),
+        ] {
+            let ns = Netns::new("legacy");
+            ns.run_stdin(&w.tool(restore), &[], rules);
+            let theirs = oracle(&ns, save, true);
+            let mine = ours(&ns, family, true);
+            assert_same_lines(
+                &format!("written by {} ({})", w.version, w.suite),
+                &mine,
+                &theirs,
+            );
+            let own = oracle(&ns, &w.tool(save), true);
+            if own != theirs {
+                eprintln!("note: {} {save} prints differently from 1.8.9", w.version);
+            }
+        }
+    }
+}
