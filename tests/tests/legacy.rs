@@ -54,6 +54,8 @@ const HEADER_ONLY: &str = "\
 -A INPUT ! -f -p gre -j RETURN
 -A INPUT -p 200 -g zeta
 -A INPUT -i lo
+-A INPUT -i wlå0 -j DROP
+-A INPUT ! -i abcdefghijklmn+ -j DROP
 -A INPUT -p sctp -j Alpha
 -A FORWARD -o br-+ -j _under
 -A zeta -j QUEUE

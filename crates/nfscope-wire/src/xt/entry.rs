@@ -271,22 +271,23 @@ impl Iface {
     pub fn is_any(&self) -> bool {
         self.mask[0] == 0
     }
-    /// The name as given to `-i`/`-o` (`eth0`, or `eth+` for a wildcard), as iptables prints it.
+    /// The name as given to `-i`/`-o` (`eth0`, or `eth+` for a wildcard), as iptables'
+    /// `save_iface` prints it (bytes that are not UTF-8 are replaced, lossily).
     pub fn display(&self) -> String {
-        let mut s = String::new();
+        let mut s = Vec::with_capacity(17);
         for i in 0..16 {
             if self.mask[i] != 0 {
                 if self.name[i] != 0 {
-                    s.push(char::from(self.name[i]));
+                    s.push(self.name[i]);
                 }
             } else {
                 if i > 0 && self.name[i - 1] != 0 {
-                    s.push('+');
+                    s.push(b'+');
                 }
                 break;
             }
         }
-        s
+        String::from_utf8_lossy(&s).into_owned()
     }
 }
 
