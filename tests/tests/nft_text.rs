@@ -180,3 +180,36 @@ fn corpus_matches_nft_list_ruleset() {
         "nft text differs from `nft list ruleset`:\n{failures}"
     );
 }
+
+/// A kube-proxy (iptables mode) ruleset of 200 services × 3 endpoints, written by the system's
+/// iptables-nft-restore and by 1.8.7's: our text equals `nft list ruleset`'s.
+#[test]
+fn kube_proxy_ruleset_matches_nft() {
+    let text = nfscope_tests::kube::Kube::new(200, 3).restore_text();
+    for writer in [None, Some("bullseye")] {
+        let ns = Netns::new("render");
+        let prog = match writer {
+            Some(s) => Writer::get(s).tool("iptables-nft-restore"),
+            None => "iptables-nft-restore".to_string(),
+        };
+        ns.run_stdin(&prog, &[], &text);
+        let reference = ns.ok("nft", &["list", "ruleset"]);
+        let (rs, _) = snapshot::take_in_netns(ns.name(), &Options::default()).expect("snapshot");
+        assert!(
+            rs.rule_count() > 1000,
+            "ruleset not loaded: {} rules",
+            rs.rule_count()
+        );
+        let ours = ruleset(
+            &rs,
+            &NftOptions {
+                ifnames: ifnames(&ns),
+            },
+        );
+        assert!(
+            ours == reference,
+            "writer {writer:?}:\n{}",
+            diff(&ours, &reference)
+        );
+    }
+}

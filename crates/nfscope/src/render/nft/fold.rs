@@ -995,6 +995,17 @@ impl<'a> Folder<'a> {
 
     /// Fold one expression.
     pub fn expr(&mut self, e: &Expr) {
+        let before = self.stmts.len();
+        self.expr_inner(e);
+        // rule_maybe_reset_payload_deps: a statement that is not a match (counter, verdict,
+        // xt, nat, set...) ends the window in which a later match can remove a dependency
+        let is_match = matches!(e, Expr::Cmp(_) | Expr::Range(_) | Expr::Lookup(_));
+        if self.stmts.len() > before && !is_match {
+            self.deps = [None; 3];
+        }
+    }
+
+    fn expr_inner(&mut self, e: &Expr) {
         match e {
             Expr::Immediate(i) => match (&i.data, i.dreg.unwrap_or(0)) {
                 (Some(Data::Verdict(v)), 0) => {

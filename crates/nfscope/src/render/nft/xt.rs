@@ -316,16 +316,16 @@ fn translate(x: &Xt, _family: u8, l4: Option<&str>) -> Option<String> {
                 tcp_flags(&mut xl, t.flg_mask);
                 done = true;
             }
-            if !done {
-                xl.add("meta l4proto tcp");
-            }
+            // iptables 1.8.9 translates a bare `-m tcp` to nothing (1.8.11 adds
+            // `meta l4proto tcp`)
+            let _ = done;
         }
         Xt::Udp(u) => {
             let mut done = ports(&mut xl, "udp", "sport", u.spts, u.invflags & 1 != 0);
             done |= ports(&mut xl, "udp", "dport", u.dpts, u.invflags & 2 != 0);
-            if !done {
-                xl.add("meta l4proto udp");
-            }
+            // iptables 1.8.9 translates a bare `-m udp` to nothing (1.8.11 adds
+            // `meta l4proto udp`)
+            let _ = done;
         }
         Xt::Reject(r) => {
             let v4 = r.family == ext::NFPROTO_IPV4;
