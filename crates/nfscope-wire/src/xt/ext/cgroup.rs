@@ -5,8 +5,8 @@
 //! struct xt_cgroup_info_v1 (4112, user-visible 4104): 0 u8 has_path, 1 u8 has_classid,
 //!   2 u8 invert_path, 3 u8 invert_classid, 4 char path[4096], 4100 u32 classid,
 //!   4104 void *priv (kernel only)
-//! struct xt_cgroup_info_v2 (528, user-visible 520): as v1 with path[512], 516 u32 classid,
-//!   520 priv
+//! struct xt_cgroup_info_v2 (528, user-visible 520): 0..4 as v1, 4 union { char path[512];
+//!   u32 classid }, 520 priv
 //! ```
 
 use super::fmt::{save_string, Rd};
@@ -36,9 +36,9 @@ impl Cgroup {
                 invert_classid: r.u32(4)? != 0,
             });
         }
-        let (r, plen) = match rev {
-            1 => (Rd::sized_user(d, 4112, 4104)?, 4096),
-            2 => (Rd::sized_user(d, 528, 520)?, 512),
+        let (r, plen, classid_at) = match rev {
+            1 => (Rd::sized_user(d, 4112, 4104)?, 4096, 4100),
+            2 => (Rd::sized_user(d, 528, 520)?, 512, 4),
             _ => return None,
         };
         Some(Cgroup {
@@ -50,7 +50,7 @@ impl Cgroup {
             },
             invert_path: r.u8(2)? != 0,
             classid: if r.u8(1)? != 0 {
-                Some(r.u32(4 + plen)?)
+                Some(r.u32(classid_at)?)
             } else {
                 None
             },

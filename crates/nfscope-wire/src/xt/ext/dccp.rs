@@ -34,8 +34,9 @@ impl Dccp {
         }
         let r = Rd::sized(d, 16)?;
         let typemask = r.u16(12)?;
-        // Bits past INVALID have no name (iptables would read past its table).
-        if typemask >> 11 != 0 {
+        // `INVALID` sets every bit from 10 up and ends the list; bits past 10 without it have
+        // no name (iptables would read past its table).
+        if typemask >> 11 != 0 && typemask & 0x400 == 0 {
             return None;
         }
         Some(Dccp {

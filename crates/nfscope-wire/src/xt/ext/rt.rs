@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! struct ip6t_rt (280): 0 u32 rt_type, 4 u32 segsleft[2], 12 u32 hdrlen, 16 u8 flags,
-//!   17 u8 invflags, 18 in6_addr addrs[16], 274 u8 addrnr
+//!   17 u8 invflags, 20 in6_addr addrs[16] (4-aligned), 276 u8 addrnr
 //!   flags: TYP 1, SGS 2, LEN 4, RES 8, FST 0x10, FST_NSTRICT 0x20; invflags: TYP 1, SGS 2, LEN 4
 //! ```
 
@@ -30,7 +30,7 @@ impl Rt {
             return None;
         }
         let r = Rd::sized(d, 280)?;
-        let n = usize::from(r.u8(274)?);
+        let n = usize::from(r.u8(276)?);
         if n > 16 {
             return None;
         }
@@ -41,7 +41,7 @@ impl Rt {
             flags: r.u8(16)?,
             invflags: r.u8(17)?,
             addrs: (0..n)
-                .map(|i| r.arr(18 + 16 * i))
+                .map(|i| r.arr(20 + 16 * i))
                 .collect::<Option<Vec<_>>>()?,
         })
     }
