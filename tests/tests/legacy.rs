@@ -1,6 +1,9 @@
 //! Legacy x_tables against the real kernel: our reader + iptables-save renderer compared with
 //! `iptables-legacy-save` / `ip6tables-legacy-save` 1.8.9 (with and without `-c`), reading never
 //! creates a table, and reads are consistent while another process keeps replacing the table.
+//!
+//! Every `*-restore` runs with `-w`: iptables-legacy in a netns still takes the host's
+//! /run/xtables.lock, and tests (ours and others') run in parallel.
 
 use nfscope::legacy;
 use nfscope::render::iptables::{legacy_save, SaveOptions};
@@ -76,7 +79,7 @@ COMMIT
 #[test]
 fn header_fields_and_standard_targets_match_iptables_legacy_save() {
     let ns = Netns::new("legacy");
-    ns.run_stdin("iptables-legacy-restore", &[], HEADER_ONLY);
+    ns.run_stdin("iptables-legacy-restore", &["-w"], HEADER_ONLY);
     // Traffic so that counters are not all zero.
     ns.ok("ip", &["link", "set", "lo", "up"]);
     let _ = ns.run("ping", &["-c", "2", "-i", "0.2", "-W", "1", "127.0.0.1"]);
@@ -107,7 +110,7 @@ COMMIT
 #[test]
 fn ip6_header_fields_match_ip6tables_legacy_save() {
     let ns = Netns::new("legacy");
-    ns.run_stdin("ip6tables-legacy-restore", &[], IP6_HEADERS);
+    ns.run_stdin("ip6tables-legacy-restore", &["-w"], IP6_HEADERS);
     ns.ok("ip", &["link", "set", "lo", "up"]);
     let _ = ns.run("ping", &["-6", "-c", "2", "-i", "0.2", "-W", "1", "::1"]);
     compare(&ns, Family::Ipv6);
@@ -139,7 +142,7 @@ fn reading_a_fresh_netns_creates_no_table() {
     // Once one table exists, reading it creates no other.
     ns.run_stdin(
         "iptables-legacy-restore",
-        &[],
+        &["-w"],
         "*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n",
     );
     let rs = legacy::read_all_in_netns(ns.name()).expect("read");
@@ -438,7 +441,7 @@ fn check_realistic(tag: &str, family: Family, rules: &str) {
         ns.ok("ipset", &["create", "unused", "hash:net"]);
         ns.ok("ipset", &["create", "blocklist", "hash:ip"]);
     }
-    ns.run_stdin(restore, &[], rules);
+    ns.run_stdin(restore, &["-w"], rules);
     if sets {
         // Set names come from the kernel by index, read in the same namespace.
         let rs = legacy::read_all_in_netns(ns.name()).expect("read");
@@ -515,11 +518,11 @@ fn reads_are_consistent_while_the_table_is_replaced() {
     for (i, (a, b)) in versions.iter().enumerate() {
         let rules = filter_with(*a, *b);
         std::fs::write(dir.join(format!("v{i}")), &rules).expect("write");
-        ns.run_stdin("iptables-legacy-restore", &[], &rules);
+        ns.run_stdin("iptables-legacy-restore", &["-w"], &rules);
         texts.push(oracle(&ns, "iptables-legacy-save", false));
     }
     let script = format!(
-        "while :; do for v in v0 v1 v2; do iptables-legacy-restore < {}/$v || exit 1; done; done",
+        "while :; do for v in v0 v1 v2; do iptables-legacy-restore -w < {}/$v || exit 1; done; done",
         dir.display()
     );
     let writer = KillOnDrop(
@@ -555,7 +558,7 @@ fn getinfo_of_another_version_is_refused() {
     use nfscope::wire::xt::entry::{Info, Table};
     let ns = Netns::new("legacy");
     let raw = |rules: &str| {
-        ns.run_stdin("iptables-legacy-restore", &[], rules);
+        ns.run_stdin("iptables-legacy-restore", &["-w"], rules);
         nfscope::netns::run_in(ns.name(), || legacy::read_raw(Family::Ipv4, "filter"))
             .expect("netns")
             .expect("read_raw")
@@ -584,7 +587,7 @@ fn kube_proxy_at_scale() {
         .unwrap_or(1000);
     let k = Kube::new(services, 2);
     let ns = Netns::new("legacy");
-    ns.run_stdin("iptables-legacy-restore", &[], &k.restore_text());
+    ns.run_stdin("iptables-legacy-restore", &["-w"], &k.restore_text());
     let t0 = std::time::Instant::now();
     let rs = legacy::read_all_in_netns(ns.name()).expect("read");
     let read = t0.elapsed();
@@ -632,7 +635,7 @@ fn ip6_rt_and_hl_match_ip6tables_legacy_save() {
 fn without_cap_net_admin_the_error_says_so() {
     use std::os::fd::AsRawFd;
     let ns = Netns::new("legacy");
-    ns.run_stdin("iptables-legacy-restore", &[], &filter_with(1, 0));
+    ns.run_stdin("iptables-legacy-restore", &["-w"], &filter_with(1, 0));
     let path = format!("/run/netns/{}", ns.name());
     let r = std::thread::spawn(move || {
         let f = std::fs::File::open(&path).expect("open netns");
@@ -689,7 +692,7 @@ fn every_legacy_writer_version_reads_back_identically() {
             ),
         ] {
             let ns = Netns::new("legacy");
-            ns.run_stdin(&w.tool(restore), &[], rules);
+            ns.run_stdin(&w.tool(restore), &["-w"], rules);
             let theirs = oracle(&ns, save, true);
             let mine = ours(&ns, family, true);
             assert_same_lines(
