@@ -41,6 +41,8 @@
 use serde::Serialize;
 
 pub mod fmt;
+#[cfg(test)]
+mod golden;
 
 pub mod addrtype;
 pub mod ah;
@@ -464,6 +466,177 @@ pub(crate) mod testutil {
                 p.is_unknown() || (zero_tail && p == xt),
                 "{name}: prefix {n} decoded: {p:?}"
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testutil::hex;
+    use super::XtKind::{Match, Target};
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Every (kind, name) the registry knows.
+    const NAMES: &[(XtKind, &str)] = &[
+        (Match, "addrtype"),
+        (Match, "ah"),
+        (Match, "bpf"),
+        (Match, "cgroup"),
+        (Match, "cluster"),
+        (Match, "comment"),
+        (Match, "connbytes"),
+        (Match, "connlabel"),
+        (Match, "connlimit"),
+        (Match, "connmark"),
+        (Match, "conntrack"),
+        (Match, "cpu"),
+        (Match, "dccp"),
+        (Match, "devgroup"),
+        (Match, "dscp"),
+        (Match, "tos"),
+        (Match, "ecn"),
+        (Match, "esp"),
+        (Match, "frag"),
+        (Match, "hashlimit"),
+        (Match, "helper"),
+        (Match, "hl"),
+        (Match, "ttl"),
+        (Match, "icmp"),
+        (Match, "icmp6"),
+        (Match, "iprange"),
+        (Match, "ipv6header"),
+        (Match, "ipvs"),
+        (Match, "length"),
+        (Match, "limit"),
+        (Match, "mac"),
+        (Match, "mark"),
+        (Match, "mh"),
+        (Match, "multiport"),
+        (Match, "nfacct"),
+        (Match, "osf"),
+        (Match, "owner"),
+        (Match, "physdev"),
+        (Match, "pkttype"),
+        (Match, "policy"),
+        (Match, "quota"),
+        (Match, "rateest"),
+        (Match, "realm"),
+        (Match, "recent"),
+        (Match, "rpfilter"),
+        (Match, "rt"),
+        (Match, "sctp"),
+        (Match, "set"),
+        (Match, "socket"),
+        (Match, "state"),
+        (Match, "statistic"),
+        (Match, "string"),
+        (Match, "tcpmss"),
+        (Match, "tcp"),
+        (Match, "udp"),
+        (Match, "time"),
+        (Match, "u32"),
+        (Target, ""),
+        (Target, "ERROR"),
+        (Target, "AUDIT"),
+        (Target, "CHECKSUM"),
+        (Target, "CLASSIFY"),
+        (Target, "CONNMARK"),
+        (Target, "CONNSECMARK"),
+        (Target, "CT"),
+        (Target, "DNAT"),
+        (Target, "SNAT"),
+        (Target, "MASQUERADE"),
+        (Target, "REDIRECT"),
+        (Target, "NETMAP"),
+        (Target, "DSCP"),
+        (Target, "TOS"),
+        (Target, "HL"),
+        (Target, "TTL"),
+        (Target, "HMARK"),
+        (Target, "IDLETIMER"),
+        (Target, "LED"),
+        (Target, "LOG"),
+        (Target, "MARK"),
+        (Target, "NFLOG"),
+        (Target, "NFQUEUE"),
+        (Target, "RATEEST"),
+        (Target, "REJECT"),
+        (Target, "SECMARK"),
+        (Target, "SET"),
+        (Target, "SYNPROXY"),
+        (Target, "TCPMSS"),
+        (Target, "TCPOPTSTRIP"),
+        (Target, "TEE"),
+        (Target, "TPROXY"),
+        (Target, "TRACE"),
+        (Target, "NOTRACK"),
+    ];
+
+    #[test]
+    fn unknown_extension_keeps_its_bytes_and_renders() {
+        let xt = decode(Match, "frobnicate", 3, NFPROTO_IPV4, &[1, 2, 0xff]);
+        assert!(xt.is_unknown());
+        assert_eq!(xt.to_save(), " -m frobnicate [raw rev 3 0102ff]");
+        let xt = decode(Target, "FROB", 0, NFPROTO_IPV4, &[]);
+        assert_eq!(xt.to_save(), " -j FROB");
+        // A known name with an unknown revision, or the wrong size, is Unknown too.
+        let mark = hex("00800000 00800000 00000000 00000000");
+        assert!(decode(Match, "mark", 2, NFPROTO_IPV4, &mark).is_unknown());
+        assert!(decode(
+            Match,
+            "mark",
+            1,
+            NFPROTO_IPV4,
+            &[mark.as_slice(), &[0; 8]].concat()
+        )
+        .is_unknown());
+        // The unpadded struct (12 bytes) is accepted: nft_compat may carry it so.
+        let xt = decode(Match, "mark", 1, NFPROTO_IPV4, &mark[..12]);
+        assert_eq!(xt.to_save(), " -m mark --mark 0x8000/0x8000");
+    }
+
+    #[test]
+    fn aliases_print_as_written() {
+        // `-m state --state RELATED,ESTABLISHED` as iptables-nft writes it: conntrack rev 3
+        // (164 bytes, padded to 168) with XT_CONNTRACK_STATE | XT_CONNTRACK_STATE_ALIAS.
+        let mut ct = vec![0u8; 168];
+        ct[146..148].copy_from_slice(&(conntrack::STATE | conntrack::STATE_ALIAS).to_ne_bytes());
+        ct[150..152].copy_from_slice(&6u16.to_ne_bytes());
+        let xt = decode(Match, "conntrack", 3, NFPROTO_IPV4, &ct);
+        assert_eq!(xt.to_save(), " -m state --state RELATED,ESTABLISHED");
+        // `-j NOTRACK` is CT with XT_CT_NOTRACK | XT_CT_NOTRACK_ALIAS.
+        let mut t = vec![0u8; 40];
+        t[0] = 3;
+        assert_eq!(
+            decode(Target, "CT", 0, NFPROTO_IPV4, &t).to_save(),
+            " -j NOTRACK"
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+        /// Arbitrary bytes for any known extension, revision and family: never a panic, and
+        /// always some text starting with the `-m`/`-j` word.
+        #[test]
+        fn any_payload_decodes_or_stays_unknown(
+            which in 0..NAMES.len(),
+            rev in 0u8..5,
+            fam in prop::sample::select(vec![NFPROTO_IPV4, NFPROTO_IPV6, NFPROTO_ARP, 0]),
+            len in prop::sample::select(vec![0usize, 1, 2, 4, 6, 8, 12, 16, 20, 24, 32, 40, 48,
+                56, 64, 72, 76, 80, 152, 160, 168, 212, 228, 264, 280, 296, 304, 312, 528, 1984]),
+            seed in any::<u64>(),
+        ) {
+            let (kind, name) = NAMES[which];
+            // Cheap deterministic bytes (a full random Vec of up to 2 KB per case is slow).
+            let mut x = seed | 1;
+            let data: Vec<u8> = (0..len).map(|_| {
+                x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+                x as u8
+            }).collect();
+            let xt = decode(kind, name, rev, fam, &data);
+            let s = xt.to_save();
+            prop_assert!(s.starts_with(" -m ") || s.starts_with(" -j "), "{s}");
         }
     }
 }
