@@ -96,6 +96,9 @@ struct Stmt {
 /// Folding state for one rule.
 pub struct Folder<'a> {
     table: &'a Table,
+    /// Sets of the table by name (a rule-per-anonymous-set ruleset would otherwise make
+    /// rendering quadratic).
+    sets: Option<&'a SetIndex<'a>>,
     family: Family,
     regs: HashMap<u32, X>,
     stmts: Vec<Stmt>,
@@ -248,6 +251,13 @@ fn int_be_bytes(v: u128, bits: u32) -> Vec<u8> {
 }
 
 impl<'a> Folder<'a> {
+    fn set(&self, name: &str) -> Option<&'a crate::model::Set> {
+        match self.sets {
+            Some(ix) => ix.get(name).copied(),
+            None => self.table.set(name),
+        }
+    }
+
     pub fn new(table: &'a Table) -> Folder<'a> {
         let family = table.family;
         let mut ctx: [Option<&'static Proto>; 3] = [None, None, None];
@@ -270,6 +280,7 @@ impl<'a> Folder<'a> {
         };
         Folder {
             table,
+            sets: None,
             family,
             regs: HashMap::new(),
             stmts: Vec::new(),
@@ -537,7 +548,7 @@ impl<'a> Folder<'a> {
     /// `@name` for a named set, or its inline `{ ... }` for an anonymous one; and the map's
     /// data type if it is a map.
     fn set_text(&self, name: &str, key: &Lhs) -> (String, Option<ElemType>) {
-        match self.table.set(name) {
+        match self.set(name) {
             Some(s) => {
                 let data = set::data_type(s);
                 if s.is_anonymous() {
@@ -870,8 +881,8 @@ impl<'a> Folder<'a> {
 
     fn lookup(&mut self, e: &nfscope_wire::nft::expr::Lookup) {
         let name = e.set.clone().unwrap_or_default();
-        let parts = self.table.set(&name).map(set::key_parts).unwrap_or(1);
-        let key_len = self.table.set(&name).and_then(|s| s.attrs.key_len);
+        let parts = self.set(&name).map(set::key_parts).unwrap_or(1);
+        let key_len = self.set(&name).and_then(|s| s.attrs.key_len);
         let key = self.key(e.sreg, key_len, parts);
         if let Some(d) = e.dreg {
             if d != 0 {
@@ -1202,7 +1213,7 @@ impl<'a> Folder<'a> {
                 let t = o.imm_type.unwrap_or_else(|| {
                     o.set_name
                         .as_deref()
-                        .and_then(|n| self.table.set(n))
+                        .and_then(|n| self.set(n))
                         .and_then(|s| s.attrs.obj_type)
                         .unwrap_or(0)
                 });
@@ -1813,7 +1824,7 @@ impl<'a> Folder<'a> {
     fn dynset(&mut self, d: &nfscope_wire::nft::expr::Dynset) {
         let name = d.set_name.clone().unwrap_or_default();
         let op = consts::dynset_op(d.op.unwrap_or(0)).unwrap_or("add");
-        let s = self.table.set(&name);
+        let s = self.set(&name);
         let parts = s.map(set::key_parts).unwrap_or(1);
         let key_len = s.and_then(|s| s.attrs.key_len);
         let key = self.key(d.sreg_key, key_len, parts);
@@ -1973,8 +1984,22 @@ fn narrow_mask(left: &X, right: &[u8]) -> Option<(X, Vec<u8>)> {
 }
 
 /// Render one rule's statements (plus comment) as nft prints them after the indentation.
-pub fn rule_text(t: &Table, _c: &Chain, r: &Rule) -> String {
+/// A table's sets by name.
+pub type SetIndex<'a> = HashMap<&'a str, &'a crate::model::Set>;
+
+/// Index a table's sets by name (for rendering many rules of one table).
+pub fn set_index(t: &Table) -> SetIndex<'_> {
+    t.sets.iter().map(|s| (s.name(), s)).collect()
+}
+
+pub fn rule_text(t: &Table, c: &Chain, r: &Rule) -> String {
+    rule_text_indexed(t, None, c, r)
+}
+
+/// [`rule_text`] with a prebuilt set index.
+pub fn rule_text_indexed(t: &Table, sets: Option<&SetIndex<'_>>, _c: &Chain, r: &Rule) -> String {
     let mut f = Folder::new(t);
+    f.sets = sets;
     for e in r.expressions.iter().flatten() {
         f.expr(e);
     }

@@ -132,6 +132,10 @@ fn hook_name(family: Family, hook: u32) -> String {
 
 /// A chain block, indented one tab (empty for binding chains, which nft does not list).
 pub fn chain(t: &Table, c: &Chain, _opts: &NftOptions) -> String {
+    chain_indexed(t, None, c)
+}
+
+fn chain_indexed(t: &Table, sets: Option<&fold::SetIndex<'_>>, c: &Chain) -> String {
     let a = &c.attrs;
     let flags = a.flags.unwrap_or(0);
     if flags & 4 != 0 {
@@ -183,7 +187,7 @@ pub fn chain(t: &Table, c: &Chain, _opts: &NftOptions) -> String {
     }
     for r in &c.rules {
         s.push_str("\t\t");
-        s.push_str(&fold::rule_text(t, c, r));
+        s.push_str(&fold::rule_text_indexed(t, sets, c, r));
         s.push('\n');
     }
     s.push_str("\t}\n");
@@ -195,7 +199,7 @@ pub fn table(t: &Table, opts: &NftOptions) -> String {
     datatype::with_ifnames(&opts.ifnames, || table_inner(t, opts))
 }
 
-fn table_inner(t: &Table, opts: &NftOptions) -> String {
+fn table_inner(t: &Table, _opts: &NftOptions) -> String {
     let mut s = format!("table {} {} {{\n", t.family, t.name());
     let mut delim = "";
     let flags = t.attrs.flags.unwrap_or(0);
@@ -237,8 +241,9 @@ fn table_inner(t: &Table, opts: &NftOptions) -> String {
         s.push_str(&obj::flowtable(f));
         delim = "\n";
     }
+    let index = fold::set_index(t);
     for c in &t.chains {
-        let text = chain(t, c, opts);
+        let text = chain_indexed(t, Some(&index), c);
         if text.is_empty() {
             continue;
         }
