@@ -158,6 +158,20 @@ fn diff(ours: &str, reference: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// `NftOptions::local()` inside a namespace sees its interfaces (what nft resolves there).
+#[test]
+fn local_interface_names() {
+    let ns = Netns::new("render");
+    ns.ok(
+        "ip",
+        &["link", "add", "v0", "type", "veth", "peer", "name", "v1"],
+    );
+    let names = nfscope::netns::run_in(ns.name(), nfscope::render::nft::interface_names)
+        .expect("enter netns");
+    assert_eq!(names, ifnames(&ns));
+    assert!(names.values().any(|n| n == "v1"), "{names:?}");
+}
+
 #[test]
 fn corpus_matches_nft_list_ruleset() {
     let files = corpus();

@@ -32,6 +32,44 @@ pub struct NftOptions {
     pub ifnames: HashMap<u32, String>,
 }
 
+impl NftOptions {
+    /// Options with the interface names of the calling thread's network namespace (what nft
+    /// resolves when run there). For another namespace call it inside
+    /// [`crate::netns::run_in`].
+    pub fn local() -> NftOptions {
+        NftOptions {
+            ifnames: interface_names(),
+        }
+    }
+}
+
+/// Interface index → name in the calling thread's network namespace (`if_nameindex(3)`).
+pub fn interface_names() -> HashMap<u32, String> {
+    let mut m = HashMap::new();
+    // SAFETY: if_nameindex returns NULL or an array terminated by {0, NULL} that we only read
+    // and then release with if_freenameindex; names are NUL-terminated C strings.
+    unsafe {
+        let p = libc::if_nameindex();
+        if p.is_null() {
+            return m;
+        }
+        let mut i = 0;
+        loop {
+            let e = &*p.add(i);
+            if e.if_index == 0 || e.if_name.is_null() {
+                break;
+            }
+            let name = std::ffi::CStr::from_ptr(e.if_name)
+                .to_string_lossy()
+                .into_owned();
+            m.insert(e.if_index, name);
+            i += 1;
+        }
+        libc::if_freenameindex(p);
+    }
+    m
+}
+
 /// The whole ruleset as `nft list ruleset` prints it.
 pub fn ruleset(rs: &crate::Ruleset, opts: &NftOptions) -> String {
     datatype::with_ifnames(&opts.ifnames, || {
