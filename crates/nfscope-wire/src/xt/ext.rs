@@ -26,8 +26,9 @@
 //!   way iptables' `save` callbacks print (` -m mark --mark 0x8000/0x8000`, ` -j DNAT
 //!   --to-destination 10.0.0.1:80`). The `-p tcp` of `-p tcp -m tcp --dport 80` comes from the
 //!   entry, not from here. The `-m NAME` printed is the one iptables prints: its alias where it
-//!   has one (`-m state` for a conntrack blob written by `-m state`, `-j NOTRACK` for a `CT`
-//!   blob with only `--notrack` written as NOTRACK is not distinguishable and prints as CT).
+//!   has one: `-m state --state …` for a conntrack blob written by `-m state`
+//!   (`XT_CONNTRACK_STATE_ALIAS`), `-j NOTRACK` for a `CT` blob written by `-j NOTRACK`
+//!   (`XT_CT_NOTRACK_ALIAS`).
 //! - [`Xt::save_with`] takes [`Names`] to resolve what the blob only holds by number (ipset
 //!   set indexes); without it a set prints as `#<index>`.
 //! - [`Xt::Unknown`] prints ` -m NAME [raw rev R HEX]` / ` -j NAME [raw rev R HEX]` (just the

@@ -1,6 +1,10 @@
-//! `set` match (rev 1 to 4) and `SET` target (rev 1 to 3): ipset lookups.
+//! `set` match (rev 0 to 4) and `SET` target (rev 0 to 3): ipset lookups.
 //!
 //! ```text
+//! struct xt_set_info_v0 (32, rev 0): 0 u16 index, 4 u32 flags[7] (per dimension until a
+//!   zero one: IPSET_SRC 1, IPSET_DST 2; flags[0] & IPSET_MATCH_INV 4 inverts the match)
+//! struct xt_set_info_match_v0 (32): 0 match_set; struct xt_set_info_target_v0 (64): 0 add_set,
+//!   32 del_set
 //! struct xt_set_info (4): 0 u16 index (ip_set_id_t), 2 u8 dim, 3 u8 flags
 //!   flags: bit 0 IPSET_INV_MATCH, bit i (1..=dim) set: dimension i is "src", else "dst";
 //!          bit 7 IPSET_RETURN_NOMATCH (match rev 2)
@@ -45,6 +49,30 @@ impl SetInfo {
         };
         // IPSET_DIM_MAX is 6; a larger dim would index past the flag bits.
         (s.dim <= 6).then_some(s)
+    }
+
+    /// Rev 0's `xt_set_info_v0`, converted to the rev 1 form (same printed text).
+    fn parse_v0(r: &Rd<'_>, off: usize) -> Option<SetInfo> {
+        let mut s = SetInfo {
+            index: r.u16(off)?,
+            dim: 0,
+            flags: 0,
+        };
+        let f0 = r.u32(off + 4)?;
+        if f0 & 4 != 0 {
+            s.flags |= 1;
+        }
+        for i in 0..6 {
+            let f = r.u32(off + 4 + 4 * i)?;
+            if f == 0 {
+                break;
+            }
+            s.dim += 1;
+            if f & 1 != 0 {
+                s.flags |= 1 << (i + 1);
+            }
+        }
+        Some(s)
     }
 
     fn name(&self, ctx: &Ctx<'_>) -> String {
@@ -101,11 +129,16 @@ impl SetMatch {
     pub fn parse(rev: u8, d: &[u8]) -> Option<SetMatch> {
         let none = Counter { op: 0, value: 0 };
         let r = match rev {
+            0 => Rd::sized(d, 32)?,
             1 | 2 => Rd::sized(d, 4)?,
             3 | 4 => Rd::sized(d, 48)?,
             _ => return None,
         };
-        let match_set = SetInfo::parse(&r, 0)?;
+        let match_set = if rev == 0 {
+            SetInfo::parse_v0(&r, 0)?
+        } else {
+            SetInfo::parse(&r, 0)?
+        };
         let (packets, bytes, flags) = match rev {
             3 => (
                 Counter {
@@ -183,11 +216,22 @@ pub struct SetTarget {
 impl SetTarget {
     pub fn parse(rev: u8, d: &[u8]) -> Option<SetTarget> {
         let r = match rev {
+            0 => Rd::sized(d, 64)?,
             1 => Rd::sized(d, 8)?,
             2 => Rd::sized(d, 16)?,
             3 => Rd::sized(d, 20)?,
             _ => return None,
         };
+        if rev == 0 {
+            return Some(SetTarget {
+                rev,
+                add_set: SetInfo::parse_v0(&r, 0)?,
+                del_set: SetInfo::parse_v0(&r, 32)?,
+                map_set: None,
+                flags: 0,
+                timeout: u32::MAX,
+            });
+        }
         let (map_set, flags, timeout) = match rev {
             2 => (None, r.u32(8)?, r.u32(12)?),
             3 => (Some(SetInfo::parse(&r, 8)?), r.u32(12)?, r.u32(16)?),
@@ -233,5 +277,41 @@ impl Ext for SetTarget {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::check;
+    use super::super::{XtKind::*, NFPROTO_IPV4};
+
+    /// Rev 0 (`xt_set_info_v0`) is what iptables < 1.4.? wrote; 1.8.9 writes rev 4, so these
+    /// bytes are built from the UAPI layout, not captured.
+    #[test]
+    fn set_rev0() {
+        let mut m = vec![0u8; 32];
+        m[0..2].copy_from_slice(&2u16.to_ne_bytes());
+        m[4..8].copy_from_slice(&(1u32 | 4).to_ne_bytes()); // IPSET_SRC | IPSET_MATCH_INV
+        m[8..12].copy_from_slice(&2u32.to_ne_bytes()); // IPSET_DST
+        check(
+            Match,
+            "set",
+            0,
+            NFPROTO_IPV4,
+            &m,
+            " -m set ! --match-set #2 src,dst",
+        );
+        let mut t = vec![0u8; 64];
+        t[0..2].copy_from_slice(&7u16.to_ne_bytes());
+        t[4..8].copy_from_slice(&1u32.to_ne_bytes());
+        t[32..34].copy_from_slice(&0xffffu16.to_ne_bytes()); // IPSET_INVALID_ID: no del-set
+        check(
+            Target,
+            "SET",
+            0,
+            NFPROTO_IPV4,
+            &t,
+            " -j SET --add-set #7 src",
+        );
     }
 }
