@@ -401,6 +401,8 @@ fn run_job(
                 rules.push(r);
                 Ok(())
             })?;
+            // Most chains hold a few rules; growth leaves room for up to twice as many.
+            rules.shrink_to_fit();
             Ok((JobOut::Rules(rules), info))
         }
         Job::SetElems { table, set } => {

@@ -352,7 +352,9 @@ pub fn parse_one(buf: &[u8]) -> Expr {
 /// Decode a list of expressions (`NFTA_LIST_ELEM`*). A malformed list frame is an error (we
 /// cannot know where the next expression starts); a malformed expression inside is `Unknown`.
 pub fn parse_list(buf: &[u8]) -> Result<Vec<Expr>> {
-    let mut out = Vec::new();
+    // Exact capacity: an Expr is 256 bytes and growing 4 → 8 → 16 wastes a fifth of a
+    // snapshot's memory (kube-proxy rules have 5-10 expressions).
+    let mut out = Vec::with_capacity(Attrs::new(buf).count());
     for (i, a) in Attrs::new(buf).enumerate() {
         let a = a.with_ctx(|| format!("expr {i}"))?;
         if a.ty != super::object::NFTA_LIST_ELEM {
