@@ -593,6 +593,16 @@ pub fn print_bitmask(dt: Dt, v: u128, sep: &str) -> String {
     parts.join(sep)
 }
 
+/// A bitmask-type constant in a relational (`symbolic_constant_print`): its symbol when the
+/// value is exactly one, else hex (`tcp flags == 0x12`).
+pub fn print_flag_value(dt: Dt, bytes: &[u8], order: Order) -> String {
+    let v = to_u128(bytes, order);
+    match symbols(dt).and_then(|t| sym(t, v)) {
+        Some(n) => n.to_string(),
+        None => format!("0x{v:x}"),
+    }
+}
+
 /// Print one value of `dt` from its bytes. `bits` is the length in bits of the expression the
 /// value belongs to (for integers narrower than their bytes).
 pub fn print_value(dt: Dt, bytes: &[u8], order: Order) -> String {
@@ -628,6 +638,7 @@ pub fn print_value(dt: Dt, bytes: &[u8], order: Order) -> String {
         },
         Dt::Verdict => v.to_string(),
         Dt::Time => time_ms(v as u64),
+        Dt::Date => date(v as u64),
         Dt::Hour => {
             let s = v as u64;
             let (h, m, sec) = (s / 3600, (s % 3600) / 60, s % 60);
@@ -674,6 +685,44 @@ pub fn print_value(dt: Dt, bytes: &[u8], order: Order) -> String {
             }
             v.to_string()
         }
+    }
+}
+
+/// nft's `date_type_print`: nanoseconds since the epoch as local time `"%Y-%m-%d %T"` (the
+/// offset of the local zone at that instant, as nft computes it).
+pub fn date(ns: u64) -> String {
+    let secs = (ns / 1_000_000_000) as i64;
+    let t = secs + local_offset(secs);
+    let days = t.div_euclid(86400);
+    let sod = t.rem_euclid(86400);
+    // civil_from_days (Howard Hinnant)
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "\"{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}\"",
+        sod / 3600,
+        (sod % 3600) / 60,
+        sod % 60
+    )
+}
+
+/// UTC offset in seconds of the local time zone at `secs` (`tm_gmtoff` of `localtime_r`).
+fn local_offset(secs: i64) -> i64 {
+    let t: libc::time_t = secs as libc::time_t;
+    // SAFETY: localtime_r writes only into the zeroed `tm` we own; both pointers are valid.
+    unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&t, &mut tm).is_null() {
+            return 0;
+        }
+        tm.tm_gmtoff as i64
     }
 }
 

@@ -636,9 +636,13 @@ impl<'a> Folder<'a> {
                             let full = int_be_bytes(vi, field_bits);
                             format!("{}/{}", print_value(l.dt, &full, Order::Big), plen)
                         }
+                        None if datatype::is_bitmask(l.dt) => {
+                            datatype::print_flag_value(l.dt, &vbytes, l.order)
+                        }
                         None => print_value(l.dt, &vbytes, l.order),
                     };
-                    let op_txt = if opstr == "==" {
+                    // an exact compare of a bitmask type prints its `==` (must_print_eq_op)
+                    let op_txt = if opstr == "==" && !datatype::is_bitmask(l.dt) {
                         String::new()
                     } else {
                         format!("{opstr} ")
@@ -704,6 +708,12 @@ impl<'a> Folder<'a> {
                         let inner = (**inner).clone();
                         self.kill_for(&inner);
                         format!("{} {} {}", l.text, opstr, self.value(&l, &right))
+                    }
+                    _ if datatype::is_bitmask(l.dt) && l.parts.is_empty() => {
+                        let lc = left.clone();
+                        self.kill_for(&lc);
+                        let v = datatype::print_flag_value(l.dt, &right, l.order);
+                        format!("{} {opstr} {v}", l.text)
                     }
                     _ => {
                         let op_txt = if opstr == "==" {
@@ -1583,7 +1593,6 @@ impl<'a> Folder<'a> {
                     s.push_str(&format!(":{}", self.source(t.reg_port, &l)));
                 }
                 self.push(s);
-                self.kill_dep(TH as usize);
             }
             Expr::Secmark(s) => {
                 self.push(format!(
