@@ -1661,10 +1661,39 @@ impl<'a> Folder<'a> {
                     135 => "mh",
                     _ => "",
                 };
+                // nft's exthdr templates (bits): byte-aligned fields only
+                let fields: &[(&str, u32, u32, Dt)] = match ty {
+                    0 | 60 => &[
+                        ("nexthdr", 0, 8, Dt::InetProto),
+                        ("hdrlength", 8, 8, Dt::Integer),
+                    ],
+                    43 => &[
+                        ("nexthdr", 0, 8, Dt::InetProto),
+                        ("hdrlength", 8, 8, Dt::Integer),
+                        ("type", 16, 8, Dt::Integer),
+                        ("seg-left", 24, 8, Dt::Integer),
+                    ],
+                    44 => &[
+                        ("nexthdr", 0, 8, Dt::InetProto),
+                        ("reserved", 8, 8, Dt::Integer),
+                        ("id", 32, 32, Dt::Integer),
+                    ],
+                    135 => &[
+                        ("nexthdr", 0, 8, Dt::InetProto),
+                        ("hdrlength", 8, 8, Dt::Integer),
+                        ("type", 16, 8, Dt::Integer),
+                        ("reserved", 24, 8, Dt::Integer),
+                        ("checksum", 32, 16, Dt::Integer),
+                    ],
+                    _ => &[],
+                };
                 if present {
                     (format!("exthdr {name}"), Dt::Boolean)
                 } else {
-                    (format!("{name} @{},{}", off * 8, len * 8), Dt::Integer)
+                    match fields.iter().find(|f| f.1 == off * 8 && f.2 == len * 8) {
+                        Some(f) => (format!("{name} {}", f.0), f.3),
+                        None => (format!("{name} @{},{}", off * 8, len * 8), Dt::Integer),
+                    }
                 }
             }
             _ => (format!("exthdr op {op} type {ty}"), Dt::Integer),
