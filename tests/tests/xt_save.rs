@@ -563,3 +563,181 @@ fn ip6_other_extensions_match_ip6tables_legacy_save() {
     );
     only_optional_refused(&refused);
 }
+
+/// `IPT_SO_SET_REPLACE`: replace table `name` (IPv4) with `entries`, keeping the hooks of `info`
+/// (an `ipt_getinfo` answer for the same layout).
+fn replace_table(ns: &Netns, info: &[u8], entries: &[u8]) {
+    const IPT_SO_SET_REPLACE: libc::c_int = 64;
+    let r = nfscope::netns::run_in(ns.name(), || {
+        let num = u32::from_ne_bytes(info[76..80].try_into().expect("4 bytes"));
+        let mut counters = vec![0u8; 16 * num as usize];
+        // struct ipt_replace: name[32], valid_hooks, num_entries, size, hook_entry[5],
+        // underflow[5], num_counters, (8-aligned) struct xt_counters *counters, entries.
+        let mut req = Vec::with_capacity(96 + entries.len());
+        req.extend_from_slice(&info[0..36]); // name, valid_hooks
+        req.extend_from_slice(&num.to_ne_bytes());
+        req.extend_from_slice(&(entries.len() as u32).to_ne_bytes());
+        req.extend_from_slice(&info[36..76]); // hook_entry, underflow
+        req.extend_from_slice(&num.to_ne_bytes());
+        req.extend_from_slice(&(counters.as_mut_ptr() as u64).to_ne_bytes());
+        req.extend_from_slice(entries);
+        // SAFETY: a raw socket and a setsockopt on buffers that outlive the call; the kernel
+        // writes the old counters into `counters`, sized for `num` entries.
+        unsafe {
+            let fd = libc::socket(libc::AF_INET, libc::SOCK_RAW, libc::IPPROTO_RAW);
+            assert!(fd >= 0, "raw socket");
+            let rc = libc::setsockopt(
+                fd,
+                libc::SOL_IP,
+                IPT_SO_SET_REPLACE,
+                req.as_ptr().cast(),
+                req.len() as libc::socklen_t,
+            );
+            let err = std::io::Error::last_os_error();
+            libc::close(fd);
+            (rc, err)
+        }
+    })
+    .expect("netns");
+    assert_eq!(r.0, 0, "IPT_SO_SET_REPLACE: {}", r.1);
+}
+
+/// Rewrite, in a table's entry blob, the revision of the `n`-th xt payload named `name`
+/// (payload bytes and sizes unchanged: only revisions whose structs have the same `XT_ALIGN`
+/// size can be swapped so).
+fn set_revision(entries: &mut [u8], name: &str, n: usize, from: u8, to: u8) {
+    let mut field = [0u8; 29];
+    field[..name.len()].copy_from_slice(name.as_bytes());
+    let mut seen = 0;
+    // xt_entry_match / xt_entry_target: u16 size, char name[29], u8 revision.
+    for i in 2..entries.len().saturating_sub(30) {
+        if entries[i..i + 29] == field && entries[i + 29] == from {
+            if seen == n {
+                entries[i + 29] = to;
+                return;
+            }
+            seen += 1;
+        }
+    }
+    panic!("no payload {name} rev {from} #{n}");
+}
+
+/// Older revisions, which iptables 1.8.9 never writes on this kernel (it picks the newest the
+/// kernel has) but which a table written by an older iptables holds. The table is written by
+/// iptables-legacy, then payload revisions are rewritten in place (IPT_SO_SET_REPLACE) where
+/// the older struct has the same size and the same meaning for these options.
+///
+/// iptables-legacy-save 1.8.9 itself prints such a payload as `-j NFQUEUE [unsupported
+/// revision]` (it only loads the newest revision of each extension). We decode it: our text
+/// must equal what iptables printed for the same rule before the rewrite, and iptables' line
+/// after the rewrite must be a prefix of ours followed by `[unsupported revision]`.
+#[test]
+fn older_revisions_match_iptables_legacy_save() {
+    let ns = Netns::new("xt");
+    ns.ok("ipset", &["create", "kube-src", "hash:ip"]);
+    let rules = [
+        "-A PREROUTING -j NFQUEUE --queue-num 5",
+        "-A PREROUTING -j NFQUEUE --queue-balance 2:5",
+        "-A PREROUTING -j NFQUEUE --queue-num 3 --queue-bypass",
+        "-A PREROUTING -m socket --transparent",
+        "-A PREROUTING -m socket --transparent --nowildcard",
+        "-A PREROUTING -j TOS --set-tos 0x10",
+        "-A PREROUTING -m tos --tos 0x10 -m tos ! --tos 0x08",
+        "-A PREROUTING -m string --string abc --algo bm -m string ! --string xyz --algo kmp",
+        "-A PREROUTING -m set --match-set kube-src src",
+        "-A PREROUTING -j CT --zone 5",
+        "-A PREROUTING -j CT --notrack",
+    ];
+    for r in rules {
+        let table = if r.contains("-j CT") { "raw" } else { "mangle" };
+        let args: Vec<&str> = ["-w", "-t", table]
+            .into_iter()
+            .chain(r.split(' '))
+            .collect();
+        ns.ok("iptables-legacy", &args);
+    }
+    // (TOS / tos / string rev 0 are gone from this kernel: IPT_SO_SET_REPLACE says ENOENT.)
+    let flips: &[(&str, &str, usize, u8, u8)] = &[
+        ("mangle", "NFQUEUE", 0, 3, 0),
+        ("mangle", "NFQUEUE", 0, 3, 1), // the next rev-3 one (the first is now rev 0)
+        ("mangle", "NFQUEUE", 0, 3, 2),
+        ("mangle", "socket", 0, 3, 1),
+        ("mangle", "socket", 0, 3, 2),
+        ("mangle", "set", 0, 4, 3),
+        ("raw", "CT", 0, 2, 1),
+        ("raw", "CT", 0, 2, 1),
+    ];
+    let before = oracle(&ns, "iptables-legacy-save");
+    for table in ["mangle", "raw"] {
+        let (info, mut entries) =
+            nfscope::netns::run_in(ns.name(), || legacy::read_raw(Family::Ipv4, table))
+                .expect("netns")
+                .expect("read raw");
+        let mut body = entries.split_off(40); // struct ipt_get_entries header
+        for &(_, name, n, from, to) in flips.iter().filter(|f| f.0 == table) {
+            set_revision(&mut body, name, n, from, to);
+        }
+        replace_table(&ns, &info, &body);
+    }
+    let names = ipset_names(&ns);
+    let reg = Registry {
+        names: &names,
+        unknown: Default::default(),
+    };
+    let rs = legacy::read_all_in_netns(ns.name()).expect("read legacy tables");
+    let ours = save_tables(&rs.tables, Family::Ipv4, SaveOptions::default(), &reg);
+    assert_same_lines(
+        "ours after the rewrite vs iptables-legacy-save before",
+        &ours,
+        &before,
+    );
+    let theirs = oracle(&ns, "iptables-legacy-save");
+    let mut unsupported = 0;
+    for (o, t) in ours.lines().zip(theirs.lines()) {
+        if let Some(head) = t.strip_suffix(" [unsupported revision]") {
+            assert!(
+                o.starts_with(&format!("{head} ")),
+                "ours {o:?} vs iptables {t:?}"
+            );
+            unsupported += 1;
+        } else {
+            assert_eq!(o, t);
+        }
+    }
+    assert_eq!(ours.lines().count(), theirs.lines().count());
+    assert_eq!(unsupported, 8, "lines iptables could not print:\n{theirs}");
+    assert!(
+        reg.unknown.borrow().is_empty(),
+        "not decoded: {:?}",
+        reg.unknown.borrow()
+    );
+    // The rewrite really happened: the old revisions are in the kernel now.
+    let revs: Vec<(String, u8)> = rs
+        .tables
+        .iter()
+        .flat_map(|t| t.chains.iter())
+        .flat_map(|c| c.rules.iter())
+        .flat_map(|r| {
+            let t = match &r.target {
+                Target::Ext(x) => Some(x),
+                _ => None,
+            };
+            r.matches.iter().chain(t)
+        })
+        .map(|b| (b.name.clone(), b.revision))
+        .collect();
+    for (name, rev) in [
+        ("NFQUEUE", 0),
+        ("NFQUEUE", 1),
+        ("NFQUEUE", 2),
+        ("socket", 1),
+        ("socket", 2),
+        ("set", 3),
+        ("CT", 1),
+    ] {
+        assert!(
+            revs.contains(&(name.to_string(), rev)),
+            "{name} rev {rev} not in {revs:?}"
+        );
+    }
+}
