@@ -301,8 +301,10 @@ impl<'a> Folder<'a> {
     }
 
     fn kill_dep(&mut self, base: usize) {
-        if let Some(i) = self.deps[base].take() {
-            self.stmts[i].removed = true;
+        if let Some(i) = self.deps.get_mut(base).and_then(|d| d.take()) {
+            if let Some(s) = self.stmts.get_mut(i) {
+                s.removed = true;
+            }
         }
     }
 
@@ -756,6 +758,9 @@ impl<'a> Folder<'a> {
 
     /// Protocol context and dependency bookkeeping after `payload field == value`.
     fn after_payload_match(&mut self, base: u32, l: &Lhs, v: &[u8], is_eq: bool, idx: usize) {
+        if base > TH {
+            return; // inner / tunnel headers carry no protocol context here
+        }
         let b = base as usize;
         // a field of a known protocol makes an earlier dependency for this base redundant
         if !l.text.starts_with('@') && !l.text.starts_with("th ") {
@@ -2157,6 +2162,155 @@ mod tests {
             }),
         ];
         assert_eq!(fold(&t, e), "meta mark & 0x00008000 == 0x00008000");
+    }
+
+    /// Random expression sequences (registers, lengths, values, set names all arbitrary) never
+    /// panic the folder: a deterministic generator, many rounds, every family.
+    #[test]
+    fn random_rules_do_not_panic() {
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut rnd = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n.max(1)
+        };
+        let fams = [
+            Family::Ip,
+            Family::Ip6,
+            Family::Inet,
+            Family::Arp,
+            Family::Bridge,
+            Family::Netdev,
+        ];
+        for round in 0..6000 {
+            let mut t = table(fams[round % fams.len()]);
+            for n in 0..3 {
+                // sets with random flags, key types (concats) and elements
+                let flags = rnd(512) as u32;
+                let key: Vec<u8> = (0..rnd(40)).map(|_| rnd(256) as u8).collect();
+                let elem = nfscope_wire::nft::SetElem {
+                    key: Some(Data::Value(key.clone())),
+                    key_end: if rnd(2) == 0 {
+                        Some(Data::Value(key.clone()))
+                    } else {
+                        None
+                    },
+                    flags: Some(rnd(4) as u32),
+                    data: Some(Data::Value(key)),
+                    ..Default::default()
+                };
+                t.sets.push(crate::model::Set {
+                    attrs: nfscope_wire::nft::Set {
+                        name: Some(format!("s{n}")),
+                        flags: Some(flags),
+                        key_type: Some(rnd(1 << 20) as u32),
+                        key_len: Some(rnd(64) as u32),
+                        data_type: Some(rnd(50) as u32),
+                        data_len: Some(rnd(20) as u32),
+                        ..Default::default()
+                    },
+                    elements: vec![elem.clone(), elem],
+                });
+            }
+            let mut f = Folder::new(&t);
+            for _ in 0..rnd(8) + 1 {
+                let reg = Some(rnd(24) as u32);
+                let bytes: Vec<u8> = (0..rnd(20)).map(|_| rnd(256) as u8).collect();
+                let e = match rnd(14) {
+                    9 => Expr::Range(nfscope_wire::nft::expr::Range {
+                        sreg: reg,
+                        op: Some(rnd(3) as u32),
+                        from: val(&bytes),
+                        to: val(&bytes),
+                        ..Default::default()
+                    }),
+                    10 => Expr::Immediate(nfscope_wire::nft::expr::Immediate {
+                        dreg: reg,
+                        data: val(&bytes),
+                        ..Default::default()
+                    }),
+                    11 => Expr::Nat(nfscope_wire::nft::expr::Nat {
+                        nat_type: Some(rnd(3) as u32),
+                        family: Some(rnd(11) as u32),
+                        reg_addr_min: reg,
+                        reg_addr_max: Some(rnd(24) as u32),
+                        reg_proto_min: reg,
+                        flags: Some(rnd(128) as u32),
+                        ..Default::default()
+                    }),
+                    12 => Expr::Dynset(nfscope_wire::nft::expr::Dynset {
+                        set_name: Some(format!("s{}", rnd(4))),
+                        sreg_key: reg,
+                        sreg_data: reg,
+                        op: Some(rnd(4) as u32),
+                        ..Default::default()
+                    }),
+                    13 => Expr::Match(nfscope_wire::nft::expr::XtMatch {
+                        name: Some(
+                            ["tcp", "conntrack", "multiport", "mark", "x"][rnd(5) as usize].into(),
+                        ),
+                        rev: Some(rnd(4) as u32),
+                        info: Some(nfscope_wire::nft::Bytes(bytes.clone())),
+                        ..Default::default()
+                    }),
+                    0 => Expr::Payload(Payload {
+                        dreg: reg,
+                        base: Some(rnd(4) as u32),
+                        offset: Some(rnd(64) as u32),
+                        len: Some(rnd(20) as u32),
+                        ..Default::default()
+                    }),
+                    1 => Expr::Meta(Meta {
+                        dreg: reg,
+                        key: Some(rnd(40) as u32),
+                        ..Default::default()
+                    }),
+                    2 => Expr::Bitwise(Bitwise {
+                        sreg: reg,
+                        dreg: reg,
+                        op: Some(rnd(3) as u32),
+                        mask: val(&bytes),
+                        xor: val(&bytes[..bytes.len() / 2]),
+                        data: val(&bytes),
+                        ..Default::default()
+                    }),
+                    3 | 4 => Expr::Cmp(Cmp {
+                        sreg: reg,
+                        op: Some(rnd(7) as u32),
+                        data: val(&bytes),
+                        ..Default::default()
+                    }),
+                    5 => Expr::Lookup(Lookup {
+                        set: Some(format!("s{}", rnd(3))),
+                        sreg: reg,
+                        dreg: if rnd(2) == 0 { None } else { reg },
+                        ..Default::default()
+                    }),
+                    6 => Expr::Ct(nfscope_wire::nft::expr::Ct {
+                        dreg: reg,
+                        key: Some(rnd(30) as u32),
+                        ..Default::default()
+                    }),
+                    7 => Expr::Meta(Meta {
+                        sreg: reg,
+                        key: Some(rnd(40) as u32),
+                        ..Default::default()
+                    }),
+                    _ => Expr::Payload(Payload {
+                        sreg: reg,
+                        base: Some(rnd(4) as u32),
+                        offset: Some(rnd(64) as u32),
+                        len: Some(rnd(20) as u32),
+                        ..Default::default()
+                    }),
+                };
+                f.expr(&e);
+            }
+            let _ = f.finish();
+            // set declarations and elements of the random sets
+            let _ = super::super::table(&t, &super::super::NftOptions::default());
+        }
     }
 
     #[test]
