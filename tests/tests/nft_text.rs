@@ -22,8 +22,11 @@ fn corpus() -> Vec<PathBuf> {
         .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
         .map(|e| e.expect("dir entry").path())
         .filter(|p| {
-            p.extension()
-                .is_some_and(|x| x == "nft" || x == "ipt" || x == "ip6t")
+            p.extension().is_some_and(|x| {
+                ["nft", "ipt", "ip6t", "ebt", "arpt"]
+                    .iter()
+                    .any(|e| x == *e)
+            })
         })
         .collect();
     v.sort();
@@ -51,6 +54,8 @@ fn check(path: &PathBuf) -> String {
     let loader = match path.extension().and_then(|x| x.to_str()) {
         Some("ipt") => "iptables-nft-restore",
         Some("ip6t") => "ip6tables-nft-restore",
+        Some("ebt") => "ebtables-nft-restore",
+        Some("arpt") => "arptables-nft-restore",
         _ => "nft",
     };
     // `# writer: SUITE` in an iptables file: load it with that iptables version of the
@@ -64,19 +69,20 @@ fn check(path: &PathBuf) -> String {
             "sid" => Writer::get("sid"),
             other => panic!("{name}: unknown writer suite {other}"),
         });
-    let out = if loader == "nft" {
-        ns.run("nft", &["-f", path.to_str().expect("utf-8 path")])
+    if loader == "nft" {
+        let out = ns.run("nft", &["-f", path.to_str().expect("utf-8 path")]);
+        assert!(
+            out.status.success(),
+            "{name}: nft -f failed (kernel lacks something? do not commit files that do not load):\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     } else {
+        // restore tools read stdin; `run_stdin` fails the test with their stderr
         let prog = writer
             .map(|w| w.tool(loader))
             .unwrap_or_else(|| loader.to_string());
-        ns.run(&prog, &[path.to_str().expect("utf-8 path")])
-    };
-    assert!(
-        out.status.success(),
-        "{name}: {loader} failed (kernel lacks something? do not commit files that do not load):\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        ns.run_stdin(&prog, &[], &text);
+    }
     let reference = ns.ok("nft", &["list", "ruleset"]);
     let (rs, _) = snapshot::take_in_netns(ns.name(), &Options::default()).expect("snapshot");
     let ours = ruleset(

@@ -42,6 +42,20 @@ pub fn text(
     info: &[u8],
     l4: Option<&str>,
 ) -> String {
+    if family == NFPROTO_BRIDGE {
+        let t = match (kind, name) {
+            (XtKind::Target, "log") => ebt_log(info),
+            (XtKind::Match, "mark_m") => ebt_mark_m(info),
+            (XtKind::Target, "mark") => ebt_mark(info),
+            (XtKind::Match, "vlan") => ebt_vlan(info),
+            (XtKind::Match, "ip") => ebt_ip(info, false),
+            (XtKind::Match, "ip6") => ebt_ip(info, true),
+            _ => None,
+        };
+        if let Some(t) = t {
+            return t;
+        }
+    }
     let x = ext::decode(kind, name, rev as u8, family, info);
     match translate(&x, family, l4) {
         Some(t) => t,
@@ -53,6 +67,233 @@ pub fn text(
 }
 
 /// `state_xlate_print`; `untracked` is the untracked bit (256 in xt_conntrack, 64 in xt_state).
+const NFPROTO_BRIDGE: u8 = 7;
+
+/// ebtables' `log` watcher (`struct ebt_log_info { u8 loglevel; char prefix[30]; u32 bitmask }`),
+/// as libebt_log's xlate spells it: the level unless `info`, and always `flags ether`.
+fn ebt_log(info: &[u8]) -> Option<String> {
+    const P: [&str; 8] = [
+        "emerg", "alert", "crit", "error", "warning", "notice", "info", "debug",
+    ];
+    let level = *info.first()?;
+    let raw = info.get(1..31)?;
+    let end = raw.iter().position(|&c| c == 0).unwrap_or(raw.len());
+    let prefix = String::from_utf8_lossy(&raw[..end]);
+    let mut xl = Xl::default();
+    xl.add("log");
+    if !prefix.is_empty() {
+        xl.add(&format!(" prefix \"{prefix}\""));
+    }
+    if level != 6 {
+        xl.add(&format!(" level {}", P.get(level as usize)?));
+    }
+    xl.add(" flags ether ");
+    Some(xl.get())
+}
+
+fn ne_u64(b: &[u8], off: usize) -> Option<u64> {
+    Some(u64::from_ne_bytes(b.get(off..off + 8)?.try_into().ok()?))
+}
+
+/// ebtables' `mark_m` match (`struct ebt_mark_m_info { unsigned long mark, mask; u8 invert;
+/// u8 bitmask }`, x86_64 layout).
+fn ebt_mark_m(info: &[u8]) -> Option<String> {
+    let mark = ne_u64(info, 0)? as u32;
+    let mask = ne_u64(info, 8)? as u32;
+    let invert = *info.get(16)? != 0;
+    let bitmask = *info.get(17)?;
+    let mut xl = Xl::default();
+    xl.add("meta mark ");
+    if bitmask == 2 {
+        xl.add(&format!(
+            "and 0x{mask:x} {}0 ",
+            if invert { "" } else { "!= " }
+        ));
+    } else if mask != u32::MAX {
+        xl.add(&format!(
+            "and 0x{mask:x} {}0x{mark:x} ",
+            if invert { "!= " } else { "" }
+        ));
+    } else {
+        xl.add(&format!("{}0x{mark:x} ", if invert { "!= " } else { "" }));
+    }
+    Some(xl.get())
+}
+
+/// ebtables' `mark` target (`struct ebt_mark_t_info { unsigned long mark; int target }`): the
+/// mark operation in the upper bits of `target`, the verdict in the low 4.
+fn ebt_mark(info: &[u8]) -> Option<String> {
+    let mark = ne_u64(info, 0)?;
+    let target = i32::from_ne_bytes(info.get(8..12)?.try_into().ok()?);
+    let mut xl = Xl::default();
+    xl.add("meta mark set ");
+    match (target as u32) & 0xffff_fff0 {
+        0xffff_fff0 => {}
+        0xffff_ffe0 => xl.add("meta mark or "),
+        0xffff_ffc0 => xl.add("meta mark xor "),
+        0xffff_ffd0 => xl.add("meta mark and "),
+        _ => return None,
+    }
+    // EBT_VERDICT_BITS = 0xf: the verdict is the low nibble, sign-extended
+    let verdict = match target | !0xf {
+        -1 => "accept",
+        -2 => "drop",
+        -3 => "continue",
+        -4 => "return",
+        _ => "",
+    };
+    xl.add(&format!("0x{mark:x} {verdict} "));
+    Some(xl.get())
+}
+
+/// ebtables' `vlan` match (`struct ebt_vlan_info { u16 id; u8 prio; be16 encap; u8 bitmask;
+/// u8 invflags }`).
+fn ebt_vlan(info: &[u8]) -> Option<String> {
+    let id = u16::from_ne_bytes(info.get(0..2)?.try_into().ok()?);
+    let prio = *info.get(2)?;
+    let encap = u16::from_be_bytes(info.get(4..6)?.try_into().ok()?);
+    let (bits, inv) = (*info.get(6)?, *info.get(7)?);
+    let neg = |b: u8| if inv & b != 0 { "!= " } else { "" };
+    let mut xl = Xl::default();
+    if bits & 1 != 0 {
+        xl.add(&format!("vlan id {}{id} ", neg(1)));
+    }
+    if bits & 2 != 0 {
+        xl.add(&format!("vlan pcp {}{prio} ", neg(2)));
+    }
+    if bits & 4 != 0 {
+        xl.add(&format!("vlan type {}0x{encap:04x} ", neg(4)));
+    }
+    Some(xl.get())
+}
+
+/// `xtables_ipmask_to_numeric` / `xtables_ip6mask_to_numeric`: "" for a host mask, `/N` for a
+/// prefix, the mask itself otherwise.
+fn mask_text(mask: &[u8], v6: bool) -> String {
+    let ones: u32 = mask.iter().map(|b| b.count_ones()).sum();
+    let bits = mask.len() as u32 * 8;
+    let contiguous = mask
+        .iter()
+        .flat_map(|b| (0..8).rev().map(move |i| b >> i & 1))
+        .skip_while(|&x| x == 1)
+        .all(|x| x == 0);
+    if ones == bits {
+        String::new()
+    } else if contiguous {
+        format!("/{ones}")
+    } else if v6 {
+        let mut a = [0u8; 16];
+        a.copy_from_slice(&mask[..16]);
+        format!("/{}", std::net::Ipv6Addr::from(a))
+    } else {
+        format!("/{}.{}.{}.{}", mask[0], mask[1], mask[2], mask[3])
+    }
+}
+
+/// ebtables' `ip` / `ip6` matches (`struct ebt_ip_info` / `struct ebt_ip6_info`), as iptables
+/// 1.8.9's xlate prints them: addresses, tos / traffic class, protocol, ports.
+fn ebt_ip(info: &[u8], v6: bool) -> Option<String> {
+    let alen = if v6 { 16 } else { 4 };
+    let addr = |i: usize| info.get(i * alen..(i + 1) * alen);
+    let base = 4 * alen;
+    let tos = *info.get(base)?;
+    let proto = *info.get(base + 1)?;
+    let bits = *info.get(base + 2)?;
+    let inv = *info.get(base + 3)?;
+    let port = |o: usize| -> Option<[u16; 2]> {
+        Some([
+            u16::from_ne_bytes(info.get(o..o + 2)?.try_into().ok()?),
+            u16::from_ne_bytes(info.get(o + 2..o + 4)?.try_into().ok()?),
+        ])
+    };
+    let (sport, dport) = (port(base + 4)?, port(base + 8)?);
+    let fam = if v6 { "ip6" } else { "ip" };
+    let print_addr = |a: &[u8]| {
+        if v6 {
+            let mut x = [0u8; 16];
+            x.copy_from_slice(a);
+            std::net::Ipv6Addr::from(x).to_string()
+        } else {
+            format!("{}.{}.{}.{}", a[0], a[1], a[2], a[3])
+        }
+    };
+    let mut xl = Xl::default();
+    for (bit, what, a, m) in [(1u8, "saddr", 0, 2), (2u8, "daddr", 1, 3)] {
+        if bits & bit != 0 {
+            xl.add(&format!("{fam} {what} "));
+            if inv & bit != 0 {
+                xl.add("!= ");
+            }
+            xl.add(&format!(
+                "{}{} ",
+                print_addr(addr(a)?),
+                mask_text(addr(m)?, v6)
+            ));
+        }
+    }
+    if bits & 4 != 0 {
+        if v6 {
+            xl.add("ip6 dscp ");
+            if inv & 4 != 0 {
+                xl.add("!= ");
+            }
+            xl.add(&format!("0x{:02x} ", tos & 0x3f));
+        } else {
+            xl.add("@nh,8,8 ");
+            if inv & 4 != 0 {
+                xl.add("!= ");
+            }
+            xl.add(&format!("0x{tos:02x} "));
+        }
+    }
+    let mut pname = None;
+    if bits & 8 != 0 {
+        if bits & (0x10 | 0x20 | 0x40) != 0 && inv & 8 == 0 {
+            pname = match proto {
+                6 => Some("tcp"),
+                17 => Some("udp"),
+                136 => Some("udplite"),
+                132 => Some("sctp"),
+                33 => Some("dccp"),
+                _ => None,
+            };
+        } else {
+            xl.add(if v6 { "meta l4proto " } else { "ip protocol " });
+            if inv & 8 != 0 {
+                xl.add("!= ");
+            }
+            match super::datatype::proto_name(proto) {
+                Some(n) => xl.add(&format!("{n} ")),
+                None => xl.add(&format!("{proto} ")),
+            }
+        }
+    }
+    for (bit, what, raw, p) in [
+        (0x10u8, "sport", "@th,0,16 ", sport),
+        (0x20u8, "dport", "@th,16,16 ", dport),
+    ] {
+        if bits & bit == 0 {
+            continue;
+        }
+        match pname {
+            Some(n) => xl.add(&format!("{n} {what} ")),
+            None => xl.add(raw),
+        }
+        if inv & bit != 0 {
+            xl.add("!= ");
+        }
+        if p[0] == p[1] {
+            xl.add(&format!("{} ", p[0]));
+        } else {
+            xl.add(&format!("{}-{} ", p[0], p[1]));
+        }
+    }
+    if bits & 0x40 != 0 {
+        return None; // icmp: not reproduced
+    }
+    Some(xl.get())
+}
+
 fn state_list(xl: &mut Xl, mask: u32, inverted: bool, untracked: u32) {
     if inverted {
         xl.add("! ");
@@ -638,6 +879,7 @@ fn translate(x: &Xt, _family: u8, l4: Option<&str>) -> Option<String> {
             }
             xl.add(&format!("group {} ", n.group));
         }
+        Xt::Ct(c) if c.rev >= 1 && c.flags & 1 != 0 => xl.add("notrack"),
         _ => return None,
     }
     Some(xl.get())
