@@ -53,7 +53,7 @@ fn golden_payloads_print_as_iptables_1_8_9() {
     }
     // Every (kind, name, revision) iptables 1.8.9 writes for the rules above.
     assert!(
-        kinds.len() >= 86,
+        kinds.len() >= 87,
         "only {} kinds of payload covered",
         kinds.len()
     );
@@ -1505,6 +1505,23 @@ pub(super) const GOLDEN: &[Case] = &[
             (Match, "mac", 0, 16, "020000000001000001"),
         ],
         save: " -m mac ! --mac-source 02:00:00:00:00:01",
+    },
+    Case {
+        cmd: "iptables-legacy -t filter -A INPUT -m nfacct --nfacct-name  http",
+        family: NFPROTO_IPV4,
+        blobs: &[
+            (Match, "nfacct", 1, 40, "68747470"),
+        ],
+        save: " -m nfacct --nfacct-name  http",
+    },
+    Case {
+        cmd: "iptables-legacy -t filter -A INPUT -m nfacct --nfacct-name  http -j ACCEPT",
+        family: NFPROTO_IPV4,
+        blobs: &[
+            (Match, "nfacct", 1, 40, "68747470"),
+            (Target, "", 0, 8, "feffffff"),
+        ],
+        save: " -m nfacct --nfacct-name  http -j ACCEPT",
     },
     Case {
         cmd: "iptables-legacy -t filter -A INPUT -p tcp -m osf --genre Linux --ttl 1 --log 0",
