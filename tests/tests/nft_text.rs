@@ -83,8 +83,21 @@ fn check(path: &PathBuf) -> String {
             .unwrap_or_else(|| loader.to_string());
         ns.run_stdin(&prog, &[], &text);
     }
-    let reference = ns.ok("nft", &["list", "ruleset"]);
+    let listed = ns.run("nft", &["list", "ruleset"]);
+    assert!(listed.status.success(), "{name}: nft list ruleset failed");
+    let reference = String::from_utf8_lossy(&listed.stdout).into_owned();
     let (rs, _) = snapshot::take_in_netns(ns.name(), &Options::default()).expect("snapshot");
+    // nft's stderr: the iptables-nft warnings
+    let their_warnings: Vec<String> = String::from_utf8_lossy(&listed.stderr)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let our_warnings = nfscope::render::nft::warnings(&rs);
+    if their_warnings != our_warnings {
+        return format!(
+            "{name}: warnings differ:\n  ours: {our_warnings:?}\n  nft:  {their_warnings:?}\n"
+        );
+    }
     let ours = ruleset(
         &rs,
         &NftOptions {

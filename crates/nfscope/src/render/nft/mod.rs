@@ -81,6 +81,31 @@ pub fn ruleset(rs: &crate::Ruleset, opts: &NftOptions) -> String {
     })
 }
 
+/// The lines nft 1.0.6 prints on stderr after `list ruleset`: one
+/// `# Warning: table FAMILY NAME is managed by iptables-nft, do not touch!` per table holding
+/// at least one xt match/target expression, in table order.
+pub fn warnings(rs: &crate::Ruleset) -> Vec<String> {
+    use nfscope_wire::nft::Expr;
+    rs.tables
+        .iter()
+        .filter(|t| {
+            t.chains.iter().flat_map(|c| &c.rules).any(|r| {
+                r.expressions
+                    .iter()
+                    .flatten()
+                    .any(|e| matches!(e, Expr::Match(_) | Expr::Target(_)))
+            })
+        })
+        .map(|t| {
+            format!(
+                "# Warning: table {} {} is managed by iptables-nft, do not touch!",
+                t.family,
+                t.name()
+            )
+        })
+        .collect()
+}
+
 /// One rule's statements as nft prints them after the indentation (no newline).
 pub fn rule(t: &Table, c: &Chain, r: &Rule, opts: &NftOptions) -> String {
     datatype::with_ifnames(&opts.ifnames, || fold::rule_text(t, c, r))
