@@ -104,6 +104,9 @@ fn check(path: &PathBuf) -> String {
             ifnames: ifnames(&ns),
         },
     );
+    // Element `expires` values depend on the instant of each listing: compared without them.
+    let ours = strip_expires(&ours);
+    let reference = strip_expires(&reference);
     // Lines nft prints that we may print differently (documented), replaced in both texts
     // by a marker before comparing.
     let known: Vec<&str> = KNOWN
@@ -157,6 +160,21 @@ fn ifnames(ns: &Netns) -> HashMap<u32, String> {
         }
     }
     m
+}
+
+/// Remove the value of every ` expires TIME` (it differs between two listings).
+fn strip_expires(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(" expires ") {
+        out.push_str(&rest[..i + " expires ".len()]);
+        out.push_str("<t>");
+        rest = &rest[i + " expires ".len()..];
+        let end = rest.find([',', ' ', '\n', '}']).unwrap_or(rest.len());
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `diff -u` of the two texts (for the failure message).

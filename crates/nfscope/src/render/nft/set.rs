@@ -208,7 +208,8 @@ fn minus_one(v: &[u8], order: Order) -> Vec<u8> {
     out
 }
 
-/// One element as printed (key, data, timeout, expires, statements, comment).
+/// One element as printed: key, its statements / timeout / expires / comment, then ` : data`
+/// (nft prints a mapping as `set-element : value`).
 struct Printed {
     sort: Vec<u128>,
     text: String,
@@ -303,8 +304,8 @@ pub fn elements(s: &Set, parts: &[ElemType], data: Option<&ElemType>) -> Vec<Str
             if e.flags.unwrap_or(0) & NFT_SET_ELEM_CATCHALL != 0 {
                 catchall.push(format!(
                     "*{}{}",
-                    data_text(&e.data, data, &e.objref),
-                    extras(e, false)
+                    extras(e, false),
+                    data_text(&e.data, data, &e.objref)
                 ));
                 false
             } else {
@@ -330,8 +331,8 @@ pub fn elements(s: &Set, parts: &[ElemType], data: Option<&ElemType>) -> Vec<Str
             let text = format!(
                 "{}{}{}",
                 print_range(&p, &lo, &hi),
-                data_text(&e.data, data, &e.objref),
-                extras(e, false)
+                extras(e, false),
+                data_text(&e.data, data, &e.objref)
             );
             out.push(Printed {
                 sort: sort_of(&lo),
@@ -344,8 +345,8 @@ pub fn elements(s: &Set, parts: &[ElemType], data: Option<&ElemType>) -> Vec<Str
             if e.flags.unwrap_or(0) & NFT_SET_ELEM_CATCHALL != 0 {
                 catchall.push(format!(
                     "*{}{}",
-                    data_text(&e.data, data, &e.objref),
-                    extras(e, false)
+                    extras(e, false),
+                    data_text(&e.data, data, &e.objref)
                 ));
                 continue;
             }
@@ -368,8 +369,8 @@ pub fn elements(s: &Set, parts: &[ElemType], data: Option<&ElemType>) -> Vec<Str
             };
             let text = format!(
                 "{key}{}{}",
-                data_text(&e.data, data, &e.objref),
-                extras(e, false)
+                extras(e, false),
+                data_text(&e.data, data, &e.objref)
             );
             out.push(Printed {
                 sort: sort_of(&k),
