@@ -900,14 +900,13 @@ fn nft_compat_payloads_match_iptables_nft_save() {
     assert!(n4 + n6 + m4 + m6 > 200);
 }
 
+/// A payload rewrite: (is target, name, revision, data) to a new (revision, data), or `None`.
+type Downgrade = dyn Fn(bool, &str, u8, &[u8]) -> Option<(u8, Vec<u8>)>;
+
 /// An entry blob rebuilt with some payloads replaced (new revision and bytes, any size):
 /// entry offsets, hook entries, underflows and fall-through verdicts are moved accordingly
 /// (tables without user chains, as the test below writes).
-fn relayout(
-    info: &[u8],
-    body: &[u8],
-    edit: &dyn Fn(bool, &str, u8, &[u8]) -> Option<(u8, Vec<u8>)>,
-) -> (Vec<u8>, Vec<u8>) {
+fn relayout(info: &[u8], body: &[u8], edit: &Downgrade) -> (Vec<u8>, Vec<u8>) {
     const ELEN: usize = 112; // struct ipt_entry
     let u16_at = |b: &[u8], o: usize| u16::from_ne_bytes([b[o], b[o + 1]]) as usize;
     let mut map = std::collections::HashMap::new();
