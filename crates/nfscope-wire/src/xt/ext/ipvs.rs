@@ -105,3 +105,30 @@ impl Ext for Ipvs {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::check;
+    use super::super::{XtKind::*, NFPROTO_IPV4};
+
+    /// This machine's kernel has no xt_ipvs, so no capture: bytes from the UAPI layout for
+    /// `-m ipvs --vproto 6 ! --vaddr 10.0.0.0/24 --vport 80 --vdir REPLY --vmethod GATE`, text
+    /// as libxt_ipvs's save prints it.
+    #[test]
+    fn ipvs() {
+        let mut d = vec![0u8; 40];
+        d[0..4].copy_from_slice(&[10, 0, 0, 0]);
+        d[16..20].copy_from_slice(&[255, 255, 255, 0]);
+        d[32..34].copy_from_slice(&80u16.to_be_bytes());
+        d[34] = 6;
+        d[35] = 3; // IP_VS_CONN_F_DROUTE
+        d[38] = 4 | 16; // invert vaddr, dir
+        d[39] = 2 | 4 | 8 | 16 | 32 | 1;
+        let want =
+            " -m ipvs --vproto 6 ! --vaddr 10.0.0.0/24 --vport 80 --vdir REPLY --vmethod GATE";
+        check(Match, "ipvs", 0, NFPROTO_IPV4, &d, want);
+        d[39] = 1;
+        d[38] = 1;
+        check(Match, "ipvs", 0, NFPROTO_IPV4, &d, " -m ipvs ! --ipvs");
+    }
+}

@@ -55,3 +55,31 @@ impl Ext for Led {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::check;
+    use super::super::{XtKind::*, NFPROTO_IPV4};
+
+    /// No xt_LED on this machine's kernel: bytes from the UAPI layout for
+    /// `-j LED --led-trigger-id "a\"b" --led-delay 100 --led-always-blink`.
+    #[test]
+    fn led() {
+        let mut d = vec![0u8; 40];
+        d[..13].copy_from_slice(b"netfilter-a\"b");
+        d[27] = 1;
+        d[28..32].copy_from_slice(&100u32.to_ne_bytes());
+        let want = r#" -j LED --led-trigger-id "a\"b" --led-delay 100 --led-always-blink"#;
+        check(Target, "LED", 0, NFPROTO_IPV4, &d, want);
+        d[27] = 0;
+        d[28..32].copy_from_slice(&u32::MAX.to_ne_bytes());
+        check(
+            Target,
+            "LED",
+            0,
+            NFPROTO_IPV4,
+            &d,
+            r#" -j LED --led-trigger-id "a\"b" --led-delay inf"#,
+        );
+    }
+}

@@ -37,3 +37,24 @@ impl Ext for Secmark {
         let _ = write!(out, " -j SECMARK --selctx {}", self.secctx);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::check;
+    use super::super::{XtKind::*, NFPROTO_IPV4};
+
+    /// SELinux is off on this machine's kernel (SECMARK refused): bytes from the UAPI layout.
+    #[test]
+    fn secmark() {
+        let ctx = b"system_u:object_r:ssh_packet_t:s0";
+        let mut d = vec![0u8; 264];
+        d[0] = 1; // SECMARK_MODE_SEL
+        d[1..1 + ctx.len()].copy_from_slice(ctx);
+        let want = " -j SECMARK --selctx system_u:object_r:ssh_packet_t:s0";
+        check(Target, "SECMARK", 1, NFPROTO_IPV4, &d, want);
+        let mut d0 = vec![0u8; 264];
+        d0[0] = 1;
+        d0[8..8 + ctx.len()].copy_from_slice(ctx);
+        check(Target, "SECMARK", 0, NFPROTO_IPV4, &d0, want);
+    }
+}

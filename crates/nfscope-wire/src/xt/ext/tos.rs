@@ -103,3 +103,30 @@ impl Ext for TosTarget {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::check;
+    use super::super::{XtKind::*, NFPROTO_IPV4};
+
+    /// Rev 0 (`ipt_tos_info`, `ipt_tos_target_info`) is gone from this kernel: UAPI bytes.
+    #[test]
+    fn tos_rev0() {
+        check(
+            Match,
+            "tos",
+            0,
+            NFPROTO_IPV4,
+            &[0x10, 1],
+            " -m tos ! --tos 0x10",
+        );
+        check(
+            Target,
+            "TOS",
+            0,
+            NFPROTO_IPV4,
+            &[0x08],
+            " -j TOS --set-tos 0x08",
+        );
+    }
+}
