@@ -2334,3 +2334,59 @@ pub(super) const GOLDEN: &[Case] = &[
         save: " -j TPROXY --on-port 80 --on-ip 2001:db8::5 --tproxy-mark 0x5/0xff",
     },
 ];
+
+/// Throughput of decode + save over the golden payloads (`cargo test --release -p nfscope-wire
+/// golden_throughput -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn golden_throughput() {
+    let blobs: Vec<(XtKind, &str, u8, Vec<u8>)> = GOLDEN
+        .iter()
+        .flat_map(|c| c.blobs.iter())
+        .map(|&(k, n, r, len, h)| {
+            let mut d = hex(h);
+            d.resize(len, 0);
+            (k, n, r, d)
+        })
+        .collect();
+    let rounds = 2000;
+    let start = std::time::Instant::now();
+    let mut out = String::new();
+    for _ in 0..rounds {
+        for (k, n, r, d) in &blobs {
+            out.clear();
+            decode(*k, n, *r, NFPROTO_IPV4, d).save(&mut out);
+        }
+    }
+    let per = start.elapsed() / (rounds * blobs.len() as u32);
+    eprintln!(
+        "{} payloads x {rounds}: {per:?} per decode+save",
+        blobs.len()
+    );
+    // What a kube-proxy node is made of.
+    let kube = [
+        "comment",
+        "mark",
+        "MARK",
+        "tcp",
+        "udp",
+        "conntrack",
+        "statistic",
+        "DNAT",
+        "",
+        "MASQUERADE",
+    ];
+    let kb: Vec<_> = blobs.iter().filter(|b| kube.contains(&b.1)).collect();
+    let start = std::time::Instant::now();
+    for _ in 0..rounds {
+        for (k, n, r, d) in &kb {
+            out.clear();
+            decode(*k, n, *r, NFPROTO_IPV4, d).save(&mut out);
+        }
+    }
+    let per = start.elapsed() / (rounds * kb.len() as u32);
+    eprintln!(
+        "{} kube-proxy-kind payloads: {per:?} per decode+save",
+        kb.len()
+    );
+}
