@@ -742,3 +742,39 @@ fn damaged_real_blobs_never_panic_decode_or_render() {
     eprintln!("{ok} damaged variants parsed and rendered, {err} refused");
     assert!(err > 0 && ok > 0);
 }
+
+/// The JSON form: addresses as text, interfaces as iptables writes them, payloads as hex with
+/// their decoded form, jumps by chain name.
+#[test]
+fn json_form_is_readable() {
+    let ns = Netns::new("legacy");
+    ns.run_stdin(
+        "iptables-legacy-restore",
+        &["-w"],
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:sub - [0:0]\n\
+         -A INPUT -s 10.0.0.0/8 -i eth+ -p tcp -m tcp --dport 22 -j sub\n\
+         -A OUTPUT -o wg0 -j LOG --log-prefix \"x \"\nCOMMIT\n",
+    );
+    let rs = legacy::read_all_in_netns(ns.name()).expect("read");
+    let v = serde_json::to_value(&rs).expect("json");
+    let input = &v["tables"][0]["chains"][0];
+    assert_eq!(input["name"], "INPUT");
+    assert_eq!(input["policy"], "Accept");
+    let r0 = &input["rules"][0];
+    assert_eq!(r0["header"]["Ip"]["src"], "10.0.0.0");
+    assert_eq!(r0["header"]["Ip"]["smsk"], "255.0.0.0");
+    assert_eq!(r0["header"]["Ip"]["iniface"], "eth+");
+    assert_eq!(r0["header"]["Ip"]["outiface"], "");
+    assert_eq!(r0["matches"][0]["name"], "tcp");
+    assert_eq!(r0["matches"][0]["data"].as_str().map(str::len), Some(32));
+    assert!(
+        !r0["matches"][0]["decoded"].is_null(),
+        "{}",
+        r0["matches"][0]
+    );
+    assert_eq!(r0["target"]["Jump"]["chain"], "sub");
+    let r1 = &v["tables"][0]["chains"][2]["rules"][0];
+    assert_eq!(r1["header"]["Ip"]["outiface"], "wg0");
+    assert_eq!(r1["target"]["Ext"]["name"], "LOG");
+    assert!(!r1["target"]["Ext"]["decoded"].is_null());
+}

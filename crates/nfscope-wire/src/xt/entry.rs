@@ -253,8 +253,8 @@ pub struct Counters {
 }
 
 /// An interface name with its match mask (`iniface` + `iniface_mask`): `eth+` is stored as
-/// name `eth`, mask `ff ff ff 00…`; an exact name also covers its terminating NUL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// name `eth+`, mask `ff ff ff 00…`; an exact name's mask also covers its terminating NUL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Iface {
     pub name: [u8; 16],
     pub mask: [u8; 16],
@@ -294,9 +294,13 @@ impl Iface {
 /// `struct ipt_ip`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct IpHeader {
+    #[serde(serialize_with = "ser_v4")]
     pub src: [u8; 4],
+    #[serde(serialize_with = "ser_v4")]
     pub dst: [u8; 4],
+    #[serde(serialize_with = "ser_v4")]
     pub smsk: [u8; 4],
+    #[serde(serialize_with = "ser_v4")]
     pub dmsk: [u8; 4],
     pub iniface: Iface,
     pub outiface: Iface,
@@ -310,9 +314,13 @@ pub struct IpHeader {
 /// `struct ip6t_ip6`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Ip6Header {
+    #[serde(serialize_with = "ser_v6")]
     pub src: [u8; 16],
+    #[serde(serialize_with = "ser_v6")]
     pub dst: [u8; 16],
+    #[serde(serialize_with = "ser_v6")]
     pub smsk: [u8; 16],
+    #[serde(serialize_with = "ser_v6")]
     pub dmsk: [u8; 16],
     pub iniface: Iface,
     pub outiface: Iface,
@@ -327,7 +335,9 @@ pub struct Ip6Header {
 /// `struct arpt_devaddr_info`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct DevAddr {
+    #[serde(serialize_with = "ser_hex")]
     pub addr: [u8; 16],
+    #[serde(serialize_with = "ser_hex")]
     pub mask: [u8; 16],
 }
 
@@ -335,9 +345,13 @@ pub struct DevAddr {
 /// (converted from the wire's network order).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ArpHeader {
+    #[serde(serialize_with = "ser_v4")]
     pub src: [u8; 4],
+    #[serde(serialize_with = "ser_v4")]
     pub tgt: [u8; 4],
+    #[serde(serialize_with = "ser_v4")]
     pub smsk: [u8; 4],
+    #[serde(serialize_with = "ser_v4")]
     pub tmsk: [u8; 4],
     pub arhln: u8,
     pub arhln_mask: u8,
@@ -365,6 +379,15 @@ pub enum Header {
 }
 
 impl Header {
+    /// The family of the entry this header came from.
+    pub fn family(&self) -> Family {
+        match self {
+            Header::Ip(_) => Family::Ipv4,
+            Header::Ip6(_) => Family::Ipv6,
+            Header::Arp(_) => Family::Arp,
+        }
+    }
+
     fn parse(family: Family, b: &[u8]) -> Result<Header> {
         Ok(match family {
             Family::Ipv4 => Header::Ip(IpHeader {
@@ -436,6 +459,7 @@ impl Header {
 pub struct XtBlob {
     pub name: String,
     pub revision: u8,
+    #[serde(serialize_with = "ser_hex")]
     pub data: Vec<u8>,
 }
 
@@ -533,8 +557,9 @@ pub enum Target {
     Ext(XtBlob),
 }
 
-/// One rule (entry) of a chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One rule (entry) of a chain. Its JSON form gives each match and an extension target
+/// with its decoded form (`decoded`, from the xt registry) next to the raw bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rule {
     /// Offset of the entry in the entry table.
     pub offset: u32,
@@ -892,6 +917,126 @@ fn standard_verdict(t: &XtBlob) -> Option<Result<i32>> {
             t.data.len()
         ))),
     })
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON forms: addresses as text, byte strings as hex, interfaces as iptables writes them, and
+// xt payloads with their decoded form.
+
+fn ser_v4<S: serde::Serializer>(a: &[u8; 4], s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_str(&std::net::Ipv4Addr::from(*a))
+}
+fn ser_v6<S: serde::Serializer>(a: &[u8; 16], s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_str(&std::net::Ipv6Addr::from(*a))
+}
+fn hex(b: &[u8]) -> String {
+    const D: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(b.len() * 2);
+    for x in b {
+        out.push(char::from(D[usize::from(x >> 4)]));
+        out.push(char::from(D[usize::from(x & 15)]));
+    }
+    out
+}
+fn ser_hex<S: serde::Serializer, B: AsRef<[u8]>>(
+    b: &B,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&hex(b.as_ref()))
+}
+
+impl Iface {
+    /// Whether name and mask are what iptables writes for `-i NAME`: `eth0` with 0xff over
+    /// its five bytes (NUL included), `eth+` with 0xff over the three bytes before the `+`.
+    fn is_canonical(&self) -> bool {
+        let len = self.name.iter().position(|&c| c == 0).unwrap_or(16);
+        let covered = match len.checked_sub(1).map(|i| self.name[i]) {
+            None => 0, // no interface: all zero
+            Some(b'+') => len - 1,
+            Some(_) => (len + 1).min(16),
+        };
+        self.mask
+            .iter()
+            .enumerate()
+            .all(|(i, &m)| m == if i < covered { 0xff } else { 0 })
+            && self.name[len..].iter().all(|&c| c == 0)
+    }
+}
+
+/// A canonical interface is its `-i`/`-o` text (`""` for any, `eth0`, `veth+`); any other
+/// mask keeps both byte strings.
+impl Serialize for Iface {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        if self.is_canonical() {
+            return s.serialize_str(&self.display());
+        }
+        let mut st = s.serialize_struct("Iface", 2)?;
+        st.serialize_field("name", &hex(&self.name))?;
+        st.serialize_field("mask", &hex(&self.mask))?;
+        st.end()
+    }
+}
+
+#[derive(Serialize)]
+struct XtJson<'a> {
+    name: &'a str,
+    revision: u8,
+    #[serde(serialize_with = "ser_hex")]
+    data: &'a [u8],
+    decoded: super::ext::Xt,
+}
+
+impl<'a> XtJson<'a> {
+    fn new(b: &'a XtBlob, kind: super::ext::XtKind, family: Family) -> Self {
+        XtJson {
+            name: &b.name,
+            revision: b.revision,
+            data: &b.data,
+            decoded: b.decode(kind, family),
+        }
+    }
+}
+
+#[derive(Serialize)]
+enum TargetJson<'a> {
+    Verdict(Verdict),
+    Jump { chain: &'a str, offset: u32 },
+    Fallthrough,
+    BadJump { offset: u32 },
+    Ext(XtJson<'a>),
+}
+
+impl Serialize for Rule {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use super::ext::XtKind;
+        use serde::ser::SerializeStruct;
+        let family = self.header.family();
+        let matches: Vec<XtJson<'_>> = self
+            .matches
+            .iter()
+            .map(|m| XtJson::new(m, XtKind::Match, family))
+            .collect();
+        let target = match &self.target {
+            Target::Verdict(v) => TargetJson::Verdict(*v),
+            Target::Jump { chain, offset } => TargetJson::Jump {
+                chain,
+                offset: *offset,
+            },
+            Target::Fallthrough => TargetJson::Fallthrough,
+            Target::BadJump { offset } => TargetJson::BadJump { offset: *offset },
+            Target::Ext(t) => TargetJson::Ext(XtJson::new(t, XtKind::Target, family)),
+        };
+        let mut st = s.serialize_struct("Rule", 7)?;
+        st.serialize_field("offset", &self.offset)?;
+        st.serialize_field("header", &self.header)?;
+        st.serialize_field("counters", &self.counters)?;
+        st.serialize_field("nfcache", &self.nfcache)?;
+        st.serialize_field("comefrom", &self.comefrom)?;
+        st.serialize_field("matches", &matches)?;
+        st.serialize_field("target", &target)?;
+        st.end()
+    }
 }
 
 #[cfg(test)]
