@@ -1854,7 +1854,14 @@ impl<'a> Folder<'a> {
             s.push(' ');
             s.push_str(&addr);
         }
-        if has_proto {
+        // address and port from one map with concatenated data: the map says both
+        let concat_map = match self.reg(n.reg_addr_min) {
+            X::Map { set, .. } => self
+                .set(&set)
+                .is_some_and(|s| !set::data_parts(s).is_empty()),
+            _ => false,
+        };
+        if has_proto && !concat_map {
             if !has_addr {
                 s.push(' ');
             }

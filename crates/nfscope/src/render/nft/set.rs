@@ -248,9 +248,36 @@ fn extras(e: &nfscope_wire::nft::SetElem, stateless: bool) -> String {
     s
 }
 
-fn data_text(d: &Option<Data>, dt: Option<&ElemType>, objref: &Option<String>) -> String {
+/// The components of a map's data when it is a concatenation (`ipv4_addr . inet_service`
+/// for `dnat to ... map { ... : 10.0.0.1 . 80 }`), empty otherwise.
+pub fn data_parts(s: &Set) -> Vec<ElemType> {
+    let ids = datatype::split_concat_type(s.attrs.data_type.unwrap_or(0));
+    if ids.len() <= 1 || s.attrs.data_type == Some(DATA_VERDICT) {
+        return vec![];
+    }
+    ids.iter()
+        .map(|&id| {
+            let dt = Dt::from_type_id(id).unwrap_or(Dt::Integer);
+            ElemType {
+                dt,
+                order: dt.default_order(),
+                bytes: default_bytes(dt),
+            }
+        })
+        .collect()
+}
+
+fn data_text(
+    d: &Option<Data>,
+    dt: Option<&ElemType>,
+    objref: &Option<String>,
+    dparts: &[ElemType],
+) -> String {
     if let Some(o) = objref {
         return format!(" : \"{o}\"");
+    }
+    if let (Some(Data::Value(v)), false) = (d, dparts.is_empty()) {
+        return format!(" : {}", print_key(v, dparts));
     }
     match (d, dt) {
         (Some(Data::Verdict(v)), _) => format!(" : {}", verdict(v)),
@@ -272,6 +299,7 @@ pub fn elements(s: &Set, parts: &[ElemType], data: Option<&ElemType>) -> Vec<Str
     } else {
         parts
     };
+    let dparts = data_parts(s);
     let interval = s.flags() & set_flags::INTERVAL != 0;
     let mut out: Vec<Printed> = Vec::new();
     let mut catchall = Vec::new();
@@ -305,7 +333,7 @@ pub fn elements(s: &Set, parts: &[ElemType], data: Option<&ElemType>) -> Vec<Str
                 catchall.push(format!(
                     "*{}{}",
                     extras(e, false),
-                    data_text(&e.data, data, &e.objref)
+                    data_text(&e.data, data, &e.objref, &dparts)
                 ));
                 false
             } else {
@@ -332,7 +360,7 @@ pub fn elements(s: &Set, parts: &[ElemType], data: Option<&ElemType>) -> Vec<Str
                 "{}{}{}",
                 print_range(&p, &lo, &hi),
                 extras(e, false),
-                data_text(&e.data, data, &e.objref)
+                data_text(&e.data, data, &e.objref, &dparts)
             );
             out.push(Printed {
                 sort: sort_of(&lo),
@@ -346,7 +374,7 @@ pub fn elements(s: &Set, parts: &[ElemType], data: Option<&ElemType>) -> Vec<Str
                 catchall.push(format!(
                     "*{}{}",
                     extras(e, false),
-                    data_text(&e.data, data, &e.objref)
+                    data_text(&e.data, data, &e.objref, &dparts)
                 ));
                 continue;
             }
@@ -370,7 +398,7 @@ pub fn elements(s: &Set, parts: &[ElemType], data: Option<&ElemType>) -> Vec<Str
             let text = format!(
                 "{key}{}{}",
                 extras(e, false),
-                data_text(&e.data, data, &e.objref)
+                data_text(&e.data, data, &e.objref, &dparts)
             );
             out.push(Printed {
                 sort: sort_of(&k),
