@@ -525,6 +525,10 @@ const IP4_REST: &[&str] = &[
     "mangle PREROUTING -p tcp -j TPROXY --on-port 8080 --on-ip 127.0.0.1 --tproxy-mark 0x1/0x1",
     "mangle PREROUTING -p udp -j TPROXY --on-port 53",
     "raw PREROUTING -j TRACE",
+    "filter INPUT -p 108 -m ipcomp --ipcompspi 5:9 --compres",
+    "filter INPUT -p 108 -m ipcomp ! --ipcompspi 7",
+    "mangle PREROUTING -p tcp -j ECN --ecn-tcp-remove",
+    "mangle PREROUTING -p tcp -j ECN --ecn-tcp-cwr 1 --ecn-tcp-ece 0",
 ];
 
 /// Extensions a kernel or iptables build may lack (module not built, feature off): a rule
@@ -596,6 +600,13 @@ const IP6_REST: &[&str] = &[
     "filter INPUT -j SET --add-set six src",
     "filter INPUT -m set --match-set six src",
     "filter INPUT -m ipvs --vaddr 2001:db8::/64",
+    "filter INPUT -m hbh --hbh-len 8 --hbh-opts 1:2,5",
+    "filter INPUT -m hbh ! --hbh-len 16",
+    "filter INPUT -m dst --dst-opts 201:4,7",
+    "filter INPUT -m eui64",
+    "filter INPUT -p 108 -m ipcomp --ipcompspi 3",
+    "mangle POSTROUTING -j SNPT --src-pfx 2001:db8::/64 --dst-pfx 2001:db8:1::/64",
+    "mangle PREROUTING -j DNPT --src-pfx 2001:db8:1::/64 --dst-pfx 2001:db8::/64",
 ];
 
 #[test]

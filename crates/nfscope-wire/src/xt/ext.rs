@@ -68,6 +68,7 @@ pub mod dscp;
 pub mod ecn;
 pub mod error;
 pub mod esp;
+pub mod eui64;
 pub mod frag;
 pub mod hashlimit;
 pub mod helper;
@@ -75,6 +76,7 @@ pub mod hl;
 pub mod hmark;
 pub mod icmp;
 pub mod idletimer;
+pub mod ipcomp;
 pub mod iprange;
 pub mod ipv6header;
 pub mod ipvs;
@@ -90,6 +92,8 @@ pub mod nat;
 pub mod nfacct;
 pub mod nflog;
 pub mod nfqueue;
+pub mod npt;
+pub mod opts;
 pub mod osf;
 pub mod owner;
 pub mod physdev;
@@ -233,6 +237,9 @@ xt_enum! {
     Dscp(dscp::Dscp),
     Tos(tos::Tos),
     Ecn(ecn::Ecn),
+    Eui64(eui64::Eui64),
+    Ipcomp(ipcomp::Ipcomp),
+    Opts(opts::Opts),
     Esp(esp::Esp),
     Frag(frag::Frag),
     Hashlimit(hashlimit::Hashlimit),
@@ -291,6 +298,8 @@ xt_enum! {
     Log(log::Log),
     MarkTarget(mark::MarkTarget),
     Nflog(nflog::Nflog),
+    Npt(npt::Npt),
+    EcnTarget(ecn::EcnTarget),
     Nfqueue(nfqueue::Nfqueue),
     RateestTarget(rateest::RateestTarget),
     Reject(reject::Reject),
@@ -365,6 +374,9 @@ fn decode_known(kind: XtKind, name: &str, rev: u8, f: u8, d: &[u8]) -> Option<Xt
         (M, "tos") => Xt::Tos(tos::Tos::parse(rev, d)?),
         (M, "ecn") => Xt::Ecn(ecn::Ecn::parse(rev, d)?),
         (M, "esp") => Xt::Esp(esp::Esp::parse(rev, d)?),
+        (M, "eui64") => Xt::Eui64(eui64::Eui64::parse(rev, d)?),
+        (M, "ipcomp") => Xt::Ipcomp(ipcomp::Ipcomp::parse(rev, d)?),
+        (M, "hbh" | "dst") => Xt::Opts(opts::Opts::parse(name, rev, d)?),
         (M, "frag") => Xt::Frag(frag::Frag::parse(rev, d)?),
         (M, "hashlimit") => Xt::Hashlimit(hashlimit::Hashlimit::parse(rev, f, d)?),
         (M, "helper") => Xt::Helper(helper::Helper::parse(rev, d)?),
@@ -423,6 +435,8 @@ fn decode_known(kind: XtKind, name: &str, rev: u8, f: u8, d: &[u8]) -> Option<Xt
         (T, "LOG") => Xt::Log(log::Log::parse(rev, d)?),
         (T, "MARK") => Xt::MarkTarget(mark::MarkTarget::parse(rev, d)?),
         (T, "NFLOG") => Xt::Nflog(nflog::Nflog::parse(rev, d)?),
+        (T, "SNPT" | "DNPT") => Xt::Npt(npt::Npt::parse(name, rev, d)?),
+        (T, "ECN") => Xt::EcnTarget(ecn::EcnTarget::parse(rev, d)?),
         (T, "NFQUEUE") => Xt::Nfqueue(nfqueue::Nfqueue::parse(rev, d)?),
         (T, "RATEEST") => Xt::RateestTarget(rateest::RateestTarget::parse(rev, d)?),
         (T, "REJECT") => Xt::Reject(reject::Reject::parse(rev, f, d)?),
@@ -537,6 +551,10 @@ mod tests {
         (Match, "udp"),
         (Match, "time"),
         (Match, "u32"),
+        (Match, "eui64"),
+        (Match, "ipcomp"),
+        (Match, "hbh"),
+        (Match, "dst"),
         (Target, ""),
         (Target, "ERROR"),
         (Target, "AUDIT"),
@@ -572,6 +590,9 @@ mod tests {
         (Target, "TPROXY"),
         (Target, "TRACE"),
         (Target, "NOTRACK"),
+        (Target, "SNPT"),
+        (Target, "DNPT"),
+        (Target, "ECN"),
     ];
 
     #[test]

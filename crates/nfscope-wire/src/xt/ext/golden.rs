@@ -53,7 +53,7 @@ fn golden_payloads_print_as_iptables_1_8_9() {
     }
     // Every (kind, name, revision) iptables 1.8.9 writes for the rules above.
     assert!(
-        kinds.len() >= 87,
+        kinds.len() >= 94,
         "only {} kinds of payload covered",
         kinds.len()
     );
@@ -1774,6 +1774,22 @@ pub(super) const GOLDEN: &[Case] = &[
         save: " -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j SYNPROXY",
     },
     Case {
+        cmd: "iptables-legacy -t filter -A INPUT -p ipcomp -m ipcomp --ipcompspi 5:9 --compres",
+        family: NFPROTO_IPV4,
+        blobs: &[
+            (Match, "ipcomp", 0, 16, "05000000090000000001"),
+        ],
+        save: " -m ipcomp --ipcompspi 5:9 --compres",
+    },
+    Case {
+        cmd: "iptables-legacy -t filter -A INPUT -p ipcomp -m ipcomp ! --ipcompspi 7",
+        family: NFPROTO_IPV4,
+        blobs: &[
+            (Match, "ipcomp", 0, 16, "070000000700000001"),
+        ],
+        save: " -m ipcomp ! --ipcompspi 7",
+    },
+    Case {
         cmd: "iptables-legacy -t filter -A FORWARD -m devgroup --src-group 0x5 ! --dst-group 0x10/0xf0",
         family: NFPROTO_IPV4,
         blobs: &[
@@ -2078,6 +2094,22 @@ pub(super) const GOLDEN: &[Case] = &[
         save: " -j TPROXY --on-port 53 --on-ip 0.0.0.0 --tproxy-mark 0x0/0x0",
     },
     Case {
+        cmd: "iptables-legacy -t mangle -A PREROUTING -p tcp -j ECN --ecn-tcp-remove",
+        family: NFPROTO_IPV4,
+        blobs: &[
+            (Target, "ECN", 0, 8, "30"),
+        ],
+        save: " -j ECN --ecn-tcp-remove",
+    },
+    Case {
+        cmd: "iptables-legacy -t mangle -A PREROUTING -p tcp -j ECN --ecn-tcp-ece 0 --ecn-tcp-cwr 1",
+        family: NFPROTO_IPV4,
+        blobs: &[
+            (Target, "ECN", 0, 8, "300002"),
+        ],
+        save: " -j ECN --ecn-tcp-ece 0 --ecn-tcp-cwr 1",
+    },
+    Case {
         cmd: "iptables-legacy -t mangle -A POSTROUTING -p udp -j CHECKSUM --checksum-fill",
         family: NFPROTO_IPV4,
         blobs: &[
@@ -2286,6 +2318,46 @@ pub(super) const GOLDEN: &[Case] = &[
         save: " -m set --match-set #0 src",
     },
     Case {
+        cmd: "ip6tables-legacy -t filter -A INPUT -m hbh --hbh-len 8 --hbh-opts 1:2,5",
+        family: NFPROTO_IPV6,
+        blobs: &[
+            (Match, "hbh", 0, 40, "0800000003000201ff050000000000000000000000000000000000000000000000000000000002"),
+        ],
+        save: " -m hbh --hbh-len 8 --hbh-opts 1:2,5",
+    },
+    Case {
+        cmd: "ip6tables-legacy -t filter -A INPUT -m hbh ! --hbh-len 16",
+        family: NFPROTO_IPV6,
+        blobs: &[
+            (Match, "hbh", 0, 40, "100000000101"),
+        ],
+        save: " -m hbh ! --hbh-len 16",
+    },
+    Case {
+        cmd: "ip6tables-legacy -t filter -A INPUT -m dst --dst-opts 201:4,7",
+        family: NFPROTO_IPV6,
+        blobs: &[
+            (Match, "dst", 0, 40, "00000000020004c9ff070000000000000000000000000000000000000000000000000000000002"),
+        ],
+        save: " -m dst --dst-opts 201:4,7",
+    },
+    Case {
+        cmd: "ip6tables-legacy -t filter -A INPUT -m eui64",
+        family: NFPROTO_IPV6,
+        blobs: &[
+            (Match, "eui64", 0, 8, ""),
+        ],
+        save: " -m eui64",
+    },
+    Case {
+        cmd: "ip6tables-legacy -t filter -A INPUT -p ipcomp -m ipcomp --ipcompspi 3",
+        family: NFPROTO_IPV6,
+        blobs: &[
+            (Match, "ipcomp", 0, 16, "0300000003"),
+        ],
+        save: " -m ipcomp --ipcompspi 3",
+    },
+    Case {
         cmd: "ip6tables-legacy -t mangle -A PREROUTING -j HL --hl-set 64",
         family: NFPROTO_IPV6,
         blobs: &[
@@ -2332,6 +2404,22 @@ pub(super) const GOLDEN: &[Case] = &[
             (Target, "TPROXY", 1, 32, "ff0000000500000020010db80000000000000000000000050050"),
         ],
         save: " -j TPROXY --on-port 80 --on-ip 2001:db8::5 --tproxy-mark 0x5/0xff",
+    },
+    Case {
+        cmd: "ip6tables-legacy -t mangle -A PREROUTING -j DNPT --src-pfx 2001:db8:1::/64 --dst-pfx 2001:db8::/64",
+        family: NFPROTO_IPV6,
+        blobs: &[
+            (Target, "DNPT", 0, 40, "20010db800010000000000000000000020010db80000000000000000000000004040"),
+        ],
+        save: " -j DNPT --src-pfx 2001:db8:1::/64 --dst-pfx 2001:db8::/64",
+    },
+    Case {
+        cmd: "ip6tables-legacy -t mangle -A POSTROUTING -j SNPT --src-pfx 2001:db8::/64 --dst-pfx 2001:db8:1::/64",
+        family: NFPROTO_IPV6,
+        blobs: &[
+            (Target, "SNPT", 0, 40, "20010db800000000000000000000000020010db80001000000000000000000004040"),
+        ],
+        save: " -j SNPT --src-pfx 2001:db8::/64 --dst-pfx 2001:db8:1::/64",
     },
 ];
 
