@@ -25,6 +25,25 @@ fn ours(ns: &Netns, family: Family, counters: bool) -> String {
     legacy_save(&rs, family, SaveOptions { counters })
 }
 
+/// Some datagrams over `lo` inside the namespace (sent from a thread that entered it), so that
+/// counters are not all zero.
+fn traffic(ns: &Netns, to: &str) {
+    ns.ok("ip", &["link", "set", "lo", "up"]);
+    let to = to.to_string();
+    nfscope::netns::run_in(ns.name(), move || {
+        let from = if to.starts_with('[') {
+            "[::1]:0"
+        } else {
+            "127.0.0.1:0"
+        };
+        let s = std::net::UdpSocket::bind(from).expect("bind");
+        for _ in 0..3 {
+            s.send_to(b"nfscope", to.as_str()).expect("send");
+        }
+    })
+    .expect("netns");
+}
+
 fn compare(ns: &Netns, family: Family) {
     let prog = match family {
         Family::Ipv6 => "ip6tables-legacy-save",
@@ -33,6 +52,15 @@ fn compare(ns: &Netns, family: Family) {
     for counters in [false, true] {
         let theirs = oracle(ns, prog, counters);
         assert!(!theirs.is_empty(), "{prog} printed nothing");
+        if counters {
+            let counted = theirs
+                .lines()
+                .any(|l| l.contains('[') && !l.contains("[0:0]"));
+            assert!(
+                counted,
+                "no counter moved: the test traffic did not happen\n{theirs}"
+            );
+        }
         assert_same_lines(
             &format!("{prog} counters={counters}"),
             &ours(ns, family, counters),
@@ -81,8 +109,7 @@ fn header_fields_and_standard_targets_match_iptables_legacy_save() {
     let ns = Netns::new("legacy");
     ns.run_stdin("iptables-legacy-restore", &["-w"], HEADER_ONLY);
     // Traffic so that counters are not all zero.
-    ns.ok("ip", &["link", "set", "lo", "up"]);
-    let _ = ns.run("ping", &["-c", "2", "-i", "0.2", "-W", "1", "127.0.0.1"]);
+    traffic(&ns, "127.0.0.1:9");
     compare(&ns, Family::Ipv4);
 }
 
@@ -111,8 +138,7 @@ COMMIT
 fn ip6_header_fields_match_ip6tables_legacy_save() {
     let ns = Netns::new("legacy");
     ns.run_stdin("ip6tables-legacy-restore", &["-w"], IP6_HEADERS);
-    ns.ok("ip", &["link", "set", "lo", "up"]);
-    let _ = ns.run("ping", &["-6", "-c", "2", "-i", "0.2", "-W", "1", "::1"]);
+    traffic(&ns, "[::1]:9");
     compare(&ns, Family::Ipv6);
 }
 
@@ -448,8 +474,14 @@ fn check_realistic(tag: &str, family: Family, rules: &str) {
         let names: Vec<(u16, &str)> = rs.ipsets.iter().map(|(i, n)| (*i, n.as_str())).collect();
         assert_eq!(names, [(0, "unused"), (1, "blocklist")]);
     }
-    ns.ok("ip", &["link", "set", "lo", "up"]);
-    let _ = ns.run("ping", &["-c", "2", "-i", "0.2", "-W", "1", "127.0.0.1"]);
+    traffic(
+        &ns,
+        if family == Family::Ipv6 {
+            "[::1]:9"
+        } else {
+            "127.0.0.1:9"
+        },
+    );
     for counters in [false, true] {
         let theirs = oracle(&ns, save, counters);
         let mine = ours(&ns, family, counters);
@@ -777,4 +809,26 @@ fn json_form_is_readable() {
     assert_eq!(r1["header"]["Ip"]["outiface"], "wg0");
     assert_eq!(r1["target"]["Ext"]["name"], "LOG");
     assert!(!r1["target"]["Ext"]["decoded"].is_null());
+}
+
+/// Signatures ignore counters and reads, and see a same-size rule change.
+#[test]
+fn signatures_see_rule_changes_not_traffic() {
+    let ns = Netns::new("legacy");
+    ns.run_stdin("iptables-legacy-restore", &["-w"], &filter_with(3, 1));
+    let sig = || legacy::signatures_in_netns(ns.name()).expect("signatures");
+    let a = sig();
+    assert_eq!(a.len(), 1);
+    traffic(&ns, "127.0.0.1:9");
+    let rs = legacy::read_all_in_netns(ns.name()).expect("read");
+    let out = &rs.tables[0].chains[2];
+    assert_eq!(out.name, "OUTPUT");
+    assert!(out.counters.packets > 0, "no traffic counted");
+    assert_eq!(sig(), a, "counters or reading changed the signature");
+    // Same size, one address differs.
+    let changed = filter_with(3, 1).replace("-d 10.1.0.1/32", "-d 10.1.0.2/32");
+    ns.run_stdin("iptables-legacy-restore", &["-w"], &changed);
+    let b = sig();
+    assert_eq!((b[0].size, b[0].num_entries), (a[0].size, a[0].num_entries));
+    assert_ne!(b[0].hash, a[0].hash);
 }

@@ -300,6 +300,55 @@ impl Socket {
     }
 }
 
+/// What a legacy table holds, minus its counters: the `*_getinfo` answer and a hash of the
+/// entries with counters zeroed. Equal signatures mean the rules did not change (up to hash
+/// collisions); legacy tables send no change events, so a watcher polls these.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Signature {
+    pub family: Family,
+    pub table: String,
+    pub num_entries: u32,
+    pub size: u32,
+    pub hash: u64,
+}
+
+/// The [`Signature`] of every listed table of every family in this thread's namespace. Costs
+/// one `GET_ENTRIES` copy per table (about 0.2 s for a 48 MB table of 80,000 rules).
+pub fn signatures() -> Result<Vec<Signature>> {
+    use std::hash::{Hash, Hasher};
+    let mut out = Vec::new();
+    for family in [Family::Ipv4, Family::Ipv6, Family::Arp] {
+        let names = table_names(family)?;
+        if names.is_empty() {
+            continue;
+        }
+        let sock = Socket::open(family)?;
+        for name in names {
+            let (raw_info, mut blob) = read_listed_raw(&sock, family, &name)?;
+            let op = format!("GET_ENTRIES {}/{name}", family_label(family));
+            let info = Info::parse(family, &raw_info).map_err(|e| Error::decode(&op, e))?;
+            nfscope_wire::xt::entry::zero_counters(family, &mut blob)
+                .map_err(|e| Error::decode(&op, e))?;
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            raw_info.hash(&mut h);
+            blob.hash(&mut h);
+            out.push(Signature {
+                family,
+                table: name,
+                num_entries: info.num_entries,
+                size: info.size,
+                hash: h.finish(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// [`signatures`] inside the named network namespace.
+pub fn signatures_in_netns(netns: &str) -> Result<Vec<Signature>> {
+    crate::netns::run_in(netns, signatures)?
+}
+
 /// `SO_IP_SET` and its ops (`linux/netfilter/ipset/ip_set.h`).
 const SO_IP_SET: libc::c_int = 83;
 const IP_SET_OP_GET_BYINDEX: u32 = 0x7;

@@ -905,6 +905,32 @@ impl Table {
     }
 }
 
+/// Zero the packet and byte counters of every entry in a `*_get_entries` answer (header
+/// included), so that two reads of an unchanged table compare equal whatever the traffic.
+/// Walks `next_offset`s with the same checks as [`Table::parse`] (minus the chain checks).
+pub fn zero_counters(family: Family, blob: &mut [u8]) -> Result<()> {
+    let size = u32_ne(blob, 32)? as usize;
+    let end = GET_ENTRIES_HEADER_LEN
+        .checked_add(size)
+        .filter(|&e| e <= blob.len())
+        .ok_or_else(|| Error::truncated(size, blob.len().saturating_sub(40), 40))?;
+    let (_, no, _, cn) = family.tail_offsets();
+    let elen = family.entry_len();
+    let mut off = GET_ENTRIES_HEADER_LEN;
+    while off < end {
+        let e = slice(blob, off, elen)?;
+        let next = u16_ne(e, no)? as usize;
+        if next < elen + XT_HEADER_LEN || off + next > end {
+            return Err(Error::invalid(format!(
+                "next_offset {next} at +{off} is impossible"
+            )));
+        }
+        blob[off + cn..off + cn + 16].fill(0);
+        off += next;
+    }
+    Ok(())
+}
+
 /// `Some(verdict)` if `t` is the standard target; an error if it is one with a wrong size.
 fn standard_verdict(t: &XtBlob) -> Option<Result<i32>> {
     if t.name != STANDARD_TARGET {
@@ -1217,6 +1243,29 @@ mod tests {
 
     fn b_put32(b: &mut [u8], off: usize, v: u32) {
         b[off..off + 4].copy_from_slice(&v.to_ne_bytes());
+    }
+
+    #[test]
+    fn zero_counters_clears_only_counters() {
+        let (info, blob) = golden();
+        let mut b = blob.clone();
+        // Give the first entry counters (packets at entry + 96, bytes at + 104).
+        b[E0 + 96] = 7;
+        b[E0 + 104] = 9;
+        let t = Table::parse(Family::Ipv4, &info, &b).unwrap();
+        assert_eq!(
+            t.chains[0].rules[0].counters,
+            Counters {
+                packets: 7,
+                bytes: 9
+            }
+        );
+        zero_counters(Family::Ipv4, &mut b).unwrap();
+        assert_eq!(b, blob);
+        for n in 0..blob.len() {
+            let mut p = blob[..n].to_vec();
+            assert!(zero_counters(Family::Ipv4, &mut p).is_err(), "prefix {n}");
+        }
     }
 
     proptest! {
