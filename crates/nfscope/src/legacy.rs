@@ -10,7 +10,14 @@
 //!
 //! A table replaced between `GET_INFO` and `GET_ENTRIES` makes the kernel answer `EAGAIN` (size
 //! changed); a replacement of the same size is caught by re-reading `GET_INFO` afterwards. Both
-//! retry, a bounded number of times.
+//! retry, a bounded number of times. (A same-size replacement in between that leaves the same
+//! getinfo is still caught by the walker: base-chain policies must be unconditional.)
+//!
+//! Entry points: [`read_all`] / [`read_all_in_netns`] (typed tables, plus ipset names when
+//! rules use sets), [`read_table`], [`read_raw`] (golden captures), [`signatures`] (a cheap,
+//! counter-independent fingerprint per table for polling: legacy tables send no events).
+//! `/proc/thread-self/net` is read, not `/proc/net`, so that a thread that entered another
+//! namespace with `setns` lists that namespace's tables.
 
 use crate::error::{Error, Result};
 use nfscope_wire::xt::entry::{Family, Info, Table, GET_ENTRIES_HEADER_LEN, TABLE_MAXNAMELEN};
