@@ -57,7 +57,8 @@ pub fn text(
         }
     }
     let x = ext::decode(kind, name, rev as u8, family, info);
-    match translate(&x, family, l4) {
+    let t = translate(&x, family, l4).or_else(|| raw_translate(kind, name, family, info));
+    match t {
         Some(t) => t,
         None => match kind {
             XtKind::Match => format!("xt match {name}"),
@@ -290,6 +291,144 @@ fn ebt_ip(info: &[u8], v6: bool) -> Option<String> {
     }
     if bits & 0x40 != 0 {
         return None; // icmp: not reproduced
+    }
+    Some(xl.get())
+}
+
+fn ne_u32(b: &[u8], off: usize) -> Option<u32> {
+    Some(u32::from_ne_bytes(b.get(off..off + 4)?.try_into().ok()?))
+}
+
+fn ne_u16(b: &[u8], off: usize) -> Option<u16> {
+    Some(u16::from_ne_bytes(b.get(off..off + 2)?.try_into().ok()?))
+}
+
+/// Translations of small extensions the wire registry does not decode, read straight from
+/// their UAPI structs (x86_64 layout), spelled as iptables 1.8.9's xlate prints them.
+fn raw_translate(kind: XtKind, name: &str, family: u8, d: &[u8]) -> Option<String> {
+    let mut xl = Xl::default();
+    match (kind, name) {
+        // struct xt_helper_info { int invert; char name[30]; }
+        (XtKind::Match, "helper") => {
+            let inv = ne_u32(d, 0)? != 0;
+            let raw = d.get(4..34)?;
+            let end = raw.iter().position(|&c| c == 0).unwrap_or(raw.len());
+            let n = String::from_utf8_lossy(&raw[..end]);
+            xl.add(&format!(
+                "ct helper{} \"{n}\"",
+                if inv { " !=" } else { "" }
+            ));
+        }
+        // struct xt_length_info { u16 min, max; u8 invert; }
+        (XtKind::Match, "length") => {
+            let (min, max, inv) = (ne_u16(d, 0)?, ne_u16(d, 2)?, *d.get(4)? != 0);
+            xl.add(&format!("meta length {}", if inv { "!= " } else { "" }));
+            if min == max {
+                xl.add(&min.to_string());
+            } else {
+                xl.add(&format!("{min}-{max}"));
+            }
+        }
+        // struct ipt_ttl_info { u8 mode; u8 ttl; }
+        (XtKind::Match, "ttl") if family == ext::NFPROTO_IPV4 => {
+            let op = match *d.first()? {
+                0 => "ip ttl",
+                1 => "ip ttl !=",
+                2 => "ip ttl lt",
+                3 => "ip ttl gt",
+                _ => return None,
+            };
+            xl.add(op);
+            xl.add(&format!(" {}", d.get(1)?));
+        }
+        // struct xt_dscp_info { u8 dscp; u8 invert; }
+        (XtKind::Match, "dscp") => {
+            xl.add(if family == ext::NFPROTO_IPV4 {
+                "ip "
+            } else {
+                "ip6 "
+            });
+            xl.add(&format!(
+                "dscp {}0x{:02x}",
+                if *d.get(1)? != 0 { "!= " } else { "" },
+                d.first()?
+            ));
+        }
+        // struct xt_DSCP_info { u8 dscp; }
+        (XtKind::Target, "DSCP") if family == ext::NFPROTO_IPV4 => {
+            xl.add(&format!("ip dscp set 0x{:02x}", d.first()?));
+        }
+        // struct xt_cpu_info { u32 cpu; u32 invert; }
+        (XtKind::Match, "cpu") => {
+            let (cpu, inv) = (ne_u32(d, 0)?, ne_u32(d, 4)? != 0);
+            xl.add(&format!("cpu{} {cpu}", if inv { " !=" } else { "" }));
+        }
+        // struct xt_quota_info { u32 flags; u32 pad; u64 quota; ... }
+        (XtKind::Match, "quota") => {
+            let flags = ne_u32(d, 0)?;
+            let q = ne_u64(d, 8)?;
+            xl.add(&format!(
+                "quota {}{q} bytes",
+                if flags & 1 != 0 { "over " } else { "" }
+            ));
+        }
+        // struct xt_devgroup_info { u32 flags, src_group, src_mask, dst_group, dst_mask; }
+        (XtKind::Match, "devgroup") => {
+            let flags = ne_u32(d, 0)?;
+            let one = |xl: &mut Xl, what: &str, id: u32, mask: u32, neg: bool| {
+                xl.add(&format!("{what} "));
+                if mask != u32::MAX {
+                    xl.add(&format!(
+                        "and 0x{mask:x} {} 0x{id:x}",
+                        if neg { "!=" } else { "==" }
+                    ));
+                } else {
+                    xl.add(if neg { "!= " } else { "" });
+                    xl.add(&format!("0x{id:x}"));
+                }
+            };
+            let mut neg = false;
+            if flags & 1 != 0 {
+                neg = flags & 2 != 0;
+                one(&mut xl, "iifgroup", ne_u32(d, 4)?, ne_u32(d, 8)?, neg);
+            }
+            if flags & 4 != 0 {
+                neg |= flags & 8 != 0;
+                one(&mut xl, "oifgroup", ne_u32(d, 12)?, ne_u32(d, 16)?, neg);
+            }
+        }
+        // struct xt_classify_target_info { u32 priority; }
+        (XtKind::Target, "CLASSIFY") => {
+            let h = ne_u32(d, 0)?;
+            xl.add("meta priority set ");
+            match h {
+                0xffff_ffff => xl.add("root"),
+                0 => xl.add("none"),
+                _ => xl.add(&format!("{:x}:{:x}", h >> 16, h & 0xffff)),
+            }
+        }
+        // struct xt_iprange_mtinfo { nf_inet_addr src_min, src_max, dst_min, dst_max; u8 flags; }
+        (XtKind::Match, "iprange") => {
+            let flags = *d.get(64)?;
+            let v4 = family == ext::NFPROTO_IPV4;
+            let addr = |o: usize| -> Option<String> {
+                let a: [u8; 16] = d.get(o..o + 16)?.try_into().ok()?;
+                Some(ip(if v4 { ext::NFPROTO_IPV4 } else { 10 }, &a))
+            };
+            let fam = if v4 { "ip" } else { "ip6" };
+            if flags & 1 != 0 {
+                let neg = if flags & 0x10 != 0 { " !=" } else { "" };
+                xl.add(&format!("{fam} saddr{neg} {}", addr(0)?));
+                xl.add(&format!("-{}", addr(16)?));
+            }
+            if flags & 2 != 0 {
+                let neg = if flags & 0x20 != 0 { " !=" } else { "" };
+                xl.add(&format!("{fam} daddr{neg} {}", addr(32)?));
+                xl.add(&format!("-{}", addr(48)?));
+            }
+        }
+        (XtKind::Target, "TRACE") => xl.add("meta nftrace set 1"),
+        _ => return None,
     }
     Some(xl.get())
 }
