@@ -655,7 +655,6 @@ COMMIT
 "#;
 
 #[test]
-#[ignore = "the xt registry has no rt / hl decoders yet"]
 fn ip6_rt_and_hl_match_ip6tables_legacy_save() {
     check_realistic("ip6 rt/hl", Family::Ipv6, IP6_EXTRA);
 }
