@@ -604,6 +604,8 @@ const IP6_REST: &[&str] = &[
     "filter INPUT -m hbh ! --hbh-len 16",
     "filter INPUT -m dst --dst-opts 201:4,7",
     "filter INPUT -m eui64",
+    "filter INPUT -m srh --srh-next-hdr 17 ! --srh-hdr-len-eq 8 --srh-segs-left-gt 1 --srh-last-entry-lt 5 --srh-tag 7",
+    "filter INPUT -m srh ! --srh-psid 2001:db8::/64 --srh-nsid 2001:db8::1 --srh-lsid 2001:db8::/48",
     "filter INPUT -p 108 -m ipcomp --ipcompspi 3",
     "mangle POSTROUTING -j SNPT --src-pfx 2001:db8::/64 --dst-pfx 2001:db8:1::/64",
     "mangle PREROUTING -j DNPT --src-pfx 2001:db8:1::/64 --dst-pfx 2001:db8::/64",

@@ -110,6 +110,7 @@ pub mod sctp;
 pub mod secmark;
 pub mod set;
 pub mod socket;
+pub mod srh;
 pub mod standard;
 pub mod state;
 pub mod statistic;
@@ -270,6 +271,7 @@ xt_enum! {
     Sctp(sctp::Sctp),
     Set(set::SetMatch),
     Socket(socket::Socket),
+    Srh(srh::Srh),
     State(state::State),
     Statistic(statistic::Statistic),
     String(string::StringMatch),
@@ -406,6 +408,7 @@ fn decode_known(kind: XtKind, name: &str, rev: u8, f: u8, d: &[u8]) -> Option<Xt
         (M, "sctp") => Xt::Sctp(sctp::Sctp::parse(rev, d)?),
         (M, "set") => Xt::Set(set::SetMatch::parse(rev, d)?),
         (M, "socket") => Xt::Socket(socket::Socket::parse(rev, d)?),
+        (M, "srh") => Xt::Srh(srh::Srh::parse(rev, d)?),
         (M, "state") => Xt::State(state::State::parse(rev, d)?),
         (M, "statistic") => Xt::Statistic(statistic::Statistic::parse(rev, d)?),
         (M, "string") => Xt::String(string::StringMatch::parse(rev, d)?),
@@ -552,6 +555,7 @@ mod tests {
         (Match, "time"),
         (Match, "u32"),
         (Match, "eui64"),
+        (Match, "srh"),
         (Match, "ipcomp"),
         (Match, "hbh"),
         (Match, "dst"),

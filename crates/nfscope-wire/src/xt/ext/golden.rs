@@ -53,7 +53,7 @@ fn golden_payloads_print_as_iptables_1_8_9() {
     }
     // Every (kind, name, revision) iptables 1.8.9 writes for the rules above.
     assert!(
-        kinds.len() >= 94,
+        kinds.len() >= 95,
         "only {} kinds of payload covered",
         kinds.len()
     );
@@ -2348,6 +2348,22 @@ pub(super) const GOLDEN: &[Case] = &[
             (Match, "eui64", 0, 8, ""),
         ],
         save: " -m eui64",
+    },
+    Case {
+        cmd: "ip6tables-legacy -t filter -A INPUT -m srh --srh-next-hdr 17 ! --srh-hdr-len-eq 8 --srh-segs-left-gt 1 --srh-last-entry-lt 5 --srh-tag 7",
+        family: NFPROTO_IPV6,
+        blobs: &[
+            (Match, "srh", 1, 112, "1108010507000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000230602"),
+        ],
+        save: " -m srh --srh-next-hdr 17 ! --srh-hdr-len-eq 8 --srh-segs-left-gt 1 --srh-last-entry-lt 5 --srh-tag 7",
+    },
+    Case {
+        cmd: "ip6tables-legacy -t filter -A INPUT -m srh ! --srh-psid 2001:db8::/64 --srh-nsid 2001:db8::1/128 --srh-lsid 2001:db8::/48",
+        family: NFPROTO_IPV6,
+        blobs: &[
+            (Match, "srh", 1, 112, "000000000000000020010db800000000000000000000000020010db800000000000000000000000120010db8000000000000000000000000ffffffffffffffff0000000000000000ffffffffffffffffffffffffffffffffffffffffffff0000000000000000000000380008"),
+        ],
+        save: " -m srh ! --srh-psid 2001:db8::/64 --srh-nsid 2001:db8::1/128 --srh-lsid 2001:db8::/48",
     },
     Case {
         cmd: "ip6tables-legacy -t filter -A INPUT -p ipcomp -m ipcomp --ipcompspi 3",
