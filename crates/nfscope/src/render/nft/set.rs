@@ -618,3 +618,71 @@ pub fn declaration(s: &Set, typeof_key: Option<String>, typeof_data: Option<Stri
     o.push_str("\t}\n");
     o
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nfscope_wire::nft::{self, SetElem};
+
+    fn elem(key: &[u8], flags: u32) -> SetElem {
+        SetElem {
+            key: Some(Data::Value(key.to_vec())),
+            flags: (flags != 0).then_some(flags),
+            ..Default::default()
+        }
+    }
+
+    /// `nft add set ip t s { type inet_service; flags interval; elements = { 0-1023, 8080 } }`:
+    /// the kernel (rbtree) dumps interval ends (flag 1) holding the first value after each
+    /// range, in descending order.
+    #[test]
+    fn interval_ports_merge_back() {
+        let s = Set {
+            attrs: nft::Set {
+                name: Some("s".into()),
+                flags: Some(set_flags::INTERVAL),
+                key_type: Some(13),
+                key_len: Some(2),
+                ..Default::default()
+            },
+            elements: vec![
+                elem(&[0x1f, 0x91], NFT_SET_ELEM_INTERVAL_END), // 8081
+                elem(&[0x1f, 0x90], 0),                         // 8080
+                elem(&[0x04, 0x00], NFT_SET_ELEM_INTERVAL_END), // 1024
+                elem(&[0x00, 0x00], 0),                         // 0
+            ],
+        };
+        let parts = key_types(&s);
+        assert_eq!(elements(&s, &parts, None), vec!["0-1023", "8080"]);
+        let d = declaration(&s, None, None);
+        assert_eq!(
+            d,
+            "\tset s {\n\t\ttype inet_service\n\t\tflags interval\n\t\telements = { 0-1023, 8080 }\n\t}\n"
+        );
+    }
+
+    /// `10.0.0.0/8` in an interval set: start 10.0.0.0, end 11.0.0.0; a range up to the top of
+    /// the address space has no end element.
+    #[test]
+    fn interval_prefixes_and_open_end() {
+        let s = Set {
+            attrs: nft::Set {
+                name: Some("n".into()),
+                flags: Some(set_flags::INTERVAL),
+                key_type: Some(7),
+                key_len: Some(4),
+                ..Default::default()
+            },
+            elements: vec![
+                elem(&[11, 0, 0, 0], NFT_SET_ELEM_INTERVAL_END),
+                elem(&[10, 0, 0, 0], 0),
+                elem(&[224, 0, 0, 0], 0),
+            ],
+        };
+        let parts = key_types(&s);
+        assert_eq!(
+            elements(&s, &parts, None),
+            vec!["10.0.0.0/8", "224.0.0.0/3"]
+        );
+    }
+}
