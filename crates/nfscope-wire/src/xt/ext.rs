@@ -35,6 +35,20 @@
 //!   name when there is no payload): never dropped, visibly not iptables syntax.
 //! - `Xt` is `serde::Serialize`: JSON shows the decoded fields (`{"Mark": {"mark": 32768, …}}`).
 //!
+//! # Where the text differs from iptables-save 1.8.9 (on purpose or by necessity)
+//!
+//! - **Older revisions**: iptables-save 1.8.9 loads only the newest revision of each extension
+//!   that it and the kernel share, and prints any other revision as ` -j NFQUEUE [unsupported
+//!   revision]`. We decode every revision the kernel still accepts and print its options, as
+//!   iptables prints them for the newest one (tested by rewriting tables in the kernel).
+//! - **Names from files**: iptables maps some numbers through files at print time (devgroup
+//!   `/etc/iproute2/group`, realm `/etc/iproute2/rt_realms`, connlabel `connlabel.conf`); this
+//!   crate does no I/O and prints the number, as iptables does when the file has no name.
+//!   Protocol names (`policy --proto`, `ipv6header --header`) are those of Debian's
+//!   `/etc/protocols`.
+//! - **arptables / ebtables** print some targets differently (`MARK`, `CLASSIFY` in arptables);
+//!   only the iptables / ip6tables forms are produced.
+//!
 //! Layout: one module per extension under `ext/`, each with a layout comment naming the UAPI
 //! struct and the offsets it reads (x86_64, native endian unless a field is marked `be`).
 //! [`decode`] below is the registry: the one (kind, name, revision, family) → parser table.
