@@ -428,6 +428,51 @@ fn raw_translate(kind: XtKind, name: &str, family: u8, d: &[u8]) -> Option<Strin
             }
         }
         (XtKind::Target, "TRACE") => xl.add("meta nftrace set 1"),
+        // rev 0: struct ipt_tos_target_info { u8 tos; }; rev 1: struct xt_tos_target_info
+        // { u8 tos_value; u8 tos_mask; } (iptables 1.8.9 translates rev 1 as `ip6` even in ip
+        // tables, and nft prints that)
+        (XtKind::Target, "TOS") => {
+            let (ipf, tos, mask) = match d.len() {
+                1 => ("ip", d[0], 0xff),
+                _ => ("ip6", *d.first()?, *d.get(1)?),
+            };
+            xl.add(&format!("{ipf} dscp set "));
+            if mask & 0x3f == 0x3f {
+                xl.add(&format!("0x{:02x}", tos >> 2));
+            } else if tos == 0 {
+                xl.add(&format!("{ipf} dscp and 0x{:02x}", !mask >> 2));
+            } else if tos == mask {
+                xl.add(&format!("{ipf} dscp or 0x{:02x}", tos >> 2));
+            } else if mask == 0 {
+                xl.add(&format!("{ipf} dscp xor 0x{:02x}", tos >> 2));
+            } else {
+                xl.add(&format!(
+                    "{ipf} dscp and 0x{:02x} xor 0x{:02x}",
+                    !mask >> 2,
+                    tos >> 2
+                ));
+            }
+        }
+        // struct xt_ecn_info { u8 operation; u8 invert; u8 ip_ect; u8 tcp_ect; }
+        (XtKind::Match, "ecn") => {
+            let (op, inv, ect) = (*d.first()?, *d.get(1)? != 0, *d.get(2)?);
+            let neg = if inv { "!= " } else { "" };
+            if op & 0x10 != 0 {
+                xl.add("tcp flags ");
+                xl.add(neg);
+                xl.add("ecn");
+            }
+            if op & 0x20 != 0 {
+                xl.add("tcp flags ");
+                xl.add(neg);
+                xl.add("cwr");
+            }
+            if op & 0x01 != 0 {
+                xl.add("ip ecn ");
+                xl.add(neg);
+                xl.add(["not-ect", "ect1", "ect0", "ce"].get(ect as usize)?);
+            }
+        }
         _ => return None,
     }
     Some(xl.get())
