@@ -831,3 +831,81 @@ fn signatures_see_rule_changes_not_traffic() {
     assert_eq!((b[0].size, b[0].num_entries), (a[0].size, a[0].num_entries));
     assert_ne!(b[0].hash, a[0].hash);
 }
+
+/// A wide set of extensions (raw/mangle/nat/filter: CT, CONNMARK, TCPMSS, DSCP, TOS, REDIRECT,
+/// NAT ranges, hashlimit, string, u32, time, connlimit, mac, ttl, NFLOG, policy, bpf, AUDIT,
+/// NFQUEUE, ...), as iptables-legacy-save 1.8.9 printed them after `iptables-legacy -A`.
+const MANY_EXTENSIONS: &str = r#"*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -p tcp -m tcp --dport 22 -m hashlimit --hashlimit-upto 5/min --hashlimit-burst 3 --hashlimit-mode srcip --hashlimit-name ssh -j ACCEPT
+-A INPUT -m string --string "GET /admin" --algo bm --to 1500 -j DROP
+-A INPUT -p icmp -m icmp --icmp-type 8/0 -m limit --limit 1/sec -j ACCEPT
+-A INPUT -m u32 --u32 "0x0>>0x16&0x3c@0xc>>0x1a&0x3c@0x0=0x474554" -j DROP
+-A INPUT -m time --timestart 09:00:00 --timestop 17:00:00 --weekdays Mon,Tue --datestop 2038-01-19T03:14:07 -j ACCEPT
+-A INPUT -p tcp -m multiport --sports 1:1023 -m connlimit --connlimit-above 10 --connlimit-mask 32 --connlimit-saddr -j REJECT --reject-with tcp-reset
+-A INPUT -m mac --mac-source 00:11:22:33:44:55 -j ACCEPT
+-A INPUT -m ttl --ttl-gt 64 -j NFLOG --nflog-prefix ttl --nflog-group 5
+-A INPUT -m dscp --dscp 0x2e -m tos --tos 0x10/0x3f -j ACCEPT
+-A INPUT -m helper --helper ftp -j ACCEPT
+-A INPUT -p sctp -m sctp --dport 3868 -j ACCEPT
+-A INPUT -p udp -m udp --dport 4789 -m devgroup --src-group 0x2 -j ACCEPT
+-A INPUT -m socket --transparent -j ACCEPT
+-A INPUT -m recent --rcheck --seconds 60 --reap --name x --mask 255.255.255.255 --rsource -j DROP
+-A INPUT -m state --state INVALID -j DROP
+-A INPUT -m conntrack --ctstate DNAT --ctproto 6 --ctorigdst 10.0.0.1 -j ACCEPT
+-A INPUT -p tcp -m tcp ! --tcp-flags FIN,SYN,RST,ACK SYN -j ACCEPT
+-A INPUT -m addrtype --src-type LOCAL --limit-iface-in -j ACCEPT
+-A INPUT -m statistic --mode nth --every 3 --packet 1 -j ACCEPT
+-A INPUT -m comment --comment "with \"quotes\" and spaces" -j ACCEPT
+-A FORWARD -m physdev --physdev-in veth0 --physdev-is-bridged -j ACCEPT
+-A FORWARD -m policy --dir in --pol ipsec --proto esp -j ACCEPT
+-A OUTPUT -m quota --quota 1000000 -j ACCEPT
+-A OUTPUT -m connbytes --connbytes 10000 --connbytes-mode bytes --connbytes-dir both -j ACCEPT
+-A OUTPUT -m realm --realm 0x1 -j ACCEPT
+-A OUTPUT -p tcp -m ecn --ecn-tcp-cwr -j ACCEPT
+-A OUTPUT -p esp -m esp --espspi 5 -j ACCEPT
+-A OUTPUT -m bpf --bytecode "4,48 0 0 9,21 0 1 6,6 0 0 1,6 0 0 0" -j ACCEPT
+-A OUTPUT -j LOG --log-prefix "out " --log-tcp-options --log-uid
+-A OUTPUT -j NFQUEUE --queue-num 3 --queue-bypass
+-A OUTPUT -j AUDIT --type accept
+COMMIT
+*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A PREROUTING -p tcp -m tcp --dport 8080 -j REDIRECT --to-ports 3128
+-A PREROUTING -d 203.0.113.1/32 -p tcp -m tcp --dport 80:90 -j DNAT --to-destination 10.0.0.1-10.0.0.3:8080-8090
+-A POSTROUTING -s 10.0.0.0/8 -o eth0 -j SNAT --to-source 198.51.100.1-198.51.100.5 --persistent
+-A POSTROUTING -p tcp -m iprange --src-range 10.1.0.1-10.1.0.9 -j MASQUERADE --to-ports 1024-2048
+COMMIT
+*mangle
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A PREROUTING -m connmark --mark 0x1/0xff -j CONNMARK --restore-mark --nfmask 0xff --ctmask 0xff
+-A PREROUTING -m mark --mark 0x0/0xff -j MARK --set-xmark 0x2/0xff
+-A PREROUTING -j CONNMARK --save-mark --nfmask 0xff --ctmask 0xff
+-A INPUT -m length --length 1000:1500 -j TOS --set-tos 0x10/0x3f
+-A FORWARD -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu
+-A OUTPUT -m owner --uid-owner 1000 -j MARK --set-xmark 0x10/0xffffffff
+-A POSTROUTING -o eth0 -p udp -m pkttype --pkt-type broadcast -j DSCP --set-dscp 0x2e
+COMMIT
+*raw
+:PREROUTING ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A PREROUTING -i lo -j CT --notrack
+-A PREROUTING -p udp -m udp --dport 53 -j CT --zone 5
+-A PREROUTING -m rpfilter --invert -j DROP
+-A OUTPUT -p tcp -m tcp --dport 21 -j CT --helper ftp
+COMMIT
+"#;
+
+#[test]
+fn many_extensions_match_iptables_legacy_save() {
+    check_realistic("many extensions", Family::Ipv4, MANY_EXTENSIONS);
+}
