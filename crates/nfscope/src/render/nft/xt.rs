@@ -607,43 +607,36 @@ fn translate(x: &Xt, _family: u8, l4: Option<&str>) -> Option<String> {
             state_list(&mut xl, s.statemask, false, 64);
         }
         Xt::Conntrack(c) => {
-            // only the forms kube-proxy & co. use; anything else stays `xt match conntrack`
+            // _conntrack3_mt_xlate (the state-alias form prints like `-m state`)
             const STATE: u16 = 1;
+            const PROTO: u16 = 2;
             const STATUS: u16 = 64;
+            const EXPIRES: u16 = 128;
             const DIRECTION: u16 = 4096;
             const ALIAS: u16 = 8192;
-            if c.match_flags & !(STATE | STATUS | DIRECTION | ALIAS) != 0 {
-                return None;
+            let (mf, inv) = (c.match_flags, c.invert_flags);
+            let neg = |b: u16| if inv & b != 0 { "!= " } else { "" };
+            let dir = if inv & DIRECTION != 0 {
+                "reply"
+            } else {
+                "original"
+            };
+            if mf & ALIAS != 0 && mf & STATE != 0 {
+                xl.add("ct state ");
+                state_list(&mut xl, c.state_mask as u32, inv & STATE != 0, 256);
+                return Some(xl.get());
             }
-            let mut space = "";
-            if c.match_flags & DIRECTION != 0 {
-                xl.add(&format!(
-                    "ct direction {}",
-                    if c.invert_flags & DIRECTION != 0 {
-                        "reply"
-                    } else {
-                        "original"
-                    }
-                ));
-                space = " ";
+            if mf & DIRECTION != 0 {
+                xl.add(&format!("ct direction {dir}"));
             }
-            if c.match_flags & STATE != 0 {
-                if c.match_flags & ALIAS != 0 {
-                    xl.add("ct state ");
-                    state_list(
-                        &mut xl,
-                        c.state_mask as u32,
-                        c.invert_flags & STATE != 0,
-                        256,
-                    );
-                } else if c.state_mask & (64 | 128) != 0 {
+            if mf & PROTO != 0 {
+                xl.add(&format!("ct {dir} protocol {}{}", neg(PROTO), c.l4proto));
+            }
+            if mf & STATE != 0 {
+                if c.state_mask & (64 | 128) != 0 {
                     xl.add(&format!(
-                        "{space}ct status {}{}",
-                        if c.invert_flags & STATUS != 0 {
-                            "!="
-                        } else {
-                            ""
-                        },
+                        "ct status {}{}",
+                        if inv & STATUS != 0 { "!=" } else { "" },
                         if c.state_mask & 64 != 0 {
                             "snat"
                         } else {
@@ -651,19 +644,13 @@ fn translate(x: &Xt, _family: u8, l4: Option<&str>) -> Option<String> {
                         }
                     ));
                 } else {
-                    xl.add(&format!("{space}ct state "));
-                    state_list(
-                        &mut xl,
-                        c.state_mask as u32,
-                        c.invert_flags & STATE != 0,
-                        256,
-                    );
+                    xl.add("ct state ");
+                    state_list(&mut xl, c.state_mask as u32, inv & STATE != 0, 256);
                 }
-                space = " ";
             }
-            if c.match_flags & STATUS != 0 {
-                xl.add(&format!("{space}ct status "));
-                if c.invert_flags & STATUS != 0 {
+            if mf & STATUS != 0 {
+                xl.add("ct status ");
+                if inv & STATUS != 0 {
                     xl.add("! ");
                 }
                 let mut sep = "";
@@ -676,6 +663,52 @@ fn translate(x: &Xt, _family: u8, l4: Option<&str>) -> Option<String> {
                     if c.status_mask & bit != 0 {
                         xl.add(&format!("{sep}{n}"));
                         sep = ",";
+                    }
+                }
+            }
+            if mf & EXPIRES != 0 {
+                xl.add(&format!("ct expiration {}", neg(EXPIRES)));
+                if c.expires_min == c.expires_max {
+                    xl.add(&c.expires_min.to_string());
+                } else {
+                    xl.add(&format!("{}-{}", c.expires_min, c.expires_max));
+                }
+            }
+            let v4 = c.family == ext::NFPROTO_IPV4;
+            let addrs = [
+                (4u16, "ct original saddr ", &c.origsrc),
+                (8, "ct original daddr ", &c.origdst),
+                (16, "ct reply saddr ", &c.replsrc),
+                (32, "ct reply daddr ", &c.repldst),
+            ];
+            for (bit, what, am) in addrs {
+                if mf & bit != 0 {
+                    xl.add(&format!("{what}{}", neg(bit)));
+                    let (a, m) = if v4 {
+                        (&am.addr[..4], &am.mask[..4])
+                    } else {
+                        (&am.addr[..], &am.mask[..])
+                    };
+                    let mut full = [0u8; 16];
+                    full[..a.len()].copy_from_slice(a);
+                    xl.add(&format!("{}{}", ip(c.family, &full), mask_text(m, !v4)));
+                }
+            }
+            let ports = [
+                (256u16, "ct original proto-src "),
+                (512, "ct original proto-dst "),
+                (1024, "ct reply proto-src "),
+                (2048, "ct reply proto-dst "),
+            ];
+            for (i, (bit, what)) in ports.iter().enumerate() {
+                if mf & bit != 0 {
+                    let lo = c.ports[i];
+                    let hi = if c.rev >= 3 { c.ports_high[i] } else { lo };
+                    xl.add(&format!("{what}{}", neg(*bit)));
+                    if lo == hi {
+                        xl.add(&lo.to_string());
+                    } else {
+                        xl.add(&format!("{lo}-{hi}"));
                     }
                 }
             }
