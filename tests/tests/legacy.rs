@@ -456,23 +456,27 @@ fn structure(save: &str) -> Vec<String> {
         .collect()
 }
 
-fn check_realistic(tag: &str, family: Family, rules: &str) {
+/// Load `rules` (after creating the ipsets `sets`, each `[name, type, options...]`) and
+/// compare our save text with the real one, without and with counters.
+fn check_realistic(tag: &str, family: Family, rules: &str, sets: &[&[&str]]) {
     let ns = Netns::new("legacy");
     let (restore, save) = match family {
         Family::Ipv6 => ("ip6tables-legacy-restore", "ip6tables-legacy-save"),
         _ => ("iptables-legacy-restore", "iptables-legacy-save"),
     };
-    let sets = rules.contains("--match-set");
-    if sets {
-        ns.ok("ipset", &["create", "unused", "hash:net"]);
-        ns.ok("ipset", &["create", "blocklist", "hash:ip"]);
+    for set in sets {
+        let mut args = vec!["create"];
+        args.extend_from_slice(set);
+        ns.ok("ipset", &args);
     }
     ns.run_stdin(restore, &["-w"], rules);
-    if sets {
+    if !sets.is_empty() {
         // Set names come from the kernel by index, read in the same namespace.
         let rs = legacy::read_all_in_netns(ns.name()).expect("read");
-        let names: Vec<(u16, &str)> = rs.ipsets.iter().map(|(i, n)| (*i, n.as_str())).collect();
-        assert_eq!(names, [(0, "unused"), (1, "blocklist")]);
+        let names: Vec<&str> = rs.ipsets.values().map(String::as_str).collect();
+        let want: Vec<&str> = sets.iter().map(|s| s[0]).collect();
+        assert_eq!(names, want);
+        assert!(rs.ipsets.keys().copied().eq(0..sets.len() as u16));
     }
     traffic(
         &ns,
@@ -496,19 +500,24 @@ fn check_realistic(tag: &str, family: Family, rules: &str) {
 
 #[test]
 fn kube_proxy_ruleset_matches_iptables_legacy_save() {
-    check_realistic("kube-proxy", Family::Ipv4, KUBE_PROXY);
+    check_realistic("kube-proxy", Family::Ipv4, KUBE_PROXY, &[]);
 }
 #[test]
 fn docker_ruleset_matches_iptables_legacy_save() {
-    check_realistic("docker", Family::Ipv4, DOCKER);
+    check_realistic("docker", Family::Ipv4, DOCKER, &[]);
 }
 #[test]
 fn host_firewall_ruleset_matches_iptables_legacy_save() {
-    check_realistic("host firewall", Family::Ipv4, HOST_FIREWALL);
+    check_realistic(
+        "host firewall",
+        Family::Ipv4,
+        HOST_FIREWALL,
+        &[&["unused", "hash:net"], &["blocklist", "hash:ip"]],
+    );
 }
 #[test]
 fn ip6_firewall_ruleset_matches_ip6tables_legacy_save() {
-    check_realistic("ip6 firewall", Family::Ipv6, IP6_FIREWALL);
+    check_realistic("ip6 firewall", Family::Ipv6, IP6_FIREWALL, &[]);
 }
 
 /// A filter table with `input` rules in INPUT and `output` rules in OUTPUT.
@@ -656,7 +665,7 @@ COMMIT
 
 #[test]
 fn ip6_rt_and_hl_match_ip6tables_legacy_save() {
-    check_realistic("ip6 rt/hl", Family::Ipv6, IP6_EXTRA);
+    check_realistic("ip6 rt/hl", Family::Ipv6, IP6_EXTRA, &[]);
 }
 
 /// Without CAP_NET_ADMIN the kernel refuses `IPT_SO_GET_INFO` with EPERM: a typed
@@ -907,5 +916,64 @@ COMMIT
 
 #[test]
 fn many_extensions_match_iptables_legacy_save() {
-    check_realistic("many extensions", Family::Ipv4, MANY_EXTENSIONS);
+    check_realistic("many extensions", Family::Ipv4, MANY_EXTENSIONS, &[]);
+}
+
+/// ip6 extensions and forms (frag, hbh, dst, ipv6header, mh, eui64, srh, ah, rt, set, HL,
+/// NPT, REJECT variants, a non-prefix mask), as ip6tables-legacy-save 1.8.9 printed them.
+const MANY_EXTENSIONS_IP6: &str = r#"*raw
+:PREROUTING ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A PREROUTING -j CT --notrack
+COMMIT
+*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A PREROUTING -p tcp -m tcp --dport 80 -j DNAT --to-destination [2001:db8::1]:8080
+-A OUTPUT -p udp -m udp --dport 53 -j REDIRECT --to-ports 5353
+-A POSTROUTING -o eth0 -j MASQUERADE
+COMMIT
+*mangle
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A PREROUTING -j HL --hl-dec 1
+-A PREROUTING -d 2001:db8::/64 -j DNPT --src-pfx 2001:db8::/64 --dst-pfx fd00::/64
+-A POSTROUTING -s fd00::/64 -j SNPT --src-pfx fd00::/64 --dst-pfx 2001:db8::/64
+COMMIT
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -m frag --fragid 5 --fraglast -j DROP
+-A INPUT -m hbh --hbh-len 8 -j DROP
+-A INPUT -m dst --dst-len 8 -j DROP
+-A INPUT -m ipv6header --header hop-by-hop,ipv6-opts --soft -j DROP
+-A INPUT -p mobility-header -m mh --mh-type 5 -j ACCEPT
+-A INPUT -m eui64 -j ACCEPT
+-A INPUT -m srh --srh-next-hdr 17 -j ACCEPT
+-A INPUT -p tcp -j REJECT --reject-with tcp-reset
+-A INPUT -j REJECT --reject-with icmp6-addr-unreachable
+-A INPUT -m hl --hl-lt 5 -j LOG --log-prefix "hl " --log-level 6
+-A INPUT -s 2001:db8::/ffff:ffff:0:ffff:: -j DROP
+-A INPUT -m ah --ahspi 100 -j ACCEPT
+-A INPUT -p udp -m multiport --dports 53,5353 -m conntrack --ctstate NEW -j ACCEPT
+-A INPUT -m rt --rt-type 2 --rt-segsleft 1 -j ACCEPT
+-A INPUT -m set --match-set v6 src,dst -j ACCEPT
+-A OUTPUT -p ipv6-icmp -m icmp6 --icmpv6-type 1/3 -j ACCEPT
+COMMIT
+"#;
+
+#[test]
+fn many_ip6_extensions_match_ip6tables_legacy_save() {
+    check_realistic(
+        "many ip6 extensions",
+        Family::Ipv6,
+        MANY_EXTENSIONS_IP6,
+        &[&["v6", "hash:ip,port", "family", "inet6"]],
+    );
 }
