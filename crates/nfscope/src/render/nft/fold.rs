@@ -113,6 +113,8 @@ pub struct Folder<'a> {
     /// The last `>=` relational (statement index, lhs text, value text), to merge with a
     /// following `<=` into a range as nft does.
     last_gte: Option<(usize, String, String)>,
+    /// Nesting of bound chains (`jump { ... }`) this rule is printed inside.
+    depth: usize,
 }
 
 /// Normalise a register number to 32-bit register units (`NFT_REG_1` = 32-bit reg 8).
@@ -289,6 +291,7 @@ impl<'a> Folder<'a> {
             nfproto,
             ll_stack,
             last_gte: None,
+            depth: 0,
         }
     }
 
@@ -1019,6 +1022,30 @@ impl<'a> Folder<'a> {
         Some((field, int_be_bytes(v, ones)))
     }
 
+    /// `jump { ... }` / `goto { ... }` for a verdict to a bound (anonymous) chain: its rules
+    /// printed inline, one tab deeper, as nft does (`NFT_CHAIN_BINDING`). Bounded nesting.
+    fn bound_chain(&self, v: &Verdict) -> Option<String> {
+        let kw = match v.code {
+            VerdictCode::Jump => "jump",
+            VerdictCode::Goto => "goto",
+            _ => return None,
+        };
+        let c = self.table.chain(v.chain.as_deref()?)?;
+        if c.attrs.flags.unwrap_or(0) & 4 == 0 || self.depth >= 16 {
+            return None;
+        }
+        let indent = "\t".repeat(3 + self.depth);
+        let mut s = format!("{kw} {{\n");
+        for r in &c.rules {
+            s.push_str(&indent);
+            s.push_str(&rule_text_at(self.table, self.sets, r, self.depth + 1));
+            s.push('\n');
+        }
+        s.push_str(&"\t".repeat(2 + self.depth));
+        s.push('}');
+        Some(s)
+    }
+
     /// Fold one expression.
     pub fn expr(&mut self, e: &Expr) {
         let before = self.stmts.len();
@@ -1035,7 +1062,8 @@ impl<'a> Folder<'a> {
         match e {
             Expr::Immediate(i) => match (&i.data, i.dreg.unwrap_or(0)) {
                 (Some(Data::Verdict(v)), 0) => {
-                    self.push(verdict(v));
+                    let text = self.bound_chain(v).unwrap_or_else(|| verdict(v));
+                    self.push(text);
                 }
                 (d, r) => self.load(Some(r), X::Imm(data_bytes(d))),
             },
@@ -2048,8 +2076,13 @@ pub fn rule_text(t: &Table, c: &Chain, r: &Rule) -> String {
 
 /// [`rule_text`] with a prebuilt set index.
 pub fn rule_text_indexed(t: &Table, sets: Option<&SetIndex<'_>>, _c: &Chain, r: &Rule) -> String {
+    rule_text_at(t, sets, r, 0)
+}
+
+fn rule_text_at(t: &Table, sets: Option<&SetIndex<'_>>, r: &Rule, depth: usize) -> String {
     let mut f = Folder::new(t);
     f.sets = sets;
+    f.depth = depth;
     for e in r.expressions.iter().flatten() {
         f.expr(e);
     }
