@@ -662,10 +662,9 @@ fn parse_entry(family: Family, t: &[u8], off: usize) -> Result<RawEntry> {
         matches.push(blob);
         m += size;
     }
-    let (target, tsize) =
-        XtBlob::parse(ent, target_offset, next_offset).map_err(|e| e.context("target"))?;
     // Bytes between the target's end and next_offset (none from libiptc) are not modelled.
-    let _ = tsize;
+    let (target, _) =
+        XtBlob::parse(ent, target_offset, next_offset).map_err(|e| e.context("target"))?;
     let unconditional = matches.is_empty() && ent[..family.header_len()].iter().all(|&b| b == 0);
     Ok(RawEntry {
         unconditional,
