@@ -452,7 +452,8 @@ fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        let left = s.len() - i;
+        if i > 0 && left / 3 * 3 == left {
             out.push(',');
         }
         out.push(c);

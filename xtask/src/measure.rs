@@ -175,6 +175,7 @@ pub fn median(xs: &[Duration]) -> Duration {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
