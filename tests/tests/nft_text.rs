@@ -17,7 +17,11 @@ use std::path::PathBuf;
 const KNOWN: &[(&str, &str, &str)] = &[];
 
 fn corpus() -> Vec<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("corpus/nft");
+    // NFT_CORPUS_DIR: run the same comparison over another directory (e.g. nftables'
+    // tests/shell/testcases/*/dumps/*.nft) while exploring.
+    let dir = std::env::var_os("NFT_CORPUS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("corpus/nft"));
     let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
         .map(|e| e.expect("dir entry").path())

@@ -539,6 +539,11 @@ pub fn is_bitmask(dt: Dt) -> bool {
     matches!(dt, Dt::CtState | Dt::CtStatus | Dt::CtEvent | Dt::TcpFlag)
 }
 
+/// Whether values of this type print through a symbol table.
+pub fn has_symbols(dt: Dt) -> bool {
+    symbols(dt).is_some()
+}
+
 /// The symbol table of a type, if it has one.
 fn symbols(dt: Dt) -> Option<&'static [(&'static str, u128)]> {
     Some(match dt {

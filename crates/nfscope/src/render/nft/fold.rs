@@ -493,14 +493,19 @@ impl<'a> Folder<'a> {
             }
             X::Shift { inner, op, n } => {
                 let l = self.lhs(inner);
+                let t = if matches!(**inner, X::Mask { .. } | X::Shift { .. }) {
+                    format!("({})", l.text)
+                } else {
+                    l.text.clone()
+                };
                 Lhs {
-                    text: format!("{} {op} {n}", l.text),
+                    text: format!("{t} {op} {n}"),
                     dt: Dt::Integer,
                     ..l
                 }
             }
             X::Imm(v) => Lhs {
-                text: print_value(Dt::Integer, v, Order::Host),
+                text: print_value(Dt::Integer, v, Order::Big),
                 dt: Dt::Integer,
                 order: Order::Host,
                 bits: v.len() as u32 * 8,
@@ -886,8 +891,8 @@ impl<'a> Folder<'a> {
         let text = format!(
             "{} {opstr}{}-{}",
             l.text,
-            self.value(&l, &from),
-            self.value(&l, &to)
+            set::print_range_bound(l.dt, &from, l.order),
+            set::print_range_bound(l.dt, &to, l.order)
         );
         self.push(text);
         if let X::Payload { base, .. } = left {

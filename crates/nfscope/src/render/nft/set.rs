@@ -159,6 +159,16 @@ fn is_prefix_type(dt: Dt) -> bool {
 }
 
 /// `a`, `a-b`, or `a/len` for a range of one component.
+/// A value inside a range: nft prints range bounds numerically (`range_expr_print` sets
+/// NFT_CTX_OUTPUT_NUMERIC_ALL), so symbolic types (protocols, icmp types...) print as numbers.
+pub fn print_range_bound(dt: Dt, v: &[u8], order: Order) -> String {
+    if datatype::has_symbols(dt) || dt == Dt::InetProto {
+        datatype::to_u128(v, order).to_string()
+    } else {
+        print_value(dt, v, order)
+    }
+}
+
 fn print_range(p: &ElemType, lo: &[u8], hi: &[u8]) -> String {
     if lo == hi {
         return print_value(p.dt, lo, p.order);
@@ -178,8 +188,8 @@ fn print_range(p: &ElemType, lo: &[u8], hi: &[u8]) -> String {
     }
     format!(
         "{}-{}",
-        print_value(p.dt, lo, p.order),
-        print_value(p.dt, hi, p.order)
+        print_range_bound(p.dt, lo, p.order),
+        print_range_bound(p.dt, hi, p.order)
     )
 }
 
@@ -340,7 +350,12 @@ pub fn elements(s: &Set, parts: &[ElemType], data: Option<&ElemType>) -> Vec<Str
                 true
             }
         });
-        elems.sort_by_key(|e| sort_of(&key_of(e)));
+        // at equal keys the end of one range sorts before the start of the next (adjacent
+        // ranges: 10.0.1.0/24 ends where 10.0.2.0/24 starts)
+        elems.sort_by_key(|e| {
+            let start = e.flags.unwrap_or(0) & NFT_SET_ELEM_INTERVAL_END == 0;
+            (sort_of(&key_of(e)), start)
+        });
         let mut i = 0;
         while i < elems.len() {
             let e = elems[i];
