@@ -364,12 +364,16 @@ pub fn elements(s: &Set, parts: &[ElemType], data: Option<&ElemType>) -> Vec<Str
                 continue;
             }
             let lo = key_of(e);
+            // an interval runs up to the next element, whether that is its end marker or the
+            // start of an adjacent interval (nft omits the end then); the last one runs to the top
             let hi = match elems.get(i + 1) {
-                Some(n) if n.flags.unwrap_or(0) & NFT_SET_ELEM_INTERVAL_END != 0 => {
-                    i += 1;
+                Some(n) => {
+                    if n.flags.unwrap_or(0) & NFT_SET_ELEM_INTERVAL_END != 0 {
+                        i += 1;
+                    }
                     minus_one(&key_of(n), p.order)
                 }
-                _ => vec![0xff; lo.len()],
+                None => vec![0xff; lo.len()],
             };
             let text = format!(
                 "{}{}{}",
