@@ -192,6 +192,8 @@ pub struct UnknownXt {
     pub name: String,
     pub rev: u8,
     pub family: u8,
+    /// The payload as received (hex in JSON, like other raw bytes of this crate).
+    #[serde(serialize_with = "crate::attr::hex")]
     pub bytes: Vec<u8>,
 }
 
