@@ -419,10 +419,13 @@ pub fn elements(s: &Set, parts: &[ElemType], data: Option<&ElemType>) -> Vec<Str
                 extras(e, false),
                 data_text(&e.data, data, &e.objref, &dparts)
             );
-            out.push(Printed {
-                sort: sort_of(&k),
-                text,
-            });
+            let sort = if parts.len() > 1 {
+                // nft compares concatenated keys as one host-endian number
+                k.iter().rev().map(|&b| b as u128).collect()
+            } else {
+                sort_of(&k)
+            };
+            out.push(Printed { sort, text });
         }
         if !interval {
             out.sort_by(|a, b| a.sort.cmp(&b.sort));
@@ -435,12 +438,12 @@ pub fn elements(s: &Set, parts: &[ElemType], data: Option<&ElemType>) -> Vec<Str
 
 /// `{ a, b }` for an anonymous set used in a rule.
 pub fn inline_elements(s: &Set, parts: &[ElemType], data: Option<&ElemType>) -> String {
-    let parts = if parts.len() == 1 && key_parts(s) == 1 {
+    // the rule's left side types win (raw payloads print hex, field lengths are exact)
+    let parts = if parts.len() == key_parts(s) {
         parts.to_vec()
     } else {
         key_types(s)
     };
-    // the rule's left side types win for single keys; concatenations use the set's types
     let el = elements(s, &parts, data);
     format!("{{ {} }}", el.join(", "))
 }
@@ -522,7 +525,15 @@ pub fn declaration(s: &Set, typeof_key: Option<String>, typeof_data: Option<Stri
         "set"
     };
     let mut o = format!("\t{kind} {} {{\n", s.name());
-    let parts = key_types(s);
+    let mut parts = key_types(s);
+    // `typeof` raw payloads (`@th,0,16`) print their values in hex
+    if let Some(k) = &typeof_key {
+        for (p, t) in parts.iter_mut().zip(k.split(" . ")) {
+            if t.starts_with('@') {
+                p.dt = Dt::Hex;
+            }
+        }
+    }
     let data = data_type(s);
     let key_txt = match &typeof_key {
         Some(k) => format!("typeof {k}"),
