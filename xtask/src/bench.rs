@@ -580,29 +580,52 @@ fn print_scale(r: &ScaleResult) {
     }
 }
 
-/// Per row: time at each scale and the exponent b in time ∝ rules^b between neighbours
-/// (1 = linear; below 1 at small scales, where fixed start-up costs still weigh).
-fn growth(results: &[ScaleResult]) -> Vec<(&'static str, &'static str, Vec<f64>, Vec<f64>)> {
+/// Growth of one row across the scales.
+struct Growth {
+    key: &'static str,
+    label: &'static str,
+    /// Median wall time and median CPU time at each scale.
+    wall: Vec<f64>,
+    cpu: Vec<f64>,
+    /// Exponent b in time ∝ rules^b between neighbouring scales (1 = linear; below 1 at small
+    /// scales, where fixed start-up costs still weigh), from wall and from CPU time.
+    wall_b: Vec<f64>,
+    cpu_b: Vec<f64>,
+}
+
+fn growth(results: &[ScaleResult]) -> Vec<Growth> {
     let Some(first) = results.first() else {
         return vec![];
+    };
+    let exps = |t: &[f64]| -> Vec<f64> {
+        results
+            .windows(2)
+            .zip(t.windows(2))
+            .map(|(r, t)| {
+                let rules = r[1].kube.rules() as f64 / r[0].kube.rules() as f64;
+                (t[1] / t[0]).ln() / rules.ln()
+            })
+            .collect()
     };
     first
         .rows
         .iter()
         .map(|row| {
-            let times: Vec<f64> = results
-                .iter()
-                .filter_map(|r| r.row(row.key).map(|x| x.median().as_secs_f64()))
-                .collect();
-            let exps = results
-                .windows(2)
-                .zip(times.windows(2))
-                .map(|(r, t)| {
-                    let rules = r[1].kube.rules() as f64 / r[0].kube.rules() as f64;
-                    (t[1] / t[0]).ln() / rules.ln()
-                })
-                .collect();
-            (row.key, row.label, times, exps)
+            let (mut wall, mut cpu) = (vec![], vec![]);
+            for r in results {
+                if let Some(x) = r.row(row.key) {
+                    wall.push(x.median().as_secs_f64());
+                    cpu.push(x.cpu().as_secs_f64());
+                }
+            }
+            Growth {
+                key: row.key,
+                label: row.label,
+                wall_b: exps(&wall),
+                cpu_b: exps(&cpu),
+                wall,
+                cpu,
+            }
         })
         .collect()
 }
@@ -613,22 +636,39 @@ fn print_growth(results: &[ScaleResult]) {
         .map(|r| format!("×{} ({} rules)", r.scale, thousands(r.kube.rules() as u64)))
         .collect();
     println!("\n== growth across scales: {} ==", scales.join(" → "));
-    println!("exponent b in time ∝ rules^b between neighbouring scales (1.00 = linear)");
-    for (key, label, times, exps) in growth(results) {
-        if key == "netns-exec" {
+    println!(
+        "median wall time per scale; exponent b in time ∝ rules^b between neighbouring scales \
+         (1.00 = linear), from wall and from CPU time"
+    );
+    let f = |v: &[f64]| {
+        v.iter()
+            .map(|x| format!("{x:.2}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let gs = growth(results);
+    for g in &gs {
+        if g.key == "netns-exec" {
             continue;
         }
-        let t: Vec<String> = times
+        let t: Vec<String> = g
+            .wall
             .iter()
             .map(|&s| secs(Duration::from_secs_f64(s)))
             .collect();
-        let e: Vec<String> = exps.iter().map(|x| format!("{x:.2}")).collect();
-        println!("  {:<42} {:<36} b = {}", label, t.join(" → "), e.join(", "));
+        println!(
+            "  {:<42} {:<36} b = {} (cpu: {})",
+            g.label,
+            t.join(" → "),
+            f(&g.wall_b),
+            f(&g.cpu_b)
+        );
     }
-    if let Some((_, _, _, exps)) = growth(results).into_iter().find(|g| g.0 == "stats") {
-        if let Some(&b) = exps.last() {
+    if let Some(g) = gs.iter().find(|g| g.key == "stats") {
+        if let (Some(&b), Some(&c)) = (g.wall_b.last(), g.cpu_b.last()) {
             println!(
-                "target: nfscope stats linear in rules (b ≤ 1.15 between the two largest scales): b = {b:.2}  {}",
+                "target: nfscope stats linear in rules (b ≤ 1.15 between the two largest scales): \
+                 b = {b:.2} (cpu {c:.2})  {}",
                 verdict(b <= 1.15)
             );
         }
@@ -722,7 +762,10 @@ fn to_json(machine: &Value, results: &[ScaleResult]) -> Value {
         .collect();
     let growth: Vec<Value> = growth(results)
         .into_iter()
-        .map(|(key, _, times, exps)| json!({ "key": key, "median_s": times, "exponents": exps }))
+        .map(|g| {
+            json!({ "key": g.key, "median_s": g.wall, "cpu_median_s": g.cpu,
+                    "exponents": g.wall_b, "cpu_exponents": g.cpu_b })
+        })
         .collect();
     json!({ "machine": machine, "scales": scales, "growth": growth })
 }
@@ -730,6 +773,47 @@ fn to_json(machine: &Value, results: &[ScaleResult]) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn scale(services: usize, secs: f64) -> ScaleResult {
+        let d = Duration::from_secs_f64(secs);
+        ScaleResult {
+            scale: services as f64 / 10_000.0,
+            kube: Kube::new(services, 2),
+            load: Duration::ZERO,
+            text_bytes: 0,
+            rows: vec![RowResult {
+                key: "stats",
+                label: "nfscope stats",
+                samples: vec![Sample {
+                    wall: d,
+                    maxrss_kib: 0,
+                    user: d / 2,
+                    sys: d / 2,
+                    stdout: vec![],
+                    rss_inflated: false,
+                }],
+            }],
+            stats: Value::Null,
+            raw: Value::Null,
+        }
+    }
+
+    #[test]
+    fn growth_exponents() {
+        // Time proportional to rules → b = 1; proportional to rules² → b = 2.
+        let k = |s| Kube::new(s, 2).rules() as f64;
+        let lin = [
+            scale(1_000, k(1_000) * 1e-5),
+            scale(10_000, k(10_000) * 1e-5),
+        ];
+        let g = growth(&lin);
+        assert!((g[0].wall_b[0] - 1.0).abs() < 1e-9 && (g[0].cpu_b[0] - 1.0).abs() < 1e-9);
+        let quad = [
+            scale(1_000, k(1_000).powi(2) * 1e-9),
+            scale(10_000, k(10_000).powi(2) * 1e-9),
+        ];
+        assert!((growth(&quad)[0].wall_b[0] - 2.0).abs() < 1e-6);
+    }
 
     #[test]
     fn thousands_groups() {
