@@ -1845,8 +1845,23 @@ impl<'a> Folder<'a> {
         let mut s = ty.to_string();
         let has_addr = n.reg_addr_min.is_some();
         let has_proto = n.reg_proto_min.is_some();
+        // address (and port) from one map whose data is a concatenation or an interval
+        // (is_nat_proto_map / is_nat_addr_map): the map says both, and nft names the family
+        let addr_is_imm = matches!(self.reg(n.reg_addr_min), X::Imm(_));
+        let concat_map = match self.reg(n.reg_addr_min) {
+            X::Map { set, .. } => self.set(&set).is_some_and(|s| {
+                !set::data_parts(s).is_empty()
+                    || s.attrs
+                        .userdata
+                        .as_ref()
+                        .and_then(|u| u.u32(nfscope_wire::nft::udata::SET_DATA_INTERVAL))
+                        .unwrap_or(0)
+                        != 0
+            }),
+            _ => false,
+        };
         if has_addr || has_proto {
-            if self.family == Family::Inet {
+            if self.family == Family::Inet || concat_map {
                 match fam {
                     2 => s.push_str(" ip"),
                     10 => s.push_str(" ip6"),
@@ -1869,7 +1884,7 @@ impl<'a> Folder<'a> {
             };
             let a = self.source(n.reg_addr_min, &l);
             let b = n.reg_addr_max.map(|r| self.source(Some(r), &l));
-            let v6 = dt == Dt::Ipv6 && has_proto;
+            let v6 = dt == Dt::Ipv6 && has_proto && addr_is_imm;
             let mut addr = if v6 { format!("[{a}]") } else { a.clone() };
             if let Some(b) = b.filter(|b| *b != a) {
                 if flags & consts::NAT_RANGE_NETMAP != 0 {
@@ -1887,13 +1902,6 @@ impl<'a> Folder<'a> {
             s.push(' ');
             s.push_str(&addr);
         }
-        // address and port from one map with concatenated data: the map says both
-        let concat_map = match self.reg(n.reg_addr_min) {
-            X::Map { set, .. } => self
-                .set(&set)
-                .is_some_and(|s| !set::data_parts(s).is_empty()),
-            _ => false,
-        };
         if has_proto && !concat_map {
             if !has_addr {
                 s.push(' ');

@@ -554,8 +554,12 @@ pub fn declaration(s: &Set, typeof_key: Option<String>, typeof_data: Option<Stri
         {
             o.push_str("interval ");
         }
+        let dparts = data_parts(s);
         match (&typeof_key, &typeof_data) {
             (Some(_), Some(td)) => o.push_str(td),
+            _ if !dparts.is_empty() => {
+                o.push_str(&dparts.iter().map(type_name).collect::<Vec<_>>().join(" . "))
+            }
             _ => o.push_str(&type_name(d)),
         }
     } else if flags & set_flags::OBJECT != 0 {

@@ -11,6 +11,7 @@ const EXPR_PAYLOAD: u32 = 7;
 const EXPR_META: u32 = 9;
 const EXPR_CT: u32 = 12;
 const EXPR_CONCAT: u32 = 13;
+const EXPR_NUMGEN: u32 = 23;
 
 fn u32_of(u: &Udata, ty: u8) -> Option<u32> {
     u.u32(ty)
@@ -57,6 +58,18 @@ fn expr(b: &[u8]) -> Option<String> {
             })
         }
         EXPR_CONCAT => concat(&data),
+        EXPR_NUMGEN => {
+            let t = match u32_of(&data, 0)? {
+                0 => "inc",
+                1 => "random",
+                _ => return None,
+            };
+            let mut s = format!("numgen {t} mod {}", u32_of(&data, 1)?);
+            if let Some(o) = u32_of(&data, 2).filter(|&o| o != 0) {
+                s.push_str(&format!(" offset {o}"));
+            }
+            Some(s)
+        }
         _ => None,
     }
 }
