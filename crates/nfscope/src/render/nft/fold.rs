@@ -79,6 +79,7 @@ impl Lhs {
                 dt: self.dt,
                 order: self.order,
                 bytes: self.bits.div_ceil(8),
+                interval: false,
             }]
         } else {
             self.parts.clone()
@@ -528,6 +529,7 @@ impl<'a> Folder<'a> {
                             dt: l.dt,
                             order: l.order,
                             bytes: l.bits.div_ceil(8),
+                            interval: false,
                         })
                         .collect(),
                 }
@@ -543,6 +545,7 @@ impl<'a> Folder<'a> {
                     dt: Dt::Integer,
                     order: Order::Host,
                     bytes: 4,
+                    interval: false,
                 });
                 Lhs {
                     text: format!("{} map {m}", k.text),
@@ -1940,6 +1943,7 @@ impl<'a> Folder<'a> {
                 dt: Dt::Integer,
                 order: Order::Host,
                 bytes: 4,
+                interval: false,
             });
             let l2 = Lhs {
                 text: String::new(),

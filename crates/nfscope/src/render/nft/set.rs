@@ -16,6 +16,8 @@ pub struct ElemType {
     pub order: Order,
     /// Length in bytes of the value (without register padding).
     pub bytes: u32,
+    /// Map data that holds a range (`: interval ...`).
+    pub interval: bool,
 }
 
 /// `NFT_DATA_VERDICT` as a set data type.
@@ -77,6 +79,7 @@ pub fn key_types(s: &Set) -> Vec<ElemType> {
             dt,
             order,
             bytes: s.attrs.key_len.unwrap_or(4),
+            interval: false,
         }];
     }
     ids.iter()
@@ -91,6 +94,7 @@ pub fn key_types(s: &Set) -> Vec<ElemType> {
                 dt,
                 order: dt.default_order(),
                 bytes,
+                interval: false,
             }
         })
         .collect()
@@ -107,6 +111,7 @@ pub fn data_type(s: &Set) -> Option<ElemType> {
             dt: Dt::Verdict,
             order: Order::Host,
             bytes: 0,
+            interval: false,
         });
     }
     let dt = Dt::from_type_id(id).unwrap_or(Dt::Integer);
@@ -115,6 +120,13 @@ pub fn data_type(s: &Set) -> Option<ElemType> {
         dt,
         order,
         bytes: s.attrs.data_len.unwrap_or(4),
+        interval: s
+            .attrs
+            .userdata
+            .as_ref()
+            .and_then(|u| u.u32(udata::SET_DATA_INTERVAL))
+            .unwrap_or(0)
+            != 0,
     })
 }
 
@@ -125,6 +137,7 @@ pub fn print_key(v: &[u8], parts: &[ElemType]) -> String {
             dt: Dt::Integer,
             order: Order::Host,
             bytes: 4,
+            interval: false,
         });
         let n = (p.bytes as usize).min(v.len());
         return print_value(p.dt, &v[..if n == 0 { v.len() } else { n }], p.order);
@@ -272,6 +285,7 @@ pub fn data_parts(s: &Set) -> Vec<ElemType> {
                 dt,
                 order: dt.default_order(),
                 bytes: default_bytes(dt),
+                interval: false,
             }
         })
         .collect()
@@ -285,6 +299,20 @@ fn data_text(
 ) -> String {
     if let Some(o) = objref {
         return format!(" : \"{o}\"");
+    }
+    // interval data (`: interval ...` maps): the low values, then the high values
+    if let (Some(Data::Value(v)), Some(t), true) = (d, dt, dt.is_some_and(|t| t.interval)) {
+        let (lo, hi) = v.split_at(v.len() / 2);
+        if dparts.is_empty() {
+            return format!(" : {}", print_range(t, lo, hi));
+        }
+        let (a, b) = (split(lo, dparts), split(hi, dparts));
+        let txt: Vec<String> = dparts
+            .iter()
+            .enumerate()
+            .map(|(i, p)| print_range(p, &a[i], b.get(i).unwrap_or(&a[i])))
+            .collect();
+        return format!(" : {}", txt.join(" . "));
     }
     if let (Some(Data::Value(v)), false) = (d, dparts.is_empty()) {
         return format!(" : {}", print_key(v, dparts));
@@ -303,6 +331,7 @@ pub fn elements(s: &Set, parts: &[ElemType], data: Option<&ElemType>) -> Vec<Str
         dt: Dt::Integer,
         order: Order::Big,
         bytes: 4,
+        interval: false,
     }];
     let parts = if parts.is_empty() {
         &fallback[..]
@@ -336,6 +365,7 @@ pub fn elements(s: &Set, parts: &[ElemType], data: Option<&ElemType>) -> Vec<Str
             dt: Dt::Integer,
             order: Order::Big,
             bytes: 4,
+            interval: false,
         });
         let mut elems: Vec<&nfscope_wire::nft::SetElem> = s.elements.iter().collect();
         elems.retain(|e| {
