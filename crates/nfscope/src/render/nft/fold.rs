@@ -487,6 +487,12 @@ impl<'a> Folder<'a> {
                 bits: bytes * 8,
                 parts: vec![],
             },
+            X::Mask { .. } | X::Shift { .. } if self.narrow_field(x).is_some() => {
+                match self.narrow_field(x) {
+                    Some(f) => self.lhs(&f),
+                    None => self.lhs(&X::Imm(vec![])),
+                }
+            }
             X::Mask { inner, mask, xor } => {
                 let l = self.lhs(inner);
                 let text = binop_text(&l, mask, xor);
@@ -937,7 +943,37 @@ impl<'a> Folder<'a> {
     }
 
     /// A payload field used in a lookup kills the dependency of its base.
+    /// A masked (and shifted down) payload that is exactly one named field: `vlan id`
+    /// (`@ll,112,16 & 0xfff`), `ip version` (`@nh,0,8 & 0xf0 >> 4`), `frag frag-off`.
+    fn narrow_field(&self, x: &X) -> Option<X> {
+        let (mask_x, shift) = match x {
+            X::Shift { inner, op: ">>", n } => (&**inner, Some(*n)),
+            X::Mask { .. } => (x, None),
+            _ => return None,
+        };
+        let X::Mask { mask, .. } = mask_x else {
+            return None;
+        };
+        let zero = vec![0u8; mask.len()];
+        let (f, _) = narrow_mask(mask_x, &zero)?;
+        let tz = be_int(mask).trailing_zeros();
+        // unshifted: only when the field ends at the mask's low bit (no shift needed)
+        if shift.map_or(tz != 0, |n| n != tz) {
+            return None;
+        }
+        match &f {
+            X::Payload { base, off, len } => {
+                let p = self.payload_fields(*base, *off, *len);
+                (p.len() == 1 && p[0].3.is_none() && !p[0].0.text.starts_with('@')).then_some(f)
+            }
+            _ => None,
+        }
+    }
+
     fn kill_for(&mut self, key: &X) {
+        if let Some(f) = self.narrow_field(key) {
+            return self.kill_for(&f);
+        }
         match key {
             X::Map { key, .. }
             | X::Mask { inner: key, .. }
@@ -1886,7 +1922,11 @@ impl<'a> Folder<'a> {
                 parts: vec![],
             };
             let a = self.source(n.reg_addr_min, &l);
-            let b = n.reg_addr_max.map(|r| self.source(Some(r), &l));
+            // a map gives the whole address (range): the max register is not an expression
+            let b = n
+                .reg_addr_max
+                .filter(|_| !concat_map)
+                .map(|r| self.source(Some(r), &l));
             let v6 = dt == Dt::Ipv6 && has_proto && addr_is_imm;
             let mut addr = if v6 { format!("[{a}]") } else { a.clone() };
             if let Some(b) = b.filter(|b| *b != a) {
