@@ -20,12 +20,29 @@ fn nfproto(f: Family) -> u8 {
 
 /// ipset index → name, read once from the netns with `ipset list -n` order is not the index
 /// order, so ask the kernel (`SO_IP_SET`, `IP_SET_OP_GET_BYINDEX`).
-struct IpsetNames(HashMap<u16, String>);
+struct IpsetNames(HashMap<u16, String>, Vec<(u32, String)>, Vec<(u32, String)>);
 
 impl Names for IpsetNames {
     fn ipset(&self, index: u16) -> Option<String> {
         self.0.get(&index).cloned()
     }
+    fn devgroup(&self, id: u32) -> Option<String> {
+        self.1
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, n)| n.clone())
+    }
+    fn realm(&self, id: u32) -> Option<String> {
+        self.2
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, n)| n.clone())
+    }
+}
+
+/// The iproute2 name files iptables reads when printing devgroup / realm.
+fn lmap(path: &str) -> Vec<(u32, String)> {
+    ext::fmt::parse_lmap(&std::fs::read_to_string(path).unwrap_or_default())
 }
 
 fn ipset_names(ns: &Netns) -> IpsetNames {
@@ -76,7 +93,11 @@ fn ipset_names(ns: &Netns) -> IpsetNames {
         map
     })
     .expect("netns");
-    IpsetNames(names)
+    IpsetNames(
+        names,
+        lmap("/etc/iproute2/group"),
+        lmap("/etc/iproute2/rt_realms"),
+    )
 }
 
 /// Run the setup commands (`sh -c`); `nfacct NAME` creates an accounting object.
@@ -475,6 +496,8 @@ const IP4_REST: &[&str] = &[
     "mangle PREROUTING -m rateest --rateest RE2 --rateest-eq --rateest-bps 123456789",
     "filter INPUT -m realm --realm 0x5",
     "filter INPUT -m realm ! --realm 0x10/0xf0",
+    "filter INPUT -m realm --realm 0",
+    "filter FORWARD -m devgroup ! --src-group 0 --dst-group 0x1",
     "raw PREROUTING -m rpfilter",
     "raw PREROUTING -m rpfilter --loose --validmark --accept-local --invert",
     "filter INPUT -p sctp -m sctp --sport 1 --dport 2:3",
@@ -841,7 +864,8 @@ fn run_nft(v6: bool, setup: &[&str], rules: &[&str]) -> (usize, Vec<String>) {
         nfscope::snapshot::take_in_netns(ns.name(), &Default::default()).expect("snapshot");
     // Rule lines only, sorted: chain creation and rule order are the nft renderer's business
     // (tested elsewhere); here every payload's text counts. Set names: iptnft::save prints the
-    // index (`#N`), so the reference gets the same substitution.
+    // index (`#N`), so the reference gets the same substitution (and numbers for the device
+    // group and realm names iptables reads from /etc/iproute2).
     let ours = nfscope::iptnft::save(&rs, fam, nfscope::iptnft::Reader::From188, false);
     let names = ipset_names(&ns);
     let rules_only = |text: &str, subst: bool| {
@@ -853,6 +877,13 @@ fn run_nft(v6: bool, setup: &[&str], rules: &[&str]) -> (usize, Vec<String>) {
                 if subst {
                     for (i, n) in &names.0 {
                         l = l.replace(&format!(" {n} "), &format!(" #{i} "));
+                    }
+                    // iptnft::save passes no file names either: numbers for groups, realms.
+                    for (i, n) in &names.1 {
+                        l = l.replace(&format!("-group {n} "), &format!("-group 0x{i:x} "));
+                    }
+                    for (i, n) in &names.2 {
+                        l = l.replace(&format!("--realm {n} "), &format!("--realm 0x{i:x} "));
                     }
                 }
                 format!("{}\n", l.trim_end())

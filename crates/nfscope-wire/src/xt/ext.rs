@@ -30,7 +30,8 @@
 //!   (`XT_CONNTRACK_STATE_ALIAS`), `-j NOTRACK` for a `CT` blob written by `-j NOTRACK`
 //!   (`XT_CT_NOTRACK_ALIAS`).
 //! - [`Xt::save_with`] takes [`Names`] to resolve what the blob only holds by number (ipset
-//!   set indexes); without it a set prints as `#<index>`.
+//!   set indexes; device group, realm and conntrack label names, which iptables reads from
+//!   files); without it a set prints as `#<index>` and the others as numbers.
 //! - [`Xt::Unknown`] prints ` -m NAME [raw rev R HEX]` / ` -j NAME [raw rev R HEX]` (just the
 //!   name when there is no payload): never dropped, visibly not iptables syntax.
 //! - `Xt` is `serde::Serialize`: JSON shows the decoded fields (`{"Mark": {"mark": 32768, …}}`).
@@ -43,7 +44,8 @@
 //!   iptables prints them for the newest one (tested by rewriting tables in the kernel).
 //! - **Names from files**: iptables maps some numbers through files at print time (devgroup
 //!   `/etc/iproute2/group`, realm `/etc/iproute2/rt_realms`, connlabel `connlabel.conf`); this
-//!   crate does no I/O and prints the number, as iptables does when the file has no name.
+//!   crate does no I/O: the caller passes them through [`Names`] ([`fmt::parse_lmap`] reads
+//!   the iproute2 format), else the number is printed, as iptables does without a name.
 //!   Protocol names (`policy --proto`, `ipv6header --header`) are those of Debian's
 //!   `/etc/protocols`.
 //! - **arptables / ebtables** print some targets differently (`MARK`, `CLASSIFY` in arptables);
@@ -162,6 +164,18 @@ pub enum XtKind {
 pub trait Names {
     /// The name of the ipset with this index (`IP_SET_OP_GET_BYINDEX`).
     fn ipset(&self, index: u16) -> Option<String>;
+    /// The name of a device group (`/etc/iproute2/group`, see [`fmt::parse_lmap`]).
+    fn devgroup(&self, _id: u32) -> Option<String> {
+        None
+    }
+    /// The name of a routing realm (`/etc/iproute2/rt_realms`, see [`fmt::parse_lmap`]).
+    fn realm(&self, _id: u32) -> Option<String> {
+        None
+    }
+    /// The name of a conntrack label bit (`connlabel.conf`).
+    fn connlabel(&self, _bit: u16) -> Option<String> {
+        None
+    }
 }
 
 /// No names known: sets print as `#<index>`.

@@ -3,8 +3,8 @@
 //! ```text
 //! struct xt_connlabel_mtinfo (4): 0 u16 bit, 2 u16 options (OP_INVERT 1, OP_SET 2)
 //! ```
-//! iptables-save prints the label's name from `connlabel.conf` when it has one; this crate does
-//! no I/O and prints the bit number (as iptables does when the file has no name for it).
+//! iptables-save prints the label's name from `connlabel.conf` when it has one: here through
+//! [`super::Names::connlabel`], else the bit number (as iptables does without a name).
 
 use super::fmt::Rd;
 use super::{Ctx, Ext};
@@ -32,12 +32,19 @@ impl Connlabel {
 }
 
 impl Ext for Connlabel {
-    fn save(&self, _: &Ctx<'_>, out: &mut String) {
+    fn save(&self, ctx: &Ctx<'_>, out: &mut String) {
         out.push_str(" -m connlabel");
         if self.options & 1 != 0 {
             out.push_str(" !");
         }
-        let _ = write!(out, " --label \"{}\"", self.bit);
+        match ctx.names.connlabel(self.bit) {
+            Some(n) => {
+                let _ = write!(out, " --label \"{n}\"");
+            }
+            None => {
+                let _ = write!(out, " --label \"{}\"", self.bit);
+            }
+        }
         if self.options & 2 != 0 {
             out.push_str(" --set");
         }

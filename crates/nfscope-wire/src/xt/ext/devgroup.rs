@@ -5,20 +5,23 @@
 //!                               12 u32 dst_group, 16 u32 dst_mask
 //!   flags: MATCH_SRC 1, INVERT_SRC 2, MATCH_DST 4, INVERT_DST 8
 //! ```
-//! iptables-save would print a group's name from `/etc/iproute2/group` when the mask is full;
-//! this crate does no I/O and prints the number (`0x…`).
+//! With a full mask iptables-save prints the group's name from `/etc/iproute2/group` when it
+//! has one: here through [`super::Names::devgroup`], else the number (`0x…`).
 
 use super::fmt::{bang, Rd};
 use super::{Ctx, Ext};
 use serde::Serialize;
 use std::fmt::Write as _;
 
-/// `xtables_print_val_mask` without a name map.
-pub(crate) fn val_mask(out: &mut String, v: u32, m: u32) {
-    if m == u32::MAX {
-        let _ = write!(out, " 0x{v:x}");
-    } else {
+/// `xtables_print_val_mask`: ` 0xV/0xM`, or with a full mask the name if there is one, else
+/// ` 0xV`.
+pub(crate) fn val_mask(out: &mut String, v: u32, m: u32, name: impl FnOnce(u32) -> Option<String>) {
+    if m != u32::MAX {
         let _ = write!(out, " 0x{v:x}/0x{m:x}");
+    } else if let Some(n) = name(v) {
+        let _ = write!(out, " {n}");
+    } else {
+        let _ = write!(out, " 0x{v:x}");
     }
 }
 
@@ -49,17 +52,21 @@ impl Devgroup {
 }
 
 impl Ext for Devgroup {
-    fn save(&self, _: &Ctx<'_>, out: &mut String) {
+    fn save(&self, ctx: &Ctx<'_>, out: &mut String) {
         out.push_str(" -m devgroup");
         if self.flags & 1 != 0 {
             bang(out, self.flags & 2 != 0);
             out.push_str(" --src-group");
-            val_mask(out, self.src_group, self.src_mask);
+            val_mask(out, self.src_group, self.src_mask, |v| {
+                ctx.names.devgroup(v)
+            });
         }
         if self.flags & 4 != 0 {
             bang(out, self.flags & 8 != 0);
             out.push_str(" --dst-group");
-            val_mask(out, self.dst_group, self.dst_mask);
+            val_mask(out, self.dst_group, self.dst_mask, |v| {
+                ctx.names.devgroup(v)
+            });
         }
     }
 }

@@ -158,6 +158,43 @@ pub fn flag_names(out: &mut String, v: u32, names: &[(u32, &str)]) {
     }
 }
 
+/// The `id name` lines of an iproute2 map file (`/etc/iproute2/group`, `rt_realms`), read as
+/// `xtables_lmap_init` does: `#` comments, decimal or `0x` hex ids from 0 to 255, the name up
+/// to the next blank; the first line for an id wins when printing.
+pub fn parse_lmap(text: &str) -> Vec<(u32, String)> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let l = line.trim_start();
+        if l.is_empty() || l.starts_with('#') {
+            continue;
+        }
+        let (digits, radix, rest) = match l.strip_prefix("0x") {
+            Some(h) => {
+                let n = h.find(|c: char| !c.is_ascii_hexdigit()).unwrap_or(h.len());
+                (&h[..n], 16, &h[n..])
+            }
+            None => {
+                let n = l.find(|c: char| !c.is_ascii_digit()).unwrap_or(l.len());
+                (&l[..n], 10, &l[n..])
+            }
+        };
+        let Ok(id) = u32::from_str_radix(digits, radix) else {
+            continue;
+        };
+        if id > 255 || !rest.starts_with(|c: char| c.is_ascii_whitespace()) {
+            continue;
+        }
+        let rest = rest.trim_start();
+        if rest.starts_with('#') {
+            continue;
+        }
+        if let Some(name) = rest.split_ascii_whitespace().next() {
+            out.push((id, name.to_string()));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,6 +210,14 @@ mod tests {
             s,
             r#" KUBE-SVC_1 "kubernetes service portals" "a\"b\\c\'d" """#
         );
+    }
+
+    #[test]
+    fn lmap_files_as_xtables_reads_them() {
+        let m = parse_lmap(
+            "# device group names\n0\tdefault\n  0x10 ten # c\n300 big\n7x bad\n8\n9 # none\n",
+        );
+        assert_eq!(m, vec![(0, "default".to_string()), (16, "ten".to_string())]);
     }
 
     #[test]

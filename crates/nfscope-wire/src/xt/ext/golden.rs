@@ -7,7 +7,8 @@
 //! line. `cmd` is the save line (the rule as written); `save` is the part of it printed by the
 //! payloads (after `-A CHAIN` and the entry's own `-p PROTO`). Payloads are stored without
 //! their trailing zero bytes and padded back to their recorded length; ipset names are replaced
-//! by their kernel index (`#N`), since this crate has no name resolver. Fall-through standard
+//! by their kernel index (`#N`) and device group / realm names by their number, since these
+//! tests pass no [`super::Names`]. Fall-through standard
 //! targets (rules without `-j`) are left out.
 //!
 //! Each case checks: every payload decodes (none Unknown), the concatenated save text equals
@@ -1588,6 +1589,14 @@ pub(super) const GOLDEN: &[Case] = &[
         save: " -m realm ! --realm 0x10/0xf0",
     },
     Case {
+        cmd: "iptables-legacy -t filter -A INPUT -m realm --realm cosmos",
+        family: NFPROTO_IPV4,
+        blobs: &[
+            (Match, "realm", 0, 16, "00000000ffffffff"),
+        ],
+        save: " -m realm --realm 0x0",
+    },
+    Case {
         cmd: "iptables-legacy -t filter -A INPUT -p sctp -m sctp --sport 1 --dport 2:3",
         family: NFPROTO_IPV4,
         blobs: &[
@@ -1796,6 +1805,14 @@ pub(super) const GOLDEN: &[Case] = &[
             (Match, "devgroup", 0, 24, "0d00000005000000ffffffff10000000f0"),
         ],
         save: " -m devgroup --src-group 0x5 ! --dst-group 0x10/0xf0",
+    },
+    Case {
+        cmd: "iptables-legacy -t filter -A FORWARD -m devgroup ! --src-group default --dst-group 0x1",
+        family: NFPROTO_IPV4,
+        blobs: &[
+            (Match, "devgroup", 0, 24, "0700000000000000ffffffff01000000ffffffff"),
+        ],
+        save: " -m devgroup ! --src-group 0x0 --dst-group 0x1",
     },
     Case {
         cmd: "iptables-legacy -t filter -A OUTPUT -m cgroup --cgroup 1",

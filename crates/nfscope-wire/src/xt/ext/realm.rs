@@ -3,8 +3,8 @@
 //! ```text
 //! struct xt_realm_info (12): 0 u32 id, 4 u32 mask, 8 u8 invert
 //! ```
-//! iptables-save would print a realm's name from `/etc/iproute2/rt_realms` when the mask is
-//! full; this crate does no I/O and prints the number.
+//! With a full mask iptables-save prints the realm's name from `/etc/iproute2/rt_realms` when
+//! it has one: here through [`super::Names::realm`], else the number.
 
 use super::devgroup::val_mask;
 use super::fmt::Rd;
@@ -34,12 +34,12 @@ impl Realm {
 }
 
 impl Ext for Realm {
-    fn save(&self, _: &Ctx<'_>, out: &mut String) {
+    fn save(&self, ctx: &Ctx<'_>, out: &mut String) {
         out.push_str(" -m realm");
         if self.invert {
             out.push_str(" !");
         }
         out.push_str(" --realm");
-        val_mask(out, self.id, self.mask);
+        val_mask(out, self.id, self.mask, |v| ctx.names.realm(v));
     }
 }
