@@ -1315,7 +1315,12 @@ impl<'a> Folder<'a> {
                     format!("\"{n}\"")
                 } else {
                     let set = o.set_name.clone().unwrap_or_default();
-                    let key = self.reg(o.set_sreg);
+                    let st = self.set(&set);
+                    let key = self.key(
+                        o.set_sreg,
+                        st.and_then(|s| s.attrs.key_len),
+                        st.map(set::key_parts).unwrap_or(1),
+                    );
                     self.kill_for(&key);
                     let l = self.lhs(&key);
                     let (m, _) = self.set_text(&set, &l);
