@@ -2410,8 +2410,13 @@ mod tests {
                 f.expr(&e);
             }
             let _ = f.finish();
-            // set declarations and elements of the random sets
+            // set declarations and elements of the random sets, and extreme chain priorities
             let _ = super::super::table(&t, &super::super::NftOptions::default());
+            let _ = super::super::prio_text(
+                t.family,
+                rnd(6) as u32,
+                [i32::MIN, i32::MAX, -300, 0][rnd(4) as usize],
+            );
         }
     }
 

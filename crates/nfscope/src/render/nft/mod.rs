@@ -159,11 +159,12 @@ pub fn prio_text(family: Family, hook: u32, prio: i32) -> String {
         ]
     };
     for &(v, n) in table {
-        if (prio - v).abs() <= 10 {
+        // i64: a priority near i32::MIN/MAX must not overflow
+        let off = i64::from(prio) - i64::from(v);
+        if off.abs() <= 10 {
             if !std_prio_ok(v, family, hook) {
                 break;
             }
-            let off = prio - v;
             return match off.cmp(&0) {
                 std::cmp::Ordering::Greater => format!("{n} + {off}"),
                 std::cmp::Ordering::Less => format!("{n} - {}", -off),
