@@ -1,7 +1,7 @@
 //! The subcommands, embedded mode: each builds library options from the arguments, calls the
 //! library, and prints.
 
-use crate::{Cli, Command, FamilyArg, Filter, Format, SeverityArg};
+use crate::{BackendArg, Cli, Command, FamilyArg, Filter, Format, SeverityArg};
 use anyhow::Result;
 use nfscope::lint::{self, NodeSettings, Severity};
 use nfscope::output;
@@ -43,9 +43,15 @@ pub fn run(cli: &Cli) -> Result<Status> {
                 Some(ns) => nfscope::netns::run_in(ns, NodeSettings::read)?,
                 None => NodeSettings::read(),
             };
+            let all = Filter {
+                family: None,
+                table: None,
+                chain: None,
+            };
+            let legacy = output::legacy_tables(&read_legacy(cli, &all)?);
             let findings = lint::run(&lint::Input {
                 nft: &rs,
-                legacy: &[],
+                legacy: &legacy,
                 node: Some(&node),
             });
             write_stdout(&output::lint(&findings, a.json))?;
@@ -53,11 +59,18 @@ pub fn run(cli: &Cli) -> Result<Status> {
         }
         Command::Dump(a) => {
             let (rs, _) = take(cli, &a.filter)?;
-            let f = match a.format {
-                Format::Nft => output::DumpFormat::Nft,
-                Format::Json => output::DumpFormat::Json,
+            let backend = backend(a.backend);
+            let legacy = if backend.legacy() {
+                Some(read_legacy(cli, &a.filter)?)
+            } else {
+                None
             };
-            write_stdout(&output::dump(&rs, f))?;
+            write_stdout(&output::dump(
+                &rs,
+                legacy.as_ref(),
+                backend,
+                format(a.format),
+            ))?;
             Ok(Status::Ok)
         }
         Command::Stats(a) => {
@@ -113,4 +126,30 @@ pub fn lint_status(findings: &[lint::Finding], fail_on: Option<SeverityArg>) -> 
         Some(t) if findings.iter().any(|f| f.severity >= t) => Status::Findings,
         _ => Status::Ok,
     }
+}
+
+pub fn format(f: Format) -> output::DumpFormat {
+    match f {
+        Format::Nft => output::DumpFormat::Nft,
+        Format::Json => output::DumpFormat::Json,
+        Format::IptablesSave => output::DumpFormat::IptablesSave,
+    }
+}
+
+pub fn backend(b: BackendArg) -> output::Backend {
+    match b {
+        BackendArg::Nft => output::Backend::Nft,
+        BackendArg::Legacy => output::Backend::Legacy,
+        BackendArg::All => output::Backend::All,
+    }
+}
+
+/// The legacy x_tables tables (only those the kernel lists: reading never creates one).
+fn read_legacy(cli: &Cli, f: &Filter) -> Result<nfscope::legacy::LegacyRuleset> {
+    let mut l = match &cli.netns {
+        Some(ns) => nfscope::legacy::read_all_in_netns(ns)?,
+        None => nfscope::legacy::read_all()?,
+    };
+    output::filter_legacy(&mut l, f.family.map(family), f.table.as_deref());
+    Ok(l)
 }

@@ -149,10 +149,15 @@ pub struct Filter {
 
 #[derive(clap::Args, Debug)]
 pub struct DumpArgs {
-    /// Output format: nft text (as `nft list ruleset` prints it) or JSON (the whole model; schema
-    /// in docs/json-schema.md).
+    /// Output format: nft text (as `nft list ruleset` prints it), iptables-save text (as
+    /// iptables-nft-save / iptables-legacy-save print it), or JSON (the whole model with each
+    /// rule's texts, writer and compat; schema in docs/json-schema.md).
     #[arg(long, short, value_enum, default_value_t = Format::Nft)]
     pub format: Format,
+    /// Which backend: nf_tables (nft), legacy x_tables (legacy), or both (all). When both hold
+    /// rules for a family, each part is labelled: packets traverse both.
+    #[arg(long, value_enum, default_value_t = BackendArg::All)]
+    pub backend: BackendArg,
     #[command(flatten)]
     pub filter: Filter,
 }
@@ -170,6 +175,14 @@ pub struct StatsArgs {
 pub enum Format {
     Nft,
     Json,
+    IptablesSave,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendArg {
+    Nft,
+    Legacy,
+    All,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

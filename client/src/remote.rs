@@ -87,11 +87,18 @@ async fn dispatch(cli: &Cli, mut c: NfscopeClient<Channel>) -> Result<Status> {
             let format = match a.format {
                 Format::Nft => pb::Format::Nft,
                 Format::Json => pb::Format::Json,
+                Format::IptablesSave => pb::Format::IptablesSave,
+            };
+            let backend = match a.backend {
+                crate::BackendArg::Nft => pb::Backend::Nft,
+                crate::BackendArg::Legacy => pb::Backend::Legacy,
+                crate::BackendArg::All => pb::Backend::All,
             };
             let r = c
                 .get_ruleset(pb::GetRulesetRequest {
                     filter: Some(filter(&a.filter)),
                     format: format as i32,
+                    backend: backend as i32,
                 })
                 .await
                 .map_err(status_err)?

@@ -1,89 +1,62 @@
 //! One writer, many readers. A dedicated thread owns the netlink watch (the kernel's events are
-//! never slowed by a client); each transaction's records go to the history first (durably),
-//! then to every subscriber's bounded queue with `try_send`. A subscriber whose queue is full is
-//! marked lagging and its events dropped; when it has room again it gets a `resync` marker and a
-//! fresh snapshot marker, then live events: it never slows the others or the reader.
+//! never slowed by a client). Each transaction's records go to the history first (durably),
+//! then into an in-memory window of recent entries with a sequence number. Every Watch
+//! subscriber is a task with its own cursor into that window: it sends as fast as its client
+//! reads, and the writer never waits for it. A subscriber whose cursor falls out of the window
+//! (it read too slowly) gets a `resync` marker and a fresh snapshot marker, then continues from
+//! the newest entries: it never slows the others or the reader.
 
 use crate::metrics::Metrics;
 use crate::proto_conv;
 use nfscope::events::Record;
 use nfscope::history::{History, Query, Stored};
 use nfscope::watch::{Event, WatchOptions, Watcher};
-use nfscope_proto::v1::{watch_event, Snapshot, WatchEvent};
+use nfscope_proto::v1::{self as pb, watch_event, Snapshot, WatchEvent};
+use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tonic::Status;
 
-pub type Tx = mpsc::Sender<Result<WatchEvent, Status>>;
-
-struct Subscriber {
-    id: u64,
-    tx: Tx,
-    query: Query,
-    /// Events dropped since it fell behind (0: in step).
-    dropped: u64,
+/// One entry of the window.
+pub enum Entry {
+    Record(Stored, pb::Record),
+    /// The kernel dropped events; the records that follow are the diff against our last view.
+    Resync(Snapshot),
 }
 
 pub struct Hub {
-    subs: Mutex<Vec<Subscriber>>,
-    next_sub: Mutex<u64>,
+    window: Mutex<VecDeque<(u64, Arc<Entry>)>>,
+    capacity: usize,
+    seq: Mutex<u64>,
+    latest: watch::Sender<u64>,
+    closed: watch::Sender<bool>,
     pub history: Mutex<History>,
     pub metrics: Arc<Metrics>,
     /// Current generation and rule count, as the watcher last saw them.
     pub current: Mutex<(u32, u64)>,
 }
 
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 impl Hub {
-    pub fn new(history: History, metrics: Arc<Metrics>) -> Arc<Hub> {
+    pub fn new(history: History, metrics: Arc<Metrics>, capacity: usize) -> Arc<Hub> {
         Arc::new(Hub {
-            subs: Mutex::new(vec![]),
-            next_sub: Mutex::new(1),
+            window: Mutex::new(VecDeque::new()),
+            capacity: capacity.max(16),
+            seq: Mutex::new(0),
+            latest: watch::channel(0).0,
+            closed: watch::channel(false).0,
             history: Mutex::new(history),
             metrics,
             current: Mutex::new((0, 0)),
         })
     }
 
-    /// Register a subscriber; returns its id and the last history id it will not receive live.
-    pub fn subscribe(&self, tx: Tx, query: Query) -> (u64, u64) {
-        let mut subs = self.subs.lock().unwrap_or_else(|p| p.into_inner());
-        let id = {
-            let mut n = self.next_sub.lock().unwrap_or_else(|p| p.into_inner());
-            *n += 1;
-            *n
-        };
-        // Taken under the subscribers lock: every later record goes live to this subscriber.
-        let last = self.history.lock().map(|h| h.next_id() - 1).unwrap_or(0);
-        subs.push(Subscriber {
-            id,
-            tx,
-            query,
-            dropped: 0,
-        });
-        self.metrics
-            .subscribers
-            .store(subs.len() as u64, Ordering::Relaxed);
-        (id, last)
-    }
-
-    pub fn unsubscribe(&self, id: u64) {
-        let mut subs = self.subs.lock().unwrap_or_else(|p| p.into_inner());
-        subs.retain(|s| s.id != id);
-        self.metrics
-            .subscribers
-            .store(subs.len() as u64, Ordering::Relaxed);
-    }
-
-    /// End every stream (shutdown).
-    pub fn close_all(&self) {
-        let mut subs = self.subs.lock().unwrap_or_else(|p| p.into_inner());
-        subs.clear();
-        self.metrics.subscribers.store(0, Ordering::Relaxed);
-    }
-
-    fn snapshot_marker(&self, reason: &str, changes: u64) -> Snapshot {
-        let (generation, rules) = *self.current.lock().unwrap_or_else(|p| p.into_inner());
+    pub fn snapshot_marker(&self, reason: &str, changes: u64) -> Snapshot {
+        let (generation, rules) = *lock(&self.current);
         Snapshot {
             generation,
             rules,
@@ -92,12 +65,42 @@ impl Hub {
         }
     }
 
-    /// Store and fan out one batch of records (a transaction or a resync).
+    /// The sequence number of the newest entry.
+    pub fn latest(&self) -> u64 {
+        *lock(&self.seq)
+    }
+
+    /// A consistent starting point for a new subscriber: the newest window entry and the
+    /// newest history id (taken under the history lock, so no batch is half published).
+    pub fn position(&self) -> (u64, u64) {
+        let h = lock(&self.history);
+        (self.latest(), h.next_id().saturating_sub(1))
+    }
+
+    /// End every stream (shutdown).
+    pub fn close_all(&self) {
+        let _ = self.closed.send(true);
+    }
+
+    fn push(&self, entries: Vec<Entry>) {
+        let mut w = lock(&self.window);
+        let mut seq = lock(&self.seq);
+        for e in entries {
+            *seq += 1;
+            w.push_back((*seq, Arc::new(e)));
+        }
+        while w.len() > self.capacity {
+            w.pop_front();
+        }
+        let _ = self.latest.send(*seq);
+    }
+
+    /// Store and publish one batch of records (a transaction, or a resync after lost events).
     pub fn publish(&self, records: &[Record], resync: Option<&str>) {
-        let stored: Vec<Stored> = match self.history.lock().map(|mut h| h.append(records)) {
-            Ok(Ok(s)) => s,
-            Ok(Err(e)) => {
-                tracing::error!(error = %e, "history append failed; records sent without history ids");
+        let stored: Vec<Stored> = match lock(&self.history).append(records) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "history append failed; records published without history ids");
                 records
                     .iter()
                     .map(|r| Stored {
@@ -107,64 +110,99 @@ impl Hub {
                     })
                     .collect()
             }
-            Err(_) => return,
         };
         self.metrics.count_records(&stored);
-        let mut subs = self.subs.lock().unwrap_or_else(|p| p.into_inner());
-        let resync_marker = resync.map(|why| self.snapshot_marker(why, stored.len() as u64));
-        subs.retain_mut(|s| {
-            if s.tx.is_closed() {
-                return false;
+        let mut entries = Vec::with_capacity(stored.len() + 1);
+        if let Some(why) = resync {
+            entries.push(Entry::Resync(
+                self.snapshot_marker(why, stored.len() as u64),
+            ));
+        }
+        entries.extend(stored.into_iter().map(|s| {
+            let p = proto_conv::record(&s);
+            Entry::Record(s, p)
+        }));
+        self.push(entries);
+    }
+
+    /// Entries after `cursor` (at most `max`), or how many were missed when the cursor fell out
+    /// of the window.
+    fn read_after(&self, cursor: u64, max: usize) -> Result<Vec<(u64, Arc<Entry>)>, u64> {
+        let w = lock(&self.window);
+        let Some(&(front, _)) = w.front() else {
+            return Ok(vec![]);
+        };
+        if front > cursor + 1 {
+            return Err(front - cursor - 1);
+        }
+        let start = (cursor + 1 - front) as usize;
+        Ok(w.iter()
+            .skip(start)
+            .take(max)
+            .map(|(s, e)| (*s, e.clone()))
+            .collect())
+    }
+
+    /// Serve one Watch subscriber from `cursor` into `tx` until the client goes away or the
+    /// daemon shuts down.
+    pub async fn serve(
+        self: Arc<Self>,
+        mut cursor: u64,
+        skip_upto_id: u64,
+        query: Query,
+        tx: mpsc::Sender<Result<WatchEvent, Status>>,
+    ) {
+        let mut latest = self.latest.subscribe();
+        let mut closed = self.closed.subscribe();
+        loop {
+            if *closed.borrow() {
+                return;
             }
-            if let Some(m) = &resync_marker {
-                if s.tx
-                    .try_send(Ok(WatchEvent {
-                        event: Some(watch_event::Event::Resync(m.clone())),
-                    }))
-                    .is_err()
-                {
-                    s.dropped += 1;
-                }
-            }
-            for st in &stored {
-                if !s.query.matches(st) {
-                    continue;
-                }
-                if s.dropped > 0 {
-                    // Behind: catch up with a resync + snapshot marker once there is room for them
-                    // and the event, else keep dropping.
-                    if s.tx.capacity() < 3 {
-                        s.dropped += 1;
-                        continue;
-                    }
-                    let why = format!("this subscriber fell behind; {} events not sent", s.dropped);
+            match self.read_after(cursor, 1024) {
+                Err(missed) => {
                     self.metrics
                         .subscriber_resyncs
                         .fetch_add(1, Ordering::Relaxed);
-                    let _ = s.tx.try_send(Ok(WatchEvent {
+                    let why = format!("this subscriber fell behind; {missed} events not sent");
+                    let now = self.latest();
+                    let r = WatchEvent {
                         event: Some(watch_event::Event::Resync(self.snapshot_marker(&why, 0))),
-                    }));
-                    let _ = s.tx.try_send(Ok(WatchEvent {
+                    };
+                    let s = WatchEvent {
                         event: Some(watch_event::Event::Snapshot(
                             self.snapshot_marker("resync", 0),
                         )),
-                    }));
-                    s.dropped = 0;
+                    };
+                    if tx.send(Ok(r)).await.is_err() || tx.send(Ok(s)).await.is_err() {
+                        return;
+                    }
+                    cursor = now;
                 }
-                let ev = WatchEvent {
-                    event: Some(watch_event::Event::Record(proto_conv::record(st))),
-                };
-                match s.tx.try_send(Ok(ev)) {
-                    Ok(()) => {}
-                    Err(mpsc::error::TrySendError::Full(_)) => s.dropped += 1,
-                    Err(mpsc::error::TrySendError::Closed(_)) => return false,
+                Ok(batch) if batch.is_empty() => {
+                    tokio::select! {
+                        r = latest.changed() => if r.is_err() { return },
+                        _ = closed.changed() => return,
+                        _ = tx.closed() => return,
+                    }
+                }
+                Ok(batch) => {
+                    for (seq, e) in batch {
+                        cursor = seq;
+                        let ev = match &*e {
+                            Entry::Record(s, _) if s.id != 0 && s.id <= skip_upto_id => continue,
+                            Entry::Record(s, p) if query.matches(s) => {
+                                watch_event::Event::Record(p.clone())
+                            }
+                            Entry::Record(..) => continue,
+                            Entry::Resync(m) => watch_event::Event::Resync(m.clone()),
+                        };
+                        if tx.send(Ok(WatchEvent { event: Some(ev) })).await.is_err() {
+                            return;
+                        }
+                    }
                 }
             }
-            true
-        });
-        self.metrics
-            .subscribers
-            .store(subs.len() as u64, Ordering::Relaxed);
+        }
     }
 }
 
@@ -186,16 +224,14 @@ pub fn run_watcher(
             return;
         }
     };
-    *hub.current.lock().unwrap_or_else(|p| p.into_inner()) =
-        (w.state().generation, w.state().rule_count() as u64);
+    *lock(&hub.current) = (w.state().generation, w.state().rule_count() as u64);
     hub.metrics.set_rules(w.state());
     let _ = ready.send(Ok(()));
     loop {
         match w.next() {
             Ok(ev) => {
                 let t0 = std::time::Instant::now();
-                *hub.current.lock().unwrap_or_else(|p| p.into_inner()) =
-                    (w.state().generation, w.state().rule_count() as u64);
+                *lock(&hub.current) = (w.state().generation, w.state().rule_count() as u64);
                 match &ev {
                     Event::Transaction(t) => hub.publish(&t.records, None),
                     Event::Resync(r) => {
@@ -208,7 +244,7 @@ pub fn run_watcher(
                 hub.metrics.observe_latency(t0.elapsed());
             }
             Err(e) => {
-                tracing::error!(error = %e, "watch failed; restarting it");
+                tracing::error!(error = %e, "watch failed; resynchronising");
                 std::thread::sleep(std::time::Duration::from_secs(1));
                 if let Err(e) = w.resync("watch error; resynchronised") {
                     tracing::error!(error = %e, "resync failed");

@@ -77,9 +77,10 @@ struct Args {
     /// Concurrent Watch streams allowed.
     #[arg(long, default_value_t = 256)]
     max_streams: usize,
-    /// Events queued per Watch subscriber before it is considered behind (then: resync marker).
-    #[arg(long, default_value_t = 4096)]
-    subscriber_queue: usize,
+    /// Recent change records kept in memory for Watch subscribers; one that falls further
+    /// behind than this gets a resync marker (and a fresh snapshot marker) instead.
+    #[arg(long, default_value_t = 200_000)]
+    subscriber_window: usize,
     /// Largest request accepted, in bytes.
     #[arg(long, default_value_t = 64 * 1024)]
     max_request_bytes: usize,
@@ -131,7 +132,10 @@ async fn main() -> Result<()> {
             .with_env_filter(filter)
             .init();
     } else {
-        tracing_subscriber::fmt().with_env_filter(filter).init();
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_env_filter(filter)
+            .init();
     }
     if a.tcp.is_some() && (a.tls_cert.is_none() || a.tls_key.is_none()) {
         bail!("--tcp needs --tls-cert and --tls-key: the TCP listener is TLS only");
@@ -143,7 +147,7 @@ async fn main() -> Result<()> {
         Duration::from_secs(a.history_max_age * 3600),
         a.history_max_records,
     )?;
-    let hub = hub::Hub::new(hist, metrics.clone());
+    let hub = hub::Hub::new(hist, metrics.clone(), a.subscriber_window);
 
     // The watcher thread: ready once its initial snapshot is taken.
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
@@ -164,7 +168,7 @@ async fn main() -> Result<()> {
         hub: hub.clone(),
         netns: a.netns.clone(),
         streams: Arc::new(tokio::sync::Semaphore::new(a.max_streams)),
-        queue: a.subscriber_queue.max(8),
+        queue: 256,
     };
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter

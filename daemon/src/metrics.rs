@@ -50,9 +50,10 @@ impl Metrics {
         if w.0.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
             let mut by = BTreeMap::new();
             for t in &rs.tables {
+                let info = provenance::TableInfo::of(t);
                 for c in &t.chains {
                     for r in &c.rules {
-                        let v = provenance::of_rule(t, c, r);
+                        let v = provenance::of_rule_in(&info, t, c, r);
                         *by.entry((v.tool.clone(), v.versions.join("|")))
                             .or_default() += 1;
                     }

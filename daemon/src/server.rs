@@ -5,7 +5,7 @@ use crate::hub::Hub;
 use crate::proto_conv;
 use nfscope::history::Query;
 use nfscope::lint::{self, NodeSettings};
-use nfscope::output::{self, DumpFormat};
+use nfscope::output::{self, Backend, DumpFormat};
 use nfscope::snapshot::{self, Options, Stats};
 use nfscope::wire::nft::Family;
 use nfscope::Ruleset;
@@ -60,6 +60,23 @@ fn internal(e: impl std::fmt::Display) -> Status {
 }
 
 impl Service {
+    async fn legacy(
+        &self,
+        family: Option<Family>,
+        table: Option<&str>,
+    ) -> Result<nfscope::legacy::LegacyRuleset, Status> {
+        let netns = self.netns.clone();
+        let mut l = tokio::task::spawn_blocking(move || match &netns {
+            Some(ns) => nfscope::legacy::read_all_in_netns(ns),
+            None => nfscope::legacy::read_all(),
+        })
+        .await
+        .map_err(internal)?
+        .map_err(|e| Status::unavailable(e.to_string()))?;
+        output::filter_legacy(&mut l, family, table);
+        Ok(l)
+    }
+
     async fn snapshot(
         &self,
         family: Option<Family>,
@@ -103,6 +120,7 @@ impl Nfscope for Service {
         let (f, t, c) = validate(&req.filter)?;
         let format = match pb::Format::try_from(req.format) {
             Ok(pb::Format::Json) => DumpFormat::Json,
+            Ok(pb::Format::IptablesSave) => DumpFormat::IptablesSave,
             Ok(_) => DumpFormat::Nft,
             Err(_) => {
                 return Err(Status::invalid_argument(format!(
@@ -111,10 +129,26 @@ impl Nfscope for Service {
                 )))
             }
         };
+        let backend = match pb::Backend::try_from(req.backend) {
+            Ok(pb::Backend::Nft) => Backend::Nft,
+            Ok(pb::Backend::Legacy) => Backend::Legacy,
+            Ok(_) => Backend::All,
+            Err(_) => {
+                return Err(Status::invalid_argument(format!(
+                    "unknown backend {}",
+                    req.backend
+                )))
+            }
+        };
+        let legacy = if backend.legacy() {
+            Some(self.legacy(f, t.as_deref()).await?)
+        } else {
+            None
+        };
         let (rs, _) = self.snapshot(f, t, c).await?;
         let text = tokio::task::spawn_blocking({
             let rs = rs.clone();
-            move || output::dump(&rs, format)
+            move || output::dump(&rs, legacy.as_ref(), backend, format)
         })
         .await
         .map_err(internal)?;
@@ -147,6 +181,7 @@ impl Nfscope for Service {
         _req: Request<pb::LintRequest>,
     ) -> Result<Response<pb::LintResponse>, Status> {
         let (rs, _) = self.snapshot(None, None, None).await?;
+        let legacy = output::legacy_tables(&self.legacy(None, None).await?);
         let netns = self.netns.clone();
         let findings = tokio::task::spawn_blocking(move || {
             let node = match &netns {
@@ -155,7 +190,7 @@ impl Nfscope for Service {
             };
             lint::run(&lint::Input {
                 nft: &rs,
-                legacy: &[],
+                legacy: &legacy,
                 node: Some(&node),
             })
         })
@@ -186,44 +221,48 @@ impl Nfscope for Service {
             ..Query::default()
         };
         let (tx, rx) = mpsc::channel(self.queue);
-        // Register first (live events buffer in the queue), then replay history up to that point.
-        let (id, last) = self.hub.subscribe(tx.clone(), query.clone());
         let hub = self.hub.clone();
-        let since = req.since_id;
+        let (cursor, last_id) = hub.position();
         let start = pb::WatchEvent {
-            event: Some(pb::watch_event::Event::Snapshot({
-                let (generation, rules) = *hub.current.lock().unwrap_or_else(|p| p.into_inner());
-                pb::Snapshot {
-                    generation,
-                    rules,
-                    reason: "start".into(),
-                    changes: 0,
-                }
-            })),
+            event: Some(pb::watch_event::Event::Snapshot(
+                hub.snapshot_marker("start", 0),
+            )),
         };
-        let replay = if since > 0 {
+        let _ = tx.send(Ok(start)).await;
+        if req.since_id > 0 {
             let q = Query {
-                after_id: since,
-                ..query
+                after_id: req.since_id,
+                ..query.clone()
             };
             let h = hub.clone();
-            tokio::task::spawn_blocking(move || {
-                h.history
-                    .lock()
-                    .map_err(|_| Status::internal("history lock"))
-                    .and_then(|h| h.query(&q).map_err(internal))
-            })
-            .await
-            .map_err(internal)??
-            .0
-            .into_iter()
-            .filter(|s| s.id <= last)
-            .collect()
-        } else {
-            Vec::new()
-        };
-        let stream = async_stream(start, replay, rx, hub, id, permit);
-        Ok(Response::new(Box::pin(stream)))
+            let replay =
+                tokio::task::spawn_blocking(move || lock_history(&h)?.query(&q).map_err(internal))
+                    .await
+                    .map_err(internal)??
+                    .0;
+            for s in replay.iter().filter(|s| s.id <= last_id) {
+                let ev = pb::WatchEvent {
+                    event: Some(pb::watch_event::Event::Record(proto_conv::record(s))),
+                };
+                if tx.send(Ok(ev)).await.is_err() {
+                    break;
+                }
+            }
+        }
+        let metrics = hub.metrics.clone();
+        metrics
+            .subscribers
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tokio::spawn(async move {
+            hub.serve(cursor, last_id, query, tx).await;
+            metrics
+                .subscribers
+                .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            drop(permit);
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
     }
 
     async fn history(
@@ -261,38 +300,8 @@ impl Nfscope for Service {
     }
 }
 
-/// The Watch stream: the start marker, replayed history, then live events; unsubscribes and
-/// frees its slot when the client goes away.
-fn async_stream(
-    start: pb::WatchEvent,
-    replay: Vec<nfscope::history::Stored>,
-    rx: mpsc::Receiver<Result<pb::WatchEvent, Status>>,
-    hub: Arc<Hub>,
-    id: u64,
-    permit: tokio::sync::OwnedSemaphorePermit,
-) -> impl Stream<Item = Result<pb::WatchEvent, Status>> + Send {
-    struct Guard(
-        Arc<Hub>,
-        u64,
-        #[allow(dead_code)] tokio::sync::OwnedSemaphorePermit,
-    );
-    impl Drop for Guard {
-        fn drop(&mut self) {
-            self.0.unsubscribe(self.1);
-        }
-    }
-    let guard = Guard(hub, id, permit);
-    let first: Vec<Result<pb::WatchEvent, Status>> = std::iter::once(Ok(start))
-        .chain(replay.iter().map(|s| {
-            Ok(pb::WatchEvent {
-                event: Some(pb::watch_event::Event::Record(proto_conv::record(s))),
-            })
-        }))
-        .collect();
-    let head = tokio_stream::iter(first);
-    let tail = tokio_stream::wrappers::ReceiverStream::new(rx);
-    tokio_stream::StreamExt::map(tokio_stream::StreamExt::chain(head, tail), move |e| {
-        let _keep = &guard;
-        e
-    })
+fn lock_history(h: &Hub) -> Result<std::sync::MutexGuard<'_, nfscope::history::History>, Status> {
+    h.history
+        .lock()
+        .map_err(|_| Status::internal("history lock poisoned"))
 }

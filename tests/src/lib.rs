@@ -153,5 +153,5 @@ pub fn assert_same_lines(what: &str, ours: &str, theirs: &str) {
     }
     panic!("{msg}");
 }
-pub mod writers;
 pub mod kube;
+pub mod writers;

@@ -130,3 +130,39 @@ fn a_burst_that_overruns_the_socket_is_accounted_for() {
     let fresh = w.snapshot().expect("snapshot");
     assert_eq!(shape(w.state()), shape(&fresh));
 }
+
+/// Rule order from events alone: appends, inserts at the head and in the middle, in one
+/// transaction and in several (the kernel names the preceding rule only for rules that are
+/// neither first nor last; NLM_F_APPEND says which end).
+#[test]
+fn rule_order_from_events_matches_the_kernel() {
+    let ns = Netns::new("order");
+    let mut w = Watcher::start_in_netns(ns.name(), WatchOptions::default()).expect("start watch");
+    ns.run_stdin(
+        "iptables-nft-restore",
+        &["--noflush"],
+        "*filter\n:X - [0:0]\n-A X -s 1.1.1.1 -j ACCEPT\n-A X -s 1.1.1.2 -j ACCEPT\n-A X -s 1.1.1.3 -j ACCEPT\n-I X 1 -s 1.1.1.0 -j ACCEPT\n-I X 3 -s 1.1.1.9 -j ACCEPT\nCOMMIT\n",
+    );
+    next(&mut w);
+    ns.ok(
+        "iptables-nft",
+        &["-I", "X", "1", "-s", "2.2.2.0", "-j", "DROP"],
+    );
+    next(&mut w);
+    ns.ok("iptables-nft", &["-A", "X", "-s", "2.2.2.9", "-j", "DROP"]);
+    next(&mut w);
+    ns.ok(
+        "iptables-nft",
+        &["-I", "X", "4", "-s", "2.2.2.4", "-j", "DROP"],
+    );
+    next(&mut w);
+    ns.ok(
+        "nft",
+        &[
+            "insert", "rule", "ip", "filter", "X", "ip", "saddr", "3.3.3.3", "drop",
+        ],
+    );
+    next(&mut w);
+    let fresh = w.snapshot().expect("snapshot");
+    assert_eq!(shape(w.state()), shape(&fresh));
+}

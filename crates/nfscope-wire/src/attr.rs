@@ -53,7 +53,10 @@ pub fn to_hex(b: &[u8]) -> String {
 
 impl<'a> Attr<'a> {
     pub fn raw(&self) -> RawAttr {
-        RawAttr { ty: self.raw_ty, value: self.value.to_vec() }
+        RawAttr {
+            ty: self.raw_ty,
+            value: self.value.to_vec(),
+        }
     }
     fn need(&self, n: usize) -> Result<()> {
         if self.value.len() < n {
@@ -72,7 +75,12 @@ impl<'a> Attr<'a> {
     }
     pub fn be32(&self) -> Result<u32> {
         self.need(4)?;
-        Ok(u32::from_be_bytes([self.value[0], self.value[1], self.value[2], self.value[3]]))
+        Ok(u32::from_be_bytes([
+            self.value[0],
+            self.value[1],
+            self.value[2],
+            self.value[3],
+        ]))
     }
     pub fn be64(&self) -> Result<u64> {
         self.need(8)?;
@@ -82,11 +90,20 @@ impl<'a> Attr<'a> {
     }
     pub fn ne32(&self) -> Result<u32> {
         self.need(4)?;
-        Ok(u32::from_ne_bytes([self.value[0], self.value[1], self.value[2], self.value[3]]))
+        Ok(u32::from_ne_bytes([
+            self.value[0],
+            self.value[1],
+            self.value[2],
+            self.value[3],
+        ]))
     }
     /// A NUL-terminated string (the NUL and anything after it dropped; invalid UTF-8 replaced).
     pub fn string(&self) -> Result<String> {
-        let end = self.value.iter().position(|&b| b == 0).unwrap_or(self.value.len());
+        let end = self
+            .value
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(self.value.len());
         Ok(String::from_utf8_lossy(&self.value[..end]).into_owned())
     }
     pub fn nested(&self) -> Attrs<'a> {
@@ -104,7 +121,11 @@ pub struct Attrs<'a> {
 
 impl<'a> Attrs<'a> {
     pub fn new(buf: &'a [u8]) -> Self {
-        Attrs { buf, off: 0, failed: false }
+        Attrs {
+            buf,
+            off: 0,
+            failed: false,
+        }
     }
 }
 
@@ -117,7 +138,9 @@ impl<'a> Iterator for Attrs<'a> {
         let rest = &self.buf[self.off..];
         if rest.len() < 4 {
             self.failed = true;
-            return Some(Err(Error::truncated(4, rest.len(), self.off).context("nlattr")));
+            return Some(Err(
+                Error::truncated(4, rest.len(), self.off).context("nlattr")
+            ));
         }
         let len = u16_ne(rest, 0) as usize;
         let raw_ty = u16_ne(rest, 2);
@@ -130,7 +153,11 @@ impl<'a> Iterator for Attrs<'a> {
             ))
             .context(format!("nlattr type {}", raw_ty & NLA_TYPE_MASK))));
         }
-        let a = Attr { ty: raw_ty & NLA_TYPE_MASK, raw_ty, value: &rest[4..len] };
+        let a = Attr {
+            ty: raw_ty & NLA_TYPE_MASK,
+            raw_ty,
+            value: &rest[4..len],
+        };
         self.off += align(len).min(rest.len());
         Some(Ok(a))
     }
@@ -171,7 +198,10 @@ mod tests {
             if cut == 11 || cut == 12 {
                 continue; // the first attribute complete, padded or not: a valid shorter list
             }
-            assert!(Attrs::new(&b[..cut]).collect::<Result<Vec<_>>>().is_err(), "cut {cut}");
+            assert!(
+                Attrs::new(&b[..cut]).collect::<Result<Vec<_>>>().is_err(),
+                "cut {cut}"
+            );
         }
     }
 }

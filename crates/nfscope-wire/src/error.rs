@@ -9,7 +9,11 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ErrorKind {
     /// Not enough bytes: `need` bytes were required at `offset` but only `have` remained.
-    Truncated { need: usize, have: usize, offset: usize },
+    Truncated {
+        need: usize,
+        have: usize,
+        offset: usize,
+    },
     /// The bytes are there but wrong (a length field that lies, a bad NUL terminator, ...).
     Invalid(String),
     /// The kernel answered with an error message (negative errno as in `nlmsgerr`).
@@ -28,10 +32,16 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn truncated(need: usize, have: usize, offset: usize) -> Self {
-        Error { kind: ErrorKind::Truncated { need, have, offset }, path: Vec::new() }
+        Error {
+            kind: ErrorKind::Truncated { need, have, offset },
+            path: Vec::new(),
+        }
     }
     pub fn invalid(why: impl Into<String>) -> Self {
-        Error { kind: ErrorKind::Invalid(why.into()), path: Vec::new() }
+        Error {
+            kind: ErrorKind::Invalid(why.into()),
+            path: Vec::new(),
+        }
     }
     /// Add an outer context ("rule 12", "expr 3 (payload)").
     pub fn context(mut self, ctx: impl fmt::Display) -> Self {

@@ -79,7 +79,10 @@ impl<'a> Message<'a> {
     /// `NLMSG_ERROR` with a non-zero code as an [`Error`].
     pub fn check_error(&self) -> Result<()> {
         match self.error_code()? {
-            Some(e) if e != 0 => Err(Error { kind: ErrorKind::Netlink { errno: -e }, path: vec![] }),
+            Some(e) if e != 0 => Err(Error {
+                kind: ErrorKind::Netlink { errno: -e },
+                path: vec![],
+            }),
             _ => Ok(()),
         }
     }
@@ -103,7 +106,11 @@ pub struct Messages<'a> {
 
 impl<'a> Messages<'a> {
     pub fn new(buf: &'a [u8]) -> Self {
-        Messages { buf, off: 0, failed: false }
+        Messages {
+            buf,
+            off: 0,
+            failed: false,
+        }
     }
 }
 
@@ -116,7 +123,9 @@ impl<'a> Iterator for Messages<'a> {
         let rest = &self.buf[self.off..];
         if rest.len() < HDR_LEN {
             self.failed = true;
-            return Some(Err(Error::truncated(HDR_LEN, rest.len(), self.off).context("nlmsghdr")));
+            return Some(Err(
+                Error::truncated(HDR_LEN, rest.len(), self.off).context("nlmsghdr")
+            ));
         }
         let len = u32_ne(rest, 0) as usize;
         if len < HDR_LEN || len > rest.len() {

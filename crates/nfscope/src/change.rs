@@ -18,7 +18,10 @@ pub enum Change {
     DelTable(Family, nft::Table),
     NewChain(Family, nft::Chain),
     DelChain(Family, nft::Chain),
-    NewRule(Family, nft::Rule),
+    /// A rule and whether the message had `NLM_F_APPEND`: the kernel announces a rule's place
+    /// by `NFTA_RULE_POSITION` (the rule before it) only when it is neither first nor last in
+    /// its chain; without one, APPEND means last, else first.
+    NewRule(Family, nft::Rule, bool),
     DelRule(Family, nft::Rule),
     NewSet(Family, nft::Set),
     DelSet(Family, nft::Set),
@@ -43,11 +46,11 @@ pub fn decode(m: &Message<'_>) -> Result<Option<Change>> {
         return Ok(None);
     }
     let nf = NfMsg::parse(m.ty, m.payload).map_err(|e| Error::decode("nfgenmsg", e))?;
-    decode_nf(&nf).map(Some)
+    decode_nf(&nf, m.flags).map(Some)
 }
 
 /// Decode one nf_tables message (after its nfgenmsg header).
-pub fn decode_nf(nf: &NfMsg<'_>) -> Result<Change> {
+pub fn decode_nf(nf: &NfMsg<'_>, nlmsg_flags: u16) -> Result<Change> {
     let f = Family::from_u8(nf.family);
     let a = nf.attrs;
     let what = msg::name(nf.msg);
@@ -57,7 +60,11 @@ pub fn decode_nf(nf: &NfMsg<'_>) -> Result<Change> {
         msg::DELTABLE | msg::DESTROYTABLE => Change::DelTable(f, nft::Table::parse(a).map_err(d)?),
         msg::NEWCHAIN => Change::NewChain(f, nft::Chain::parse(a).map_err(d)?),
         msg::DELCHAIN | msg::DESTROYCHAIN => Change::DelChain(f, nft::Chain::parse(a).map_err(d)?),
-        msg::NEWRULE => Change::NewRule(f, nft::Rule::parse(a).map_err(d)?),
+        msg::NEWRULE => Change::NewRule(
+            f,
+            nft::Rule::parse(a).map_err(d)?,
+            nlmsg_flags & nl::NLM_F_APPEND != 0,
+        ),
         msg::DELRULE | msg::DESTROYRULE => Change::DelRule(f, nft::Rule::parse(a).map_err(d)?),
         msg::NEWSET => Change::NewSet(f, nft::Set::parse(a).map_err(d)?),
         msg::DELSET | msg::DESTROYSET => Change::DelSet(f, nft::Set::parse(a).map_err(d)?),
@@ -140,16 +147,21 @@ impl Ruleset {
                     t.chains.retain(|x| !same(&x.attrs.name, &ch.name));
                 }
             }
-            Change::NewRule(f, r) => {
+            Change::NewRule(f, r, append) => {
                 if let Some(ch) = self
                     .table_mut(*f, &r.table)
                     .and_then(|t| t.chains.iter_mut().find(|x| same(&x.attrs.name, &r.chain)))
                 {
-                    if let Some(i) = ch
-                        .rules
-                        .iter()
-                        .rposition(|x| x.handle.is_some() && x.handle == r.handle)
-                    {
+                    // A NEWRULE with a handle we hold is a re-read, not a new rule: the kernel gives
+                    // every new rule a handle larger than any in its table, so only look when the
+                    // handle is not above the chain's last one (O(1) on the append path).
+                    let last = ch.rules.last().and_then(|x| x.handle).unwrap_or(0);
+                    let replace = if r.handle.is_some_and(|h| h <= last) {
+                        ch.rules.iter().rposition(|x| x.handle == r.handle)
+                    } else {
+                        None
+                    };
+                    if let Some(i) = replace {
                         ch.rules[i] = r.clone(); // replace (NLM_F_REPLACE)
                     } else {
                         // NFTA_RULE_POSITION names the rule this one follows; absent: first.
@@ -163,6 +175,7 @@ impl Ruleset {
                                 .iter()
                                 .rposition(|x| x.handle == Some(p))
                                 .map(|i| i + 1),
+                            None if *append => Some(ch.rules.len()),
                             None => Some(0),
                         };
                         ch.rules.insert(at.unwrap_or(ch.rules.len()), r.clone());

@@ -73,7 +73,7 @@ fn table_diff(ot: &Table, nt: &Table, dels: &mut Vec<Change>, adds: &mut Vec<Cha
         }
         for r in &nc.rules {
             if !r.handle.is_some_and(|h| old_handles.contains(&h)) {
-                adds.push(Change::NewRule(f, r.clone()));
+                adds.push(Change::NewRule(f, r.clone(), true));
             }
         }
     }

@@ -8,11 +8,14 @@
 
 use crate::change::Change;
 use crate::iptnft::{self, Reader};
-use crate::model::Ruleset;
+use crate::model::{Chain, Ruleset, Table};
 use crate::process::ProcessInfo;
 use crate::render::nft::{self as nftr, NftOptions};
 use nfscope_wire::nft::{Family, Rule};
 use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 
 /// A rule as shown in a record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,14 +109,71 @@ impl Record {
     }
 }
 
+/// Chains by (family, table, chain) and, built on first use, rule positions by handle: a
+/// transaction of 80k rules looks each one up once, not by scanning.
+pub struct Index<'a> {
+    chains: HashMap<(Family, &'a str, &'a str), (&'a Table, &'a Chain)>,
+    positions: RefCell<HashMap<(Family, &'a str, &'a str), Rc<HashMap<u64, usize>>>>,
+}
+
+impl<'a> Index<'a> {
+    pub fn new(rs: &'a Ruleset) -> Index<'a> {
+        let mut chains = HashMap::new();
+        for t in &rs.tables {
+            for c in &t.chains {
+                chains.insert((t.family, t.name(), c.name()), (t, c));
+            }
+        }
+        Index {
+            chains,
+            positions: RefCell::new(HashMap::new()),
+        }
+    }
+
+    fn chain(&self, f: Family, r: &Rule) -> Option<(&'a Table, &'a Chain)> {
+        self.chains
+            .get(&(
+                f,
+                r.table.as_deref().unwrap_or(""),
+                r.chain.as_deref().unwrap_or(""),
+            ))
+            .copied()
+    }
+
+    /// Position of the rule with `handle` in its chain.
+    fn position(
+        &self,
+        f: Family,
+        t: &'a Table,
+        c: &'a Chain,
+        handle: Option<u64>,
+    ) -> Option<usize> {
+        let key = (f, t.name(), c.name());
+        let map = self
+            .positions
+            .borrow_mut()
+            .entry(key)
+            .or_insert_with(|| {
+                Rc::new(
+                    c.rules
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, r)| r.handle.map(|h| (h, i)))
+                        .collect(),
+                )
+            })
+            .clone();
+        handle.and_then(|h| map.get(&h).copied())
+    }
+}
+
 /// Text of a rule in the context of `rs` (which must contain its table and chain).
 pub fn rule_text(rs: &Ruleset, family: Family, r: &Rule) -> RuleText {
-    let t = rs
-        .tables
-        .iter()
-        .find(|t| t.family == family && t.attrs.name == r.table);
-    let c = t.and_then(|t| t.chains.iter().find(|c| c.attrs.name == r.chain));
-    let (Some(t), Some(c)) = (t, c) else {
+    rule_text_in(&Index::new(rs), family, r)
+}
+
+fn rule_text_in(idx: &Index<'_>, family: Family, r: &Rule) -> RuleText {
+    let Some((t, c)) = idx.chain(family, r) else {
         let nft: String = r
             .expressions
             .iter()
@@ -131,7 +191,7 @@ pub fn rule_text(rs: &Ruleset, family: Family, r: &Rule) -> RuleText {
             comment: r.comment(),
         };
     };
-    let index = c.rules.iter().position(|x| x.handle == r.handle);
+    let index = idx.position(family, t, c, r.handle);
     let nft = nftr::rule(t, c, r, &NftOptions::default());
     if matches!(family, Family::Ip | Family::Ip6) {
         let ipt = iptnft::translate(t, c, r, Reader::From1810);
@@ -170,18 +230,19 @@ pub fn rule_text(rs: &Ruleset, family: Family, r: &Rule) -> RuleText {
 
 /// Texts of deleted rules, computed on the state *before* the changes are applied.
 pub fn deleted_texts(before: &Ruleset, changes: &[Change]) -> Vec<Option<RuleText>> {
+    if !changes.iter().any(|c| matches!(c, Change::DelRule(..))) {
+        return vec![None; changes.len()];
+    }
+    let idx = Index::new(before);
     changes
         .iter()
         .map(|c| match c {
             Change::DelRule(f, r) => {
                 // The DELRULE event carries the whole rule; index and context come from our view.
-                let full = before
-                    .tables
-                    .iter()
-                    .find(|t| t.family == *f && t.attrs.name == r.table)
-                    .and_then(|t| t.chains.iter().find(|c| c.attrs.name == r.chain))
-                    .and_then(|c| c.rules.iter().find(|x| x.handle == r.handle));
-                Some(rule_text(before, *f, full.unwrap_or(r)))
+                let full = idx
+                    .chain(*f, r)
+                    .and_then(|(t, ch)| idx.position(*f, t, ch, r.handle).map(|i| &ch.rules[i]));
+                Some(rule_text_in(&idx, *f, full.unwrap_or(r)))
             }
             _ => None,
         })
@@ -199,6 +260,7 @@ pub fn records(
     resync: bool,
 ) -> Vec<Record> {
     let mut out: Vec<Record> = Vec::new();
+    let idx = Index::new(after);
     // Rule deletions and additions per (family, table, chain), to pair them.
     let mut dels: Vec<(Family, String, String, RuleText)> = Vec::new();
     let mut adds: Vec<(Family, String, String, RuleText)> = Vec::new();
@@ -222,11 +284,11 @@ pub fn records(
                 r.chain = ch.name.clone();
                 out.push(r);
             }
-            Change::NewRule(f, rule) => adds.push((
+            Change::NewRule(f, rule, _) => adds.push((
                 *f,
                 rule.table.clone().unwrap_or_default(),
                 rule.chain.clone().unwrap_or_default(),
-                rule_text(after, *f, rule),
+                rule_text_in(&idx, *f, rule),
             )),
             Change::DelRule(f, rule) => {
                 if let Some(d) = d {

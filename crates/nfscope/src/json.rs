@@ -28,6 +28,7 @@ pub fn document(rs: &Ruleset) -> Value {
     if let Some(tables) = v.get_mut("tables").and_then(Value::as_array_mut) {
         for (t, tv) in rs.tables.iter().zip(tables.iter_mut()) {
             let ipt = matches!(t.family, Family::Ip | Family::Ip6);
+            let info = provenance::TableInfo::of(t);
             let Some(chains) = tv.get_mut("chains").and_then(Value::as_array_mut) else {
                 continue;
             };
@@ -59,7 +60,8 @@ pub fn document(rs: &Ruleset) -> Value {
                     }
                     obj.insert(
                         "writer".into(),
-                        serde_json::to_value(provenance::of_rule(t, c, r)).unwrap_or(Value::Null),
+                        serde_json::to_value(provenance::of_rule_in(&info, t, c, r))
+                            .unwrap_or(Value::Null),
                     );
                 }
             }

@@ -7,7 +7,7 @@ use crate::provenance;
 use nfscope_wire::nft::expr::Expr;
 use nfscope_wire::nft::{Data, Family, VerdictCode};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeSet, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -298,17 +298,16 @@ fn table_findings(t: &Table, out: &mut Vec<Finding>) {
             fix: "Make every tool that saves/restores this table iptables >= 1.8.8, or pin every writer to <= 1.8.7.".into(),
         });
     }
-    let writers = provenance::mixed_writers(t);
-    let bands: BTreeSet<&String> = writers
-        .iter()
-        .filter(|w| w.starts_with("iptables-nft"))
-        .collect();
-    if bands.len() > 1 {
+    let bands = provenance::mixed_writers(t);
+    if !bands.is_empty() {
         out.push(Finding {
             id: "mixed_writers".into(),
             severity: Severity::Warning,
             location: loc.clone(),
-            message: format!("rules in this table were written by different iptables-nft versions: {}", bands.into_iter().cloned().collect::<Vec<_>>().join(", ")),
+            message: format!(
+                "rules in this table were written by different iptables-nft versions: {}",
+                bands.join(", ")
+            ),
             explanation: "Tools of different versions writing the same table re-encode each other's rules; the older one may drop matches it cannot read.".into(),
             fix: "Align the iptables version of every component writing this table (host, kubelet, kube-proxy, CNI images).".into(),
         });

@@ -128,8 +128,30 @@ fn is_iptables_table(t: &Table) -> bool {
         && matches!(t.name(), "filter" | "nat" | "mangle" | "raw" | "security")
 }
 
-/// Who wrote `rule` (nf_tables backend).
+/// What provenance needs to know about a whole table (computed once per table: per rule it would
+/// make attributing a table quadratic).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableInfo {
+    has_xt: bool,
+    iptables_shaped: bool,
+}
+
+impl TableInfo {
+    pub fn of(table: &Table) -> TableInfo {
+        TableInfo {
+            has_xt: table_has_xt(table),
+            iptables_shaped: iptables_shaped(table),
+        }
+    }
+}
+
+/// Who wrote `rule` (nf_tables backend). In a loop over a table's rules, use [`of_rule_in`].
 pub fn of_rule(table: &Table, chain: &Chain, rule: &Rule) -> Writer {
+    of_rule_in(&TableInfo::of(table), table, chain, rule)
+}
+
+/// [`of_rule`] with the table's [`TableInfo`] computed once.
+pub fn of_rule_in(info: &TableInfo, table: &Table, chain: &Chain, rule: &Rule) -> Writer {
     use Candidate::*;
     let mut n = Narrow {
         cands: vec![IptNft187, IptNft189, IptNft1810, Nft, EbtNft, ArpNft],
@@ -269,21 +291,67 @@ pub fn of_rule(table: &Table, chain: &Chain, rule: &Rule) -> Writer {
             );
         }
     }
-    // Table context: a table that holds xt blobs is an iptables-nft table; a rule in it whose own
-    // bytes would also fit nft is presumed iptables-nft (likely, never certain).
+    // Table context: a table that holds xt blobs, or whose base chains are exactly iptables'
+    // builtin chains (names, hooks, priorities), is an iptables-nft table; a rule in it whose
+    // own bytes would also fit nft is presumed iptables-nft (likely, never certain).
     let ipt_cands = [IptNft187, IptNft189, IptNft1810];
-    if n.cands.contains(&Nft)
-        && n.cands.iter().any(|c| ipt_cands.contains(c))
-        && table_has_xt(table)
-    {
-        n.keep(
-            &ipt_cands,
-            "table holds xt expressions: an iptables-nft table",
-            false,
-        );
+    if n.cands.contains(&Nft) && n.cands.iter().any(|c| ipt_cands.contains(c)) {
+        if info.has_xt {
+            n.keep(
+                &ipt_cands,
+                "table holds xt expressions: an iptables-nft table",
+                false,
+            );
+        } else if info.iptables_shaped {
+            n.keep(
+                &ipt_cands,
+                "table laid out as iptables-nft lays it out (builtin chains, hooks, priorities)",
+                false,
+            );
+        }
     }
     let _ = chain;
     finish(n)
+}
+
+/// Base chains exactly as iptables-nft creates them for this table (name, hook, priority).
+fn iptables_shaped(t: &Table) -> bool {
+    let prio = match t.name() {
+        "filter" => 0,
+        "nat" => {
+            return t.chains.iter().filter(|c| c.is_base()).all(|c| {
+                builtin(
+                    c,
+                    &[
+                        (0, "PREROUTING", -100),
+                        (1, "INPUT", 100),
+                        (3, "OUTPUT", -100),
+                        (4, "POSTROUTING", 100),
+                    ],
+                )
+            })
+        }
+        "mangle" => -150,
+        "raw" => -300,
+        "security" => 50,
+        _ => return false,
+    };
+    let names = [
+        (0, "PREROUTING", prio),
+        (1, "INPUT", prio),
+        (2, "FORWARD", prio),
+        (3, "OUTPUT", prio),
+        (4, "POSTROUTING", prio),
+    ];
+    let base: Vec<&Chain> = t.chains.iter().filter(|c| c.is_base()).collect();
+    !base.is_empty() && base.iter().all(|c| builtin(c, &names))
+}
+
+fn builtin(c: &Chain, names: &[(u32, &str, i32)]) -> bool {
+    let Some(h) = &c.attrs.hook else { return false };
+    names.iter().any(|(hook, name, prio)| {
+        h.hooknum == Some(*hook) && c.name() == *name && h.priority == Some(*prio)
+    })
 }
 
 fn table_has_xt(t: &Table) -> bool {
@@ -395,26 +463,38 @@ fn xt_ports_only(info: Option<&[u8]>) -> bool {
     }
 }
 
-/// Candidate writers of a whole table: the set of distinct verdicts over its rules.
+/// Tools of different iptables-nft bands writing one table: the rules' candidate bands have no
+/// band in common. Returns the distinct band sets (empty when one band can explain every rule).
 pub fn mixed_writers(table: &Table) -> Vec<String> {
-    let mut labels: Vec<String> = Vec::new();
+    use Candidate::*;
+    let ipt = [IptNft187, IptNft189, IptNft1810];
+    let mut common: Vec<Candidate> = ipt.to_vec();
+    let mut sets: Vec<Vec<Candidate>> = Vec::new();
+    let info = TableInfo::of(table);
     for c in &table.chains {
         for r in &c.rules {
-            let w = of_rule(table, c, r);
-            if w.confidence != Confidence::Ambiguous {
-                let l = w
-                    .candidates
-                    .iter()
-                    .map(|c| c.label())
-                    .collect::<Vec<_>>()
-                    .join(" | ");
-                if !labels.contains(&l) {
-                    labels.push(l);
-                }
+            let w = of_rule_in(&info, table, c, r);
+            if w.tool != "iptables-nft" || w.confidence != Confidence::Certain {
+                continue;
+            }
+            let bands: Vec<Candidate> = w
+                .candidates
+                .iter()
+                .copied()
+                .filter(|c| ipt.contains(c))
+                .collect();
+            common.retain(|c| bands.contains(c));
+            if !sets.contains(&bands) {
+                sets.push(bands);
             }
         }
     }
-    labels
+    if !common.is_empty() {
+        return vec![];
+    }
+    sets.iter()
+        .filter_map(|s| merge_bands(s).map(|b| format!("iptables-nft {b}")))
+        .collect()
 }
 
 #[cfg(test)]

@@ -167,7 +167,7 @@ impl Watcher {
                 self.skipped += 1; // already in our view (from the snapshot or a resync)
                 continue;
             }
-            match change::decode_nf(&nf)? {
+            match change::decode_nf(&nf, m.flags)? {
                 Change::NewGen(g) => {
                     let process = ProcessInfo::lookup(
                         g.proc_pid.unwrap_or(0),

@@ -141,7 +141,12 @@ pub struct Verdict {
 impl Verdict {
     pub fn parse(buf: &[u8]) -> Result<Verdict> {
         let mut code = None;
-        let mut v = Verdict { code: VerdictCode::Continue, chain: None, chain_id: None, unknown: vec![] };
+        let mut v = Verdict {
+            code: VerdictCode::Continue,
+            chain: None,
+            chain_id: None,
+            unknown: vec![],
+        };
         for a in Attrs::new(buf) {
             let a = a?;
             match a.ty {

@@ -56,12 +56,40 @@ pub mod msg {
     /// Name of a message type, for logs and errors.
     pub fn name(m: u8) -> &'static str {
         const N: [&str; 34] = [
-            "NEWTABLE", "GETTABLE", "DELTABLE", "NEWCHAIN", "GETCHAIN", "DELCHAIN", "NEWRULE",
-            "GETRULE", "DELRULE", "NEWSET", "GETSET", "DELSET", "NEWSETELEM", "GETSETELEM",
-            "DELSETELEM", "NEWGEN", "GETGEN", "TRACE", "NEWOBJ", "GETOBJ", "DELOBJ",
-            "GETOBJ_RESET", "NEWFLOWTABLE", "GETFLOWTABLE", "DELFLOWTABLE", "GETRULE_RESET",
-            "DESTROYTABLE", "DESTROYCHAIN", "DESTROYRULE", "DESTROYSET", "DESTROYSETELEM",
-            "DESTROYOBJ", "DESTROYFLOWTABLE", "GETSETELEM_RESET",
+            "NEWTABLE",
+            "GETTABLE",
+            "DELTABLE",
+            "NEWCHAIN",
+            "GETCHAIN",
+            "DELCHAIN",
+            "NEWRULE",
+            "GETRULE",
+            "DELRULE",
+            "NEWSET",
+            "GETSET",
+            "DELSET",
+            "NEWSETELEM",
+            "GETSETELEM",
+            "DELSETELEM",
+            "NEWGEN",
+            "GETGEN",
+            "TRACE",
+            "NEWOBJ",
+            "GETOBJ",
+            "DELOBJ",
+            "GETOBJ_RESET",
+            "NEWFLOWTABLE",
+            "GETFLOWTABLE",
+            "DELFLOWTABLE",
+            "GETRULE_RESET",
+            "DESTROYTABLE",
+            "DESTROYCHAIN",
+            "DESTROYRULE",
+            "DESTROYSET",
+            "DESTROYSETELEM",
+            "DESTROYOBJ",
+            "DESTROYFLOWTABLE",
+            "GETSETELEM_RESET",
         ];
         N.get(m as usize).copied().unwrap_or("UNKNOWN")
     }
@@ -83,8 +111,14 @@ pub enum Family {
 }
 
 impl Family {
-    pub const ALL: [Family; 6] =
-        [Family::Ip, Family::Ip6, Family::Inet, Family::Arp, Family::Bridge, Family::Netdev];
+    pub const ALL: [Family; 6] = [
+        Family::Ip,
+        Family::Ip6,
+        Family::Inet,
+        Family::Arp,
+        Family::Bridge,
+        Family::Netdev,
+    ];
 
     pub fn from_u8(v: u8) -> Family {
         match v {

@@ -222,7 +222,9 @@ attr_struct! {
 impl Rule {
     /// The comment nft / iptables-nft stores in the rule's userdata.
     pub fn comment(&self) -> Option<String> {
-        self.userdata.as_ref().and_then(|u| u.string(super::udata::RULE_COMMENT))
+        self.userdata
+            .as_ref()
+            .and_then(|u| u.string(super::udata::RULE_COMMENT))
     }
 }
 
@@ -460,7 +462,10 @@ impl Obj {
             obj_type::SECMARK => ObjData::Secmark(SecmarkObj::parse(d)?),
             obj_type::CT_EXPECT => ObjData::CtExpect(CtExpectObj::parse(d)?),
             obj_type::SYNPROXY => ObjData::Synproxy(expr::Synproxy::parse(d)?),
-            _ => ObjData::Unknown { obj_type: t, data: Bytes(d.to_vec()) },
+            _ => ObjData::Unknown {
+                obj_type: t,
+                data: Bytes(d.to_vec()),
+            },
         })
     }
 }

@@ -52,13 +52,19 @@ impl Udata {
                 break;
             }
             let len = b[off + 1] as usize;
-            u.tlvs.push(Tlv { ty: b[off], value: b[off + 2..off + 2 + len].to_vec() });
+            u.tlvs.push(Tlv {
+                ty: b[off],
+                value: b[off + 2..off + 2 + len].to_vec(),
+            });
             off += 2 + len;
         }
         u
     }
     pub fn get(&self, ty: u8) -> Option<&[u8]> {
-        self.tlvs.iter().find(|t| t.ty == ty).map(|t| t.value.as_slice())
+        self.tlvs
+            .iter()
+            .find(|t| t.ty == ty)
+            .map(|t| t.value.as_slice())
     }
     /// A string TLV (NUL-terminated in the kernel's copy).
     pub fn string(&self, ty: u8) -> Option<String> {
@@ -68,7 +74,9 @@ impl Udata {
         })
     }
     pub fn u32(&self, ty: u8) -> Option<u32> {
-        self.get(ty).and_then(|v| v.get(..4)).map(|v| u32::from_ne_bytes([v[0], v[1], v[2], v[3]]))
+        self.get(ty)
+            .and_then(|v| v.get(..4))
+            .map(|v| u32::from_ne_bytes([v[0], v[1], v[2], v[3]]))
     }
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::new();

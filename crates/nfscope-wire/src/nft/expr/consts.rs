@@ -23,23 +23,23 @@ names!(/// `enum nft_payload_bases`
 names!(/// `enum nft_payload_csum_types`
     payload_csum { 0 => "none", 1 => "inet", 2 => "sctp" });
 names!(/// `enum nft_meta_keys`, nft spelling
-    meta_key {
-        0 => "length", 1 => "protocol", 2 => "priority", 3 => "mark", 4 => "iif", 5 => "oif",
-        6 => "iifname", 7 => "oifname", 8 => "iiftype", 9 => "oiftype", 10 => "skuid",
-        11 => "skgid", 12 => "nftrace", 13 => "rtclassid", 14 => "secmark", 15 => "nfproto",
-        16 => "l4proto", 17 => "ibrname", 18 => "obrname", 19 => "pkttype", 20 => "cpu",
-        21 => "iifgroup", 22 => "oifgroup", 23 => "cgroup", 24 => "random", 25 => "ipsec",
-        26 => "iifkind", 27 => "oifkind", 28 => "ibrpvid", 29 => "ibrvproto", 30 => "time",
-        31 => "day", 32 => "hour", 33 => "sdif", 34 => "sdifname", 35 => "broute",
-    });
+meta_key {
+    0 => "length", 1 => "protocol", 2 => "priority", 3 => "mark", 4 => "iif", 5 => "oif",
+    6 => "iifname", 7 => "oifname", 8 => "iiftype", 9 => "oiftype", 10 => "skuid",
+    11 => "skgid", 12 => "nftrace", 13 => "rtclassid", 14 => "secmark", 15 => "nfproto",
+    16 => "l4proto", 17 => "ibrname", 18 => "obrname", 19 => "pkttype", 20 => "cpu",
+    21 => "iifgroup", 22 => "oifgroup", 23 => "cgroup", 24 => "random", 25 => "ipsec",
+    26 => "iifkind", 27 => "oifkind", 28 => "ibrpvid", 29 => "ibrvproto", 30 => "time",
+    31 => "day", 32 => "hour", 33 => "sdif", 34 => "sdifname", 35 => "broute",
+});
 names!(/// `enum nft_ct_keys`, nft spelling
-    ct_key {
-        0 => "state", 1 => "direction", 2 => "status", 3 => "mark", 4 => "secmark",
-        5 => "expiration", 6 => "helper", 7 => "l3proto", 8 => "saddr", 9 => "daddr",
-        10 => "protocol", 11 => "proto-src", 12 => "proto-dst", 13 => "label", 14 => "packets",
-        15 => "bytes", 16 => "avgpkt", 17 => "zone", 18 => "event", 19 => "ip saddr",
-        20 => "ip daddr", 21 => "ip6 saddr", 22 => "ip6 daddr", 23 => "id",
-    });
+ct_key {
+    0 => "state", 1 => "direction", 2 => "status", 3 => "mark", 4 => "secmark",
+    5 => "expiration", 6 => "helper", 7 => "l3proto", 8 => "saddr", 9 => "daddr",
+    10 => "protocol", 11 => "proto-src", 12 => "proto-dst", 13 => "label", 14 => "packets",
+    15 => "bytes", 16 => "avgpkt", 17 => "zone", 18 => "event", 19 => "ip saddr",
+    20 => "ip daddr", 21 => "ip6 saddr", 22 => "ip6 daddr", 23 => "id",
+});
 names!(/// conntrack direction
     ct_dir { 0 => "original", 1 => "reply" });
 names!(/// `enum nft_exthdr_op`

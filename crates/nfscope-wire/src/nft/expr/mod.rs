@@ -334,7 +334,11 @@ pub fn parse_one(buf: &[u8]) -> Expr {
     }
     let name = name.unwrap_or_default();
     if let Some(err) = framing_error {
-        return Expr::Unknown(UnknownExpr { name, data: Bytes(buf.to_vec()), error: Some(err) });
+        return Expr::Unknown(UnknownExpr {
+            name,
+            data: Bytes(buf.to_vec()),
+            error: Some(err),
+        });
     }
     match REGISTRY.iter().find(|(n, _)| *n == name) {
         Some((_, parse)) => match parse(data) {
@@ -345,7 +349,11 @@ pub fn parse_one(buf: &[u8]) -> Expr {
                 error: Some(err.to_string()),
             }),
         },
-        None => Expr::Unknown(UnknownExpr { name, data: Bytes(data.to_vec()), error: None }),
+        None => Expr::Unknown(UnknownExpr {
+            name,
+            data: Bytes(data.to_vec()),
+            error: None,
+        }),
     }
 }
 
@@ -358,8 +366,10 @@ pub fn parse_list(buf: &[u8]) -> Result<Vec<Expr>> {
     for (i, a) in Attrs::new(buf).enumerate() {
         let a = a.with_ctx(|| format!("expr {i}"))?;
         if a.ty != super::object::NFTA_LIST_ELEM {
-            return Err(Error::invalid(format!("expected NFTA_LIST_ELEM, got type {}", a.ty))
-                .context(format!("expr {i}")));
+            return Err(
+                Error::invalid(format!("expected NFTA_LIST_ELEM, got type {}", a.ty))
+                    .context(format!("expr {i}")),
+            );
         }
         out.push(parse_one(a.value));
     }
