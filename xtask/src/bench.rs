@@ -469,6 +469,15 @@ fn verdict(ok: bool) -> &'static str {
     }
 }
 
+/// `a / b` with `digits` decimals, or "n/a" when GNU time's 10 ms CPU resolution gave zero.
+fn cpu_ratio(a: f64, b: f64, digits: usize) -> String {
+    if a > 0.0 && b > 0.0 {
+        format!("{:.*}×", digits, a / b)
+    } else {
+        "n/a".to_string()
+    }
+}
+
 /// (target, measured, pass) for one scale; rows that were skipped give no line.
 fn targets(r: &ScaleResult) -> Vec<(String, String, bool)> {
     let mut t = Vec::new();
@@ -479,7 +488,7 @@ fn targets(r: &ScaleResult) -> Vec<(String, String, bool)> {
         let ratio = s.median().as_secs_f64() / f.median().as_secs_f64();
         t.push((
             "nfscope stats within 1.2× of the raw per-chain dump".into(),
-            format!("{ratio:.2}× (cpu {:.2}×)", cpu(s) / cpu(f)),
+            format!("{ratio:.2}× (cpu {})", cpu_ratio(cpu(s), cpu(f), 2)),
             ratio <= 1.2,
         ));
     }
@@ -487,7 +496,7 @@ fn targets(r: &ScaleResult) -> Vec<(String, String, bool)> {
         let x = n.median().as_secs_f64() / d.median().as_secs_f64();
         t.push((
             "dump --format nft ≥ 10× faster than nft list ruleset".into(),
-            format!("{x:.1}× (cpu {:.1}×)", cpu(n) / cpu(d)),
+            format!("{x:.1}× (cpu {})", cpu_ratio(cpu(n), cpu(d), 1)),
             x >= 10.0,
         ));
     }
@@ -813,6 +822,13 @@ mod tests {
             scale(10_000, k(10_000).powi(2) * 1e-9),
         ];
         assert!((growth(&quad)[0].wall_b[0] - 2.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn cpu_ratio_below_resolution() {
+        assert_eq!(cpu_ratio(1.12, 0.56, 2), "2.00×");
+        assert_eq!(cpu_ratio(0.01, 0.0, 1), "n/a");
+        assert_eq!(cpu_ratio(0.0, 0.0, 1), "n/a");
     }
 
     #[test]
