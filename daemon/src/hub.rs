@@ -20,7 +20,7 @@ use tonic::Status;
 
 /// One entry of the window.
 pub enum Entry {
-    Record(Stored, pb::Record),
+    Record(Box<(Stored, pb::Record)>),
     /// The kernel dropped events; the records that follow are the diff against our last view.
     Resync(Snapshot),
 }
@@ -120,7 +120,7 @@ impl Hub {
         }
         entries.extend(stored.into_iter().map(|s| {
             let p = proto_conv::record(&s);
-            Entry::Record(s, p)
+            Entry::Record(Box::new((s, p)))
         }));
         self.push(entries);
     }
@@ -189,9 +189,9 @@ impl Hub {
                     for (seq, e) in batch {
                         cursor = seq;
                         let ev = match &*e {
-                            Entry::Record(s, _) if s.id != 0 && s.id <= skip_upto_id => continue,
-                            Entry::Record(s, p) if query.matches(s) => {
-                                watch_event::Event::Record(p.clone())
+                            Entry::Record(b) if b.0.id != 0 && b.0.id <= skip_upto_id => continue,
+                            Entry::Record(b) if query.matches(&b.0) => {
+                                watch_event::Event::Record(b.1.clone())
                             }
                             Entry::Record(..) => continue,
                             Entry::Resync(m) => watch_event::Event::Resync(m.clone()),
@@ -228,7 +228,7 @@ pub fn run_watcher(
     hub.metrics.set_rules(w.state());
     let _ = ready.send(Ok(()));
     loop {
-        match w.next() {
+        match w.next_event() {
             Ok(ev) => {
                 let t0 = std::time::Instant::now();
                 *lock(&hub.current) = (w.state().generation, w.state().rule_count() as u64);

@@ -9,6 +9,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// Counts by a pair of labels.
+type Counts = BTreeMap<(String, String), u64>;
+
 const BUCKETS: [f64; 10] = [
     0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 2.5,
 ];
@@ -20,8 +23,9 @@ pub struct Metrics {
     pub subscriber_resyncs: AtomicU64,
     changes: Mutex<BTreeMap<String, u64>>,
     alerts: Mutex<BTreeMap<String, u64>>,
-    rules: Mutex<BTreeMap<(String, String), u64>>,
-    writers: Mutex<(Option<Instant>, BTreeMap<(String, String), u64>)>,
+    rules: Mutex<Counts>,
+    /// When rules were last attributed, and rules by (tool, versions).
+    writers: Mutex<(Option<Instant>, Counts)>,
     latency: Mutex<([u64; 10], u64, f64)>,
 }
 

@@ -28,9 +28,10 @@ pub struct Service {
     pub queue: usize,
 }
 
-fn validate(
-    f: &Option<pb::Filter>,
-) -> Result<(Option<Family>, Option<String>, Option<String>), Status> {
+/// A validated filter: family, table, chain.
+type Validated = (Option<Family>, Option<String>, Option<String>);
+
+fn validate(f: &Option<pb::Filter>) -> Result<Validated, Status> {
     let Some(f) = f else {
         return Ok((None, None, None));
     };

@@ -7,6 +7,8 @@
 //!     meta mark & 0x00008000 == 0x00008000 drop } }'
 //!   ip netns exec NS target/debug/examples/capture rules|chains   (attributes after nfgenmsg)
 
+#![allow(clippy::unwrap_used)]
+
 use nfscope_wire::nft::expr::{self, Expr};
 use nfscope_wire::nft::{self, Data, VerdictCode};
 use proptest::prelude::*;

@@ -112,9 +112,12 @@ impl Record {
 /// Chains by (family, table, chain) and, built on first use, rule positions by handle: a
 /// transaction of 80k rules looks each one up once, not by scanning.
 pub struct Index<'a> {
-    chains: HashMap<(Family, &'a str, &'a str), (&'a Table, &'a Chain)>,
-    positions: RefCell<HashMap<(Family, &'a str, &'a str), Rc<HashMap<u64, usize>>>>,
+    chains: HashMap<ChainKey<'a>, (&'a Table, &'a Chain)>,
+    positions: RefCell<HashMap<ChainKey<'a>, Rc<HashMap<u64, usize>>>>,
 }
+
+/// (family, table, chain).
+type ChainKey<'a> = (Family, &'a str, &'a str);
 
 impl<'a> Index<'a> {
     pub fn new(rs: &'a Ruleset) -> Index<'a> {

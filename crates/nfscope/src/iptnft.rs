@@ -542,9 +542,8 @@ fn addr(v6: bool, data: &[u8], mask: Option<&[u8]>, len: u32) -> String {
     let n = if v6 { 16 } else { 4 };
     let mut a = vec![0u8; n];
     let mut m = vec![0u8; n];
-    for i in 0..n.min(data.len()) {
-        a[i] = data[i];
-    }
+    let k = n.min(data.len());
+    a[..k].copy_from_slice(&data[..k]);
     for (i, x) in m.iter_mut().enumerate().take((len as usize).min(n)) {
         *x = mask.and_then(|mk| mk.get(i).copied()).unwrap_or(0xff);
     }

@@ -125,7 +125,7 @@ impl Watcher {
     }
 
     /// Block until the next transaction or resync.
-    pub fn next(&mut self) -> Result<Event> {
+    pub fn next_event(&mut self) -> Result<Event> {
         loop {
             if let Some(e) = self.next_timeout(None)? {
                 return Ok(e);
