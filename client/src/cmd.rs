@@ -65,11 +65,19 @@ pub fn run(cli: &Cli) -> Result<Status> {
             } else {
                 None
             };
+            let opts = output::nft_options_in(cli.netns.as_deref())?;
+            if a.format == Format::Nft && backend.nft() {
+                // nft writes these to stderr before the ruleset; so do we.
+                for w in nfscope::render::nft::warnings(&rs) {
+                    eprintln!("{w}");
+                }
+            }
             write_stdout(&output::dump(
                 &rs,
                 legacy.as_ref(),
                 backend,
                 format(a.format),
+                &opts,
             ))?;
             Ok(Status::Ok)
         }

@@ -103,6 +103,9 @@ async fn dispatch(cli: &Cli, mut c: NfscopeClient<Channel>) -> Result<Status> {
                 .await
                 .map_err(status_err)?
                 .into_inner();
+            for w in &r.warnings {
+                eprintln!("{w}");
+            }
             write_stdout(&r.text)?;
             Ok(Status::Ok)
         }

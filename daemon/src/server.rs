@@ -149,7 +149,11 @@ impl Nfscope for Service {
         let (rs, _) = self.snapshot(f, t, c).await?;
         let text = tokio::task::spawn_blocking({
             let rs = rs.clone();
-            move || output::dump(&rs, legacy.as_ref(), backend, format)
+            let netns = self.netns.clone();
+            move || {
+                let opts = output::nft_options_in(netns.as_deref()).unwrap_or_default();
+                output::dump(&rs, legacy.as_ref(), backend, format, &opts)
+            }
         })
         .await
         .map_err(internal)?;
@@ -157,6 +161,11 @@ impl Nfscope for Service {
             generation: rs.generation,
             rules: rs.rule_count() as u64,
             chains: rs.tables.iter().map(|t| t.chains.len() as u64).sum(),
+            warnings: if format == DumpFormat::Nft && backend.nft() {
+                nfscope::render::nft::warnings(&rs)
+            } else {
+                vec![]
+            },
             text,
         }))
     }

@@ -22,9 +22,8 @@ struct CompatEntry {
 }
 
 /// Build the whole document.
-pub fn document(rs: &Ruleset) -> Value {
+pub fn document(rs: &Ruleset, opts: &NftOptions) -> Value {
     let mut v = serde_json::to_value(rs).unwrap_or(Value::Null);
-    let opts = NftOptions::default();
     if let Some(tables) = v.get_mut("tables").and_then(Value::as_array_mut) {
         for (t, tv) in rs.tables.iter().zip(tables.iter_mut()) {
             let ipt = matches!(t.family, Family::Ip | Family::Ip6);
@@ -40,7 +39,7 @@ pub fn document(rs: &Ruleset) -> Value {
                     let Some(obj) = rv.as_object_mut() else {
                         continue;
                     };
-                    obj.insert("nft".into(), Value::String(nftr::rule(t, c, r, &opts)));
+                    obj.insert("nft".into(), Value::String(nftr::rule(t, c, r, opts)));
                     if ipt {
                         let line = iptnft::translate(t, c, r, Reader::From1810);
                         if line.refused.is_none() {

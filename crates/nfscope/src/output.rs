@@ -5,6 +5,7 @@ use crate::iptnft::{self, Reader};
 use crate::legacy::LegacyRuleset;
 use crate::lint::{self, Finding, LegacyTable};
 use crate::render::iptables::{legacy_save, SaveOptions};
+use crate::render::nft::NftOptions;
 use crate::snapshot::Stats;
 use crate::Ruleset;
 use nfscope_wire::nft::Family;
@@ -102,6 +103,7 @@ pub fn dump(
     legacy: Option<&LegacyRuleset>,
     backend: Backend,
     f: DumpFormat,
+    nft: &NftOptions,
 ) -> String {
     let empty = LegacyRuleset::default();
     let l = if backend.legacy() {
@@ -116,7 +118,7 @@ pub fn dump(
     };
     match f {
         DumpFormat::Json => {
-            let mut doc = crate::json::document(rs);
+            let mut doc = crate::json::document(rs, nft);
             if !backend.nft() {
                 doc["nftables"] = serde_json::Value::Null;
             }
@@ -137,7 +139,7 @@ pub fn dump(
                 if !both.is_empty() {
                     s.push_str("# nfscope: nf_tables backend\n");
                 }
-                s.push_str(&crate::render::nft::ruleset(rs, &Default::default()));
+                s.push_str(&crate::render::nft::ruleset(rs, nft));
             }
             if !l.tables.is_empty() {
                 s.push_str("# nfscope: legacy x_tables backend (no nft form: shown as iptables-legacy-save prints it)\n");
@@ -189,5 +191,14 @@ pub fn lint(findings: &[Finding], json: bool) -> String {
         pretty(&findings)
     } else {
         lint::render_text(findings)
+    }
+}
+
+/// Rendering options for the namespace being read: interface names as its `nft` would resolve
+/// them (call in that namespace).
+pub fn nft_options_in(netns: Option<&str>) -> crate::Result<NftOptions> {
+    match netns {
+        Some(ns) => crate::netns::run_in(ns, NftOptions::local),
+        None => Ok(NftOptions::local()),
     }
 }
