@@ -3,11 +3,13 @@
 //! - `bench`: load a kube-proxy-sized ruleset into a throw-away network namespace and time
 //!   nfscope against the floor (raw per-chain rule dumps) and the peers (`nft`,
 //!   `iptables-nft-save`). See docs/benchmark.md.
+//! - `watch-bench`: commit → event latency, burst consistency, memory while watching.
 //! - `raw-dump`: the floor itself, as a process of its own so its peak RSS is comparable:
 //!   per-chain `NFT_MSG_GETRULE` dumps that decode nothing ([`nfscope::snapshot::raw_rule_dump`]).
 
 mod bench;
 mod measure;
+mod watchbench;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -26,6 +28,9 @@ enum Cmd {
     Bench(bench::Args),
     /// The floor: per-chain GETRULE dumps inside a namespace, decoding nothing; prints
     /// `{"bytes":…,"messages":…}`.
+    /// Watch figures: commit → event latency of single-rule changes (p50/p99), time until the
+    /// view is consistent after a kube-proxy-sized restore, memory while watching it.
+    WatchBench(watchbench::Args),
     RawDump {
         /// Network namespace (name under /run/netns, or a path).
         #[arg(long)]
@@ -38,6 +43,7 @@ fn main() -> ExitCode {
     let r = match cli.command {
         Cmd::Bench(a) => bench::run(&a),
         Cmd::RawDump { netns } => raw_dump(netns.as_deref()),
+        Cmd::WatchBench(a) => watchbench::run(&a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

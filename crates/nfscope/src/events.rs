@@ -264,6 +264,7 @@ pub fn records(
 ) -> Vec<Record> {
     let mut out: Vec<Record> = Vec::new();
     let idx = Index::new(after);
+    let mut chains_added = std::collections::HashSet::new();
     // Rule deletions and additions per (family, table, chain), to pair them.
     let mut dels: Vec<(Family, String, String, RuleText)> = Vec::new();
     let mut adds: Vec<(Family, String, String, RuleText)> = Vec::new();
@@ -278,7 +279,7 @@ pub fn records(
                 let mut r = simple("chain_added", f, &ch.table);
                 r.chain = ch.name.clone();
                 // A base chain is announced twice (created, then its policy set): one record.
-                if !out.contains(&r) {
+                if chains_added.insert((*f, ch.table.clone(), ch.name.clone())) {
                     out.push(r);
                 }
             }

@@ -175,9 +175,7 @@ impl Watcher {
                     );
                     let changes = std::mem::take(&mut self.pending);
                     let deleted = events::deleted_texts(&self.state, &changes);
-                    for c in &changes {
-                        self.state.apply(c);
-                    }
+                    self.state.apply_all(&changes);
                     let generation = g.id.unwrap_or(self.state.generation);
                     self.state.generation = generation;
                     let records = events::records(

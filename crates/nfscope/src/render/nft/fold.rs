@@ -1074,7 +1074,14 @@ impl<'a> Folder<'a> {
             VerdictCode::Goto => "goto",
             _ => return None,
         };
-        let c = self.table.chain(v.chain.as_deref()?)?;
+        let name = v.chain.as_deref()?;
+        // Bound (anonymous) chains are named `__chain<N>` by nft; checking the name first keeps
+        // the per-rule chain lookup off the path of every ordinary jump (30k chains in a
+        // kube-proxy table made rendering quadratic).
+        if !name.starts_with("__chain") {
+            return None;
+        }
+        let c = self.table.chain(name)?;
         if c.attrs.flags.unwrap_or(0) & 4 == 0 || self.depth >= 16 {
             return None;
         }
