@@ -65,7 +65,8 @@ pub fn run(cli: &Cli) -> Result<Status> {
             } else {
                 None
             };
-            let opts = output::nft_options_in(cli.netns.as_deref())?;
+            let mut opts = output::nft_options_in(cli.netns.as_deref())?;
+            opts.show_writer = a.show_writer;
             if a.format == Format::Nft && backend.nft() {
                 // nft writes these to stderr before the ruleset; so do we.
                 for w in nfscope::render::nft::warnings(&rs) {

@@ -158,6 +158,10 @@ pub struct DumpArgs {
     /// rules for a family, each part is labelled: packets traverse both.
     #[arg(long, value_enum, default_value_t = BackendArg::All)]
     pub backend: BackendArg,
+    /// Add `# written by TOOL VERSIONS (CONFIDENCE)` after each rule (nft and iptables-save
+    /// formats; the JSON always carries `writer`).
+    #[arg(long)]
+    pub show_writer: bool,
     #[command(flatten)]
     pub filter: Filter,
 }

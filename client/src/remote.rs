@@ -99,6 +99,7 @@ async fn dispatch(cli: &Cli, mut c: NfscopeClient<Channel>) -> Result<Status> {
                     filter: Some(filter(&a.filter)),
                     format: format as i32,
                     backend: backend as i32,
+                    show_writer: a.show_writer,
                 })
                 .await
                 .map_err(status_err)?

@@ -141,6 +141,7 @@ impl Nfscope for Service {
                 )))
             }
         };
+        let show_writer = req.show_writer;
         let legacy = if backend.legacy() {
             Some(self.legacy(f, t.as_deref()).await?)
         } else {
@@ -151,7 +152,8 @@ impl Nfscope for Service {
             let rs = rs.clone();
             let netns = self.netns.clone();
             move || {
-                let opts = output::nft_options_in(netns.as_deref()).unwrap_or_default();
+                let mut opts = output::nft_options_in(netns.as_deref()).unwrap_or_default();
+                opts.show_writer = show_writer;
                 output::dump(&rs, legacy.as_ref(), backend, format, &opts)
             }
         })

@@ -105,3 +105,45 @@ fn kubelet_rule_rewritten_by_187_is_caught() {
     assert_eq!(w.tool, "iptables-nft");
     assert_eq!(w.versions, vec!["any".to_string()], "{w:?}");
 }
+
+/// `dump --show-writer`: each rule's writer after it, in nft and iptables-save text.
+#[test]
+fn show_writer_annotates_every_rule() {
+    let ns = Netns::new("showw");
+    let v189 = Writer::get("bookworm");
+    let v187 = Writer::get("bullseye");
+    ns.ok(
+        &v187.tool("iptables-nft"),
+        &[
+            "-A", "INPUT", "-p", "tcp", "-m", "tcp", "--dport", "22", "-j", "ACCEPT",
+        ],
+    );
+    ns.ok(
+        &v189.tool("iptables-nft"),
+        &[
+            "-A",
+            "INPUT",
+            "-m",
+            "comment",
+            "--comment",
+            "x",
+            "-m",
+            "mark",
+            "--mark",
+            "0x1",
+            "-j",
+            "DROP",
+        ],
+    );
+    let o = ns.nfscope(&["dump", "--show-writer", "--format", "iptables-save"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT # written by iptables-nft <=1.8.7 (certain)"), "{text}");
+    assert!(text.contains("-A INPUT -m comment --comment x -m mark --mark 0x1 -j DROP # written by iptables-nft >=1.8.8 (certain)"), "{text}");
+    let o = ns.nfscope(&["dump", "--show-writer"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    let annotated = text
+        .lines()
+        .filter(|l| l.contains(" # written by iptables-nft"))
+        .count();
+    assert_eq!(annotated, 2, "{text}");
+}

@@ -106,6 +106,7 @@ fn check(path: &PathBuf) -> String {
         &rs,
         &NftOptions {
             ifnames: ifnames(&ns),
+            ..Default::default()
         },
     );
     // Element `expires` values depend on the instant of each listing: compared without them.
@@ -259,6 +260,7 @@ fn kube_proxy_ruleset_matches_nft() {
             &rs,
             &NftOptions {
                 ifnames: ifnames(&ns),
+                ..Default::default()
             },
         );
         assert!(

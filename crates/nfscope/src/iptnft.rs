@@ -828,6 +828,17 @@ const SAVE_TABLES: [&str; 5] = ["mangle", "raw", "filter", "nat", "security"];
 /// ruleset, as `reader` prints it; `counters` as with `-c`. Without the `# Generated`/`# Completed`
 /// comment lines (like [`crate::render::iptables::legacy_save`]).
 pub fn save(rs: &crate::Ruleset, family: Family, reader: Reader, counters: bool) -> String {
+    save_with(rs, family, reader, counters, false)
+}
+
+/// [`save`], optionally with `# written by …` after each rule (`dump --show-writer`).
+pub fn save_with(
+    rs: &crate::Ruleset,
+    family: Family,
+    reader: Reader,
+    counters: bool,
+    show_writer: bool,
+) -> String {
     let mut out = String::new();
     let mut names: Vec<&str> = rs
         .tables
@@ -840,13 +851,25 @@ pub fn save(rs: &crate::Ruleset, family: Family, reader: Reader, counters: bool)
         let Some(t) = rs.table(family, name) else {
             continue;
         };
-        let rules: Vec<(&Chain, IptRule)> = t
+        // Each chain's rules, translated once, in chain order (looked up by name below).
+        let translated: std::collections::HashMap<&str, Vec<(&Rule, IptRule)>> = t
             .chains
             .iter()
-            .flat_map(|c| c.rules.iter().map(move |r| (c, r)))
-            .map(|(c, r)| (c, translate(t, c, r, reader)))
+            .map(|c| {
+                (
+                    c.name(),
+                    c.rules
+                        .iter()
+                        .map(|r| (r, translate(t, c, r, reader)))
+                        .collect(),
+                )
+            })
             .collect();
-        if let Some(_why) = rules.iter().find_map(|(_, r)| r.refused.as_ref()) {
+        if translated
+            .values()
+            .flatten()
+            .any(|(_, r)| r.refused.is_some())
+        {
             let _ = writeln!(out, "# Table `{name}' is incompatible, use 'nft' tool.");
             continue;
         }
@@ -870,18 +893,22 @@ pub fn save(rs: &crate::Ruleset, family: Family, reader: Reader, counters: bool)
                 let _ = writeln!(out, ":{} - [0:0]", c.name());
             }
         }
+        let info = show_writer.then(|| crate::provenance::TableInfo::of(t));
         for c in &chains {
-            for (rc, r) in &rules {
-                if rc.name() == c.name() {
-                    let _ = writeln!(
-                        out,
-                        "{}",
-                        if counters {
-                            r.line_with_counters()
-                        } else {
-                            r.line()
-                        }
-                    );
+            for (rule, r) in translated.get(c.name()).map(Vec::as_slice).unwrap_or(&[]) {
+                let line = if counters {
+                    r.line_with_counters()
+                } else {
+                    r.line()
+                };
+                match &info {
+                    Some(info) => {
+                        let w = crate::provenance::of_rule_in(info, t, c, rule);
+                        let _ = writeln!(out, "{line} # written by {}", w.summary());
+                    }
+                    None => {
+                        let _ = writeln!(out, "{line}");
+                    }
                 }
             }
         }

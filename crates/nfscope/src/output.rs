@@ -154,7 +154,7 @@ pub fn dump(
             for (fam, xfam) in [(Family::Ip, XtFamily::Ipv4), (Family::Ip6, XtFamily::Ipv6)] {
                 let label = both.contains(&fam);
                 if backend.nft() {
-                    let part = iptnft::save(rs, fam, Reader::From188, false);
+                    let part = iptnft::save_with(rs, fam, Reader::From188, false, nft.show_writer);
                     if label && !part.is_empty() {
                         s.push_str(&format!(
                             "# nfscope: {fam} nf_tables backend (iptables-nft)\n"
@@ -163,7 +163,19 @@ pub fn dump(
                     s.push_str(&part);
                 }
                 if backend.legacy() {
-                    let part = legacy_save(l, xfam, SaveOptions::default());
+                    let mut part = legacy_save(l, xfam, SaveOptions::default());
+                    if nft.show_writer {
+                        part = part
+                            .lines()
+                            .map(|x| {
+                                if x.starts_with("-A ") {
+                                    format!("{x} # written by iptables-legacy (certain)\n")
+                                } else {
+                                    format!("{x}\n")
+                                }
+                            })
+                            .collect();
+                    }
                     if label && !part.is_empty() {
                         s.push_str(&format!(
                             "# nfscope: {fam} legacy x_tables backend (iptables-legacy)\n"

@@ -84,6 +84,25 @@ pub struct Writer {
     pub evidence: Vec<String>,
 }
 
+impl Writer {
+    /// One line: `iptables-nft >=1.8.8 (certain)`, `nft (likely)`, `ambiguous: nft | iptables-nft
+    /// 1.8.8-1.8.9`.
+    pub fn summary(&self) -> String {
+        let conf = match self.confidence {
+            Confidence::Certain => "certain",
+            Confidence::Likely => "likely",
+            Confidence::Ambiguous => "ambiguous",
+        };
+        if self.tool == "ambiguous" {
+            format!("{conf}: {}", self.versions.join(" | "))
+        } else if self.versions.iter().all(|v| v == "any") {
+            format!("{} ({conf})", self.tool)
+        } else {
+            format!("{} {} ({conf})", self.tool, self.versions.join(" | "))
+        }
+    }
+}
+
 struct Narrow {
     cands: Vec<Candidate>,
     evidence: Vec<String>,

@@ -30,6 +30,8 @@ pub struct NftOptions {
     /// nft prints names it resolves in its own namespace; without an entry we print the
     /// index (a known difference).
     pub ifnames: HashMap<u32, String>,
+    /// Append `# written by …` after each rule (`nfscope dump --show-writer`).
+    pub show_writer: bool,
 }
 
 impl NftOptions {
@@ -39,6 +41,7 @@ impl NftOptions {
     pub fn local() -> NftOptions {
         NftOptions {
             ifnames: interface_names(),
+            show_writer: false,
         }
     }
 }
@@ -195,11 +198,23 @@ fn hook_name(family: Family, hook: u32) -> String {
 }
 
 /// A chain block, indented one tab (empty for binding chains, which nft does not list).
-pub fn chain(t: &Table, c: &Chain, _opts: &NftOptions) -> String {
-    chain_indexed(t, None, c)
+pub fn chain(t: &Table, c: &Chain, opts: &NftOptions) -> String {
+    chain_indexed(
+        t,
+        None,
+        c,
+        opts.show_writer
+            .then(|| crate::provenance::TableInfo::of(t))
+            .as_ref(),
+    )
 }
 
-fn chain_indexed(t: &Table, sets: Option<&fold::SetIndex<'_>>, c: &Chain) -> String {
+fn chain_indexed(
+    t: &Table,
+    sets: Option<&fold::SetIndex<'_>>,
+    c: &Chain,
+    writer: Option<&crate::provenance::TableInfo>,
+) -> String {
     let a = &c.attrs;
     let flags = a.flags.unwrap_or(0);
     if flags & 4 != 0 {
@@ -252,6 +267,10 @@ fn chain_indexed(t: &Table, sets: Option<&fold::SetIndex<'_>>, c: &Chain) -> Str
     for r in &c.rules {
         s.push_str("\t\t");
         s.push_str(&fold::rule_text_indexed(t, sets, c, r));
+        if let Some(info) = writer {
+            s.push_str(" # written by ");
+            s.push_str(&crate::provenance::of_rule_in(info, t, c, r).summary());
+        }
         s.push('\n');
     }
     s.push_str("\t}\n");
@@ -263,7 +282,7 @@ pub fn table(t: &Table, opts: &NftOptions) -> String {
     datatype::with_ifnames(&opts.ifnames, || table_inner(t, opts))
 }
 
-fn table_inner(t: &Table, _opts: &NftOptions) -> String {
+fn table_inner(t: &Table, opts: &NftOptions) -> String {
     let mut s = format!("table {} {} {{\n", t.family, t.name());
     let mut delim = "";
     let flags = t.attrs.flags.unwrap_or(0);
@@ -306,8 +325,11 @@ fn table_inner(t: &Table, _opts: &NftOptions) -> String {
         delim = "\n";
     }
     let index = fold::set_index(t);
+    let writer = opts
+        .show_writer
+        .then(|| crate::provenance::TableInfo::of(t));
     for c in &t.chains {
-        let text = chain_indexed(t, Some(&index), c);
+        let text = chain_indexed(t, Some(&index), c, writer.as_ref());
         if text.is_empty() {
             continue;
         }
