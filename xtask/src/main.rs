@@ -8,6 +8,7 @@
 //!   per-chain `NFT_MSG_GETRULE` dumps that decode nothing ([`nfscope::snapshot::raw_rule_dump`]).
 
 mod bench;
+mod daemonbench;
 mod measure;
 mod watchbench;
 
@@ -31,6 +32,9 @@ enum Cmd {
     /// Watch figures: commit → event latency of single-rule changes (p50/p99), time until the
     /// view is consistent after a kube-proxy-sized restore, memory while watching it.
     WatchBench(watchbench::Args),
+    /// nfscoped figures: event latency with 1 and 50 subscribers, GetRuleset time and size,
+    /// daemon memory.
+    DaemonBench(daemonbench::Args),
     RawDump {
         /// Network namespace (name under /run/netns, or a path).
         #[arg(long)]
@@ -44,6 +48,7 @@ fn main() -> ExitCode {
         Cmd::Bench(a) => bench::run(&a),
         Cmd::RawDump { netns } => raw_dump(netns.as_deref()),
         Cmd::WatchBench(a) => watchbench::run(&a),
+        Cmd::DaemonBench(a) => daemonbench::run(&a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

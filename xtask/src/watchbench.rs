@@ -33,7 +33,7 @@ pub struct Args {
 }
 
 /// One batch: BEGIN, NEWRULE (counter accept) in `ip lat c`, END.
-fn batch(seq: u32) -> Vec<u8> {
+pub fn batch(seq: u32) -> Vec<u8> {
     let mut buf = Vec::new();
     let mut m = MessageBuilder::new(&mut buf, nfnl::NFNL_MSG_BATCH_BEGIN, nl::NLM_F_REQUEST, seq);
     m.bytes(&nfnl::nfgenmsg(0, nfnl::NFNL_SUBSYS_NFTABLES as u16));
@@ -74,7 +74,7 @@ fn batch(seq: u32) -> Vec<u8> {
     buf
 }
 
-fn pct(v: &mut [f64], p: f64) -> f64 {
+pub fn pct(v: &mut [f64], p: f64) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[((v.len() as f64 - 1.0) * p).round() as usize]
 }

@@ -1,0 +1,183 @@
+//! `cargo xtask daemon-bench`: nfscoped's figures (issue #6): event latency through the daemon
+//! with 1 and 50 Watch subscribers, GetRuleset time and size on the kube-proxy ruleset, and the
+//! daemon's memory. Runs `nfscoped --netns` on a throw-away namespace; rules are committed by this
+//! process on its own netlink socket, so latency = record received by a subscriber − batch sent.
+
+use crate::watchbench::{batch, pct};
+use anyhow::{bail, Context, Result};
+use nfscope::sock::NfSocket;
+use nfscope::wire::nl;
+use nfscope_proto::v1 as pb;
+use nfscope_proto::v1::nfscope_client::NfscopeClient;
+use nfscope_tests::kube::Kube;
+use nfscope_tests::Netns;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tonic::transport::{Channel, Endpoint};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Single-rule changes timed per subscriber count.
+    #[arg(long, default_value_t = 200)]
+    changes: usize,
+    /// Kube-proxy ruleset scale for GetRuleset (1 = 80,011 rules).
+    #[arg(long, default_value_t = 1.0)]
+    scale: f64,
+}
+
+struct Daemon(Child, PathBuf);
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+        let _ = std::fs::remove_dir_all(&self.1);
+    }
+}
+
+async fn connect(sock: &str) -> Result<NfscopeClient<Channel>> {
+    let path = sock.to_string();
+    let ch = Endpoint::try_from("http://nfscoped.local")?
+        .connect_with_connector(tower::service_fn(move |_: tonic::transport::Uri| {
+            let path = path.clone();
+            async move {
+                Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(
+                    tokio::net::UnixStream::connect(&path).await?,
+                ))
+            }
+        }))
+        .await?;
+    Ok(NfscopeClient::new(ch).max_decoding_message_size(1 << 30))
+}
+
+fn kib(pid: u32, key: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(key))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+pub fn run(a: &Args) -> Result<()> {
+    let exe = std::env::current_exe()?;
+    let daemon = exe.with_file_name("nfscoped");
+    if !daemon.exists() {
+        bail!(
+            "{} not built: cargo build --release -p nfscoped",
+            daemon.display()
+        );
+    }
+    let ns = Netns::new("dbench");
+    ns.nft_load("table ip lat {\n chain c {\n }\n}\n");
+    let dir = std::env::temp_dir().join(format!("nfscope-dbench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let sock = dir.join("d.sock").to_string_lossy().into_owned();
+    let child = Command::new(&daemon)
+        .args(["--netns", ns.name(), "--socket", &sock, "--history"])
+        .arg(dir.join("h.redb"))
+        .stderr(Stdio::null())
+        .spawn()
+        .context("start nfscoped")?;
+    let d = Daemon(child, dir);
+    let end = Instant::now() + Duration::from_secs(20);
+    while !std::path::Path::new(&sock).exists() {
+        if Instant::now() > end {
+            bail!("nfscoped did not start");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let writer = nfscope::netns::run_in(ns.name(), NfSocket::open)??;
+    let mut seq = 5000u32;
+    for subs in [1usize, 50] {
+        let (tx, rx) = std::sync::mpsc::channel::<Instant>();
+        rt.block_on(async {
+            for _ in 0..subs {
+                let mut c = connect(&sock).await?;
+                let mut s = c.watch(pb::WatchRequest::default()).await?.into_inner();
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    while let Ok(Some(ev)) = s.message().await {
+                        if let Some(pb::watch_event::Event::Record(r)) = ev.event {
+                            if r.r#type == "rule_added" && tx.send(Instant::now()).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+            anyhow::Ok(())
+        })?;
+        std::thread::sleep(Duration::from_millis(300));
+        let mut lat = Vec::new();
+        let mut buf = vec![0u8; 65536];
+        for _ in 0..a.changes {
+            let msg = batch(seq);
+            seq += 3;
+            let t0 = Instant::now();
+            writer
+                .raw()
+                .send(&msg, neli::consts::socket::Msg::empty())?;
+            let (n, _) = writer
+                .raw()
+                .recv(&mut buf[..], neli::consts::socket::Msg::empty())?;
+            for m in nl::Messages::new(&buf[..n]) {
+                m.map_err(|e| anyhow::anyhow!("{e}"))?
+                    .check_error()
+                    .map_err(|e| anyhow::anyhow!("commit: {e}"))?;
+            }
+            for _ in 0..subs {
+                let t = rx
+                    .recv_timeout(Duration::from_secs(5))
+                    .context("a subscriber got no event within 5 s")?;
+                lat.push(t.duration_since(t0).as_secs_f64() * 1e3);
+            }
+        }
+        let (p50, p99) = (pct(&mut lat, 0.5), pct(&mut lat, 0.99));
+        println!("event latency through nfscoped, {subs:>2} subscriber(s), {} changes: p50 {p50:.3} ms, p99 {p99:.3} ms", a.changes);
+    }
+    let pid = d.0.id();
+    let kube = Kube::scaled(a.scale);
+    eprintln!("daemon-bench: loading {} rules...", kube.rules());
+    ns.run_stdin("iptables-nft-restore", &[], &kube.restore_text());
+    std::thread::sleep(Duration::from_secs(3));
+    println!(
+        "nfscoped memory after watching the {}-rule restore: RSS {} MB, peak {} MB",
+        kube.rules(),
+        kib(pid, "VmRSS:") / 1024,
+        kib(pid, "VmHWM:") / 1024
+    );
+    rt.block_on(async {
+        let mut c = connect(&sock).await?;
+        for (name, format) in [("nft", pb::Format::Nft), ("json", pb::Format::Json)] {
+            let t0 = Instant::now();
+            let r = c
+                .get_ruleset(pb::GetRulesetRequest {
+                    format: format as i32,
+                    ..Default::default()
+                })
+                .await?
+                .into_inner();
+            println!(
+                "GetRuleset {name}: {:.3} s, {:.1} MB, {} rules",
+                t0.elapsed().as_secs_f64(),
+                r.text.len() as f64 / 1e6,
+                r.rules
+            );
+        }
+        anyhow::Ok(())
+    })?;
+    println!(
+        "nfscoped memory after the GetRuleset calls ({} rules): RSS {} MB, peak {} MB",
+        kube.rules(),
+        kib(pid, "VmRSS:") / 1024,
+        kib(pid, "VmHWM:") / 1024
+    );
+    Ok(())
+}
