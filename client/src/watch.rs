@@ -65,7 +65,11 @@ impl<'a> Printer<'a> {
         let key = (r.generation, r.process.as_ref().map(|p| p.pid).unwrap_or(0));
         if !r.resync && self.last != Some(key) {
             self.last = Some(key);
-            let h = format!("generation {} by {}", r.generation, who(r));
+            let h = if r.backend == "legacy" {
+                "legacy x_tables changed (seen by polling: the writer is not known)".to_string()
+            } else {
+                format!("generation {} by {}", r.generation, who(r))
+            };
             writeln!(self.out, "{}", paint(self.colour, "1", &h))?;
         }
         writeln!(self.out, "{}", human(r, self.colour))?;
@@ -115,6 +119,7 @@ pub fn run(cli: &Cli, a: &WatchArgs) -> Result<()> {
             Event::Resync(r) => p
                 .resync(r.generation, &r.reason, r.records.len() as u64)
                 .and_then(|_| r.records.iter().try_for_each(|x| p.record(x))),
+            Event::Legacy(records) => records.iter().try_for_each(|r| p.record(r)),
         };
         if !ok_or_pipe(res)? {
             return Ok(());

@@ -239,6 +239,7 @@ pub fn run_watcher(
                         tracing::warn!(reason = %r.reason, generation = r.generation, "resync");
                         hub.publish(&r.records, Some(&r.reason));
                     }
+                    Event::Legacy(records) => hub.publish(records, None),
                 }
                 hub.metrics.set_rules(w.state());
                 hub.metrics.observe_latency(t0.elapsed());

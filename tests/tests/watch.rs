@@ -116,6 +116,7 @@ fn a_burst_that_overruns_the_socket_is_accounted_for() {
                 resynced = true;
                 &r.changes
             }
+            Event::Legacy(_) => continue,
         };
         added += changes
             .iter()
@@ -165,4 +166,76 @@ fn rule_order_from_events_matches_the_kernel() {
     next(&mut w);
     let fresh = w.snapshot().expect("snapshot");
     assert_eq!(shape(w.state()), shape(&fresh));
+}
+
+/// Legacy x_tables sends no events: the watcher polls, and reports rules added, removed and a
+/// replaced rule that lost a match, as records of backend "legacy".
+#[test]
+fn legacy_changes_are_seen_and_diffed() {
+    let ns = Netns::new("wlegacy");
+    ns.run_stdin("iptables-legacy-restore", &[], "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:KUBE-FIREWALL - [0:0]\n-A KUBE-FIREWALL -m comment --comment x -m mark --mark 0x8000/0x8000 -j DROP\nCOMMIT\n");
+    let opts = WatchOptions {
+        legacy_poll: Some(Duration::from_millis(200)),
+        ..WatchOptions::default()
+    };
+    let mut w = Watcher::start_in_netns(ns.name(), opts).expect("start watch");
+    let legacy = |w: &mut Watcher| loop {
+        match w.next_timeout(Some(Duration::from_secs(5))).expect("watch") {
+            Some(Event::Legacy(r)) => return r,
+            Some(_) => continue,
+            None => panic!("no legacy change seen within 5 s"),
+        }
+    };
+    ns.ok(
+        "iptables-legacy",
+        &["-A", "INPUT", "-s", "10.0.0.1", "-j", "ACCEPT"],
+    );
+    let r = legacy(&mut w);
+    assert_eq!(r.len(), 1, "{r:#?}");
+    assert_eq!(
+        (
+            r[0].kind.as_str(),
+            r[0].backend.as_str(),
+            r[0].chain.as_deref()
+        ),
+        ("rule_added", "legacy", Some("INPUT"))
+    );
+    assert_eq!(
+        r[0].rule
+            .as_ref()
+            .and_then(|x| x.iptables.clone())
+            .as_deref(),
+        Some("-A INPUT -s 10.0.0.1/32 -j ACCEPT")
+    );
+    // The incident, legacy style: the mark match disappears from the DROP rule.
+    ns.ok(
+        "iptables-legacy",
+        &[
+            "-R",
+            "KUBE-FIREWALL",
+            "1",
+            "-m",
+            "comment",
+            "--comment",
+            "x",
+            "-j",
+            "DROP",
+        ],
+    );
+    let r = legacy(&mut w);
+    assert_eq!(r.len(), 1, "{r:#?}");
+    assert_eq!(r[0].kind, "rule_replaced");
+    assert_eq!(r[0].lost, vec!["-m mark --mark 0x8000/0x8000".to_string()]);
+    assert_eq!(
+        r[0].alert.as_ref().map(|a| a.severity.as_str()),
+        Some("severe")
+    );
+    ns.ok("iptables-legacy", &["-D", "INPUT", "1"]);
+    let r = legacy(&mut w);
+    assert_eq!(r[0].kind, "rule_removed");
+    // Counters moving is not a change.
+    assert!(w
+        .next_timeout(Some(Duration::from_millis(700)))
+        .expect("watch")
+        .is_none());
 }

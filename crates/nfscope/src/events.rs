@@ -492,3 +492,146 @@ fn pair(
     }
     out.extend(rule_records);
 }
+
+/// Records for a change of the legacy x_tables tables (seen by polling): chains added and removed,
+/// and rules added, removed or replaced (paired by position in their chain), compared through
+/// their iptables-save lines.
+pub fn legacy_records(
+    old: &crate::legacy::LegacyRuleset,
+    new: &crate::legacy::LegacyRuleset,
+) -> Vec<Record> {
+    use crate::render::iptables::{legacy_save, SaveOptions};
+    use nfscope_wire::xt::entry::Family as XtFamily;
+    type Chains = Vec<(String, String, Vec<String>)>; // (table, chain, -A lines)
+    fn parse(text: &str) -> Chains {
+        let mut out: Chains = Vec::new();
+        let mut table = String::new();
+        for l in text.lines() {
+            if let Some(t) = l.strip_prefix('*') {
+                table = t.to_string();
+            } else if let Some(c) = l.strip_prefix(':') {
+                let name = c.split_whitespace().next().unwrap_or("").to_string();
+                out.push((table.clone(), name, vec![]));
+            } else if let Some(rest) = l.strip_prefix("-A ") {
+                let chain = rest.split_whitespace().next().unwrap_or("");
+                if let Some(e) = out.iter_mut().find(|(t, c, _)| *t == table && c == chain) {
+                    e.2.push(l.to_string());
+                }
+            }
+        }
+        out
+    }
+    fn parts(line: &str) -> Vec<String> {
+        // "-A C -s x -m mark --mark 1 -j DROP" → ["-s x", "-m mark --mark 1", "-j DROP"]
+        let mut out: Vec<String> = Vec::new();
+        for tok in line.split(' ').skip(2) {
+            let starts = matches!(
+                tok,
+                "-m" | "-j" | "-g" | "-s" | "-d" | "-i" | "-o" | "-p" | "-f" | "!"
+            );
+            match out.last_mut() {
+                Some(last) if !starts || last == "!" => {
+                    last.push(' ');
+                    last.push_str(tok);
+                }
+                _ => out.push(tok.to_string()),
+            }
+        }
+        out
+    }
+    let text = |l: &str, i: usize| RuleText {
+        handle: None,
+        index: Some(i),
+        nft: String::new(),
+        iptables: Some(l.to_string()),
+        parts: parts(l),
+        target: None,
+        comment: None,
+    };
+    let mut out = Vec::new();
+    for (fam, name) in [(XtFamily::Ipv4, "ip"), (XtFamily::Ipv6, "ip6")] {
+        let a = parse(&legacy_save(old, fam, SaveOptions::default()));
+        let b = parse(&legacy_save(new, fam, SaveOptions::default()));
+        let rec = |kind: &str, table: &str, chain: &str| {
+            let mut r = Record::new(kind, 0, Family::Ip, table);
+            r.family = name.to_string();
+            r.backend = "legacy".into();
+            r.chain = Some(chain.to_string());
+            r
+        };
+        for (t, c, _) in &a {
+            if !b.iter().any(|(t2, c2, _)| t2 == t && c2 == c) {
+                out.push(rec("chain_removed", t, c));
+            }
+        }
+        for (t, c, new_lines) in &b {
+            let old_lines = a
+                .iter()
+                .find(|(t2, c2, _)| t2 == t && c2 == c)
+                .map(|x| x.2.as_slice());
+            if old_lines.is_none() {
+                out.push(rec("chain_added", t, c));
+            }
+            let old_lines = old_lines.unwrap_or(&[]);
+            let gone: Vec<(usize, &String)> = old_lines
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| !new_lines.contains(l))
+                .collect();
+            let came: Vec<(usize, &String)> = new_lines
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| !old_lines.contains(l))
+                .collect();
+            let mut used = vec![false; gone.len()];
+            for (i, l) in &came {
+                let before = text(l, *i);
+                match gone.iter().position(|(j, _)| j == i) {
+                    Some(k) if !used[k] => {
+                        used[k] = true;
+                        let b = text(gone[k].1, gone[k].0);
+                        let mut r = rec("rule_replaced", t, c);
+                        r.lost = b
+                            .parts
+                            .iter()
+                            .filter(|p| !before.parts.contains(p))
+                            .cloned()
+                            .collect();
+                        r.gained = before
+                            .parts
+                            .iter()
+                            .filter(|p| !b.parts.contains(p))
+                            .cloned()
+                            .collect();
+                        let target_kept = b.parts.last() == before.parts.last();
+                        if target_kept && !r.lost.is_empty() {
+                            let severe = before.parts.last().is_some_and(|p| {
+                                p == "-j DROP" || p == "-j ACCEPT" || p.starts_with("-j REJECT")
+                            });
+                            r.alert = Some(Alert {
+                                kind: "match_removed".into(),
+                                severity: if severe { "severe" } else { "warning" }.into(),
+                            });
+                        }
+                        r.before = Some(b);
+                        r.after = Some(before);
+                        out.push(r);
+                    }
+                    _ => {
+                        let mut r = rec("rule_added", t, c);
+                        r.rule = Some(before);
+                        out.push(r);
+                    }
+                }
+            }
+            for (k, (j, l)) in gone.iter().enumerate() {
+                if !used[k] {
+                    let mut r = rec("rule_removed", t, c);
+                    r.rule = Some(text(l, *j));
+                    out.push(r);
+                }
+            }
+        }
+    }
+    out
+}

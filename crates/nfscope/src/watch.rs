@@ -13,6 +13,7 @@ use crate::change::{self, Change};
 use crate::diff;
 use crate::error::{Error, Result};
 use crate::events::{self, Record};
+use crate::legacy;
 use crate::model::Ruleset;
 use crate::process::ProcessInfo;
 use crate::snapshot::{self, Options};
@@ -30,6 +31,9 @@ pub struct WatchOptions {
     pub rcvbuf: usize,
     /// Snapshot options for the initial view and for resyncs.
     pub snapshot: Options,
+    /// Legacy x_tables sends no events: poll its tables' signatures this often (one copy of
+    /// each listed table; nothing is created). `None`: do not watch legacy tables.
+    pub legacy_poll: Option<std::time::Duration>,
 }
 
 impl Default for WatchOptions {
@@ -37,6 +41,7 @@ impl Default for WatchOptions {
         WatchOptions {
             rcvbuf: 64 << 20,
             snapshot: Options::default(),
+            legacy_poll: Some(std::time::Duration::from_secs(2)),
         }
     }
 }
@@ -68,6 +73,8 @@ pub struct Resync {
 pub enum Event {
     Transaction(Transaction),
     Resync(Resync),
+    /// Legacy x_tables changed (seen by polling: no process is known).
+    Legacy(Vec<Record>),
 }
 
 pub struct Watcher {
@@ -83,6 +90,11 @@ pub struct Watcher {
     /// Events skipped because the view already had them, and resyncs done.
     pub skipped: u64,
     pub resyncs: u64,
+    /// The namespace watched (None: the caller's), for legacy polls.
+    netns: Option<String>,
+    /// Legacy tables as last polled, with their signatures.
+    legacy: Option<(Vec<legacy::Signature>, legacy::LegacyRuleset)>,
+    next_poll: std::time::Instant,
 }
 
 /// Is 16-bit generation `g` newer than `base`? (serial-number arithmetic)
@@ -96,7 +108,15 @@ impl Watcher {
         let events = NfSocket::open_events(opts.rcvbuf)?;
         let mut dump = snapshot::open_sockets(&opts.snapshot)?;
         let (state, _) = snapshot::take_with(&mut dump, &opts.snapshot)?;
+        let legacy = match opts.legacy_poll {
+            Some(_) => Some((legacy::signatures()?, legacy::read_all()?)),
+            None => None,
+        };
+        let next_poll = std::time::Instant::now() + opts.legacy_poll.unwrap_or_default();
         Ok(Watcher {
+            netns: None,
+            legacy,
+            next_poll,
             events,
             dump,
             opts,
@@ -111,7 +131,35 @@ impl Watcher {
 
     /// Start watching the named network namespace (sockets are created inside it).
     pub fn start_in_netns(netns: &str, opts: WatchOptions) -> Result<Watcher> {
-        crate::netns::run_in(netns, || Watcher::start(opts))?
+        let mut w = crate::netns::run_in(netns, || Watcher::start(opts))??;
+        w.netns = Some(netns.to_string());
+        Ok(w)
+    }
+
+    /// Poll legacy x_tables; queue an event when they changed.
+    fn poll_legacy(&mut self) -> Result<()> {
+        let Some(every) = self.opts.legacy_poll else {
+            return Ok(());
+        };
+        self.next_poll = std::time::Instant::now() + every;
+        let sigs = match &self.netns {
+            Some(ns) => legacy::signatures_in_netns(ns)?,
+            None => legacy::signatures()?,
+        };
+        if self.legacy.as_ref().is_some_and(|(old, _)| *old == sigs) {
+            return Ok(());
+        }
+        let fresh = match &self.netns {
+            Some(ns) => legacy::read_all_in_netns(ns)?,
+            None => legacy::read_all()?,
+        };
+        let old = self.legacy.take().map(|(_, l)| l).unwrap_or_default();
+        let records = events::legacy_records(&old, &fresh);
+        self.legacy = Some((sigs, fresh));
+        if !records.is_empty() {
+            self.ready.push_back(Event::Legacy(records));
+        }
+        Ok(())
     }
 
     /// The watcher's current view (after every event returned so far).
@@ -135,14 +183,36 @@ impl Watcher {
 
     /// Wait at most `timeout` (`None`: forever) for the next transaction or resync.
     pub fn next_timeout(&mut self, timeout: Option<std::time::Duration>) -> Result<Option<Event>> {
-        self.events.set_read_timeout(timeout)?;
+        let deadline = timeout.map(|t| std::time::Instant::now() + t);
         loop {
             if let Some(e) = self.ready.pop_front() {
                 return Ok(Some(e));
             }
+            let now = std::time::Instant::now();
+            if self.opts.legacy_poll.is_some() && now >= self.next_poll {
+                self.poll_legacy()?;
+                continue;
+            }
+            // Wake for whichever comes first: the caller's deadline or the next legacy poll.
+            let mut wait = deadline.map(|d| d.saturating_duration_since(now));
+            if self.opts.legacy_poll.is_some() {
+                let to_poll = self.next_poll.saturating_duration_since(now);
+                wait = Some(wait.map_or(to_poll, |w| w.min(to_poll)));
+            }
+            if wait == Some(std::time::Duration::ZERO) {
+                if deadline.is_some_and(|d| now >= d) {
+                    return Ok(None);
+                }
+                continue;
+            }
+            self.events.set_read_timeout(wait)?;
             let res = self.events.recv_datagram();
             match res {
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(None),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+                        return Ok(None);
+                    }
+                }
                 Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => self
                     .resync("the kernel dropped events (ENOBUFS): socket receive buffer overrun")?,
                 Err(e) => return Err(Error::io("receive nf_tables events", e)),
