@@ -36,6 +36,51 @@ fn truth(w: &Writer) -> Candidate {
     }
 }
 
+/// The node corpus (raw/mangle/nat/filter, 58 rules) by every writer: no certain answer wrong.
+#[test]
+fn node_corpus_attribution_per_writer() {
+    let corpus = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/corpus/iptables/node.rules"
+    ))
+    .expect("corpus");
+    for w in Writer::all() {
+        let ns = Netns::new("provnode");
+        ns.run_stdin(&w.tool("iptables-nft-restore"), &[], &corpus);
+        let (rs, _) = snapshot::take_in_netns(ns.name(), &Options::default()).expect("snapshot");
+        let (mut certain, mut likely, mut ambiguous) = (0, 0, 0);
+        for t in &rs.tables {
+            for c in &t.chains {
+                for r in &c.rules {
+                    let v = provenance::of_rule(t, c, r);
+                    assert!(
+                        v.candidates.contains(&truth(&w))
+                            || (v.confidence != Confidence::Certain && v.tool == "iptables-nft"),
+                        "{} {v:?}",
+                        w.suite
+                    );
+                    if v.confidence == Confidence::Certain {
+                        assert!(
+                            v.candidates.contains(&truth(&w)),
+                            "wrong certain answer for {}: {v:?}",
+                            w.suite
+                        );
+                    }
+                    match v.confidence {
+                        Confidence::Certain => certain += 1,
+                        Confidence::Likely => likely += 1,
+                        Confidence::Ambiguous => ambiguous += 1,
+                    }
+                }
+            }
+        }
+        eprintln!(
+            "node corpus, {} {}: certain {certain}, likely {likely}, ambiguous {ambiguous}",
+            w.suite, w.version
+        );
+    }
+}
+
 #[test]
 fn no_certain_answer_is_wrong_for_any_writer() {
     let mut report = Vec::new();

@@ -240,7 +240,7 @@ pub fn of_rule_in(info: &TableInfo, table: &Table, chain: &Chain, rule: &Rule) -
                 {
                     n.keep(
                         &[IptNft187],
-                        "xt tcp/udp with ports only (1.8.8+ encode ports natively)",
+                        "xt tcp/udp with ports or flags (1.8.8+ encode those natively)",
                         true,
                     )
                 }
@@ -472,14 +472,23 @@ fn ipt_writes(e: &Expr) -> bool {
     ) && !matches!(e, Expr::Immediate(i) if i.dreg != Some(0) && !matches!(i.data, Some(Data::Value(_))))
 }
 
-/// `struct xt_tcp` / `xt_udp`: ports only (no flags, options, inversions of those).
-/// xt_tcp: spts[2] u16, dpts[2] u16, option u8, flg_mask u8, flg_cmp u8, invflags u8 (12 → 16 bytes).
+/// Does this `struct xt_tcp` / `xt_udp` hold something iptables-nft 1.8.8+ would have encoded
+/// natively (ports other than the full range, or tcp flags) and nothing it keeps as xt (tcp
+/// options)? Then only a <=1.8.7 writer produces it. An empty `-m tcp` (full port ranges, no
+/// flags) is kept as xt by every version, so it says nothing.
+/// Layout: spts[2] u16, dpts[2] u16 (native endian), option u8, flg_mask u8, flg_cmp u8,
+/// invflags u8 (xt_udp: ports, invflags u8).
 fn xt_ports_only(info: Option<&[u8]>) -> bool {
-    match info {
-        Some(b) if b.len() >= 10 => b[8] == 0 && b[9] == 0 && b.get(10).copied().unwrap_or(0) == 0,
-        Some(b) if b.len() >= 8 => true,
-        _ => false,
+    let Some(b) = info else { return false };
+    if b.len() < 8 {
+        return false;
     }
+    let u = |i: usize| u16::from_ne_bytes([b[i], b[i + 1]]);
+    let full = |lo: u16, hi: u16| lo == 0 && hi == u16::MAX;
+    let ports = !full(u(0), u(2)) || !full(u(4), u(6));
+    let option = b.get(8).copied().unwrap_or(0) != 0;
+    let flags = b.get(9).copied().unwrap_or(0) != 0;
+    !option && (ports || flags)
 }
 
 /// Tools of different iptables-nft bands writing one table: the rules' candidate bands have no
