@@ -239,3 +239,55 @@ fn legacy_changes_are_seen_and_diffed() {
         .expect("watch")
         .is_none());
 }
+
+/// The library's tokio Stream, and a kube-proxy-sized restore (80,011 rules in one transaction)
+/// while watching: every added rule accounted for by an event or a resync, and the view equal
+/// to a fresh snapshot.
+#[test]
+fn kube_proxy_restore_through_the_tokio_stream() {
+    use tokio_stream::StreamExt;
+    let ns = Netns::new("wkube");
+    let kube = nfscope_tests::kube::Kube::scaled(1.0);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut s =
+        nfscope::watch::stream(WatchOptions::default(), Some(ns.name()), 64).expect("stream");
+    let text = kube.restore_text();
+    ns.run_stdin("iptables-nft-restore", &[], &text);
+    let mut added = 0usize;
+    let mut resynced = false;
+    rt.block_on(async {
+        while added < kube.rules() && !resynced {
+            let ev = tokio::time::timeout(Duration::from_secs(120), s.next())
+                .await
+                .expect("an event within 120 s")
+                .expect("stream open")
+                .expect("watch");
+            match ev {
+                Event::Transaction(t) => {
+                    added += t
+                        .changes
+                        .iter()
+                        .filter(|c| matches!(c, Change::NewRule(..)))
+                        .count()
+                }
+                Event::Resync(r) => {
+                    resynced = true;
+                    added += r
+                        .changes
+                        .iter()
+                        .filter(|c| matches!(c, Change::NewRule(..)))
+                        .count();
+                }
+                Event::Legacy(_) => {}
+            }
+        }
+    });
+    assert_eq!(added, kube.rules(), "every added rule accounted for");
+    drop(s);
+    let mut w = Watcher::start_in_netns(ns.name(), WatchOptions::default()).expect("watcher");
+    let fresh = w.snapshot().expect("snapshot");
+    assert_eq!(fresh.rule_count(), kube.rules());
+}

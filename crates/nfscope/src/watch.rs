@@ -294,3 +294,36 @@ impl Watcher {
         Ok(())
     }
 }
+
+/// The watch as a tokio [`Stream`](tokio_stream::Stream) of events. The watcher runs on a
+/// dedicated thread (netlink reads are blocking) and hands events over a bounded channel of
+/// `buffer` events; it stops when the stream is dropped. Start errors are returned here.
+#[cfg(feature = "tokio")]
+pub fn stream(
+    opts: WatchOptions,
+    netns: Option<&str>,
+    buffer: usize,
+) -> Result<tokio_stream::wrappers::ReceiverStream<Result<Event>>> {
+    let mut w = match netns {
+        Some(ns) => Watcher::start_in_netns(ns, opts)?,
+        None => Watcher::start(opts)?,
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel(buffer.max(1));
+    std::thread::Builder::new()
+        .name("nfscope-watch".into())
+        .spawn(move || loop {
+            // Wake now and then to notice a dropped stream even when nothing changes.
+            let ev = match w.next_timeout(Some(std::time::Duration::from_secs(1))) {
+                Ok(None) if tx.is_closed() => return,
+                Ok(None) => continue,
+                Ok(Some(ev)) => Ok(ev),
+                Err(e) => Err(e),
+            };
+            let stop = ev.is_err();
+            if tx.blocking_send(ev).is_err() || stop {
+                return;
+            }
+        })
+        .map_err(|e| Error::io("spawn the watch thread", e))?;
+    Ok(tokio_stream::wrappers::ReceiverStream::new(rx))
+}
