@@ -84,6 +84,22 @@ fn both_backends_are_shown_labelled_and_linted() {
         "-A KUBE-FIREWALL -m mark --mark 0x8000/0x8000 -j DROP"
     );
     assert_eq!(rule["writer"]["tool"], "iptables-nft");
+    // Per chain and per table: rules by writer.
+    let filter = v["nftables"]["tables"]
+        .as_array()
+        .expect("tables")
+        .iter()
+        .find(|t| t["name"] == "filter")
+        .expect("filter");
+    assert!(
+        filter["writers"].as_object().is_some_and(|w| w
+            .values()
+            .filter_map(Value::as_u64)
+            .sum::<u64>()
+            == 2),
+        "{:#}",
+        filter["writers"]
+    );
     assert_eq!(rule["compat"][0]["outcome"], "lossy");
     assert!(
         rule["nft"]

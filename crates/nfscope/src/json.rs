@@ -11,6 +11,7 @@ use crate::Ruleset;
 use nfscope_wire::nft::Family;
 use serde::Serialize;
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -28,10 +29,12 @@ pub fn document(rs: &Ruleset, opts: &NftOptions) -> Value {
         for (t, tv) in rs.tables.iter().zip(tables.iter_mut()) {
             let ipt = matches!(t.family, Family::Ip | Family::Ip6);
             let info = provenance::TableInfo::of(t);
+            let mut table_writers: BTreeMap<String, u64> = BTreeMap::new();
             let Some(chains) = tv.get_mut("chains").and_then(Value::as_array_mut) else {
                 continue;
             };
             for (c, cv) in t.chains.iter().zip(chains.iter_mut()) {
+                let mut chain_writers: BTreeMap<String, u64> = BTreeMap::new();
                 let Some(rules) = cv.get_mut("rules").and_then(Value::as_array_mut) else {
                     continue;
                 };
@@ -57,12 +60,22 @@ pub fn document(rs: &Ruleset, opts: &NftOptions) -> Value {
                             serde_json::to_value(compat).unwrap_or(Value::Null),
                         );
                     }
+                    let w = provenance::of_rule_in(&info, t, c, r);
+                    *chain_writers.entry(w.summary()).or_default() += 1;
                     obj.insert(
                         "writer".into(),
-                        serde_json::to_value(provenance::of_rule_in(&info, t, c, r))
-                            .unwrap_or(Value::Null),
+                        serde_json::to_value(w).unwrap_or(Value::Null),
                     );
                 }
+                for (k, n) in &chain_writers {
+                    *table_writers.entry(k.clone()).or_default() += n;
+                }
+                if let Some(o) = cv.as_object_mut() {
+                    o.insert("writers".into(), json!(chain_writers));
+                }
+            }
+            if let Some(o) = tv.as_object_mut() {
+                o.insert("writers".into(), json!(table_writers));
             }
         }
     }
