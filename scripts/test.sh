@@ -16,7 +16,7 @@ fi
 
 # 1. Debian packages: the real tools are writers and oracles in the tests.
 need=()
-for pair in patchelf:patchelf nft:nftables iptables-nft:iptables ipset:ipset ip:iproute2 setpriv:util-linux protoc:protobuf-compiler; do
+for pair in patchelf:patchelf openssl:openssl sysctl:procps nft:nftables iptables-nft:iptables ipset:ipset ip:iproute2 setpriv:util-linux protoc:protobuf-compiler; do
   cmd=${pair%%:*} pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done
