@@ -534,3 +534,54 @@ fn a_slow_subscriber_gets_a_resync_and_blocks_nobody() {
     let _ = slow.wait();
     assert!(saw_resync, "the slow subscriber got no resync marker");
 }
+
+/// Prometheus metrics: rules per table and writer, changes and alerts by kind, subscribers.
+#[test]
+fn metrics_count_rules_changes_and_alerts() {
+    use std::io::{Read, Write};
+    let ns = Netns::new("dmetrics");
+    let port = 19000 + (std::process::id() % 1000) as u16;
+    let addr = format!("127.0.0.1:{port}");
+    let d = Daemon::start(&ns, &tmp("metrics"), &["--metrics", &addr]);
+    ns.ok(
+        "iptables-nft",
+        &["-A", "INPUT", "-m", "mark", "--mark", "0x1", "-j", "DROP"],
+    );
+    ns.ok("iptables-nft", &["-R", "INPUT", "1", "-j", "DROP"]);
+    let scrape = || {
+        let mut s = std::net::TcpStream::connect(&addr).expect("connect metrics");
+        s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n")
+            .expect("write");
+        let mut out = String::new();
+        s.read_to_string(&mut out).expect("read");
+        out
+    };
+    let end = Instant::now() + Duration::from_secs(10);
+    let mut m = scrape();
+    while !m.contains("nfscope_alerts_total{kind=\"match_removed\",severity=\"severe\"} 1")
+        && Instant::now() < end
+    {
+        std::thread::sleep(Duration::from_millis(100));
+        m = scrape();
+    }
+    assert!(m.starts_with("HTTP/1.1 200 OK"), "{m}");
+    assert!(
+        m.contains("nfscope_rules{backend=\"nftables\",family=\"ip\",table=\"filter\"} 1"),
+        "{m}"
+    );
+    assert!(
+        m.contains("nfscope_changes_total{type=\"rule_added\"} 1"),
+        "{m}"
+    );
+    assert!(
+        m.contains("nfscope_changes_total{type=\"rule_replaced\"} 1"),
+        "{m}"
+    );
+    assert!(
+        m.contains("nfscope_alerts_total{kind=\"match_removed\",severity=\"severe\"} 1"),
+        "{m}"
+    );
+    assert!(m.contains("nfscope_subscribers 0"), "{m}");
+    assert!(m.contains("nfscope_event_seconds_count 2"), "{m}");
+    drop(d);
+}
