@@ -155,7 +155,7 @@ async fn dispatch(cli: &Cli, mut c: NfscopeClient<Channel>) -> Result<Status> {
                     chain: a.chain.clone().unwrap_or_default(),
                 }),
                 alerts_only: a.alerts_only,
-                since_id: 0,
+                ..Default::default()
             };
             let mut stream = c.watch(req).await.map_err(status_err)?.into_inner();
             let mut p = Printer::new(a);

@@ -62,6 +62,7 @@ impl Hub {
             rules,
             reason: reason.to_string(),
             changes,
+            text: String::new(),
         }
     }
 

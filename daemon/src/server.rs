@@ -235,15 +235,37 @@ impl Nfscope for Service {
         let (tx, rx) = mpsc::channel(self.queue);
         let hub = self.hub.clone();
         let (cursor, last_id) = hub.position();
+        let mut marker = hub.snapshot_marker("start", 0);
+        let format = match pb::Format::try_from(req.snapshot_format) {
+            Ok(pb::Format::Unspecified) => None,
+            Ok(pb::Format::Json) => Some(DumpFormat::Json),
+            Ok(pb::Format::IptablesSave) => Some(DumpFormat::IptablesSave),
+            Ok(pb::Format::Nft) => Some(DumpFormat::Nft),
+            Err(_) => return Err(Status::invalid_argument("unknown snapshot_format")),
+        };
+        if let Some(format) = format {
+            // The ruleset itself, taken after the cursor: live records of generations up to
+            // its own are already in it.
+            let (rs, _) = self.snapshot(None, None, None).await?;
+            let netns = self.netns.clone();
+            marker.generation = rs.generation;
+            marker.rules = rs.rule_count() as u64;
+            marker.text = tokio::task::spawn_blocking(move || {
+                let opts = output::nft_options_in(netns.as_deref()).unwrap_or_default();
+                output::dump(&rs, None, Backend::Nft, format, &opts)
+            })
+            .await
+            .map_err(internal)?;
+        }
         let start = pb::WatchEvent {
-            event: Some(pb::watch_event::Event::Snapshot(
-                hub.snapshot_marker("start", 0),
-            )),
+            event: Some(pb::watch_event::Event::Snapshot(marker)),
         };
         let _ = tx.send(Ok(start)).await;
-        if req.since_id > 0 {
+        if req.since_id > 0 || req.since_generation > 0 {
             let q = Query {
                 after_id: req.since_id,
+                after_generation: req.since_generation,
+                limit: 1_000_000,
                 ..query.clone()
             };
             let h = hub.clone();

@@ -585,3 +585,62 @@ fn metrics_count_rules_changes_and_alerts() {
     assert!(m.contains("nfscope_event_seconds_count 2"), "{m}");
     drop(d);
 }
+
+/// Watch can start with the whole ruleset, and replay history from a generation.
+#[test]
+fn watch_starts_with_the_ruleset_and_replays_from_a_generation() {
+    let ns = Netns::new("dgen");
+    let d = Daemon::start(&ns, &tmp("gen"), &[]);
+    ns.ok(
+        "iptables-nft",
+        &["-A", "INPUT", "-s", "10.0.0.1", "-j", "DROP"],
+    ); // generation 2
+    ns.ok(
+        "iptables-nft",
+        &["-A", "INPUT", "-s", "10.0.0.2", "-j", "DROP"],
+    ); // generation 3
+    std::thread::sleep(Duration::from_millis(500));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let path = d.socket.clone();
+        let ch = tonic::transport::Endpoint::try_from("http://nfscoped.local")
+            .expect("endpoint")
+            .connect_with_connector(tower::service_fn(move |_: tonic::transport::Uri| {
+                let path = path.clone();
+                async move {
+                    Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(
+                        tokio::net::UnixStream::connect(&path).await?,
+                    ))
+                }
+            }))
+            .await
+            .expect("connect");
+        let mut c = nfscope_proto::v1::nfscope_client::NfscopeClient::new(ch);
+        use nfscope_proto::v1 as pb;
+        let mut s = c
+            .watch(pb::WatchRequest {
+                since_generation: 2,
+                snapshot_format: pb::Format::Nft as i32,
+                ..Default::default()
+            })
+            .await
+            .expect("watch")
+            .into_inner();
+        let first = s.message().await.expect("stream").expect("event");
+        let Some(pb::watch_event::Event::Snapshot(snap)) = first.event else {
+            panic!("{first:?}")
+        };
+        assert_eq!(snap.generation, 3);
+        assert!(snap.text.contains("ip saddr 10.0.0.2"), "{}", snap.text);
+        // Replayed: only generation 3's rule.
+        let next = s.message().await.expect("stream").expect("event");
+        let Some(pb::watch_event::Event::Record(r)) = next.event else {
+            panic!("{next:?}")
+        };
+        assert_eq!((r.generation, r.r#type.as_str()), (3, "rule_added"));
+        assert!(r.rule.expect("rule").iptables.contains("10.0.0.2"));
+    });
+}

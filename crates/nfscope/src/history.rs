@@ -35,6 +35,8 @@ pub struct Query {
     pub since_unix_ms: i64,
     pub until_unix_ms: i64,
     pub after_id: u64,
+    /// Only records of generations after this one (0: all).
+    pub after_generation: u32,
     pub family: String,
     pub table: String,
     pub chain: String,
@@ -46,6 +48,7 @@ impl Query {
     pub fn matches(&self, s: &Stored) -> bool {
         let r = &s.record;
         s.id > self.after_id
+            && (self.after_generation == 0 || r.generation > self.after_generation)
             && (self.since_unix_ms == 0 || s.time_unix_ms >= self.since_unix_ms)
             && (self.until_unix_ms == 0 || s.time_unix_ms <= self.until_unix_ms)
             && (self.family.is_empty() || r.family == self.family)
