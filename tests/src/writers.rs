@@ -64,3 +64,34 @@ impl Writer {
         self.bin.join(name).to_string_lossy().into_owned()
     }
 }
+
+/// The incident's first half: `w` writes kubelet's KUBE-FIREWALL chain, its mark rule and the
+/// jump from INPUT, as kubelet does.
+pub fn write_kubelet_firewall(ns: &crate::Netns, w: &Writer) {
+    let ipt = w.tool("iptables-nft");
+    ns.ok(&ipt, &["-N", "KUBE-FIREWALL"]);
+    ns.ok(
+        &ipt,
+        &[
+            "-A",
+            "KUBE-FIREWALL",
+            "-m",
+            "comment",
+            "--comment",
+            "kubernetes firewall for dropping marked packets",
+            "-m",
+            "mark",
+            "--mark",
+            "0x8000/0x8000",
+            "-j",
+            "DROP",
+        ],
+    );
+    ns.ok(&ipt, &["-A", "INPUT", "-j", "KUBE-FIREWALL"]);
+}
+
+/// The incident's second half: `w` (kube-router's iptables) saves and restores the ruleset.
+pub fn save_restore(ns: &crate::Netns, w: &Writer) {
+    let saved = ns.ok(&w.tool("iptables-nft-save"), &[]);
+    ns.run_stdin(&w.tool("iptables-nft-restore"), &[], &saved);
+}

@@ -196,30 +196,8 @@ fn incident_through_the_daemon_and_history_survives_kill9() {
     err.read_line(&mut first).expect("read");
     assert!(first.contains("watching"), "{first}");
     let (v189, v187) = (Writer::get("bookworm"), Writer::get("bullseye"));
-    ns.ok(&v189.tool("iptables-nft"), &["-N", "KUBE-FIREWALL"]);
-    ns.ok(
-        &v189.tool("iptables-nft"),
-        &[
-            "-A",
-            "KUBE-FIREWALL",
-            "-m",
-            "comment",
-            "--comment",
-            "kubernetes firewall for dropping marked packets",
-            "-m",
-            "mark",
-            "--mark",
-            "0x8000/0x8000",
-            "-j",
-            "DROP",
-        ],
-    );
-    ns.ok(
-        &v189.tool("iptables-nft"),
-        &["-A", "INPUT", "-j", "KUBE-FIREWALL"],
-    );
-    let saved = ns.ok(&v187.tool("iptables-nft-save"), &[]);
-    ns.run_stdin(&v187.tool("iptables-nft-restore"), &[], &saved);
+    nfscope_tests::writers::write_kubelet_firewall(&ns, &v189);
+    nfscope_tests::writers::save_restore(&ns, &v187);
     let out = BufReader::new(watch.stdout.take().expect("stdout"));
     let mut found = None;
     for l in out.lines().map_while(Result::ok) {

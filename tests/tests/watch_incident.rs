@@ -78,28 +78,7 @@ impl Drop for Watch {
 }
 
 fn kubelet_rule(ns: &Netns, w: &Writer) {
-    ns.ok(&w.tool("iptables-nft"), &["-N", "KUBE-FIREWALL"]);
-    ns.ok(
-        &w.tool("iptables-nft"),
-        &[
-            "-A",
-            "KUBE-FIREWALL",
-            "-m",
-            "comment",
-            "--comment",
-            "kubernetes firewall for dropping marked packets",
-            "-m",
-            "mark",
-            "--mark",
-            "0x8000/0x8000",
-            "-j",
-            "DROP",
-        ],
-    );
-    ns.ok(
-        &w.tool("iptables-nft"),
-        &["-A", "INPUT", "-j", "KUBE-FIREWALL"],
-    );
+    nfscope_tests::writers::write_kubelet_firewall(ns, w);
 }
 
 fn round_trip(ns: &Netns, w: &Writer) -> Instant {
