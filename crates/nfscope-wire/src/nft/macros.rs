@@ -32,6 +32,12 @@ macro_rules! attr_struct {
             pub unknown: Vec<$crate::attr::RawAttr>,
         }
 
+        impl $crate::nft::expr::ParseAttrs for $name {
+            fn parse_attrs(buf: &[u8]) -> $crate::Result<Self> {
+                Self::parse(buf)
+            }
+        }
+
         impl $name {
             /// Attribute type numbers, by field.
             #[allow(dead_code, non_upper_case_globals)]

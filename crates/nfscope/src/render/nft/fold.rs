@@ -2255,14 +2255,14 @@ mod tests {
                 key: Some(3),
                 ..Default::default()
             }),
-            Expr::Bitwise(Bitwise {
+            Expr::Bitwise(Box::new(Bitwise {
                 sreg: Some(1),
                 dreg: Some(1),
                 len: Some(4),
                 mask: val(&[0, 0x80, 0, 0]),
                 xor: val(&[0, 0, 0, 0]),
                 ..Default::default()
-            }),
+            })),
             Expr::Cmp(Cmp {
                 sreg: Some(1),
                 op: Some(0),
@@ -2327,13 +2327,13 @@ mod tests {
                 let reg = Some(rnd(24) as u32);
                 let bytes: Vec<u8> = (0..rnd(20)).map(|_| rnd(256) as u8).collect();
                 let e = match rnd(14) {
-                    9 => Expr::Range(nfscope_wire::nft::expr::Range {
+                    9 => Expr::Range(Box::new(nfscope_wire::nft::expr::Range {
                         sreg: reg,
                         op: Some(rnd(3) as u32),
                         from: val(&bytes),
                         to: val(&bytes),
                         ..Default::default()
-                    }),
+                    })),
                     10 => Expr::Immediate(nfscope_wire::nft::expr::Immediate {
                         dreg: reg,
                         data: val(&bytes),
@@ -2348,13 +2348,13 @@ mod tests {
                         flags: Some(rnd(128) as u32),
                         ..Default::default()
                     }),
-                    12 => Expr::Dynset(nfscope_wire::nft::expr::Dynset {
+                    12 => Expr::Dynset(Box::new(nfscope_wire::nft::expr::Dynset {
                         set_name: Some(format!("s{}", rnd(4))),
                         sreg_key: reg,
                         sreg_data: reg,
                         op: Some(rnd(4) as u32),
                         ..Default::default()
-                    }),
+                    })),
                     13 => Expr::Match(nfscope_wire::nft::expr::XtMatch {
                         name: Some(
                             ["tcp", "conntrack", "multiport", "mark", "x"][rnd(5) as usize].into(),
@@ -2375,7 +2375,7 @@ mod tests {
                         key: Some(rnd(40) as u32),
                         ..Default::default()
                     }),
-                    2 => Expr::Bitwise(Bitwise {
+                    2 => Expr::Bitwise(Box::new(Bitwise {
                         sreg: reg,
                         dreg: reg,
                         op: Some(rnd(3) as u32),
@@ -2383,7 +2383,7 @@ mod tests {
                         xor: val(&bytes[..bytes.len() / 2]),
                         data: val(&bytes),
                         ..Default::default()
-                    }),
+                    })),
                     3 | 4 => Expr::Cmp(Cmp {
                         sreg: reg,
                         op: Some(rnd(7) as u32),
@@ -2446,13 +2446,13 @@ mod tests {
                 len: Some(16),
                 ..Default::default()
             }),
-            Expr::Bitwise(Bitwise {
+            Expr::Bitwise(Box::new(Bitwise {
                 sreg: Some(u32::MAX),
                 dreg: Some(u32::MAX),
                 mask: val(&[0xff; 16]),
                 xor: val(&[0; 16]),
                 ..Default::default()
-            }),
+            })),
             Expr::Cmp(Cmp {
                 sreg: Some(u32::MAX),
                 op: Some(0),
