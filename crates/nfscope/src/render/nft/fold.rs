@@ -1097,6 +1097,28 @@ impl<'a> Folder<'a> {
         Some(s)
     }
 
+    /// An xt match or target, as nft prints it (translated where libxtables translates).
+    fn xt(
+        &mut self,
+        kind: nfscope_wire::xt::ext::XtKind,
+        name: &Option<String>,
+        rev: Option<u32>,
+        info: &Option<nfscope_wire::nft::Bytes>,
+    ) {
+        let l4 = self.ctx[TH as usize].map(|p| p.name);
+        let info = info.as_ref().map(|b| b.0.as_slice()).unwrap_or(&[]);
+        let family = self.family.to_u8();
+        let text = super::xt::text(
+            kind,
+            name.as_deref().unwrap_or(""),
+            rev.unwrap_or(0),
+            family,
+            info,
+            l4,
+        );
+        self.push(text);
+    }
+
     /// Fold one expression.
     pub fn expr(&mut self, e: &Expr) {
         let before = self.stmts.len();
@@ -1346,30 +1368,20 @@ impl<'a> Folder<'a> {
                 self.push(super::stmt::synproxy(s.mss, s.wscale, s.flags.unwrap_or(0)));
             }
             Expr::Match(m) => {
-                let l4 = self.ctx[TH as usize].map(|p| p.name);
-                let info = m.info.as_ref().map(|b| b.0.as_slice()).unwrap_or(&[]);
-                let text = super::xt::text(
+                self.xt(
                     nfscope_wire::xt::ext::XtKind::Match,
-                    m.name.as_deref().unwrap_or(""),
-                    m.rev.unwrap_or(0),
-                    self.family.to_u8(),
-                    info,
-                    l4,
+                    &m.name,
+                    m.rev,
+                    &m.info,
                 );
-                self.push(text);
             }
             Expr::Target(t) => {
-                let l4 = self.ctx[TH as usize].map(|p| p.name);
-                let info = t.info.as_ref().map(|b| b.0.as_slice()).unwrap_or(&[]);
-                let text = super::xt::text(
+                self.xt(
                     nfscope_wire::xt::ext::XtKind::Target,
-                    t.name.as_deref().unwrap_or(""),
-                    t.rev.unwrap_or(0),
-                    self.family.to_u8(),
-                    info,
-                    l4,
+                    &t.name,
+                    t.rev,
+                    &t.info,
                 );
-                self.push(text);
             }
             Expr::Last(l) => {
                 let s = match (l.set, l.msecs) {
