@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod attr;
+pub mod civil;
 pub mod error;
 pub mod nfnl;
 pub mod nft;

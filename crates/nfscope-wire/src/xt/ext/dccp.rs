@@ -6,7 +6,7 @@
 //!   flags/invflags: SRC_PORTS 1, DEST_PORTS 2, TYPE 4, OPTION 8
 //! ```
 
-use super::fmt::{bang, Rd};
+use super::fmt::{bang, port_range, Rd};
 use super::{Ctx, Ext};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -50,25 +50,17 @@ impl Dccp {
     }
 }
 
-fn ports(out: &mut String, opt: &str, p: [u16; 2]) {
-    if p[0] != p[1] {
-        let _ = write!(out, " {opt} {}:{}", p[0], p[1]);
-    } else {
-        let _ = write!(out, " {opt} {}", p[0]);
-    }
-}
-
 impl Ext for Dccp {
     fn save(&self, _: &Ctx<'_>, out: &mut String) {
         out.push_str(" -m dccp");
         let (f, inv) = (self.flags, self.invflags);
         if f & 1 != 0 {
             bang(out, inv & 1 != 0);
-            ports(out, "--sport", self.spts);
+            port_range(out, "--sport", self.spts);
         }
         if f & 2 != 0 {
             bang(out, inv & 2 != 0);
-            ports(out, "--dport", self.dpts);
+            port_range(out, "--dport", self.dpts);
         }
         if f & 4 != 0 {
             bang(out, inv & 4 != 0);

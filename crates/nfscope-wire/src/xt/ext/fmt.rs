@@ -137,6 +137,15 @@ pub fn ip6_mask(m: Ipv6Addr) -> String {
     }
 }
 
+/// ` OPT N` for a single port, ` OPT LO:HI` for a range (tcp, udp, sctp, dccp).
+pub fn port_range(out: &mut String, opt: &str, p: [u16; 2]) {
+    if p[0] == p[1] {
+        let _ = write!(out, " {opt} {}", p[0]);
+    } else {
+        let _ = write!(out, " {opt} {}:{}", p[0], p[1]);
+    }
+}
+
 /// ` !` when `inv`.
 pub fn bang(out: &mut String, inv: bool) {
     if inv {

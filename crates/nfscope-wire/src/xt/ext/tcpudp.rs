@@ -7,7 +7,7 @@
 //! ```
 //! Ports are in host order.
 
-use super::fmt::{bang, Rd};
+use super::fmt::{bang, port_range, Rd};
 use super::{Ctx, Ext};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -27,11 +27,7 @@ fn ports(out: &mut String, opt: &str, r: [u16; 2], inv: bool) {
         return;
     }
     bang(out, inv);
-    if r[0] == r[1] {
-        let _ = write!(out, " {opt} {}", r[0]);
-    } else {
-        let _ = write!(out, " {opt} {}:{}", r[0], r[1]);
-    }
+    port_range(out, opt, r);
 }
 
 /// `print_tcpf`: names joined by `,`, `NONE` for no flags.

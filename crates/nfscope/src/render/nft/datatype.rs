@@ -700,16 +700,7 @@ pub fn date(ns: u64) -> String {
     let t = secs + local_offset(secs);
     let days = t.div_euclid(86400);
     let sod = t.rem_euclid(86400);
-    // civil_from_days (Howard Hinnant)
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (y, m, d) = nfscope_wire::civil::civil_from_days(days);
     format!(
         "\"{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}\"",
         sod / 3600,
