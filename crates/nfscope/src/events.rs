@@ -170,11 +170,7 @@ impl<'a> Index<'a> {
     }
 }
 
-/// Text of a rule in the context of `rs` (which must contain its table and chain).
-pub fn rule_text(rs: &Ruleset, family: Family, r: &Rule) -> RuleText {
-    rule_text_in(&Index::new(rs), family, r)
-}
-
+/// Text of a rule, in the context of the ruleset `idx` indexes.
 fn rule_text_in(idx: &Index<'_>, family: Family, r: &Rule) -> RuleText {
     let Some((t, c)) = idx.chain(family, r) else {
         let nft: String = r
