@@ -94,7 +94,7 @@ fn ours(ns: &Netns, reader: Reader) -> Reading {
         let mut refused = false;
         for c in &t.chains {
             for r in &c.rules {
-                let ipt = iptnft::translate(t, c, r, reader);
+                let ipt = iptnft::translate(t, c, &r, reader);
                 refused |= ipt.refused.is_some();
                 lines.push((t.name().to_string(), ipt.line()));
             }

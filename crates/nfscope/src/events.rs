@@ -238,10 +238,11 @@ pub fn deleted_texts(before: &Ruleset, changes: &[Change]) -> Vec<Option<RuleTex
         .map(|c| match c {
             Change::DelRule(f, r) => {
                 // The DELRULE event carries the whole rule; index and context come from our view.
-                let full = idx
-                    .chain(*f, r)
-                    .and_then(|(t, ch)| idx.position(*f, t, ch, r.handle).map(|i| &ch.rules[i]));
-                Some(rule_text_in(&idx, *f, full.unwrap_or(r)))
+                let full = idx.chain(*f, r).and_then(|(t, ch)| {
+                    idx.position(*f, t, ch, r.handle)
+                        .and_then(|i| ch.rules.get(i))
+                });
+                Some(rule_text_in(&idx, *f, full.as_ref().unwrap_or(r)))
             }
             _ => None,
         })

@@ -852,7 +852,7 @@ pub fn save_with(
             continue;
         };
         // Each chain's rules, translated once, in chain order (looked up by name below).
-        let translated: std::collections::HashMap<&str, Vec<(&Rule, IptRule)>> = t
+        let translated: std::collections::HashMap<&str, Vec<(Rule, IptRule)>> = t
             .chains
             .iter()
             .map(|c| {
@@ -860,7 +860,10 @@ pub fn save_with(
                     c.name(),
                     c.rules
                         .iter()
-                        .map(|r| (r, translate(t, c, r, reader)))
+                        .map(|r| {
+                            let l = translate(t, c, &r, reader);
+                            (r, l)
+                        })
                         .collect(),
                 )
             })

@@ -42,9 +42,9 @@ pub fn document(rs: &Ruleset, opts: &NftOptions) -> Value {
                     let Some(obj) = rv.as_object_mut() else {
                         continue;
                     };
-                    obj.insert("nft".into(), Value::String(nftr::rule(t, c, r, opts)));
+                    obj.insert("nft".into(), Value::String(nftr::rule(t, c, &r, opts)));
                     if ipt {
-                        let line = iptnft::translate(t, c, r, Reader::From1810);
+                        let line = iptnft::translate(t, c, &r, Reader::From1810);
                         if line.refused.is_none() {
                             obj.insert("iptables".into(), Value::String(line.line()));
                         }
@@ -52,7 +52,7 @@ pub fn document(rs: &Ruleset, opts: &NftOptions) -> Value {
                             .iter()
                             .map(|rd| CompatEntry {
                                 reader: rd.name(),
-                                outcome: iptnft::outcome(t, c, r, *rd),
+                                outcome: iptnft::outcome(t, c, &r, *rd),
                             })
                             .collect();
                         obj.insert(
@@ -60,7 +60,7 @@ pub fn document(rs: &Ruleset, opts: &NftOptions) -> Value {
                             serde_json::to_value(compat).unwrap_or(Value::Null),
                         );
                     }
-                    let w = provenance::of_rule_in(&info, t, c, r);
+                    let w = provenance::of_rule_in(&info, t, c, &r);
                     *chain_writers.entry(w.summary()).or_default() += 1;
                     obj.insert(
                         "writer".into(),

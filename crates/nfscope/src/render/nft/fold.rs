@@ -1089,7 +1089,7 @@ impl<'a> Folder<'a> {
         let mut s = format!("{kw} {{\n");
         for r in &c.rules {
             s.push_str(&indent);
-            s.push_str(&rule_text_at(self.table, self.sets, r, self.depth + 1));
+            s.push_str(&rule_text_at(self.table, self.sets, &r, self.depth + 1));
             s.push('\n');
         }
         s.push_str(&"\t".repeat(2 + self.depth));

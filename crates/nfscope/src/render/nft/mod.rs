@@ -266,10 +266,10 @@ fn chain_indexed(
     }
     for r in &c.rules {
         s.push_str("\t\t");
-        s.push_str(&fold::rule_text_indexed(t, sets, c, r));
+        s.push_str(&fold::rule_text_indexed(t, sets, c, &r));
         if let Some(info) = writer {
             s.push_str(" # written by ");
-            s.push_str(&crate::provenance::of_rule_in(info, t, c, r).summary());
+            s.push_str(&crate::provenance::of_rule_in(info, t, c, &r).summary());
         }
         s.push('\n');
     }
