@@ -34,48 +34,59 @@ pub fn pack(src: &[u8]) -> Vec<u8> {
         }
         out.push(b | 0x80);
     }
+    // Whole words as u64 (little-endian, so bit 8k..8k+7 is byte k), the tail zero-padded.
+    let full = src.len() / 8;
     let words = src.len().div_ceil(8);
-    let word = |i: usize| -> [u8; 8] {
+    let word = |i: usize| -> u64 {
         let mut w = [0u8; 8];
         let s = &src[i * 8..src.len().min(i * 8 + 8)];
         w[..s.len()].copy_from_slice(s);
-        w
+        u64::from_le_bytes(w)
     };
+    let zeros = |w: u64| (0..8).filter(|k| (w >> (8 * k)) as u8 == 0).count();
     let mut i = 0;
     while i < words {
-        let w = word(i);
+        let w = if i < full {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&src[i * 8..i * 8 + 8]);
+            u64::from_le_bytes(b)
+        } else {
+            word(i)
+        };
+        i += 1;
+        if w == 0 {
+            out.push(0);
+            let mut run = 0u8;
+            while i < words && run < 255 && word(i) == 0 {
+                run += 1;
+                i += 1;
+            }
+            out.push(run);
+            continue;
+        }
         let mut tag = 0u8;
-        for (k, b) in w.iter().enumerate() {
-            if *b != 0 {
+        let at = out.len();
+        out.push(0);
+        for k in 0..8 {
+            let b = (w >> (8 * k)) as u8;
+            if b != 0 {
                 tag |= 1 << k;
+                out.push(b);
             }
         }
-        out.push(tag);
-        i += 1;
-        match tag {
-            0 => {
-                let mut run = 0u8;
-                while i < words && run < 255 && word(i) == [0; 8] {
-                    run += 1;
-                    i += 1;
-                }
-                out.push(run);
+        out[at] = tag;
+        if tag == 0xff {
+            // Dense words follow verbatim while at most one byte of each is zero.
+            let start = i;
+            let mut run = 0u8;
+            while i < words && run < 255 && zeros(word(i)) <= 1 {
+                run += 1;
+                i += 1;
             }
-            0xff => {
-                out.extend_from_slice(&w);
-                // Dense words follow verbatim while at most one byte of each is zero.
-                let mut run = 0u8;
-                let start = i;
-                while i < words && run < 255 && word(i).iter().filter(|b| **b == 0).count() <= 1 {
-                    run += 1;
-                    i += 1;
-                }
-                out.push(run);
-                for j in start..i {
-                    out.extend_from_slice(&word(j));
-                }
+            out.push(run);
+            for j in start..i {
+                out.extend_from_slice(&word(j).to_le_bytes());
             }
-            _ => out.extend(w.iter().copied().filter(|b| *b != 0)),
         }
     }
     out

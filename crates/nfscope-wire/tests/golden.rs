@@ -154,7 +154,23 @@ proptest! {
         let mut b = unhex([RULE_WEB, RULE_MARK][which]);
         let i = idx % b.len();
         b[i] = val;
-        let _ = nft::Rule::parse(&b);
+        let parsed = nft::Rule::parse(&b);
+        // The snapshot keeps rules after `Rule::check` alone: it must accept exactly what
+        // `parse` accepts, with the same handle, and every truncation likewise.
+        let checked = nft::Rule::check(&b);
+        prop_assert_eq!(parsed.as_ref().ok().map(|r| r.handle), checked.as_ref().ok().copied());
+        for cut in [i, b.len() / 2, b.len().saturating_sub(3)] {
+            prop_assert_eq!(
+                nft::Rule::parse(&b[..cut]).ok().map(|r| r.handle),
+                nft::Rule::check(&b[..cut]).ok()
+            );
+        }
+    }
+
+    /// `Rule::check` agrees with `Rule::parse` on arbitrary bytes too.
+    #[test]
+    fn check_agrees_with_parse(b in proptest::collection::vec(any::<u8>(), 0..256)) {
+        prop_assert_eq!(nft::Rule::parse(&b).ok().map(|r| r.handle), nft::Rule::check(&b).ok());
     }
 
     /// Arbitrary bytes into every object parser and the expression list parser.

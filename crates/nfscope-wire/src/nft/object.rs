@@ -220,6 +220,44 @@ attr_struct! {
 }
 
 impl Rule {
+    /// Check a rule's attributes the way [`Rule::parse`] would fail on them, without building
+    /// the rule, and return its handle: attribute framing, the scalar attributes' sizes, names
+    /// as strings, and the expression list's framing (an expression that does not decode
+    /// becomes `Unknown` in `parse`, never an error). Whatever passes here, `parse` decodes.
+    pub fn check(buf: &[u8]) -> Result<Option<u64>> {
+        use crate::error::Context as _;
+        let mut handle = None;
+        for a in crate::attr::Attrs::new(buf) {
+            let a = a.ctx("rule")?;
+            match a.ty {
+                1 | 2 => {
+                    a.string().ctx("rule / table or chain")?;
+                }
+                3 => handle = Some(a.be64().ctx("rule / handle")?),
+                6 => {
+                    a.be64().ctx("rule / position")?;
+                }
+                9..=11 => {
+                    a.be32().ctx("rule / id")?;
+                }
+                4 => {
+                    for (i, e) in crate::attr::Attrs::new(a.value).enumerate() {
+                        let e = e.with_ctx(|| format!("rule / expressions / expr {i}"))?;
+                        if e.ty != NFTA_LIST_ELEM {
+                            return Err(crate::Error::invalid(format!(
+                                "expected NFTA_LIST_ELEM, got type {}",
+                                e.ty
+                            ))
+                            .context(format!("rule / expressions / expr {i}")));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(handle)
+    }
+
     /// The comment nft / iptables-nft stores in the rule's userdata.
     pub fn comment(&self) -> Option<String> {
         self.userdata

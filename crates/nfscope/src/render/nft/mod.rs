@@ -328,8 +328,29 @@ fn table_inner(t: &Table, opts: &NftOptions) -> String {
     let writer = opts
         .show_writer
         .then(|| crate::provenance::TableInfo::of(t));
-    for c in &t.chains {
-        let text = chain_indexed(t, Some(&index), c, writer.as_ref());
+    let render = |chains: &[Chain]| -> Vec<String> {
+        chains
+            .iter()
+            .map(|c| chain_indexed(t, Some(&index), c, writer.as_ref()))
+            .collect()
+    };
+    // Large tables render on two threads (chains are independent); the text is the same.
+    let texts: Vec<String> = if t.chains.len() >= PARALLEL_CHAINS {
+        let (a, b) = t.chains.split_at(t.chains.len() / 2);
+        std::thread::scope(|sc| {
+            let other = sc.spawn(|| datatype::with_ifnames(&opts.ifnames, || render(b)));
+            let mut first = render(a);
+            match other.join() {
+                Ok(second) => first.extend(second),
+                // A panic in the other half would be a bug; render that half here instead.
+                Err(_) => first.extend(render(b)),
+            }
+            first
+        })
+    } else {
+        render(&t.chains)
+    };
+    for text in texts {
         if text.is_empty() {
             continue;
         }
@@ -340,6 +361,9 @@ fn table_inner(t: &Table, opts: &NftOptions) -> String {
     s.push_str("}\n");
     s
 }
+
+/// Tables with at least this many chains render on two threads.
+const PARALLEL_CHAINS: usize = 512;
 
 /// `typeof` key and data expressions from the set's userdata, when nft stored them.
 fn typeof_exprs(s: &crate::model::Set) -> (Option<String>, Option<String>) {
