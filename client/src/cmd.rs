@@ -58,8 +58,13 @@ pub fn run(cli: &Cli) -> Result<Status> {
             Ok(lint_status(&findings, a.fail_on))
         }
         Command::Dump(a) => {
-            let (rs, _) = take(cli, &a.filter)?;
             let backend = backend(a.backend);
+            // Only the backends asked for are read.
+            let rs = if backend.nft() {
+                take(cli, &a.filter)?.0
+            } else {
+                Ruleset::default()
+            };
             let legacy = if backend.legacy() {
                 Some(read_legacy(cli, &a.filter)?)
             } else {
@@ -83,8 +88,24 @@ pub fn run(cli: &Cli) -> Result<Status> {
             Ok(Status::Ok)
         }
         Command::Stats(a) => {
-            let (rs, stats) = take(cli, &a.filter)?;
-            write_stdout(&output::stats(&rs, &stats, a.json))?;
+            let b = backend(a.backend);
+            let nft = if b.nft() {
+                Some(take(cli, &a.filter)?)
+            } else {
+                None
+            };
+            let legacy = if b.legacy() {
+                let start = std::time::Instant::now();
+                let l = read_legacy(cli, &a.filter)?;
+                Some((l, start.elapsed()))
+            } else {
+                None
+            };
+            write_stdout(&output::stats_backends(
+                nft.as_ref().map(|(rs, st)| (rs, st)),
+                legacy.as_ref().map(|(l, d)| (l, *d)),
+                a.json,
+            ))?;
             Ok(Status::Ok)
         }
     }

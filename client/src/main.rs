@@ -171,6 +171,10 @@ pub struct StatsArgs {
     /// Print the figures as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Which backend to count: nf_tables (nft), legacy x_tables (legacy), or both (all; the
+    /// legacy part only appears when a legacy table exists). With --remote only nft is served.
+    #[arg(long, value_enum, default_value_t = BackendArg::All)]
+    pub backend: BackendArg,
     #[command(flatten)]
     pub filter: Filter,
 }

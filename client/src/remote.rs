@@ -111,6 +111,12 @@ async fn dispatch(cli: &Cli, mut c: NfscopeClient<Channel>) -> Result<Status> {
             Ok(Status::Ok)
         }
         Command::Stats(a) => {
+            if a.backend == crate::BackendArg::Legacy {
+                return Err(anyhow::anyhow!(
+                    "nfscoped serves nf_tables counts only; run `nfscope stats --backend legacy` \
+                     on the node itself (embedded mode) for the legacy backend"
+                ));
+            }
             let r = c
                 .stats(pb::StatsRequest {
                     filter: Some(filter(&a.filter)),

@@ -64,17 +64,22 @@ pub fn pack(src: &[u8]) -> Vec<u8> {
             out.push(run);
             continue;
         }
-        let mut tag = 0u8;
-        let at = out.len();
-        out.push(0);
-        for k in 0..8 {
-            let b = (w >> (8 * k)) as u8;
-            if b != 0 {
-                tag |= 1 << k;
-                out.push(b);
-            }
+        // Bit 7 of each byte of `hi` is set when that byte is non-zero; the multiply gathers
+        // those eight bits into the top byte (byte k → bit k).
+        let hi = (((w & 0x7f7f_7f7f_7f7f_7f7f).wrapping_add(0x7f7f_7f7f_7f7f_7f7f)) | w)
+            & 0x8080_8080_8080_8080;
+        let tag = (hi.wrapping_mul(0x0002_0408_1020_4081) >> 56) as u8;
+        let bytes = w.to_le_bytes();
+        let mut buf = [0u8; 9];
+        buf[0] = tag;
+        let mut n = 1;
+        let mut t = tag;
+        while t != 0 {
+            buf[n] = bytes[t.trailing_zeros() as usize];
+            n += 1;
+            t &= t - 1;
         }
-        out[at] = tag;
+        out.extend_from_slice(&buf[..n]);
         if tag == 0xff {
             // Dense words follow verbatim while at most one byte of each is zero.
             let start = i;
@@ -125,12 +130,14 @@ pub fn unpack(packed: &[u8], out: &mut Vec<u8>) -> Result<()> {
         let tag = *packed.get(p).ok_or_else(|| bad("truncated tag"))?;
         p += 1;
         let mut word = [0u8; 8];
-        for (k, slot) in word.iter_mut().enumerate() {
-            if tag & (1 << k) != 0 {
-                *slot = *packed.get(p).ok_or_else(|| bad("truncated word"))?;
-                p += 1;
-            }
+        let n = tag.count_ones() as usize;
+        let src = packed.get(p..p + n).ok_or_else(|| bad("truncated word"))?;
+        let mut t = tag;
+        for b in src {
+            word[t.trailing_zeros() as usize] = *b;
+            t &= t - 1;
         }
+        p += n;
         out.extend_from_slice(&word);
         w += 1;
         match tag {
@@ -176,6 +183,28 @@ mod tests {
         let mut out = Vec::new();
         unpack(&p, &mut out).unwrap();
         out
+    }
+
+    #[test]
+    fn tag_gathers_nonzero_bytes() {
+        for w in [
+            0u64,
+            1,
+            0x100,
+            0xff00_0000_0000_0000,
+            0x0100_0000_0000_0080,
+            u64::MAX,
+            0x7f7f,
+        ] {
+            let mut want = 0u8;
+            for k in 0..8 {
+                if (w >> (8 * k)) as u8 != 0 {
+                    want |= 1 << k;
+                }
+            }
+            let p = pack(&w.to_le_bytes());
+            assert_eq!(p[1], want, "{w:#x}");
+        }
     }
 
     #[test]

@@ -190,11 +190,50 @@ pub fn dump(
 }
 
 pub fn stats(rs: &Ruleset, st: &Stats, json: bool) -> String {
-    let counts = crate::stats::count(rs);
+    stats_backends(Some((rs, st)), None, json)
+}
+
+/// `nfscope stats` over the backends read: nf_tables (`rs`, the snapshot's figures) and/or
+/// legacy x_tables (`legacy`, with the time its read took). JSON: `snapshot` and `counts` for
+/// nf_tables, `legacy` for x_tables; the legacy part is left out when no legacy table exists.
+pub fn stats_backends(
+    nft: Option<(&Ruleset, &Stats)>,
+    legacy: Option<(&LegacyRuleset, std::time::Duration)>,
+    json: bool,
+) -> String {
+    let counts = nft.map(|(rs, st)| (crate::stats::count(rs), st));
+    let lcounts = legacy
+        .filter(|(l, _)| !l.tables.is_empty())
+        .map(|(l, d)| crate::stats::count_legacy(l, d));
     if json {
-        pretty(&serde_json::json!({ "snapshot": st, "counts": counts }))
+        let mut v = serde_json::Map::new();
+        if let Some((c, st)) = &counts {
+            v.insert(
+                "snapshot".into(),
+                serde_json::to_value(st).unwrap_or_default(),
+            );
+            v.insert("counts".into(), serde_json::to_value(c).unwrap_or_default());
+        }
+        if let Some(l) = &lcounts {
+            v.insert("legacy".into(), serde_json::to_value(l).unwrap_or_default());
+        }
+        pretty(&serde_json::Value::Object(v))
     } else {
-        crate::stats::render_text(&counts, st)
+        let mut s = String::new();
+        if let Some((c, st)) = &counts {
+            s.push_str(&crate::stats::render_text(c, st));
+        }
+        match (&lcounts, legacy) {
+            (Some(l), _) => {
+                if !s.is_empty() {
+                    s.push('\n');
+                }
+                s.push_str(&crate::stats::render_legacy_text(l));
+            }
+            (None, Some(_)) if nft.is_none() => s.push_str("no legacy (x_tables) table\n"),
+            _ => {}
+        }
+        s
     }
 }
 

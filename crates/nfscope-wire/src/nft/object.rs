@@ -229,10 +229,8 @@ impl Rule {
         let mut handle = None;
         for a in crate::attr::Attrs::new(buf) {
             let a = a.ctx("rule")?;
+            // Names (1, 2) decode lossily and userdata (7) and compat (5) as bytes: never errors.
             match a.ty {
-                1 | 2 => {
-                    a.string().ctx("rule / table or chain")?;
-                }
                 3 => handle = Some(a.be64().ctx("rule / handle")?),
                 6 => {
                     a.be64().ctx("rule / position")?;
