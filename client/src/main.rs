@@ -150,8 +150,9 @@ pub struct Filter {
 #[derive(clap::Args, Debug)]
 pub struct DumpArgs {
     /// Output format: nft text (as `nft list ruleset` prints it), iptables-save text (as
-    /// iptables-nft-save / iptables-legacy-save print it), or JSON (the whole model with each
-    /// rule's texts, writer and compat; schema in docs/json-schema.md).
+    /// iptables-nft-save / iptables-legacy-save print it; legacy arp tables as
+    /// arptables-legacy-save does), or JSON (the whole model with each rule's texts, writer and
+    /// compat; schema in docs/json-schema.md).
     #[arg(long, short, value_enum, default_value_t = Format::Nft)]
     pub format: Format,
     /// Which backend: nf_tables (nft), legacy x_tables (legacy), or both (all). When both hold

@@ -4,6 +4,7 @@
 use crate::iptnft::{self, Reader};
 use crate::legacy::LegacyRuleset;
 use crate::lint::{self, Finding, LegacyTable};
+use crate::render::arptables;
 use crate::render::iptables::{legacy_save, SaveOptions};
 use crate::render::nft::NftOptions;
 use crate::snapshot::Stats;
@@ -142,10 +143,11 @@ pub fn dump(
                 s.push_str(&crate::render::nft::ruleset(rs, nft));
             }
             if !l.tables.is_empty() {
-                s.push_str("# nfscope: legacy x_tables backend (no nft form: shown as iptables-legacy-save prints it)\n");
+                s.push_str("# nfscope: legacy x_tables backend (no nft form: shown as iptables-legacy-save / arptables-legacy-save print it)\n");
                 for fam in [XtFamily::Ipv4, XtFamily::Ipv6] {
                     s.push_str(&legacy_save(l, fam, SaveOptions::default()));
                 }
+                s.push_str(&arptables::legacy_save(l, SaveOptions::default()));
             }
             s
         }
@@ -163,19 +165,10 @@ pub fn dump(
                     s.push_str(&part);
                 }
                 if backend.legacy() {
-                    let mut part = legacy_save(l, xfam, SaveOptions::default());
-                    if nft.show_writer {
-                        part = part
-                            .lines()
-                            .map(|x| {
-                                if x.starts_with("-A ") {
-                                    format!("{x} # written by iptables-legacy (certain)\n")
-                                } else {
-                                    format!("{x}\n")
-                                }
-                            })
-                            .collect();
-                    }
+                    let part = with_writer(
+                        legacy_save(l, xfam, SaveOptions::default()),
+                        nft.show_writer.then_some("iptables-legacy"),
+                    );
                     if label && !part.is_empty() {
                         s.push_str(&format!(
                             "# nfscope: {fam} legacy x_tables backend (iptables-legacy)\n"
@@ -184,9 +177,38 @@ pub fn dump(
                     s.push_str(&part);
                 }
             }
+            // arp: the legacy side only (arptables-nft's save text is not produced yet; the nft
+            // arp tables are in the nft and JSON formats).
+            if backend.legacy() {
+                let part = with_writer(
+                    arptables::legacy_save(l, SaveOptions::default()),
+                    nft.show_writer.then_some("arptables-legacy"),
+                );
+                if both.contains(&Family::Arp) && !part.is_empty() {
+                    s.push_str("# nfscope: arp legacy x_tables backend (arptables-legacy)\n");
+                }
+                s.push_str(&part);
+            }
             s
         }
     }
+}
+
+/// `text` with ` # written by TOOL (certain)` after each `-A` line when `tool` is given
+/// (`dump --show-writer`: legacy tables have one possible writer).
+fn with_writer(text: String, tool: Option<&str>) -> String {
+    let Some(tool) = tool else {
+        return text;
+    };
+    text.lines()
+        .map(|x| {
+            if x.starts_with("-A ") {
+                format!("{x} # written by {tool} (certain)\n")
+            } else {
+                format!("{x}\n")
+            }
+        })
+        .collect()
 }
 
 pub fn stats(rs: &Ruleset, st: &Stats, json: bool) -> String {
