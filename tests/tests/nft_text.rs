@@ -268,5 +268,20 @@ fn kube_proxy_ruleset_matches_nft() {
             "writer {writer:?}:\n{}",
             diff(&ours, &reference)
         );
+        // The iptables-save text of the same 812 chains (translated on two threads) equals
+        // the system's iptables-nft-save.
+        let save = nfscope::iptnft::save(
+            &rs,
+            nfscope::wire::nft::Family::Ip,
+            nfscope::iptnft::Reader::From1810,
+            false,
+        );
+        let real: String = ns
+            .ok("iptables-nft-save", &[])
+            .lines()
+            .filter(|l| !l.starts_with("# Generated") && !l.starts_with("# Completed"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        nfscope_tests::assert_same_lines(&format!("iptables-save, writer {writer:?}"), &save, &real);
     }
 }

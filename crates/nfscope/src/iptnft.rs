@@ -851,33 +851,53 @@ pub fn save_with(
         let Some(t) = rs.table(family, name) else {
             continue;
         };
-        // Each chain's rules, translated once, in chain order (looked up by name below).
-        let translated: std::collections::HashMap<&str, Vec<(Rule, IptRule)>> = t
-            .chains
-            .iter()
-            .map(|c| {
-                (
-                    c.name(),
-                    c.rules
-                        .iter()
-                        .map(|r| {
-                            let l = translate(t, c, &r, reader);
-                            (r, l)
-                        })
-                        .collect(),
-                )
+        // Rules are translated chain by chain straight into the table's text, nothing held:
+        // the whole table is refused (as iptables-nft-save does) as soon as one rule is.
+        let chains = save_chain_order(t);
+        let info = show_writer.then(|| crate::provenance::TableInfo::of(t));
+        let render = |chains: &[&Chain]| -> Option<String> {
+            let mut body = String::new();
+            for c in chains {
+                for rule in &c.rules {
+                    let r = translate(t, c, &rule, reader);
+                    if r.refused.is_some() {
+                        return None;
+                    }
+                    body.push_str(&if counters {
+                        r.line_with_counters()
+                    } else {
+                        r.line()
+                    });
+                    if let Some(info) = &info {
+                        let w = crate::provenance::of_rule_in(info, t, c, &rule);
+                        body.push_str(" # written by ");
+                        body.push_str(&w.summary());
+                    }
+                    body.push('\n');
+                }
+            }
+            Some(body)
+        };
+        // Large tables translate on two threads (chains are independent).
+        let body = if chains.len() >= 512 {
+            let (a, b) = chains.split_at(chains.len() / 2);
+            std::thread::scope(|sc| {
+                let other = sc.spawn(|| render(b));
+                let first = render(a);
+                let second = other.join().unwrap_or_else(|_| render(b));
+                first.zip(second).map(|(mut x, y)| {
+                    x.push_str(&y);
+                    x
+                })
             })
-            .collect();
-        if translated
-            .values()
-            .flatten()
-            .any(|(_, r)| r.refused.is_some())
-        {
+        } else {
+            render(&chains)
+        };
+        let Some(body) = body else {
             let _ = writeln!(out, "# Table `{name}' is incompatible, use 'nft' tool.");
             continue;
-        }
+        };
         let _ = writeln!(out, "*{name}");
-        let chains = save_chain_order(t);
         for c in &chains {
             let (pk, by) = c
                 .attrs
@@ -896,25 +916,7 @@ pub fn save_with(
                 let _ = writeln!(out, ":{} - [0:0]", c.name());
             }
         }
-        let info = show_writer.then(|| crate::provenance::TableInfo::of(t));
-        for c in &chains {
-            for (rule, r) in translated.get(c.name()).map(Vec::as_slice).unwrap_or(&[]) {
-                let line = if counters {
-                    r.line_with_counters()
-                } else {
-                    r.line()
-                };
-                match &info {
-                    Some(info) => {
-                        let w = crate::provenance::of_rule_in(info, t, c, rule);
-                        let _ = writeln!(out, "{line} # written by {}", w.summary());
-                    }
-                    None => {
-                        let _ = writeln!(out, "{line}");
-                    }
-                }
-            }
-        }
+        out.push_str(&body);
         let _ = writeln!(out, "COMMIT");
     }
     out
