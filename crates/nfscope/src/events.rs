@@ -191,7 +191,8 @@ fn rule_text_in(idx: &Index<'_>, family: Family, r: &Rule) -> RuleText {
         };
     };
     let index = idx.position(family, t, c, r.handle);
-    let nft = nftr::rule(t, c, r, &NftOptions::default());
+    // Watch records keep nft 1.0.6's text (stable across versions of the history store).
+    let nft = nftr::rule(t, c, r, &NftOptions::nft());
     if matches!(family, Family::Ip | Family::Ip6) {
         let ipt = iptnft::translate(t, c, r, Reader::From1810);
         if ipt.refused.is_none() {

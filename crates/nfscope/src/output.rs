@@ -4,7 +4,7 @@
 use crate::iptnft::{self, Reader};
 use crate::legacy::LegacyRuleset;
 use crate::lint::{self, Finding, LegacyTable};
-use crate::render::iptables::{legacy_save, SaveOptions};
+use crate::render::iptables::{legacy_save, SaveOptions, SetNames};
 use crate::render::nft::NftOptions;
 use crate::snapshot::Stats;
 use crate::Ruleset;
@@ -154,7 +154,13 @@ pub fn dump(
             for (fam, xfam) in [(Family::Ip, XtFamily::Ipv4), (Family::Ip6, XtFamily::Ipv6)] {
                 let label = both.contains(&fam);
                 if backend.nft() {
-                    let part = iptnft::save_with(rs, fam, Reader::From188, false, nft.show_writer);
+                    let names = SetNames(&nft.ipsets);
+                    let opts = iptnft::SaveOpts {
+                        show_writer: nft.show_writer,
+                        names: &names,
+                        ..Default::default()
+                    };
+                    let part = iptnft::save_with(rs, fam, Reader::From188, &opts);
                     if label && !part.is_empty() {
                         s.push_str(&format!(
                             "# nfscope: {fam} nf_tables backend (iptables-nft)\n"
@@ -206,11 +212,37 @@ pub fn lint(findings: &[Finding], json: bool) -> String {
     }
 }
 
-/// Rendering options for the namespace being read: interface names as its `nft` would resolve
-/// them (call in that namespace).
-pub fn nft_options_in(netns: Option<&str>) -> crate::Result<NftOptions> {
+/// Whether a rule holds an xt `set` match or `SET` target (their payloads name ipsets by
+/// index only).
+pub fn uses_ipsets(rs: &Ruleset) -> bool {
+    use nfscope_wire::nft::Expr;
+    rs.tables
+        .iter()
+        .flat_map(|t| &t.chains)
+        .flat_map(|c| &c.rules)
+        .flat_map(|r| r.expressions.iter().flatten())
+        .any(|e| match e {
+            Expr::Match(m) => m.name.as_deref() == Some("set"),
+            Expr::Target(t) => t.name.as_deref() == Some("SET"),
+            _ => false,
+        })
+}
+
+/// Rendering options for the namespace `rs` was read in (`None`: this one): interface names
+/// as its `nft` would resolve them and, when a rule refers to ipsets, their names by index
+/// (`IP_SET_OP_GET_BYINDEX`, as iptables-save asks; ipsets are per namespace), both read in
+/// that namespace. The xt style is the default (translate); callers set theirs.
+pub fn nft_options_for(netns: Option<&str>, rs: &Ruleset) -> crate::Result<NftOptions> {
+    let sets = uses_ipsets(rs);
+    let read = move || {
+        let mut o = NftOptions::local();
+        if sets {
+            o.ipsets = crate::legacy::ipset_names();
+        }
+        o
+    };
     match netns {
-        Some(ns) => crate::netns::run_in(ns, NftOptions::local),
-        None => Ok(NftOptions::local()),
+        Some(ns) => crate::netns::run_in(ns, read),
+        None => Ok(read()),
     }
 }
