@@ -1,7 +1,7 @@
 //! The subcommands, embedded mode: each builds library options from the arguments, calls the
 //! library, and prints.
 
-use crate::{BackendArg, Cli, Command, FamilyArg, Filter, Format, SeverityArg};
+use crate::{BackendArg, Cli, Command, FamilyArg, Filter, Format, SeverityArg, XtArg};
 use anyhow::Result;
 use nfscope::lint::{self, NodeSettings, Severity};
 use nfscope::output;
@@ -70,8 +70,9 @@ pub fn run(cli: &Cli) -> Result<Status> {
             } else {
                 None
             };
-            let mut opts = output::nft_options_in(cli.netns.as_deref())?;
+            let mut opts = output::nft_options_for(cli.netns.as_deref(), &rs)?;
             opts.show_writer = a.show_writer;
+            opts.xt = xt_style(a.xt);
             if a.format == Format::Nft && backend.nft() {
                 // nft writes these to stderr before the ruleset; so do we.
                 for w in nfscope::render::nft::warnings(&rs) {
@@ -163,6 +164,13 @@ pub fn format(f: Format) -> output::DumpFormat {
         Format::Nft => output::DumpFormat::Nft,
         Format::Json => output::DumpFormat::Json,
         Format::IptablesSave => output::DumpFormat::IptablesSave,
+    }
+}
+
+pub fn xt_style(x: XtArg) -> nfscope::render::nft::XtStyle {
+    match x {
+        XtArg::Translate => nfscope::render::nft::XtStyle::Translate,
+        XtArg::Nft => nfscope::render::nft::XtStyle::Nft,
     }
 }
 

@@ -209,7 +209,7 @@ fn arp_rules_match_arptables_legacy_save() {
                     .find(|c| c.name == chain)
                     .expect("chain");
                 let i = at.entry(chain).or_default();
-                let k = c.rules[*i].counters;
+                let k = c.rules.get(*i).expect("rule").counters;
                 *i += 1;
                 format!("-A {chain} -c {} {} {body}\n", k.packets, k.bytes)
             }
@@ -465,8 +465,8 @@ fn damaged_real_arp_blobs_never_panic_decode_or_render() {
                 Ok(t) => {
                     let mut s = String::new();
                     save_table(&t, SaveOptions { counters: true }, &mut s);
-                    for r in t.chains.iter().flat_map(|c| &c.rules) {
-                        let _ = rule_parts(r);
+                    for r in t.chains.iter().flat_map(|c| c.rules.iter()) {
+                        let _ = rule_parts(&r);
                     }
                     serde_json::to_string(&t).expect("json");
                     ok += 1;

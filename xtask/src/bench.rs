@@ -79,14 +79,29 @@ fn rows(ns: &str, nfscope: &str, xtask: &str) -> Vec<Row> {
         Row {
             key: "stats",
             label: "nfscope stats",
-            argv: s(&[nfscope, "--netns", ns, "stats", "--backend", "nft", "--json"]),
+            argv: s(&[
+                nfscope,
+                "--netns",
+                ns,
+                "stats",
+                "--backend",
+                "nft",
+                "--json",
+            ]),
             capture: true,
         },
         Row {
             key: "dump-nft",
             label: "nfscope dump --format nft",
             argv: s(&[
-                nfscope, "--netns", ns, "dump", "--backend", "nft", "--format", "nft",
+                nfscope,
+                "--netns",
+                ns,
+                "dump",
+                "--backend",
+                "nft",
+                "--format",
+                "nft",
             ]),
             capture: false,
         },
@@ -94,7 +109,14 @@ fn rows(ns: &str, nfscope: &str, xtask: &str) -> Vec<Row> {
             key: "dump-json",
             label: "nfscope dump --format json",
             argv: s(&[
-                nfscope, "--netns", ns, "dump", "--backend", "nft", "--format", "json",
+                nfscope,
+                "--netns",
+                ns,
+                "dump",
+                "--backend",
+                "nft",
+                "--format",
+                "json",
             ]),
             capture: false,
         },
@@ -328,7 +350,12 @@ fn one_scale(
     let load = load(ns, &text)?;
     // The same ruleset in legacy x_tables too (the nft rows do not see it; the legacy rows
     // do not see the nft one), unless every legacy row is skipped.
-    let legacy_rows = ["raw-legacy", "legacy-stats", "save-legacy", "iptables-legacy-save"];
+    let legacy_rows = [
+        "raw-legacy",
+        "legacy-stats",
+        "save-legacy",
+        "iptables-legacy-save",
+    ];
     let legacy_load = if legacy_rows
         .iter()
         .all(|k| a.skip.iter().any(|s| s == k || s == "legacy"))
@@ -553,7 +580,10 @@ fn load_legacy(ns: &Netns, text: &str) -> Result<Duration> {
         String::from_utf8_lossy(&out.stderr).trim()
     );
     let d = start.elapsed();
-    eprintln!("  loaded it into legacy with iptables-legacy-restore in {:.2} s", d.as_secs_f64());
+    eprintln!(
+        "  loaded it into legacy with iptables-legacy-restore in {:.2} s",
+        d.as_secs_f64()
+    );
     Ok(d)
 }
 
@@ -960,6 +990,8 @@ mod tests {
             scale: services as f64 / 10_000.0,
             kube: Kube::new(services, 2),
             load: Duration::ZERO,
+            legacy_load: None,
+            lraw: Value::Null,
             text_bytes: 0,
             rows: vec![RowResult {
                 key: "stats",

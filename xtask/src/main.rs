@@ -98,6 +98,9 @@ fn raw_legacy(netns: Option<&str>) -> anyhow::Result<()> {
         Some(ns) => nfscope::netns::run_in(ns, read)??,
         None => read()?,
     };
-    println!("{}", serde_json::json!({ "bytes": bytes, "tables": tables }));
+    println!(
+        "{}",
+        serde_json::json!({ "bytes": bytes, "tables": tables })
+    );
     Ok(())
 }

@@ -191,3 +191,70 @@ proptest! {
         }
     }
 }
+
+/// `Rule::names_ipsets` sees an xt `set` match / `SET` target by walking frames only.
+#[test]
+fn names_ipsets_finds_xt_set_only() {
+    use nfscope_wire::nft::expr::{XtMatch, XtTarget};
+    use nfscope_wire::nft::object::Bytes;
+    let mut r = nft::Rule::parse(&unhex(RULE_WEB)).unwrap();
+    let plain = {
+        let mut b = Vec::new();
+        r.emit(&mut b);
+        b
+    };
+    assert!(!nft::Rule::names_ipsets(&plain));
+    for (e, want) in [
+        (
+            Expr::Match(XtMatch {
+                name: Some("set".into()),
+                rev: Some(4),
+                info: Some(Bytes(vec![0; 40])),
+                ..Default::default()
+            }),
+            true,
+        ),
+        (
+            Expr::Target(XtTarget {
+                name: Some("SET".into()),
+                rev: Some(3),
+                info: Some(Bytes(vec![0; 40])),
+                ..Default::default()
+            }),
+            true,
+        ),
+        (
+            Expr::Match(XtMatch {
+                name: Some("settle".into()),
+                rev: Some(0),
+                info: None,
+                ..Default::default()
+            }),
+            false,
+        ),
+        (
+            Expr::Target(XtTarget {
+                name: Some("set".into()),
+                rev: Some(0),
+                info: None,
+                ..Default::default()
+            }),
+            false,
+        ),
+    ] {
+        r.expressions.as_mut().unwrap().push(e);
+        let mut b = Vec::new();
+        r.emit(&mut b);
+        assert_eq!(
+            nft::Rule::names_ipsets(&b),
+            want,
+            "{:?}",
+            r.expressions.as_ref().unwrap().last()
+        );
+        r.expressions.as_mut().unwrap().pop();
+    }
+    // Never panics on truncations.
+    for cut in 0..plain.len() {
+        let _ = nft::Rule::names_ipsets(&plain[..cut]);
+    }
+}

@@ -191,7 +191,8 @@ fn rule_text_in(idx: &Index<'_>, family: Family, r: &Rule) -> RuleText {
         };
     };
     let index = idx.position(family, t, c, r.handle);
-    let nft = nftr::rule(t, c, r, &NftOptions::default());
+    // Watch records keep nft 1.0.6's text (stable across versions of the history store).
+    let nft = nftr::rule(t, c, r, &NftOptions::nft());
     if matches!(family, Family::Ip | Family::Ip6) {
         let ipt = iptnft::translate(t, c, r, Reader::From1810);
         if ipt.refused.is_none() {
@@ -550,7 +551,7 @@ pub fn legacy_records(
                     .map(|r| {
                         let mut conds = Vec::new();
                         let mut target = String::new();
-                        for p in arptables::rule_parts(r) {
+                        for p in arptables::rule_parts(&r) {
                             match p.kind {
                                 PartKind::Condition => conds.push(p.text.trim_end().to_string()),
                                 _ => target.push_str(&p.text),
@@ -559,7 +560,7 @@ pub fn legacy_records(
                         if !target.is_empty() {
                             conds.push(target.trim_end().to_string());
                         }
-                        (format!("-A {} {}", c.name, arptables::rule_line(r)), conds)
+                        (format!("-A {} {}", c.name, arptables::rule_line(&r)), conds)
                     })
                     .collect();
                 out.push((t.name.clone(), c.name.clone(), rules));

@@ -24,6 +24,7 @@ struct CompatEntry {
 
 /// Build the whole document.
 pub fn document(rs: &Ruleset, opts: &NftOptions) -> Value {
+    let names = crate::render::iptables::SetNames(&opts.ipsets);
     let mut v = serde_json::to_value(rs).unwrap_or(Value::Null);
     if let Some(tables) = v.get_mut("tables").and_then(Value::as_array_mut) {
         for (t, tv) in rs.tables.iter().zip(tables.iter_mut()) {
@@ -44,7 +45,7 @@ pub fn document(rs: &Ruleset, opts: &NftOptions) -> Value {
                     };
                     obj.insert("nft".into(), Value::String(nftr::rule(t, c, &r, opts)));
                     if ipt {
-                        let line = iptnft::translate(t, c, &r, Reader::From1810);
+                        let line = iptnft::translate_with(t, c, &r, Reader::From1810, &names);
                         if line.refused.is_none() {
                             obj.insert("iptables".into(), Value::String(line.line()));
                         }

@@ -165,7 +165,7 @@ fn read_listed_table(sock: &Socket, family: Family, name: &str) -> Result<Table>
     let (info, blob) = read_listed_raw(sock, family, name)?;
     let op = format!("GET_ENTRIES {}/{name}", family_label(family));
     let info = Info::parse(family, &info).map_err(|e| Error::decode(op.clone(), e))?;
-    Table::parse(family, &info, &blob).map_err(|e| Error::decode(op, e))
+    Table::parse_owned(family, &info, blob).map_err(|e| Error::decode(op, e))
 }
 
 /// The raw answers for one listed table: the `*_getinfo` bytes and the whole

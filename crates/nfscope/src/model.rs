@@ -82,6 +82,13 @@ impl Set {
 }
 
 impl Ruleset {
+    /// Whether any rule holds an xt `set` match or `SET` target (they name ipsets by index).
+    pub fn uses_ipsets(&self) -> bool {
+        self.tables
+            .iter()
+            .flat_map(|t| &t.chains)
+            .any(|c| c.rules.use_ipsets())
+    }
     pub fn table(&self, family: Family, name: &str) -> Option<&Table> {
         self.tables
             .iter()
@@ -104,6 +111,8 @@ impl Ruleset {
 struct Packed {
     handle: Option<u64>,
     bytes: Box<[u8]>,
+    /// Holds an xt `set` match or `SET` target (ipset names must be looked up to print it).
+    ipsets: bool,
 }
 
 thread_local! {
@@ -115,6 +124,7 @@ impl Packed {
         Packed {
             handle,
             bytes: nfscope_wire::pack::pack(attrs).into_boxed_slice(),
+            ipsets: nft::Rule::names_ipsets(attrs),
         }
     }
 
@@ -203,6 +213,10 @@ impl Rules {
     /// Decoded rules in order.
     pub fn iter(&self) -> RulesIter<'_> {
         RulesIter(self.0.iter())
+    }
+    /// Whether a rule holds an xt `set` match or `SET` target (without decoding).
+    pub fn use_ipsets(&self) -> bool {
+        self.0.iter().any(|p| p.ipsets)
     }
     /// Bytes held (packed rules and their slots), for memory accounting.
     pub fn heap_bytes(&self) -> usize {

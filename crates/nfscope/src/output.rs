@@ -5,7 +5,7 @@ use crate::iptnft::{self, Reader};
 use crate::legacy::LegacyRuleset;
 use crate::lint::{self, Finding, LegacyTable};
 use crate::render::arptables;
-use crate::render::iptables::{legacy_save, SaveOptions};
+use crate::render::iptables::{legacy_save, SaveOptions, SetNames};
 use crate::render::nft::NftOptions;
 use crate::snapshot::Stats;
 use crate::Ruleset;
@@ -156,7 +156,13 @@ pub fn dump(
             for (fam, xfam) in [(Family::Ip, XtFamily::Ipv4), (Family::Ip6, XtFamily::Ipv6)] {
                 let label = both.contains(&fam);
                 if backend.nft() {
-                    let part = iptnft::save_with(rs, fam, Reader::From188, false, nft.show_writer);
+                    let names = SetNames(&nft.ipsets);
+                    let opts = iptnft::SaveOpts {
+                        show_writer: nft.show_writer,
+                        names: &names,
+                        ..Default::default()
+                    };
+                    let part = iptnft::save_with(rs, fam, Reader::From188, &opts);
                     if label && !part.is_empty() {
                         s.push_str(&format!(
                             "# nfscope: {fam} nf_tables backend (iptables-nft)\n"
@@ -267,11 +273,22 @@ pub fn lint(findings: &[Finding], json: bool) -> String {
     }
 }
 
-/// Rendering options for the namespace being read: interface names as its `nft` would resolve
-/// them (call in that namespace).
-pub fn nft_options_in(netns: Option<&str>) -> crate::Result<NftOptions> {
+/// Rendering options for the namespace `rs` was read in (`None`: this one): interface names
+/// as its `nft` would resolve them and, when a rule refers to ipsets, their names by index
+/// (`IP_SET_OP_GET_BYINDEX`, as iptables-save asks; ipsets are per namespace), both read in
+/// that namespace. The xt style is the default (translate); callers set theirs.
+pub fn nft_options_for(netns: Option<&str>, rs: &Ruleset) -> crate::Result<NftOptions> {
+    // Known without decoding: the model notes which rules name ipsets.
+    let sets = rs.uses_ipsets();
+    let read = move || {
+        let mut o = NftOptions::local();
+        if sets {
+            o.ipsets = crate::legacy::ipset_names();
+        }
+        o
+    };
     match netns {
-        Some(ns) => crate::netns::run_in(ns, NftOptions::local),
-        None => Ok(NftOptions::local()),
+        Some(ns) => crate::netns::run_in(ns, read),
+        None => Ok(read()),
     }
 }

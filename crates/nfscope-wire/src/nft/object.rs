@@ -256,6 +256,36 @@ impl Rule {
         Ok(handle)
     }
 
+    /// Whether the rule's attributes hold an xt `set` match or `SET` target (which name ipsets by
+    /// index only), found by walking frames, not decoding. Malformed frames answer `false`.
+    pub fn names_ipsets(buf: &[u8]) -> bool {
+        use crate::attr::Attrs;
+        let Some(list) = Attrs::new(buf).flatten().find(|a| a.ty == 4) else {
+            return false;
+        };
+        list.nested().flatten().any(|elem| {
+            let mut kind = None;
+            let mut data = None;
+            for a in elem.nested().flatten() {
+                match a.ty {
+                    1 => kind = Some(a.value),
+                    2 => data = Some(a),
+                    _ => {}
+                }
+            }
+            let want: &[u8] = match kind {
+                Some(b"match\0") => b"set",
+                Some(b"target\0") => b"SET",
+                _ => return false,
+            };
+            data.is_some_and(|d| {
+                d.nested()
+                    .flatten()
+                    .any(|x| x.ty == 1 && x.value.split(|b| *b == 0).next() == Some(want))
+            })
+        })
+    }
+
     /// The comment nft / iptables-nft stores in the rule's userdata.
     pub fn comment(&self) -> Option<String> {
         self.userdata

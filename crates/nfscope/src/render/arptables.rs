@@ -75,7 +75,7 @@ pub fn save_table(table: &Table, opts: SaveOptions, out: &mut String) {
             if opts.counters {
                 let _ = write!(out, "-c {} {} ", r.counters.packets, r.counters.bytes);
             }
-            out.push_str(&rule_line(r));
+            out.push_str(&rule_line(&r));
             out.push('\n');
         }
     }

@@ -160,7 +160,7 @@ pub fn save_table(table: &Table, opts: SaveOptions, xt: &dyn XtSave, out: &mut S
     }
     for c in &chains {
         for r in &c.rules {
-            save_rule(table.family, &c.name, r, opts, xt, out);
+            save_rule(table.family, &c.name, &r, opts, xt, out);
         }
     }
     out.push_str("COMMIT\n");
