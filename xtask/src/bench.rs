@@ -41,8 +41,9 @@ pub struct Args {
     #[arg(long)]
     json: bool,
     /// Rows to leave out (comma-separated keys: raw, stats, dump-nft, dump-json, nft, nft-json,
-    /// iptables-save, save-nft, raw-legacy, legacy-stats, save-legacy, iptables-legacy-save,
-    /// netns-exec, or `legacy` for the last four). The floor (raw) is needed for the ratios.
+    /// iptables-save, save-nft, raw-legacy, legacy-snapshot, legacy-stats, save-legacy,
+    /// iptables-legacy-save, netns-exec, or `legacy` for all the legacy rows). The floor (raw)
+    /// is needed for the ratios.
     #[arg(long, value_delimiter = ',')]
     skip: Vec<String>,
     /// Do not run `cargo build --release -p nfscope-cli` first.
@@ -157,6 +158,12 @@ fn rows(ns: &str, nfscope: &str, xtask: &str) -> Vec<Row> {
             key: "raw-legacy",
             label: "raw getsockopt read (legacy floor)",
             argv: s(&[xtask, "raw-legacy", "--netns", ns]),
+            capture: true,
+        },
+        Row {
+            key: "legacy-snapshot",
+            label: "legacy snapshot (library read_all)",
+            argv: s(&[xtask, "legacy-snapshot", "--netns", ns]),
             capture: true,
         },
         Row {
@@ -352,6 +359,7 @@ fn one_scale(
     // do not see the nft one), unless every legacy row is skipped.
     let legacy_rows = [
         "raw-legacy",
+        "legacy-snapshot",
         "legacy-stats",
         "save-legacy",
         "iptables-legacy-save",
@@ -377,7 +385,11 @@ fn one_scale(
                     || (s == "legacy"
                         && matches!(
                             r.key,
-                            "raw-legacy" | "legacy-stats" | "save-legacy" | "iptables-legacy-save"
+                            "raw-legacy"
+                                | "legacy-snapshot"
+                                | "legacy-stats"
+                                | "save-legacy"
+                                | "iptables-legacy-save"
                         ))
             })
         })
@@ -391,7 +403,7 @@ fn one_scale(
         })
         .collect();
     let (mut stats, mut raw) = (Value::Null, Value::Null);
-    let (mut lstats, mut lraw) = (Value::Null, Value::Null);
+    let (mut lstats, mut lraw, mut lsnap) = (Value::Null, Value::Null, Value::Null);
     let total = a.warmup + a.runs;
     let tty = std::io::stderr().is_terminal();
     for i in 0..total {
@@ -418,6 +430,7 @@ fn one_scale(
                     "stats" => stats = v,
                     "legacy-stats" => lstats = v,
                     "raw-legacy" => lraw = v,
+                    "legacy-snapshot" => lsnap = v,
                     _ => raw = v,
                 }
             }
@@ -433,6 +446,13 @@ fn one_scale(
         ensure!(
             got == Some(kube.rules() as u64),
             "nfscope stats counted {got:?} rules, {} were loaded",
+            kube.rules()
+        );
+    }
+    if let Some(n) = lsnap["rules"].as_u64() {
+        ensure!(
+            n == kube.rules() as u64,
+            "legacy snapshot read {n} rules, {} were loaded",
             kube.rules()
         );
     }
@@ -663,7 +683,7 @@ fn targets(r: &ScaleResult) -> Vec<(String, String, bool)> {
             x >= 10.0,
         ));
     }
-    if let (Some(f), Some(s)) = (r.row("raw-legacy"), r.row("legacy-stats")) {
+    if let (Some(f), Some(s)) = (r.row("raw-legacy"), r.row("legacy-snapshot")) {
         let ratio = s.median().as_secs_f64() / f.median().as_secs_f64();
         t.push((
             "legacy snapshot within 1.2× of a raw getsockopt read".into(),

@@ -48,6 +48,13 @@ enum Cmd {
         #[arg(long)]
         netns: Option<String>,
     },
+    /// The legacy snapshot as the library takes it (`nfscope::legacy::read_all`: consistent
+    /// reads, every entry checked, chains cut); prints `{"tables":…,"rules":…}`.
+    LegacySnapshot {
+        /// Network namespace (name under /run/netns, or a path).
+        #[arg(long)]
+        netns: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -56,6 +63,7 @@ fn main() -> ExitCode {
         Cmd::Bench(a) => bench::run(&a),
         Cmd::RawDump { netns } => raw_dump(netns.as_deref()),
         Cmd::RawLegacy { netns } => raw_legacy(netns.as_deref()),
+        Cmd::LegacySnapshot { netns } => legacy_snapshot(netns.as_deref()),
         Cmd::WatchBench(a) => watchbench::run(&a),
         Cmd::DaemonBench(a) => daemonbench::run(&a),
     };
@@ -101,6 +109,24 @@ fn raw_legacy(netns: Option<&str>) -> anyhow::Result<()> {
     println!(
         "{}",
         serde_json::json!({ "bytes": bytes, "tables": tables })
+    );
+    Ok(())
+}
+
+fn legacy_snapshot(netns: Option<&str>) -> anyhow::Result<()> {
+    let l = match netns {
+        Some(ns) => nfscope::legacy::read_all_in_netns(ns)?,
+        None => nfscope::legacy::read_all()?,
+    };
+    let rules: usize = l
+        .tables
+        .iter()
+        .flat_map(|t| &t.chains)
+        .map(|c| c.rules.len())
+        .sum();
+    println!(
+        "{}",
+        serde_json::json!({ "tables": l.tables.len(), "rules": rules })
     );
     Ok(())
 }

@@ -120,15 +120,8 @@ pub fn read_all() -> Result<LegacyRuleset> {
     for family in [Family::Ipv4, Family::Ipv6, Family::Arp] {
         rs.tables.extend(read_family(family)?);
     }
-    let uses_sets = rs
-        .tables
-        .iter()
-        .flat_map(|t| &t.chains)
-        .flat_map(|c| &c.rules)
-        .any(|r| {
-            r.matches.iter().any(|m| m.name == "set")
-                || matches!(&r.target, nfscope_wire::xt::entry::Target::Ext(t) if t.name == "SET")
-        });
+    // Noted while the entries were checked: no rule is decoded for this.
+    let uses_sets = rs.tables.iter().any(|t| t.names_ipsets);
     if uses_sets {
         rs.ipsets = ipset_names();
     }

@@ -613,6 +613,10 @@ pub struct Table {
     pub name: String,
     pub valid_hooks: u32,
     pub chains: Vec<Chain>,
+    /// A rule holds an xt `set` match or `SET` target (which name ipsets by index): known
+    /// from the check pass, without decoding the rules.
+    #[serde(skip)]
+    pub names_ipsets: bool,
 }
 
 /// What the rules of one table share: the kernel's entry table itself (rules are decoded from
@@ -791,15 +795,18 @@ impl Serialize for Rules {
     }
 }
 
-/// What pass 1 keeps of an entry: enough to cut chains and check them.
+/// What pass 1 keeps of an entry: enough to cut chains and check them (24 bytes; feet read
+/// their counters and conditions from the table when needed).
 struct Summary {
-    offset: usize,
-    /// The chain name when the target is `ERROR` (a user chain's head).
-    error_name: Option<String>,
-    /// The standard target's verdict or jump (`None`: another target).
-    verdict: Option<Result<i32>>,
-    counters: Counters,
-    unconditional: bool,
+    offset: u32,
+    /// The target is `ERROR` (a user chain's head, or the table's end); its data, the chain
+    /// name, is at `offset + target_offset + 32`.
+    error_at: Option<u32>,
+    /// The standard target's verdict or jump (`None`: another target; `Err(len)`: a standard
+    /// target with `len` data bytes instead of 8).
+    verdict: Option<std::result::Result<i32, u16>>,
+    /// No match (a policy must have none).
+    no_match: bool,
 }
 
 /// One raw entry, before chains are cut.
@@ -845,45 +852,52 @@ fn entry_frame(family: Family, t: &[u8], off: usize) -> Result<(usize, usize)> {
 /// What [`parse_entry`] would check and the chain cutting needs, without building the entry
 /// (no allocation but the names of `ERROR` targets). Fails exactly where `parse_entry` fails
 /// (a unit test holds the two together on corrupted tables).
-fn scan_entry(family: Family, t: &[u8], off: usize) -> Result<(Summary, usize)> {
+fn scan_entry(family: Family, t: &[u8], off: usize, ipsets: &mut bool) -> Result<(Summary, usize)> {
     let (target_offset, next_offset) = entry_frame(family, t, off)?;
     let elen = family.entry_len();
-    let (_, _, _, cn) = family.tail_offsets();
     let ent = &t[off..off + next_offset];
     let mut m = elen;
     let mut n = 0usize;
     while m < target_offset {
         let size = XtBlob::frame(ent, m, target_offset)
             .map_err(|e| e.context(format!("match {n} at +{m}")))?;
+        *ipsets |= ent[m + 2..m + 6] == *b"set\0";
         m += size;
         n += 1;
     }
     let size = XtBlob::frame(ent, target_offset, next_offset).map_err(|e| e.context("target"))?;
     let name = &ent[target_offset + 2..target_offset + 31];
     let name = &name[..name.iter().position(|&c| c == 0).unwrap_or(name.len())];
+    *ipsets |= name == b"SET";
     let data = &ent[target_offset + XT_HEADER_LEN..target_offset + size];
-    let verdict = (name == STANDARD_TARGET.as_bytes()).then(|| match data.len() {
-        8 => i32_ne(data, 0),
-        _ => Err(Error::invalid(format!(
-            "standard target with {} data bytes, expected 8",
-            data.len()
-        ))),
-    });
-    let error_name = (name == ERROR_TARGET.as_bytes()).then(|| c_name(data));
-    let unconditional = n == 0 && ent[..family.header_len()].iter().all(|&b| b == 0);
+    let verdict = if name == STANDARD_TARGET.as_bytes() {
+        Some(match data.len() {
+            8 => Ok(i32_ne(data, 0)?),
+            n => Err(n as u16),
+        })
+    } else {
+        None
+    };
+    let error_at = (name == ERROR_TARGET.as_bytes()).then_some((off + target_offset) as u32);
     Ok((
         Summary {
-            offset: off,
-            error_name,
+            offset: off as u32,
+            error_at,
             verdict,
-            counters: Counters {
-                packets: u64_ne(ent, cn)?,
-                bytes: u64_ne(ent, cn + 8)?,
-            },
-            unconditional,
+            no_match: n == 0,
         },
         next_offset,
     ))
+}
+
+/// The chain name in the `ERROR` target at `at` (the target's offset in the table).
+fn error_name(t: &[u8], at: usize) -> Result<String> {
+    let size = u16_ne(t, at)? as usize;
+    Ok(c_name(slice(
+        t,
+        at + XT_HEADER_LEN,
+        size.saturating_sub(XT_HEADER_LEN),
+    )?))
 }
 
 /// Parse one entry at `off` of the entry table `t`.
@@ -950,7 +964,9 @@ struct Building {
     name: String,
     hook: Option<u32>,
     head_offset: u32,
-    entries: Vec<Summary>,
+    /// Its entries (rules, then the foot) are `raws[start..end]`: chains are contiguous.
+    start: usize,
+    end: usize,
 }
 
 impl Table {
@@ -997,8 +1013,9 @@ impl Table {
         let fit = t.len() / (family.entry_len() + XT_HEADER_LEN);
         let mut raws = Vec::with_capacity((info.num_entries as usize).min(fit));
         let mut off = 0usize;
+        let mut names_ipsets = false;
         while off < t.len() {
-            let (e, next) = scan_entry(family, t, off)
+            let (e, next) = scan_entry(family, t, off, &mut names_ipsets)
                 .map_err(|e| e.context(format!("entry {} at +{off}", raws.len())))?;
             off += next; // next >= entry_len + 32 > 0: always advances
             raws.push(e);
@@ -1016,7 +1033,7 @@ impl Table {
                 ("hook_entry", info.hook_entry[h as usize]),
                 ("underflow", info.underflow[h as usize]),
             ] {
-                if !raws.iter().any(|e| e.offset == o as usize) {
+                if !raws.iter().any(|e| e.offset == o) {
                     return Err(Error::invalid(format!(
                         "{what}[{h}] = {o} is not an entry boundary"
                     )));
@@ -1028,10 +1045,10 @@ impl Table {
         let last = raws.len().saturating_sub(1);
         let mut built: Vec<Building> = Vec::new();
         let mut cur: Option<Building> = None;
-        for (i, e) in raws.into_iter().enumerate() {
+        for (i, e) in raws.iter().enumerate() {
             if i == last {
                 // The table's final ERROR entry.
-                if e.error_name.is_none() {
+                if e.error_at.is_none() {
                     return Err(Error::invalid(
                         "last entry's target is not ERROR".to_string(),
                     ));
@@ -1039,30 +1056,33 @@ impl Table {
                 built.extend(cur.take());
                 break;
             }
-            if let Some(name) = e.error_name.clone() {
+            if let Some(at) = e.error_at {
+                let name = error_name(t, at as usize)?;
                 built.extend(cur.take());
                 cur = Some(Building {
                     name,
                     hook: None,
-                    head_offset: e.offset as u32,
-                    entries: Vec::new(),
+                    head_offset: e.offset,
+                    start: i + 1,
+                    end: i + 1,
                 });
                 continue;
             }
             if let Some(&h) = hooks
                 .iter()
-                .find(|&&h| info.hook_entry[h as usize] as usize == e.offset)
+                .find(|&&h| info.hook_entry[h as usize] == e.offset)
             {
                 built.extend(cur.take());
                 cur = Some(Building {
                     name: family.hook_name(h).unwrap_or("?").to_string(),
                     hook: Some(h),
-                    head_offset: e.offset as u32,
-                    entries: Vec::new(),
+                    head_offset: e.offset,
+                    start: i,
+                    end: i,
                 });
             }
             match cur.as_mut() {
-                Some(c) => c.entries.push(e),
+                Some(c) => c.end = i + 1,
                 None => {
                     return Err(Error::invalid(format!(
                         "entry at +{} belongs to no chain",
@@ -1073,20 +1093,23 @@ impl Table {
         }
 
         // Pass 3: feet, policies, then targets (jumps resolved against user-chain ranges).
-        struct Cut {
-            b: Building,
-            foot: Summary,
-        }
-        let mut cuts = Vec::with_capacity(built.len());
-        for mut b in built {
-            let foot = b.entries.pop().ok_or_else(|| {
+        let bad_verdict =
+            |len: u16| Error::invalid(format!("standard target with {len} data bytes, expected 8"));
+        let mut feet = Vec::with_capacity(built.len());
+        for b in &built {
+            let foot = b
+                .end
+                .checked_sub(1)
+                .filter(|&f| f >= b.start)
+                .map(|f| &raws[f]);
+            let foot = foot.ok_or_else(|| {
                 Error::invalid(format!(
                     "chain {} has no foot (policy/return) entry",
                     b.name
                 ))
             })?;
             if let Some(h) = b.hook {
-                if foot.offset != info.underflow[h as usize] as usize {
+                if foot.offset != info.underflow[h as usize] {
                     return Err(Error::invalid(format!(
                         "chain {}: foot at +{} but underflow[{h}] = {}",
                         b.name, foot.offset, info.underflow[h as usize]
@@ -1095,21 +1118,26 @@ impl Table {
                 // As the kernel's check_underflow(): a policy has no condition. This also
                 // catches getinfo offsets from another version of the table that happen to
                 // fall on entry boundaries.
-                if !foot.unconditional {
+                let unconditional = foot.no_match
+                    && t[foot.offset as usize..foot.offset as usize + family.header_len()]
+                        .iter()
+                        .all(|&b| b == 0);
+                if !unconditional {
                     return Err(Error::invalid(format!(
                         "chain {}: policy entry at +{} has conditions",
                         b.name, foot.offset
                     )));
                 }
             }
-            cuts.push(Cut { b, foot });
+            feet.push(foot);
         }
-        let ranges: Vec<(u32, u32, String)> = cuts
-            .iter()
-            .filter(|c| c.b.hook.is_none())
-            .map(|c| (c.b.head_offset, c.foot.offset as u32, c.b.name.clone()))
-            .collect();
         // Chains are cut in blob order, so the ranges are sorted and disjoint.
+        let ranges: Vec<(u32, u32, String)> = built
+            .iter()
+            .zip(&feet)
+            .filter(|(b, _)| b.hook.is_none())
+            .map(|(b, f)| (b.head_offset, f.offset, b.name.clone()))
+            .collect();
         type Pending = (
             Vec<u32>,
             String,
@@ -1119,11 +1147,13 @@ impl Table {
             u32,
             u32,
         );
-        let mut pending: Vec<Pending> = Vec::with_capacity(cuts.len());
-        for Cut { b, foot } in cuts {
+        let mut pending: Vec<Pending> = Vec::with_capacity(built.len());
+        for (b, foot) in built.into_iter().zip(feet) {
             let policy = match foot.verdict {
                 Some(Ok(v)) if v < 0 => Some(Verdict::from_raw(v)),
-                Some(Err(e)) => return Err(e.context(format!("chain {} foot", b.name))),
+                Some(Err(len)) => {
+                    return Err(bad_verdict(len).context(format!("chain {} foot", b.name)))
+                }
                 _ if b.hook.is_some() => {
                     return Err(Error::invalid(format!(
                         "chain {}: policy entry is not a standard verdict",
@@ -1132,21 +1162,32 @@ impl Table {
                 }
                 _ => None,
             };
-            let mut offsets = Vec::with_capacity(b.entries.len());
-            for (n, e) in b.entries.into_iter().enumerate() {
-                if let Some(Err(err)) = e.verdict {
-                    return Err(err.context(format!("chain {} rule {}", b.name, n + 1)));
+            let rules = &raws[b.start..b.end - 1];
+            let mut offsets = Vec::with_capacity(rules.len());
+            for (n, e) in rules.iter().enumerate() {
+                if let Some(Err(len)) = e.verdict {
+                    return Err(bad_verdict(len).context(format!(
+                        "chain {} rule {}",
+                        b.name,
+                        n + 1
+                    )));
                 }
-                offsets.push(e.offset as u32);
+                offsets.push(e.offset);
             }
+            let (_, _, _, cn) = family.tail_offsets();
+            let at = foot.offset as usize + cn;
+            let counters = Counters {
+                packets: u64_ne(t, at)?,
+                bytes: u64_ne(t, at + 8)?,
+            };
             pending.push((
                 offsets,
                 b.name,
                 b.hook,
                 policy,
-                foot.counters,
+                counters,
                 b.head_offset,
-                foot.offset as u32,
+                foot.offset,
             ));
         }
         let shared = std::sync::Arc::new(Shared {
@@ -1176,6 +1217,7 @@ impl Table {
             name: name.to_string(),
             valid_hooks: info.valid_hooks,
             chains,
+            names_ipsets,
         })
     }
 }
@@ -1571,14 +1613,21 @@ mod tests {
             let body = &blob[GET_ENTRIES_HEADER_LEN..];
             let mut off = 0;
             while off < body.len() {
-                let scanned = scan_entry(Family::Ipv4, body, off);
+                let mut ipsets = false;
+                let scanned = scan_entry(Family::Ipv4, body, off, &mut ipsets);
                 let parsed = parse_entry(Family::Ipv4, body, off);
                 prop_assert_eq!(scanned.is_ok(), parsed.is_ok(), "entry at +{}", off);
                 match (scanned, parsed) {
                     (Ok((s, next)), Ok(p)) => {
                         prop_assert_eq!(next, p.next);
-                        prop_assert_eq!(s.error_name, (p.target.name == ERROR_TARGET).then(|| c_name(&p.target.data)));
-                        prop_assert_eq!(s.counters, p.counters);
+                        prop_assert_eq!(
+                            ipsets,
+                            p.matches.iter().any(|m| m.name == "set") || p.target.name == "SET"
+                        );
+                        prop_assert_eq!(
+                            s.error_at.map(|a| error_name(body, a as usize).unwrap()),
+                            (p.target.name == ERROR_TARGET).then(|| c_name(&p.target.data))
+                        );
                         off += next;
                     }
                     _ => break,
