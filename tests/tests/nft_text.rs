@@ -271,6 +271,18 @@ fn kube_proxy_ruleset_matches_nft() {
             "writer {writer:?}:\n{}",
             diff(&ours, &reference)
         );
+        // Counting (two threads over 812 chains) sees every rule and expression once.
+        let counts = nfscope::stats::count(&rs);
+        let exprs: usize = rs
+            .tables
+            .iter()
+            .flat_map(|t| &t.chains)
+            .flat_map(|c| c.rules.iter())
+            .map(|r| r.expressions.as_ref().map_or(0, Vec::len))
+            .sum();
+        assert_eq!(counts.total.rules, rs.rule_count());
+        assert_eq!(counts.total.expressions, exprs);
+        assert_eq!(counts.expressions_by_kind.values().sum::<usize>(), exprs);
         // The iptables-save text of the same 812 chains (translated on two threads) equals
         // the system's iptables-nft-save.
         let save = nfscope::iptnft::save(

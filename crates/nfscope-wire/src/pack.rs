@@ -119,26 +119,31 @@ pub fn unpack(packed: &[u8], out: &mut Vec<u8>) -> Result<()> {
     // The packed form can expand at most ~ 8 × 256 words per 2 input bytes; a length beyond
     // what the input could hold is corruption, not a reason to allocate.
     let cap = (packed.len() as u64).saturating_mul(8 * 256);
+    // (`out` is sized from `len` up front, so the bound matters.)
     if len > cap {
         return Err(bad("length larger than the packed bytes can hold"));
     }
     let len = len as usize;
     let words = len.div_ceil(8);
-    out.reserve(words * 8);
+    // Zero-filled once: zero words and zero bytes are then just skipped.
+    out.resize(words * 8, 0);
     let mut w = 0usize;
     while w < words {
         let tag = *packed.get(p).ok_or_else(|| bad("truncated tag"))?;
         p += 1;
-        let mut word = [0u8; 8];
         let n = tag.count_ones() as usize;
         let src = packed.get(p..p + n).ok_or_else(|| bad("truncated word"))?;
-        let mut t = tag;
-        for b in src {
-            word[t.trailing_zeros() as usize] = *b;
-            t &= t - 1;
+        let dst = &mut out[w * 8..w * 8 + 8];
+        if tag == 0xff {
+            dst.copy_from_slice(src);
+        } else {
+            let mut t = tag;
+            for b in src {
+                dst[t.trailing_zeros() as usize] = *b;
+                t &= t - 1;
+            }
         }
         p += n;
-        out.extend_from_slice(&word);
         w += 1;
         match tag {
             0 => {
@@ -147,7 +152,6 @@ pub fn unpack(packed: &[u8], out: &mut Vec<u8>) -> Result<()> {
                 if w + run > words {
                     return Err(bad("zero run past the end"));
                 }
-                out.resize(out.len() + run * 8, 0);
                 w += run;
             }
             0xff => {
@@ -159,7 +163,7 @@ pub fn unpack(packed: &[u8], out: &mut Vec<u8>) -> Result<()> {
                 let raw = packed
                     .get(p..p + run * 8)
                     .ok_or_else(|| bad("truncated dense words"))?;
-                out.extend_from_slice(raw);
+                out[w * 8..(w + run) * 8].copy_from_slice(raw);
                 p += run * 8;
                 w += run;
             }

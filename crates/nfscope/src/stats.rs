@@ -31,6 +31,39 @@ pub struct Counts {
     pub expressions_by_kind: BTreeMap<String, usize>,
 }
 
+/// Rules, expressions and unknowns of some chains.
+#[derive(Default)]
+struct RuleCounts {
+    rules: usize,
+    expressions: usize,
+    unknown: usize,
+    by_kind: BTreeMap<String, usize>,
+}
+
+fn count_rules(chains: &[crate::model::Chain]) -> RuleCounts {
+    let mut c = RuleCounts::default();
+    for ch in chains {
+        c.rules += ch.rules.len();
+        for r in &ch.rules {
+            c.unknown += r.unknown.len();
+            for e in r.expressions.iter().flatten() {
+                c.expressions += 1;
+                if e.is_unknown() {
+                    c.unknown += 1;
+                }
+                // One String per kind, not per expression.
+                match c.by_kind.get_mut(e.name()) {
+                    Some(n) => *n += 1,
+                    None => {
+                        c.by_kind.insert(e.name().to_string(), 1);
+                    }
+                }
+            }
+        }
+    }
+    c
+}
+
 pub fn count(rs: &Ruleset) -> Counts {
     let mut c = Counts {
         generation: rs.generation,
@@ -50,23 +83,23 @@ pub fn count(rs: &Ruleset) -> Counts {
             flowtables: t.flowtables.len(),
             ..Default::default()
         };
-        for ch in &t.chains {
-            tc.rules += ch.rules.len();
-            for r in &ch.rules {
-                tc.unknown += r.unknown.len();
-                for e in r.expressions.iter().flatten() {
-                    tc.expressions += 1;
-                    if e.is_unknown() {
-                        tc.unknown += 1;
-                    }
-                    // One String per kind, not per expression.
-                    match c.expressions_by_kind.get_mut(e.name()) {
-                        Some(n) => *n += 1,
-                        None => {
-                            c.expressions_by_kind.insert(e.name().to_string(), 1);
-                        }
-                    }
-                }
+        // Counting decodes every rule: large tables count on two threads.
+        let parts = if t.chains.len() >= 512 {
+            let (a, b) = t.chains.split_at(t.chains.len() / 2);
+            std::thread::scope(|sc| {
+                let other = sc.spawn(|| count_rules(b));
+                let first = count_rules(a);
+                vec![first, other.join().unwrap_or_else(|_| count_rules(b))]
+            })
+        } else {
+            vec![count_rules(&t.chains)]
+        };
+        for p in parts {
+            tc.rules += p.rules;
+            tc.expressions += p.expressions;
+            tc.unknown += p.unknown;
+            for (k, n) in p.by_kind {
+                *c.expressions_by_kind.entry(k).or_default() += n;
             }
         }
         let tot = &mut c.total;
