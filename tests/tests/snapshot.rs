@@ -246,3 +246,47 @@ fn cli_dump_json_and_stats() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nfscope-no-such-ns"));
 }
+
+/// The streamed JSON document (`json::Doc`, what `dump --format json` prints) is exactly the
+/// `Value`-built one (`json::document`): corpus rulesets with sets, maps, objects, flowtables and
+/// many families, and iptables-nft rules.
+#[test]
+fn streamed_json_equals_the_value_document() {
+    use nfscope::render::nft::NftOptions;
+    let corpus = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("corpus/nft");
+    for f in [
+        "02-inet.nft",
+        "03-sets-maps.nft",
+        "06-objects.nft",
+        "13-maps-more.nft",
+        "29-concat-nat-maps.nft",
+        "kube",
+    ] {
+        let ns = Netns::new("json");
+        if f == "kube" {
+            ns.run_stdin(
+                "iptables-nft-restore",
+                &[],
+                &nfscope_tests::kube::Kube::new(20, 2).restore_text(),
+            );
+        } else {
+            let text = std::fs::read_to_string(corpus.join(f)).expect("corpus file");
+            ns.run_stdin("nft", &["-f", "-"], &text);
+        }
+        let (rs, _) = snapshot::take_in_netns(ns.name(), &Options::default()).expect("snapshot");
+        assert!(rs.rule_count() > 0, "{f}: nothing loaded");
+        let opts = NftOptions::default();
+        let mut want = nfscope::json::document(&rs, &opts);
+        want["findings"] = serde_json::json!([]);
+        let got = serde_json::to_string_pretty(&nfscope::json::Doc {
+            rs: &rs,
+            opts: &opts,
+            nft: true,
+            legacy: None,
+            findings: serde_json::json!([]),
+        })
+        .expect("serialize");
+        let want = serde_json::to_string_pretty(&want).expect("serialize");
+        nfscope_tests::assert_same_lines(&format!("streamed json, {f}"), &got, &want);
+    }
+}

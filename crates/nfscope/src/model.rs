@@ -238,6 +238,7 @@ impl FromIterator<nft::Rule> for Rules {
 }
 
 /// Iterator over decoded rules.
+#[derive(Clone)]
 pub struct RulesIter<'a>(std::slice::Iter<'a, Packed>);
 
 impl Iterator for RulesIter<'_> {

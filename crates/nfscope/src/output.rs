@@ -119,20 +119,19 @@ pub fn dump(
     };
     match f {
         DumpFormat::Json => {
-            let mut doc = crate::json::document(rs, nft);
-            if !backend.nft() {
-                doc["nftables"] = serde_json::Value::Null;
-            }
-            if backend.legacy() {
-                doc["legacy"] = serde_json::to_value(l).unwrap_or_default();
-            }
             let findings: Vec<_> = both
                 .iter()
                 .map(|f| json!({"id": "both_backends", "family": f.name(),
                     "message": format!("{f} rules in both nf_tables and legacy x_tables: packets traverse both")}))
                 .collect();
-            doc["findings"] = serde_json::Value::Array(findings);
-            pretty(&doc)
+            // Streamed: one rule's JSON at a time, not the document as a Value.
+            pretty(&crate::json::Doc {
+                rs,
+                opts: nft,
+                nft: backend.nft(),
+                legacy: backend.legacy().then_some(l),
+                findings: serde_json::Value::Array(findings),
+            })
         }
         DumpFormat::Nft => {
             let mut s = String::new();
