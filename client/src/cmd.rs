@@ -79,6 +79,17 @@ pub fn run(cli: &Cli) -> Result<Status> {
                     eprintln!("{w}");
                 }
             }
+            if a.format == Format::Json {
+                // Streamed to stdout: at 80k rules the text alone is hundreds of MB.
+                let out = std::io::stdout().lock();
+                return match output::write_json(out, &rs, legacy.as_ref(), backend, &opts) {
+                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Status::Ok),
+                    r => {
+                        r?;
+                        Ok(Status::Ok)
+                    }
+                };
+            }
             write_stdout(&output::dump(
                 &rs,
                 legacy.as_ref(),

@@ -99,6 +99,47 @@ pub fn filter_legacy(l: &mut LegacyRuleset, family: Option<Family>, table: Optio
 
 /// `nfscope dump`: the nf_tables ruleset and/or the legacy tables, in one format. When both
 /// backends hold rules for a family, each part is labelled (and the JSON carries a finding).
+/// `dump --format json` written straight to `w` as it is produced (the document is never
+/// whole in memory, as text or as a value); the same bytes [`dump`] returns.
+pub fn write_json<W: std::io::Write>(
+    w: W,
+    rs: &Ruleset,
+    legacy: Option<&LegacyRuleset>,
+    backend: Backend,
+    nft: &NftOptions,
+) -> std::io::Result<()> {
+    let empty = LegacyRuleset::default();
+    let l = if backend.legacy() {
+        legacy.unwrap_or(&empty)
+    } else {
+        &empty
+    };
+    let both = if backend == Backend::All {
+        both_backends(rs, l)
+    } else {
+        vec![]
+    };
+    let findings: Vec<_> = both
+        .iter()
+        .map(|f| json!({"id": "both_backends", "family": f.name(),
+            "message": format!("{f} rules in both nf_tables and legacy x_tables: packets traverse both")}))
+        .collect();
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, w);
+    serde_json::to_writer_pretty(
+        &mut w,
+        &crate::json::Doc {
+            rs,
+            opts: nft,
+            nft: backend.nft(),
+            legacy: backend.legacy().then_some(l),
+            findings: serde_json::Value::Array(findings),
+        },
+    )
+    .map_err(std::io::Error::other)?;
+    std::io::Write::write_all(&mut w, b"\n")?;
+    std::io::Write::flush(&mut w)
+}
+
 pub fn dump(
     rs: &Ruleset,
     legacy: Option<&LegacyRuleset>,
@@ -119,19 +160,9 @@ pub fn dump(
     };
     match f {
         DumpFormat::Json => {
-            let findings: Vec<_> = both
-                .iter()
-                .map(|f| json!({"id": "both_backends", "family": f.name(),
-                    "message": format!("{f} rules in both nf_tables and legacy x_tables: packets traverse both")}))
-                .collect();
-            // Streamed: one rule's JSON at a time, not the document as a Value.
-            pretty(&crate::json::Doc {
-                rs,
-                opts: nft,
-                nft: backend.nft(),
-                legacy: backend.legacy().then_some(l),
-                findings: serde_json::Value::Array(findings),
-            })
+            let mut out = Vec::new();
+            let _ = write_json(&mut out, rs, legacy, backend, nft);
+            String::from_utf8(out).unwrap_or_default()
         }
         DumpFormat::Nft => {
             let mut s = String::new();
