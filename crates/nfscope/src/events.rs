@@ -59,6 +59,15 @@ pub struct Record {
     pub set: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub process: Option<ProcessInfo>,
+    /// How `process` was learnt: `netlink` (an nf_tables commit names its process), `audit` (the
+    /// kernel's audit record of a legacy table change), `none` (not known: a resync, or a
+    /// legacy change seen by polling alone). Empty in records stored before this field existed.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub attribution: String,
+    /// The audit event the writer was taken from (`SECONDS.MILLIS:SERIAL`, as `ausearch`
+    /// shows it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_event: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule: Option<RuleText>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -95,6 +104,8 @@ impl Record {
             chain: None,
             set: None,
             process: None,
+            attribution: "none".to_string(),
+            audit_event: None,
             rule: None,
             before: None,
             after: None,
@@ -362,6 +373,9 @@ pub fn records(
     pair(generation, dels, adds, &mut out);
     for r in &mut out {
         r.process = process.cloned();
+        if process.is_some() {
+            r.attribution = "netlink".to_string();
+        }
         r.resync = resync;
     }
     out
