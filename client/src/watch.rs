@@ -107,7 +107,12 @@ pub fn run(cli: &Cli, a: &WatchArgs) -> Result<()> {
         None => Watcher::start(opts)?,
     };
     Printer::started(w.state().generation, w.state().rule_count() as u64);
-    eprintln!("nfscope: legacy x_tables: {}", w.audit_state().note);
+    // Not eprintln!: a reader that stopped reading stderr must not end the watch.
+    let _ = writeln!(
+        std::io::stderr(),
+        "nfscope: legacy x_tables: {}",
+        w.audit_state().note
+    );
     let mut p = Printer::new(a);
     let end = deadline(a);
     loop {

@@ -583,15 +583,30 @@ pub fn legacy_records(
                 out.push(rec("chain_added", t, c));
             }
             let old_lines = old_lines.unwrap_or(&[]);
-            let gone: Vec<(usize, &String)> = old_lines
-                .iter()
-                .enumerate()
-                .filter(|(_, l)| !new_lines.contains(l))
+            // Lines as multisets: a rule added twice (two equal lines) is an addition too.
+            let unmatched = |from: &[String], against: &[String]| -> Vec<usize> {
+                let mut left: std::collections::HashMap<&str, usize> =
+                    std::collections::HashMap::new();
+                for l in against {
+                    *left.entry(l.as_str()).or_default() += 1;
+                }
+                (0..from.len())
+                    .filter(|&i| match left.get_mut(from[i].as_str()) {
+                        Some(n) if *n > 0 => {
+                            *n -= 1;
+                            false
+                        }
+                        _ => true,
+                    })
+                    .collect()
+            };
+            let gone: Vec<(usize, &String)> = unmatched(old_lines, new_lines)
+                .into_iter()
+                .map(|i| (i, &old_lines[i]))
                 .collect();
-            let came: Vec<(usize, &String)> = new_lines
-                .iter()
-                .enumerate()
-                .filter(|(_, l)| !old_lines.contains(l))
+            let came: Vec<(usize, &String)> = unmatched(new_lines, old_lines)
+                .into_iter()
+                .map(|i| (i, &new_lines[i]))
                 .collect();
             let mut used = vec![false; gone.len()];
             for (i, l) in &came {

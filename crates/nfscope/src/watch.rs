@@ -325,8 +325,10 @@ pub struct Watcher {
     audit_seen: bool,
     /// Register / replace records not yet matched to a poll.
     hints: Vec<NetfilterRecord>,
-    /// An audit record asked for a poll now.
+    /// An audit record asked for a poll now (not before `poll_after`: polls triggered by
+    /// records, e.g. of other namespaces, take at most half of the time).
     poll_now: bool,
+    poll_after: Instant,
     held: VecDeque<Held>,
     /// The watched namespace's identity, to set aside records of processes elsewhere.
     watched_ns: Option<NsId>,
@@ -434,6 +436,7 @@ impl Watcher {
             audit_seen: false,
             hints: Vec::new(),
             poll_now: false,
+            poll_after: Instant::now(),
             held: VecDeque::new(),
             watched_ns: None,
             legacy_stats: LegacyStats::default(),
@@ -449,7 +452,8 @@ impl Watcher {
         self.legacy_stats.polls += 1;
         self.legacy_stats.audit_polls += u64::from(self.poll_now);
         self.poll_now = false;
-        self.next_poll = Instant::now() + every;
+        let started = Instant::now();
+        self.next_poll = started + every;
         // The records that arrived before this poll started: their changes are in it (or in
         // an earlier one), never in a later one.
         let mut hints = std::mem::take(&mut self.hints);
@@ -501,7 +505,9 @@ impl Watcher {
             h.attach(&mut hints);
         }
         self.legacy_stats.hints_unmatched += hints.len() as u64;
-        self.release_held(Instant::now());
+        let now = Instant::now();
+        self.poll_after = now + (now - started);
+        self.release_held(now);
         Ok(())
     }
 
@@ -594,7 +600,9 @@ impl Watcher {
                     self.hint(r);
                 }
             }
-            if self.opts.legacy_poll.is_some() && (self.poll_now || now >= self.next_poll) {
+            if self.opts.legacy_poll.is_some()
+                && ((self.poll_now && now >= self.poll_after) || now >= self.next_poll)
+            {
                 self.poll_legacy()?;
                 continue;
             }
@@ -611,6 +619,9 @@ impl Watcher {
             };
             if self.opts.legacy_poll.is_some() {
                 upto(self.next_poll);
+                if self.poll_now {
+                    upto(self.poll_after);
+                }
             }
             if let Some(t) = self.audit.as_ref().and_then(|a| a.asm.deadline()) {
                 upto(t);
@@ -767,4 +778,112 @@ pub fn stream(
         })
         .map_err(|e| Error::io("spawn the watch thread", e))?;
     Ok(tokio_stream::wrappers::ReceiverStream::new(rx))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(serial: u64, pid: u32, entries: u32, netns: Option<NsId>) -> NetfilterRecord {
+        NetfilterRecord {
+            serial,
+            time_unix_ms: 1000,
+            id: format!("1.000:{serial}"),
+            table: "filter".into(),
+            family: 2,
+            entries: Some(entries),
+            op: NfcfgOp::XtReplace,
+            pid,
+            comm: "iptables-legacy".into(),
+            ppid: None,
+            uid: None,
+            auid: None,
+            exe: Some("/usr/sbin/xtables-legacy-multi".into()),
+            cmdline: None,
+            live: None,
+            netns,
+        }
+    }
+
+    fn group(before: u32, cands: Vec<NetfilterRecord>) -> Group {
+        Group {
+            family: "ip".into(),
+            table: "filter".into(),
+            before,
+            cands,
+        }
+    }
+
+    fn writer(d: Decision<'_>) -> Option<(u32, bool)> {
+        match d {
+            Decision::Writer(h, c) => Some((h.pid, c)),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn who_wrote_a_polled_change() {
+        let ours = Some((1, 100));
+        // One record, entry count as we saw it: that writer (not confirmed: gone on arrival).
+        assert_eq!(
+            writer(group(5, vec![rec(7, 42, 5, None)]).decide(ours)),
+            Some((42, false))
+        );
+        // Confirmed by its namespace.
+        assert_eq!(
+            writer(group(5, vec![rec(7, 42, 5, ours)]).decide(ours)),
+            Some((42, true))
+        );
+        // Register then replace by one process (a table's first use): the last record.
+        let g = group(0, vec![rec(8, 42, 4, None), rec(7, 42, 0, None)]);
+        assert_eq!(writer(g.decide(ours)).map(|w| w.0), Some(42));
+        // A record of another table instance (count differs) first, then ours: ours.
+        let g = group(5, vec![rec(6, 13, 9, None), rec(7, 42, 5, None)]);
+        assert_eq!(writer(g.decide(ours)).map(|w| w.0), Some(42));
+        // Only a record whose count does not match: nobody (yet).
+        assert!(matches!(
+            group(5, vec![rec(6, 13, 9, None)]).decide(ours),
+            Decision::Open
+        ));
+        // Two writers since the last poll: ambiguous, whatever their order.
+        let g = group(5, vec![rec(7, 42, 5, None), rec(8, 43, 6, None)]);
+        assert!(matches!(g.decide(ours), Decision::Ambiguous));
+        assert!(matches!(group(5, vec![]).decide(ours), Decision::Open));
+    }
+
+    #[test]
+    fn a_held_change_waits_for_an_unconfirmed_writer_then_settles() {
+        let t = Instant::now();
+        let mut h = Held {
+            records: vec![],
+            groups: vec![group(5, vec![])],
+            polled: t,
+            until: t + AUDIT_HOLD,
+        };
+        assert!(!h.settled(t, None, &[]));
+        let mut hints = vec![rec(7, 42, 5, None)];
+        h.attach(&mut hints);
+        assert!(hints.is_empty());
+        assert!(!h.settled(t, None, &[]), "settles only after AUDIT_SETTLE");
+        assert_eq!(h.wake(t), t + AUDIT_SETTLE);
+        assert!(h.settled(t + AUDIT_SETTLE, None, &[]));
+        // Another writer's record of the same table still being assembled: wait for it.
+        let other = [("ip".to_string(), "filter".to_string(), 43)];
+        assert!(!h.settled(t + AUDIT_SETTLE, None, &other));
+        // A confirmed writer settles at once.
+        let mut h2 = Held {
+            records: vec![],
+            groups: vec![group(5, vec![rec(7, 42, 5, Some((1, 1)))])],
+            polled: t,
+            until: t + AUDIT_HOLD,
+        };
+        assert!(h2.settled(t, Some((1, 1)), &[]));
+        // Records of other tables are left for others.
+        let mut hints = vec![NetfilterRecord {
+            table: "nat".into(),
+            ..rec(9, 42, 5, None)
+        }];
+        h2.attach(&mut hints);
+        assert_eq!(hints.len(), 1);
+    }
 }
