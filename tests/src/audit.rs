@@ -94,6 +94,23 @@ impl Drop for AuditGuard {
     }
 }
 
+/// The lock every [`AuditGuard`] holds, alone: for a test whose legacy writes must not run
+/// while another test attributes changes from audit records (records carry no namespace: two
+/// fresh tables registered at the same moment by processes already gone are ambiguous).
+pub fn exclusive() -> Result<File, String> {
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(LOCK)
+        .map_err(|e| format!("open {LOCK}: {e}"))?;
+    // SAFETY: flock on a valid fd we own.
+    if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        return Err(format!("flock {LOCK}: {}", std::io::Error::last_os_error()));
+    }
+    Ok(lock)
+}
+
 /// `AUDIT_SET` of the `enabled` field, acknowledged.
 pub fn set_enabled(v: u32) -> Result<(), String> {
     // SAFETY: plain socket(2); the fd is checked and owned below.

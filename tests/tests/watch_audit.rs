@@ -13,7 +13,7 @@ use nfscope::watch::{AuditState, Event, LegacyStats, WatchOptions, Watcher};
 use nfscope_tests::audit::AuditGuard;
 use nfscope_tests::Netns;
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
@@ -122,6 +122,43 @@ impl Live {
         }
     }
 
+    /// Run `write` (attempt `n`; it returns the writer's pid) and collect legacy records until
+    /// `done` holds for them. Every record must name that writer. A record without a writer is
+    /// accepted only as ambiguity (another process wrote a table of the same name at the same
+    /// moment, e.g. another test's namespace on a shared machine; both exited before their
+    /// records were read) and the write is tried again, at most three times.
+    fn attributed(
+        &self,
+        mut write: impl FnMut(usize) -> u32,
+        done: impl Fn(&[Record]) -> bool,
+    ) -> (u32, Vec<Record>, Duration) {
+        for n in 0..3 {
+            let ambiguous = self.stats().0.ambiguous;
+            let t0 = Instant::now();
+            let pid = write(n);
+            let mut recs = Vec::new();
+            while !done(&recs) {
+                recs.extend(self.legacy_until(Duration::from_secs(5), |_| true));
+            }
+            let took = t0.elapsed();
+            for r in &recs {
+                if let Some(p) = &r.process {
+                    assert_eq!(p.pid, pid, "attributed to another process: {r:#?}");
+                }
+            }
+            if recs.iter().all(|r| r.attribution == "audit") {
+                return (pid, recs, took);
+            }
+            assert!(
+                self.stats().0.ambiguous > ambiguous,
+                "a record without a writer, yet no ambiguity: {recs:#?}; {:?}",
+                self.stats()
+            );
+            eprintln!("attempt {n}: another process wrote the same table meanwhile; again");
+        }
+        panic!("three attempts in a row were ambiguous")
+    }
+
     /// No event at all for `d`.
     fn quiet(&self, d: Duration) -> bool {
         self.rx.recv_timeout(d).is_err()
@@ -178,18 +215,16 @@ fn legacy_changes_are_attributed_from_audit_records() {
     let exe = exe_of("iptables-legacy");
     assert!(exe.starts_with('/'), "{exe}");
 
+    let added = |recs: &[Record]| recs.iter().any(|r| r.kind == "rule_added");
+
     // 1. The first change in a fresh namespace: the table is registered, then replaced.
-    let t0 = Instant::now();
     let args = ["-A", "INPUT", "-s", "10.7.7.7", "-j", "ACCEPT"];
-    let pid = write(&ns, "iptables-legacy", &args, None);
-    let recs = w.legacy_until(Duration::from_secs(5), |r| r.kind == "rule_added");
-    let took = t0.elapsed();
+    let (pid, recs, took) = w.attributed(|_| write(&ns, "iptables-legacy", &args, None), added);
     let r = recs.iter().find(|r| r.kind == "rule_added").expect("added");
     assert_eq!(
         (r.backend.as_str(), r.family.as_str(), r.table.as_str()),
         ("legacy", "ip", "filter")
     );
-    assert_eq!(r.attribution, "audit", "{r:#?}");
     assert!(
         r.audit_event.as_deref().is_some_and(|e| e.contains(':')),
         "{r:?}"
@@ -206,77 +241,96 @@ fn legacy_changes_are_attributed_from_audit_records() {
     );
 
     // 2. ip6tables-legacy (comm cut at 15 characters by the kernel).
-    let pid6 = write(
-        &ns,
-        "ip6tables-legacy",
-        &["-A", "INPUT", "-s", "2001:db8::1", "-j", "DROP"],
-        None,
+    let (pid6, recs, _) = w.attributed(
+        |_| {
+            write(
+                &ns,
+                "ip6tables-legacy",
+                &["-A", "INPUT", "-s", "2001:db8::1", "-j", "DROP"],
+                None,
+            )
+        },
+        |recs| {
+            recs.iter()
+                .any(|r| r.kind == "rule_added" && r.family == "ip6")
+        },
     );
-    let recs = w.legacy_until(Duration::from_secs(5), |r| {
-        r.kind == "rule_added" && r.family == "ip6"
-    });
     let r = recs.iter().find(|r| r.kind == "rule_added").expect("added");
     let p = r.process.as_ref().expect("process");
-    assert_eq!(
-        (p.pid, p.comm.as_str(), r.attribution.as_str()),
-        (pid6, "ip6tables-legac", "audit")
-    );
+    assert_eq!((p.pid, p.comm.as_str()), (pid6, "ip6tables-legac"));
 
     // 3. The incident, legacy style, and its alert, attributed.
-    write(&ns, "iptables-legacy", &["-N", "KUBE-FIREWALL"], None);
-    w.legacy_until(Duration::from_secs(5), |r| r.kind == "chain_added");
-    write(
-        &ns,
-        "iptables-legacy",
-        &[
-            "-A",
-            "KUBE-FIREWALL",
-            "-m",
-            "mark",
-            "--mark",
-            "0x8000/0x8000",
-            "-j",
-            "DROP",
-        ],
-        None,
+    let chain = |n: usize| format!("KUBE-FIREWALL{n}");
+    let mut n_chain = 0;
+    w.attributed(
+        |n| {
+            n_chain = n;
+            write(&ns, "iptables-legacy", &["-N", &chain(n)], None)
+        },
+        |recs| recs.iter().any(|r| r.kind == "chain_added"),
     );
-    w.legacy_until(Duration::from_secs(5), |r| r.kind == "rule_added");
-    let pid_r = write(
-        &ns,
-        "iptables-legacy",
-        &["-R", "KUBE-FIREWALL", "1", "-j", "DROP"],
-        None,
+    w.attributed(
+        |_| {
+            write(
+                &ns,
+                "iptables-legacy",
+                &[
+                    "-A",
+                    &chain(n_chain),
+                    "-m",
+                    "mark",
+                    "--mark",
+                    "0x8000/0x8000",
+                    "-j",
+                    "DROP",
+                ],
+                None,
+            )
+        },
+        added,
     );
-    let recs = w.legacy_until(Duration::from_secs(5), |r| r.kind == "rule_replaced");
-    let r = &recs[0];
+    let (pid_r, recs, _) = w.attributed(
+        |n| {
+            write(
+                &ns,
+                "iptables-legacy",
+                &["-R", &chain(n), "1", "-j", "DROP"],
+                None,
+            )
+        },
+        |recs| recs.iter().any(|r| r.kind == "rule_replaced"),
+    );
+    let r = recs
+        .iter()
+        .find(|r| r.kind == "rule_replaced")
+        .expect("replaced");
     assert_eq!(r.lost, vec!["-m mark --mark 0x8000/0x8000".to_string()]);
     assert!(r.alert.is_some());
     assert_eq!(r.process.as_ref().map(|p| p.pid), Some(pid_r));
 
     // 4. A restore of two tables by one process: every record names it.
-    let pid_restore = write(
-        &ns,
-        "iptables-legacy-restore",
-        &["--noflush"],
-        Some(
-            "*filter\n:X - [0:0]\n-A X -j DROP\nCOMMIT\n*nat\n:Y - [0:0]\n-A Y -j RETURN\nCOMMIT\n",
-        ),
+    let (pid_restore, seen, _) = w.attributed(
+        |n| {
+            write(
+                &ns,
+                "iptables-legacy-restore",
+                &["--noflush"],
+                Some(&format!(
+                    "*filter\n:X{n} - [0:0]\n-A X{n} -j DROP\nCOMMIT\n*nat\n:Y{n} - [0:0]\n-A Y{n} -j RETURN\nCOMMIT\n"
+                )),
+            )
+        },
+        |recs| {
+            ["nat", "filter"]
+                .iter()
+                .all(|t| recs.iter().any(|r| r.table == *t && r.kind == "rule_added"))
+        },
     );
-    let mut seen = Vec::new();
-    while !(seen
-        .iter()
-        .any(|r: &Record| r.table == "nat" && r.kind == "rule_added")
-        && seen
-            .iter()
-            .any(|r: &Record| r.table == "filter" && r.kind == "rule_added"))
-    {
-        seen.extend(w.legacy_until(Duration::from_secs(5), |_| true));
-    }
     for r in &seen {
         let p = r.process.as_ref().unwrap_or_else(|| panic!("{r:#?}"));
         assert_eq!(
-            (p.pid, p.comm.as_str(), r.attribution.as_str()),
-            (pid_restore, "iptables-legacy", "audit"),
+            (p.pid, p.comm.as_str()),
+            (pid_restore, "iptables-legacy"),
             "{r:#?}"
         );
         assert_eq!(
@@ -285,7 +339,7 @@ fn legacy_changes_are_attributed_from_audit_records() {
         );
     }
     let (legacy, audit) = w.stats();
-    assert_eq!(legacy.unattributed, 0, "{legacy:?}");
+    assert_eq!(legacy.unattributed, legacy.ambiguous, "{legacy:?}");
     let audit = audit.expect("listening");
     assert_eq!(audit.malformed, 0, "{audit:?}");
 }
@@ -337,8 +391,12 @@ fn a_change_in_another_namespace_is_not_attributed_here() {
         );
         let recs = w.legacy_until(Duration::from_secs(5), |r| r.kind == "rule_added");
         for r in &recs {
-            let p = r.process.as_ref().expect("attributed");
-            assert_eq!(p.pid, y, "writer elsewhere was {x}: {r:#?}");
+            // Unattributed only if a third process (another test on this machine) wrote a
+            // table of the same name at the same moment.
+            match &r.process {
+                Some(p) => assert_eq!(p.pid, y, "writer elsewhere was {x}: {r:#?}"),
+                None => assert!(w.stats().0.ambiguous > 0, "{r:#?} {:?}", w.stats()),
+            }
         }
         let n = set_aside(&w.stats().0);
         write(
@@ -396,6 +454,7 @@ fn a_change_in_another_namespace_is_not_attributed_here() {
 /// Audit off for the watcher (the option): the same change is found by polling, with no writer.
 #[test]
 fn without_audit_records_the_writer_is_unknown() {
+    let _serial = nfscope_tests::audit::exclusive().expect("lock");
     let ns = Netns::new("wnoaudit");
     let o = WatchOptions {
         legacy_poll: Some(Duration::from_millis(200)),
@@ -479,32 +538,49 @@ fn the_cli_and_the_daemon_show_the_writer() {
     };
     let ns = Netns::new("waudcli");
     let exe = exe_of("iptables-legacy");
+    // One `iptables-legacy -A INPUT -s IP -j ACCEPT` while `watch` (the command) runs: its JSON
+    // record of that rule. Retried (at most 3 times) only when it came without a writer because
+    // another process wrote a same-named table at the same moment (see `Live::attributed`).
+    let check = |watch: &dyn Fn() -> std::process::Child, tag: u8| {
+        for n in 0..3u8 {
+            let child = watch();
+            let ip = format!("10.{tag}.{n}.1");
+            let argv = ["iptables-legacy", "-A", "INPUT", "-s", &ip, "-j", "ACCEPT"];
+            let pid = write(&ns, argv[0], &argv[1..], None);
+            let got = lines_until(child, Duration::from_secs(10), |v| {
+                v["type"] == "rule_added"
+                    && v["rule"]["iptables"]
+                        .as_str()
+                        .is_some_and(|s| s.contains(&ip))
+            });
+            let v = got.last().expect("a record");
+            assert_eq!(v["type"], "rule_added", "{got:?}");
+            if v["attribution"] == "none" && v.get("process").is_none() {
+                eprintln!("attempt {n}: no writer (ambiguous); again");
+                continue;
+            }
+            check_json(v, pid, &exe, &argv);
+            return;
+        }
+        panic!("three attempts without a writer");
+    };
+
     // Embedded: `nfscope --netns NS watch --json`.
-    let mut child = Command::new(nfscope_tests::nfscope_bin())
-        .args(["--netns", ns.name(), "watch", "--json", "--duration", "20"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("nfscope watch");
-    let mut err = BufReader::new(child.stderr.take().expect("stderr"));
-    let said = wait_for_line(&mut err, "legacy x_tables");
-    assert!(said.contains("attributed"), "{said}");
-    let argv = [
-        "iptables-legacy",
-        "-A",
-        "INPUT",
-        "-s",
-        "10.5.5.5",
-        "-j",
-        "ACCEPT",
-    ];
-    let pid = write(&ns, argv[0], &argv[1..], None);
-    let got = lines_until(child, Duration::from_secs(10), |v| {
-        v["type"] == "rule_added"
-    });
-    let v = got.last().expect("a record");
-    assert_eq!(v["type"], "rule_added", "{got:?}");
-    check_json(v, pid, &exe, &argv);
+    check(
+        &|| {
+            let mut child = Command::new(nfscope_tests::nfscope_bin())
+                .args(["--netns", ns.name(), "watch", "--json", "--duration", "20"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("nfscope watch");
+            let mut err = BufReader::new(child.stderr.take().expect("stderr"));
+            let said = wait_for_line(&mut err, "legacy x_tables");
+            assert!(said.contains("attributed"), "{said}");
+            child
+        },
+        5,
+    );
 
     // Through nfscoped: `nfscope --remote ... watch --json`.
     let dir = std::env::temp_dir().join(format!("nfscope-waudit-{}", std::process::id()));
@@ -525,40 +601,28 @@ fn the_cli_and_the_daemon_show_the_writer() {
         assert!(Instant::now() < end, "nfscoped did not come up");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let mut child = Command::new(nfscope_tests::nfscope_bin())
-        .arg("--remote")
-        .arg(format!("unix:{}", socket.display()))
-        .args(["watch", "--json", "--duration", "20"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("nfscope --remote watch");
-    let mut err = BufReader::new(child.stderr.take().expect("stderr"));
-    wait_for_line(&mut err, "watching");
-    let argv = [
-        "iptables-legacy",
-        "-A",
-        "INPUT",
-        "-s",
-        "10.6.6.6",
-        "-j",
-        "ACCEPT",
-    ];
-    let pid = write(&ns, argv[0], &argv[1..], None);
-    let got = lines_until(child, Duration::from_secs(10), |v| {
-        v["type"] == "rule_added"
-            && v["rule"]["iptables"]
-                .as_str()
-                .is_some_and(|s| s.contains("10.6.6.6"))
-    });
-    let v = got.last().expect("a record");
-    check_json(v, pid, &exe, &argv);
+    check(
+        &|| {
+            let mut child = Command::new(nfscope_tests::nfscope_bin())
+                .arg("--remote")
+                .arg(format!("unix:{}", socket.display()))
+                .args(["watch", "--json", "--duration", "20"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("nfscope --remote watch");
+            let mut err = BufReader::new(child.stderr.take().expect("stderr"));
+            wait_for_line(&mut err, "watching");
+            child
+        },
+        6,
+    );
     // SIGTERM; its log says how legacy changes are attributed.
     // SAFETY: kill(2) on the daemon we started.
     unsafe { libc::kill(daemon.id() as i32, libc::SIGTERM) };
     let _ = daemon.wait();
     let log = std::fs::read_to_string(dir.join("log")).unwrap_or_default();
-    assert!(log.contains("audit"), "{log}");
+    assert!(log.contains("legacy x_tables attribution"), "{log}");
+    assert!(log.contains("legacy changes attributed"), "{log}");
     let _ = std::fs::remove_dir_all(&dir);
-    let _: PathBuf = dir;
 }

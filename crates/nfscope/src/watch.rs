@@ -538,10 +538,25 @@ impl Watcher {
         let mut done = Vec::new();
         // Bounded, so that a flood of records cannot starve the nf_tables events.
         for _ in 0..4096 {
-            let Some(dg) = a.sock.recv()? else { break };
-            done.extend(a.asm.feed(dg, Instant::now()));
-            self.audit_seen = true;
+            match a.sock.recv() {
+                Ok(Some(dg)) => {
+                    done.extend(a.asm.feed(dg, Instant::now()));
+                    self.audit_seen = true;
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    // The listener is a help, never a reason to stop watching: poll alone.
+                    self.audit = None;
+                    self.audit_note = format!(
+                        "the audit listener failed ({e}): legacy changes are polled, writers unknown"
+                    );
+                    break;
+                }
+            }
         }
+        let Some(a) = &mut self.audit else {
+            return Ok(());
+        };
         done.extend(a.asm.expire(Instant::now()));
         for r in done {
             self.hint(r);
