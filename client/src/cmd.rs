@@ -1,7 +1,7 @@
 //! The subcommands, embedded mode: each builds library options from the arguments, calls the
 //! library, and prints.
 
-use crate::{BackendArg, Cli, Command, FamilyArg, Filter, Format, SeverityArg};
+use crate::{BackendArg, Cli, Command, FamilyArg, Filter, Format, SeverityArg, XtArg};
 use anyhow::Result;
 use nfscope::lint::{self, NodeSettings, Severity};
 use nfscope::output;
@@ -58,15 +58,21 @@ pub fn run(cli: &Cli) -> Result<Status> {
             Ok(lint_status(&findings, a.fail_on))
         }
         Command::Dump(a) => {
-            let (rs, _) = take(cli, &a.filter)?;
             let backend = backend(a.backend);
+            // Only the backends asked for are read.
+            let rs = if backend.nft() {
+                take(cli, &a.filter)?.0
+            } else {
+                Ruleset::default()
+            };
             let legacy = if backend.legacy() {
                 Some(read_legacy(cli, &a.filter)?)
             } else {
                 None
             };
-            let mut opts = output::nft_options_in(cli.netns.as_deref())?;
+            let mut opts = output::nft_options_for(cli.netns.as_deref(), &rs)?;
             opts.show_writer = a.show_writer;
+            opts.xt = xt_style(a.xt);
             if a.format == Format::Nft && backend.nft() {
                 // nft writes these to stderr before the ruleset; so do we.
                 for w in nfscope::render::nft::warnings(&rs) {
@@ -83,8 +89,24 @@ pub fn run(cli: &Cli) -> Result<Status> {
             Ok(Status::Ok)
         }
         Command::Stats(a) => {
-            let (rs, stats) = take(cli, &a.filter)?;
-            write_stdout(&output::stats(&rs, &stats, a.json))?;
+            let b = backend(a.backend);
+            let nft = if b.nft() {
+                Some(take(cli, &a.filter)?)
+            } else {
+                None
+            };
+            let legacy = if b.legacy() {
+                let start = std::time::Instant::now();
+                let l = read_legacy(cli, &a.filter)?;
+                Some((l, start.elapsed()))
+            } else {
+                None
+            };
+            write_stdout(&output::stats_backends(
+                nft.as_ref().map(|(rs, st)| (rs, st)),
+                legacy.as_ref().map(|(l, d)| (l, *d)),
+                a.json,
+            ))?;
             Ok(Status::Ok)
         }
     }
@@ -142,6 +164,13 @@ pub fn format(f: Format) -> output::DumpFormat {
         Format::Nft => output::DumpFormat::Nft,
         Format::Json => output::DumpFormat::Json,
         Format::IptablesSave => output::DumpFormat::IptablesSave,
+    }
+}
+
+pub fn xt_style(x: XtArg) -> nfscope::render::nft::XtStyle {
+    match x {
+        XtArg::Translate => nfscope::render::nft::XtStyle::Translate,
+        XtArg::Nft => nfscope::render::nft::XtStyle::Nft,
     }
 }
 

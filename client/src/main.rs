@@ -149,9 +149,10 @@ pub struct Filter {
 
 #[derive(clap::Args, Debug)]
 pub struct DumpArgs {
-    /// Output format: nft text (as `nft list ruleset` prints it), iptables-save text (as
-    /// iptables-nft-save / iptables-legacy-save print it), or JSON (the whole model with each
-    /// rule's texts, writer and compat; schema in docs/json-schema.md).
+    /// Output format: nft text (as `nft list ruleset` prints it, xt expressions per --xt),
+    /// iptables-save text (as iptables-nft-save / iptables-legacy-save print it; legacy arp
+    /// tables as arptables-legacy-save does), or JSON (the whole model with each rule's texts,
+    /// writer and compat; schema in docs/json-schema.md).
     #[arg(long, short, value_enum, default_value_t = Format::Nft)]
     pub format: Format,
     /// Which backend: nf_tables (nft), legacy x_tables (legacy), or both (all). When both hold
@@ -162,8 +163,22 @@ pub struct DumpArgs {
     /// formats; the JSON always carries `writer`).
     #[arg(long)]
     pub show_writer: bool,
+    /// How the xt matches and targets that iptables-nft keeps inside nf_tables rules print in
+    /// nft text (and in each JSON rule's `nft`). Rules written with nft are not affected.
+    #[arg(long, value_enum, default_value_t = XtArg::Translate, value_name = "STYLE")]
+    pub xt: XtArg,
     #[command(flatten)]
     pub filter: Filter,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum XtArg {
+    /// As iptables-translate prints them: nft syntax where an equivalent exists, `-m comment`
+    /// as the rule's comment, and `xt match NAME [iptables options]` where there is none
+    Translate,
+    /// Exactly as `nft list ruleset` (nftables 1.0.6) prints them: `xt match NAME`
+    /// placeholders, comments dropped
+    Nft,
 }
 
 #[derive(clap::Args, Debug)]
@@ -171,6 +186,10 @@ pub struct StatsArgs {
     /// Print the figures as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Which backend to count: nf_tables (nft), legacy x_tables (legacy), or both (all; the
+    /// legacy part only appears when a legacy table exists). With --remote only nft is served.
+    #[arg(long, value_enum, default_value_t = BackendArg::All)]
+    pub backend: BackendArg,
     #[command(flatten)]
     pub filter: Filter,
 }

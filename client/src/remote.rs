@@ -100,6 +100,11 @@ async fn dispatch(cli: &Cli, mut c: NfscopeClient<Channel>) -> Result<Status> {
                     format: format as i32,
                     backend: backend as i32,
                     show_writer: a.show_writer,
+                    // always explicit: an unspecified style means nft's form to the daemon
+                    xt_style: match a.xt {
+                        crate::XtArg::Translate => pb::XtStyle::Translate,
+                        crate::XtArg::Nft => pb::XtStyle::Nft,
+                    } as i32,
                 })
                 .await
                 .map_err(status_err)?
@@ -111,6 +116,12 @@ async fn dispatch(cli: &Cli, mut c: NfscopeClient<Channel>) -> Result<Status> {
             Ok(Status::Ok)
         }
         Command::Stats(a) => {
+            if a.backend == crate::BackendArg::Legacy {
+                return Err(anyhow::anyhow!(
+                    "nfscoped serves nf_tables counts only; run `nfscope stats --backend legacy` \
+                     on the node itself (embedded mode) for the legacy backend"
+                ));
+            }
             let r = c
                 .stats(pb::StatsRequest {
                     filter: Some(filter(&a.filter)),

@@ -57,7 +57,7 @@ impl Metrics {
                 let info = provenance::TableInfo::of(t);
                 for c in &t.chains {
                     for r in &c.rules {
-                        let v = provenance::of_rule_in(&info, t, c, r);
+                        let v = provenance::of_rule_in(&info, t, c, &r);
                         *by.entry((v.tool.clone(), v.versions.join("|")))
                             .or_default() += 1;
                     }

@@ -6,6 +6,7 @@ use crate::proto_conv;
 use nfscope::history::Query;
 use nfscope::lint::{self, NodeSettings};
 use nfscope::output::{self, Backend, DumpFormat};
+use nfscope::render::nft::XtStyle;
 use nfscope::snapshot::{self, Options, Stats};
 use nfscope::wire::nft::Family;
 use nfscope::Ruleset;
@@ -141,6 +142,17 @@ impl Nfscope for Service {
                 )))
             }
         };
+        // Unspecified is nft 1.0.6's form: what GetRuleset returned before the field existed.
+        let xt = match pb::XtStyle::try_from(req.xt_style) {
+            Ok(pb::XtStyle::Translate) => XtStyle::Translate,
+            Ok(pb::XtStyle::Nft | pb::XtStyle::Unspecified) => XtStyle::Nft,
+            Err(_) => {
+                return Err(Status::invalid_argument(format!(
+                    "unknown xt_style {}",
+                    req.xt_style
+                )))
+            }
+        };
         let show_writer = req.show_writer;
         let legacy = if backend.legacy() {
             Some(self.legacy(f, t.as_deref()).await?)
@@ -152,8 +164,9 @@ impl Nfscope for Service {
             let rs = rs.clone();
             let netns = self.netns.clone();
             move || {
-                let mut opts = output::nft_options_in(netns.as_deref()).unwrap_or_default();
+                let mut opts = output::nft_options_for(netns.as_deref(), &rs).unwrap_or_default();
                 opts.show_writer = show_writer;
+                opts.xt = xt;
                 output::dump(&rs, legacy.as_ref(), backend, format, &opts)
             }
         })
@@ -251,7 +264,9 @@ impl Nfscope for Service {
             marker.generation = rs.generation;
             marker.rules = rs.rule_count() as u64;
             marker.text = tokio::task::spawn_blocking(move || {
-                let opts = output::nft_options_in(netns.as_deref()).unwrap_or_default();
+                // the watch's start snapshot keeps nft 1.0.6's form (no style in WatchRequest)
+                let mut opts = output::nft_options_for(netns.as_deref(), &rs).unwrap_or_default();
+                opts.xt = XtStyle::Nft;
                 output::dump(&rs, None, Backend::Nft, format, &opts)
             })
             .await

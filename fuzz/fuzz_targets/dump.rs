@@ -12,9 +12,14 @@ use nfscope::wire::nft::Family;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(rs) = nfscope::change::decode_dump(data) {
-        let opts = Default::default();
-        let _ = nfscope::render::nft::ruleset(&rs, &opts);
-        let _ = nfscope::json::document(&rs, &opts);
+        for xt in nfscope::render::nft::XtStyle::ALL {
+            let opts = nfscope::render::nft::NftOptions {
+                xt,
+                ..Default::default()
+            };
+            let _ = nfscope::render::nft::ruleset(&rs, &opts);
+            let _ = nfscope::json::document(&rs, &opts);
+        }
         let _ = iptnft::save(&rs, Family::Ip, Reader::From188, true);
         let _ = iptnft::save(&rs, Family::Ip6, Reader::Upto187, false);
     }

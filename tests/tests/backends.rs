@@ -150,3 +150,34 @@ fn reading_all_backends_creates_no_legacy_table() {
     let nft = ns.run("iptables-nft-save", &[]);
     assert!(!String::from_utf8_lossy(&nft.stderr).contains("legacy tables present"));
 }
+
+/// `stats --backend`: the legacy part counts what `iptables-legacy-save` prints, the nft part
+/// what nft holds, and `--backend nft` leaves legacy out entirely.
+#[test]
+fn stats_counts_each_backend() {
+    let ns = Netns::new("stats");
+    ns.run_stdin("iptables-legacy-restore", &[], "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:KUBE-FW - [0:0]\n-A INPUT -p tcp -m tcp --dport 22 -m conntrack --ctstate NEW -j ACCEPT\n-A INPUT -j KUBE-FW\n-A KUBE-FW -m mark --mark 0x8000/0x8000 -j DROP\n-A OUTPUT -j LOG --log-prefix \"out \"\nCOMMIT\n*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -o eth0 -j MASQUERADE\nCOMMIT\n");
+    ns.nft_load("table inet t {\n chain c {\n type filter hook input priority 0;\n tcp dport 80 accept\n }\n}\n");
+    let v: Value = serde_json::from_str(&run(&ns, &["stats", "--json"])).expect("json");
+    let l = &v["legacy"];
+    let saved = ns.ok("iptables-legacy-save", &[]);
+    let rules = saved.lines().filter(|x| x.starts_with("-A ")).count() as u64;
+    assert_eq!(l["total"]["rules"], rules, "{v}");
+    assert_eq!(l["total"]["matches"], 3, "{v}"); // tcp, conntrack, mark
+    assert_eq!(l["total"]["targets"], 2, "{v}"); // LOG, MASQUERADE
+    assert_eq!(l["total"]["unknown"], 0, "{v}");
+    assert_eq!(l["extensions_by_name"]["-m conntrack"], 1, "{v}");
+    assert_eq!(v["counts"]["total"]["rules"], 1, "{v}");
+    let only_nft: Value =
+        serde_json::from_str(&run(&ns, &["stats", "--json", "--backend", "nft"])).expect("json");
+    assert!(only_nft.get("legacy").is_none(), "{only_nft}");
+    let only_legacy: Value =
+        serde_json::from_str(&run(&ns, &["stats", "--json", "--backend", "legacy"])).expect("json");
+    assert!(only_legacy.get("counts").is_none(), "{only_legacy}");
+    assert_eq!(only_legacy["legacy"]["total"]["rules"], rules);
+    let text = run(&ns, &["stats", "--backend", "legacy"]);
+    assert!(
+        text.contains("legacy (x_tables):") && text.contains("-m mark"),
+        "{text}"
+    );
+}

@@ -48,6 +48,26 @@ impl Daemon {
         }
     }
 
+    /// A gRPC client on the daemon's unix socket.
+    async fn client(
+        &self,
+    ) -> nfscope_proto::v1::nfscope_client::NfscopeClient<tonic::transport::Channel> {
+        let path = self.socket.clone();
+        let ch = tonic::transport::Endpoint::try_from("http://nfscoped.local")
+            .expect("endpoint")
+            .connect_with_connector(tower::service_fn(move |_: tonic::transport::Uri| {
+                let path = path.clone();
+                async move {
+                    Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(
+                        tokio::net::UnixStream::connect(&path).await?,
+                    ))
+                }
+            }))
+            .await
+            .expect("connect");
+        nfscope_proto::v1::nfscope_client::NfscopeClient::new(ch)
+    }
+
     fn remote(&self, args: &[&str]) -> Output {
         Command::new(nfscope_tests::nfscope_bin())
             .args(["--remote", &format!("unix:{}", self.socket)])
@@ -118,10 +138,37 @@ fn remote_output_is_embedded_output() {
             "DROP",
         ],
     );
+    // xt expressions whose text depends on the style and on ipset names (read by the daemon
+    // in its namespace)
+    ns.ok("ipset", &["create", "web", "hash:ip"]);
+    ns.ok(
+        "iptables-nft",
+        &[
+            "-A",
+            "INPUT",
+            "-m",
+            "set",
+            "--match-set",
+            "web",
+            "src",
+            "-m",
+            "comment",
+            "--comment",
+            "blocked",
+            "-j",
+            "SET",
+            "--add-set",
+            "web",
+            "dst",
+        ],
+    );
     let d = Daemon::start(&ns, &tmp("same"), &[]);
     for args in [
         &["dump"][..],
+        &["dump", "--xt", "nft"],
         &["dump", "--format", "json"],
+        &["dump", "--format", "json", "--xt", "nft"],
+        &["dump", "--format", "iptables-save"],
         &["dump", "--table", "filter"],
         &["lint", "--json"],
     ] {
@@ -133,6 +180,33 @@ fn remote_output_is_embedded_output() {
             "{args:?}"
         );
     }
+    let text = d.ok(&["dump"]);
+    assert!(
+        text.contains("xt match set [--match-set web src] counter packets 0 bytes 0 xt target SET [--add-set web dst] comment \"blocked\""),
+        "{text}"
+    );
+    let text = d.ok(&["dump", "--format", "iptables-save"]);
+    assert!(
+        text.contains("-A INPUT -m set --match-set web src -m comment --comment blocked -j SET --add-set web dst"),
+        "{text}"
+    );
+    // A client that does not know the xt_style field gets what GetRuleset always returned:
+    // nft 1.0.6's text.
+    let nft_form = d.ok(&["dump", "--xt", "nft"]);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let old_client = rt.block_on(async {
+        use nfscope_proto::v1 as pb;
+        let mut c = d.client().await;
+        c.get_ruleset(pb::GetRulesetRequest::default())
+            .await
+            .expect("get_ruleset")
+            .into_inner()
+            .text
+    });
+    assert_eq!(old_client, nft_form);
     // stats differ only in timing figures: compare the counts.
     let r: serde_json::Value = serde_json::from_str(&d.ok(&["stats", "--json"])).expect("json");
     let e: serde_json::Value =
@@ -583,20 +657,7 @@ fn watch_starts_with_the_ruleset_and_replays_from_a_generation() {
         .build()
         .expect("runtime");
     rt.block_on(async {
-        let path = d.socket.clone();
-        let ch = tonic::transport::Endpoint::try_from("http://nfscoped.local")
-            .expect("endpoint")
-            .connect_with_connector(tower::service_fn(move |_: tonic::transport::Uri| {
-                let path = path.clone();
-                async move {
-                    Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(
-                        tokio::net::UnixStream::connect(&path).await?,
-                    ))
-                }
-            }))
-            .await
-            .expect("connect");
-        let mut c = nfscope_proto::v1::nfscope_client::NfscopeClient::new(ch);
+        let mut c = d.client().await;
         use nfscope_proto::v1 as pb;
         let mut s = c
             .watch(pb::WatchRequest {

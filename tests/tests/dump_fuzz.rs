@@ -88,9 +88,14 @@ fn dump() -> &'static Vec<u8> {
 
 fn render(data: &[u8]) {
     if let Ok(rs) = nfscope::change::decode_dump(data) {
-        let opts = Default::default();
-        let _ = nfscope::render::nft::ruleset(&rs, &opts);
-        let _ = nfscope::json::document(&rs, &opts);
+        for xt in nfscope::render::nft::XtStyle::ALL {
+            let opts = nfscope::render::nft::NftOptions {
+                xt,
+                ..Default::default()
+            };
+            let _ = nfscope::render::nft::ruleset(&rs, &opts);
+            let _ = nfscope::json::document(&rs, &opts);
+        }
         let _ = iptnft::save(&rs, Family::Ip, Reader::From188, true);
         let _ = iptnft::save(&rs, Family::Inet, Reader::Upto187, false);
         let _ = nfscope::lint::run(&nfscope::lint::Input {

@@ -42,7 +42,7 @@ fn kubelet_rule_rewritten_by_187_is_caught() {
         .table(nfscope::wire::nft::Family::Ip, "filter")
         .expect("filter");
     let c = t.chain("KUBE-FIREWALL").expect("chain");
-    let r = &c.rules[0];
+    let r = &c.rules.get(0).expect("rule");
     let w = provenance::of_rule(t, c, r);
     assert_eq!(
         (w.tool.as_str(), w.confidence),
@@ -101,7 +101,7 @@ fn kubelet_rule_rewritten_by_187_is_caught() {
         .table(nfscope::wire::nft::Family::Ip, "filter")
         .expect("filter");
     let c = t.chain("KUBE-FIREWALL").expect("chain");
-    let w = provenance::of_rule(t, c, &c.rules[0]);
+    let w = provenance::of_rule(t, c, &c.rules.get(0).expect("rule"));
     assert_eq!(w.tool, "iptables-nft");
     assert_eq!(w.versions, vec!["any".to_string()], "{w:?}");
 }

@@ -94,7 +94,7 @@ fn ours(ns: &Netns, reader: Reader) -> Reading {
         let mut refused = false;
         for c in &t.chains {
             for r in &c.rules {
-                let ipt = iptnft::translate(t, c, r, reader);
+                let ipt = iptnft::translate(t, c, &r, reader);
                 refused |= ipt.refused.is_some();
                 lines.push((t.name().to_string(), ipt.line()));
             }
@@ -234,6 +234,109 @@ fn save_text_is_identical_to_iptables_nft_save() {
                     &strip(&real),
                 );
             }
+        }
+    }
+}
+
+/// ipset names in iptables-nft-save text: xt `set` matches and `SET` targets hold the set's
+/// kernel index; iptables-nft-save asks the kernel for the name (`IP_SET_OP_GET_BYINDEX`, in
+/// its own namespace), and so do we (`output::nft_options_for` in the rule's namespace). Our
+/// text must equal the real iptables-nft-save byte for byte (without the `# Generated` /
+/// `# Completed` lines), with and without counters, through the library, the CLI's
+/// `dump --backend nft --format iptables-save` and the JSON's per-rule `iptables` text.
+#[test]
+fn save_text_names_ipsets_like_iptables_nft_save() {
+    let v4 = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+[5:500] -A INPUT -m set --match-set web src -j DROP\n\
+-A INPUT -p tcp -m set ! --match-set ports dst,dst -m tcp --dport 80 -j ACCEPT\n\
+-A INPUT -m set --match-set web src --return-nomatch ! --update-counters -j ACCEPT\n\
+[1:60] -A FORWARD -j SET --add-set web src\n\
+-A FORWARD -j SET --del-set ports src,dst\n\
+-A OUTPUT -m set --match-set web dst -j SET --add-set ports dst,dst --exist\n\
+COMMIT\n*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n\
+-A PREROUTING -m set --match-set web src -j MARK --set-xmark 0x1/0xffffffff\n\
+COMMIT\n";
+    let v6 = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+-A INPUT -m set --match-set six src -j DROP\n\
+-A OUTPUT -j SET --add-set six dst\n\
+COMMIT\n";
+    let strip = |s: &str| -> Vec<String> {
+        s.lines()
+            .filter(|l| !l.starts_with("# Generated") && !l.starts_with("# Completed"))
+            .map(str::to_string)
+            .collect()
+    };
+    let reader = Writer::get("bookworm");
+    for writer in [Writer::get("bullseye"), Writer::get("bookworm")] {
+        let ns = Netns::new("ipsetname");
+        // index 0 is freed again, so names are not simply in creation order from 0
+        for set in [
+            &["create", "gone", "hash:ip"][..],
+            &["create", "web", "hash:ip", "counters"],
+            &["create", "ports", "hash:ip,port"],
+            &["create", "six", "hash:ip", "family", "inet6"],
+            &["destroy", "gone"],
+        ] {
+            ns.ok("ipset", set);
+        }
+        ns.run_stdin(&writer.tool("iptables-nft-restore"), &["-c"], v4);
+        ns.run_stdin(&writer.tool("ip6tables-nft-restore"), &["-c"], v6);
+        let (rs, _) = snapshot::take_in_netns(ns.name(), &Options::default()).expect("snapshot");
+        let opts = nfscope::output::nft_options_for(Some(ns.name()), &rs).expect("options");
+        let names = nfscope::render::iptables::SetNames(&opts.ipsets);
+        let mut all_real = Vec::new();
+        for (fam, tool) in [
+            (nfscope::wire::nft::Family::Ip, "iptables-nft-save"),
+            (nfscope::wire::nft::Family::Ip6, "ip6tables-nft-save"),
+        ] {
+            for counters in [false, true] {
+                let args: &[&str] = if counters { &["-c"] } else { &[] };
+                let real = ns.ok(&reader.tool(tool), args);
+                assert!(real.contains("--match-set "), "{real}");
+                let ours = iptnft::save_with(
+                    &rs,
+                    fam,
+                    Reader::From188,
+                    &iptnft::SaveOpts {
+                        counters,
+                        names: &names,
+                        ..Default::default()
+                    },
+                );
+                nfscope_tests::assert_same_lines(
+                    &format!("{tool} {args:?} of rules written by {}", writer.suite),
+                    &strip(&ours).join("\n"),
+                    &strip(&real).join("\n"),
+                );
+                if !counters {
+                    all_real.extend(strip(&real));
+                }
+            }
+        }
+        // the CLI reads the names in the namespace it is pointed at
+        let out = ns.nfscope(&["dump", "--backend", "nft", "--format", "iptables-save"]);
+        assert!(out.status.success());
+        nfscope_tests::assert_same_lines(
+            "nfscope dump --backend nft --format iptables-save",
+            &strip(&String::from_utf8_lossy(&out.stdout)).join("\n"),
+            &all_real.join("\n"),
+        );
+        let out = ns.nfscope(&["dump", "--backend", "nft", "--format", "json"]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        let lines: Vec<&str> = v["nftables"]["tables"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|t| t["chains"].as_array().into_iter().flatten())
+            .flat_map(|c| c["rules"].as_array().into_iter().flatten())
+            .filter_map(|r| r["iptables"].as_str())
+            .collect();
+        for want in [
+            "-A INPUT -m set --match-set web src -j DROP",
+            "-A FORWARD -j SET --del-set ports src,dst",
+            "-A INPUT -m set --match-set six src -j DROP",
+        ] {
+            assert!(lines.contains(&want), "{want}: {lines:#?}");
         }
     }
 }

@@ -177,8 +177,89 @@ fn reading_a_fresh_netns_creates_no_table() {
     assert_eq!(names(&ns), ["mangle\n", "", ""]);
 }
 
+/// ebtables is never read (see `nfscope::legacy`: nothing lists the ebtables tables of a
+/// namespace, and `EBT_SO_GET_INFO` on a name instantiates that table there). Shown by the
+/// syscalls themselves: `dump` in every format and `lint`, under strace, ask the kernel for the
+/// listed iptables, ip6tables and arptables tables only, with the `*_SO_GET_*` options and
+/// nothing else at `SOL_IP`/`SOL_IPV6` (no `EBT_SO_*`, no `*_SO_SET_*`). The check does not
+/// depend on the kernel having legacy ebtables (this one has not: `EBT_SO_GET_INFO` answers
+/// `ENOPROTOOPT`).
+#[test]
+fn dump_never_asks_for_an_ebtables_table() {
+    let ns = Netns::new("legacy");
+    let trace = std::env::temp_dir().join(format!("nfscope-ebt-strace-{}", std::process::id()));
+    let traced = |args: &[&str]| {
+        let out = std::process::Command::new("strace")
+            .args(["-f", "-qq", "-e", "trace=getsockopt,setsockopt", "-o"])
+            .arg(&trace)
+            .arg(nfscope_tests::nfscope_bin())
+            .args(["--netns", ns.name()])
+            .args(args)
+            .output()
+            .expect("run strace (scripts/test.sh installs it)");
+        assert!(
+            out.status.success(),
+            "nfscope {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::read_to_string(&trace).expect("trace")
+    };
+    let ip_level = |l: &str| l.contains(", SOL_IP, ") || l.contains(", SOL_IPV6, ");
+    // A fresh namespace: not one x_tables or ebtables option is asked, nothing is created.
+    let t = traced(&["dump", "--backend", "all"]);
+    assert!(!t.lines().any(ip_level), "fresh netns:\n{t}");
+    assert_eq!(names(&ns), ["", "", ""]);
+
+    ns.run_stdin(
+        "iptables-legacy-restore",
+        &["-w"],
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -s 10.0.0.1/32 -j DROP\nCOMMIT\n",
+    );
+    ns.run_stdin(
+        "ip6tables-legacy-restore",
+        &["-w"],
+        "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -j ACCEPT\nCOMMIT\n",
+    );
+    ns.ok("arptables-legacy", &["-A", "INPUT", "-j", "ACCEPT"]);
+    let allowed = [
+        "IPT_SO_GET_INFO",
+        "IPT_SO_GET_ENTRIES",
+        "IP6T_SO_GET_INFO",
+        "IP6T_SO_GET_ENTRIES",
+        "ARPT_SO_GET_INFO",
+        "ARPT_SO_GET_ENTRIES",
+        "SO_IP_SET",
+    ];
+    for args in [
+        &["dump", "--backend", "all"][..],
+        &["dump", "--backend", "all", "--format", "json"],
+        &["dump", "--backend", "all", "--format", "iptables-save"],
+        &["lint"],
+    ] {
+        let t = traced(args);
+        for want in [
+            "IPT_SO_GET_ENTRIES",
+            "IP6T_SO_GET_ENTRIES",
+            "ARPT_SO_GET_ENTRIES",
+        ] {
+            assert!(t.contains(want), "{args:?}: no {want} in the trace:\n{t}");
+        }
+        for l in t.lines() {
+            assert!(
+                !l.contains("EBT_") && !l.contains("_SO_SET_"),
+                "{args:?}: {l}"
+            );
+            assert!(
+                !ip_level(l) || allowed.iter().any(|o| l.contains(&format!(", {o}, "))),
+                "{args:?}: unexpected option: {l}"
+            );
+        }
+    }
+    let _ = std::fs::remove_file(&trace);
+}
+
 /// The arp family: instantiate arp_tables' filter table (as arptables-legacy would: a bare
-/// ARPT_SO_GET_INFO, which this machine has no legacy arptables binary to do), then read it.
+/// ARPT_SO_GET_INFO), then read it: three empty base chains. (Rules: tests/tests/arptables.rs.)
 #[test]
 fn arp_filter_table_is_read() {
     let ns = Netns::new("legacy");

@@ -6,7 +6,7 @@
 //! Known, documented differences (render/nft/DIFFERENCES.md) are listed in `KNOWN` as exact
 //! reference lines with the reason; everything else must be identical.
 
-use nfscope::render::nft::{ruleset, NftOptions};
+use nfscope::render::nft::{ruleset, NftOptions, XtStyle};
 use nfscope::snapshot::{self, Options};
 use nfscope_tests::writers::Writer;
 use nfscope_tests::Netns;
@@ -106,6 +106,8 @@ fn check(path: &PathBuf) -> String {
         &rs,
         &NftOptions {
             ifnames: ifnames(&ns),
+            // nft's own form of iptables-nft's xt expressions (what `nft list` prints)
+            xt: XtStyle::Nft,
             ..Default::default()
         },
     );
@@ -260,6 +262,7 @@ fn kube_proxy_ruleset_matches_nft() {
             &rs,
             &NftOptions {
                 ifnames: ifnames(&ns),
+                xt: XtStyle::Nft,
                 ..Default::default()
             },
         );
@@ -267,6 +270,25 @@ fn kube_proxy_ruleset_matches_nft() {
             ours == reference,
             "writer {writer:?}:\n{}",
             diff(&ours, &reference)
+        );
+        // The iptables-save text of the same 812 chains (translated on two threads) equals
+        // the system's iptables-nft-save.
+        let save = nfscope::iptnft::save(
+            &rs,
+            nfscope::wire::nft::Family::Ip,
+            nfscope::iptnft::Reader::From1810,
+            false,
+        );
+        let real: String = ns
+            .ok("iptables-nft-save", &[])
+            .lines()
+            .filter(|l| !l.starts_with("# Generated") && !l.starts_with("# Completed"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        nfscope_tests::assert_same_lines(
+            &format!("iptables-save, writer {writer:?}"),
+            &save,
+            &real,
         );
     }
 }

@@ -52,7 +52,7 @@ fn node_corpus_attribution_per_writer() {
         for t in &rs.tables {
             for c in &t.chains {
                 for r in &c.rules {
-                    let v = provenance::of_rule(t, c, r);
+                    let v = provenance::of_rule(t, c, &r);
                     assert!(
                         v.candidates.contains(&truth(&w))
                             || (v.confidence != Confidence::Certain && v.tool == "iptables-nft"),
@@ -92,7 +92,7 @@ fn no_certain_answer_is_wrong_for_any_writer() {
         for t in &rs.tables {
             for c in &t.chains {
                 for r in &c.rules {
-                    let v = provenance::of_rule(t, c, r);
+                    let v = provenance::of_rule(t, c, &r);
                     assert!(
                         v.candidates.contains(&truth(&w)),
                         "{} rule {:?} in {}: truth {:?} not among {v:?}",
@@ -121,7 +121,7 @@ fn no_certain_answer_is_wrong_for_any_writer() {
             .table(nfscope::wire::nft::Family::Ip, "filter")
             .expect("filter");
         let c = t.chain("KUBE-FIREWALL").expect("KUBE-FIREWALL");
-        let v = provenance::of_rule(t, c, &c.rules[0]);
+        let v = provenance::of_rule(t, c, &c.rules.get(0).expect("rule"));
         assert_eq!(v.confidence, Confidence::Certain, "{v:?}");
         let want = if w.suite == "bullseye" {
             "<=1.8.7"
@@ -145,7 +145,7 @@ fn nft_written_rules_are_never_attributed_to_iptables_with_certainty() {
     for t in &rs.tables {
         for c in &t.chains {
             for r in &c.rules {
-                let v = provenance::of_rule(t, c, r);
+                let v = provenance::of_rule(t, c, &r);
                 // nft can write exactly what iptables-nft writes (in a table laid out like
                 // iptables'): then "likely iptables-nft" is a fair presumption, but a certain
                 // answer must be right.

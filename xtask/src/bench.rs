@@ -41,7 +41,8 @@ pub struct Args {
     #[arg(long)]
     json: bool,
     /// Rows to leave out (comma-separated keys: raw, stats, dump-nft, dump-json, nft, nft-json,
-    /// iptables-save, netns-exec). The floor (raw) is needed for the ratios.
+    /// iptables-save, save-nft, raw-legacy, legacy-stats, save-legacy, iptables-legacy-save,
+    /// netns-exec, or `legacy` for the last four). The floor (raw) is needed for the ratios.
     #[arg(long, value_delimiter = ',')]
     skip: Vec<String>,
     /// Do not run `cargo build --release -p nfscope-cli` first.
@@ -78,19 +79,45 @@ fn rows(ns: &str, nfscope: &str, xtask: &str) -> Vec<Row> {
         Row {
             key: "stats",
             label: "nfscope stats",
-            argv: s(&[nfscope, "--netns", ns, "stats", "--json"]),
+            argv: s(&[
+                nfscope,
+                "--netns",
+                ns,
+                "stats",
+                "--backend",
+                "nft",
+                "--json",
+            ]),
             capture: true,
         },
         Row {
             key: "dump-nft",
             label: "nfscope dump --format nft",
-            argv: s(&[nfscope, "--netns", ns, "dump", "--format", "nft"]),
+            argv: s(&[
+                nfscope,
+                "--netns",
+                ns,
+                "dump",
+                "--backend",
+                "nft",
+                "--format",
+                "nft",
+            ]),
             capture: false,
         },
         Row {
             key: "dump-json",
             label: "nfscope dump --format json",
-            argv: s(&[nfscope, "--netns", ns, "dump", "--format", "json"]),
+            argv: s(&[
+                nfscope,
+                "--netns",
+                ns,
+                "dump",
+                "--backend",
+                "nft",
+                "--format",
+                "json",
+            ]),
             capture: false,
         },
         Row {
@@ -109,6 +136,62 @@ fn rows(ns: &str, nfscope: &str, xtask: &str) -> Vec<Row> {
             key: "nft-json",
             label: "nft -j list ruleset",
             argv: exec(&["nft", "-j", "list", "ruleset"]),
+            capture: false,
+        },
+        Row {
+            key: "save-nft",
+            label: "nfscope dump --backend nft --format iptables-save",
+            argv: s(&[
+                nfscope,
+                "--netns",
+                ns,
+                "dump",
+                "--backend",
+                "nft",
+                "--format",
+                "iptables-save",
+            ]),
+            capture: false,
+        },
+        Row {
+            key: "raw-legacy",
+            label: "raw getsockopt read (legacy floor)",
+            argv: s(&[xtask, "raw-legacy", "--netns", ns]),
+            capture: true,
+        },
+        Row {
+            key: "legacy-stats",
+            label: "nfscope stats --backend legacy",
+            argv: s(&[
+                nfscope,
+                "--netns",
+                ns,
+                "stats",
+                "--backend",
+                "legacy",
+                "--json",
+            ]),
+            capture: true,
+        },
+        Row {
+            key: "save-legacy",
+            label: "nfscope dump --backend legacy --format iptables-save",
+            argv: s(&[
+                nfscope,
+                "--netns",
+                ns,
+                "dump",
+                "--backend",
+                "legacy",
+                "--format",
+                "iptables-save",
+            ]),
+            capture: false,
+        },
+        Row {
+            key: "iptables-legacy-save",
+            label: "iptables-legacy-save",
+            argv: exec(&["iptables-legacy-save"]),
             capture: false,
         },
         Row {
@@ -175,6 +258,10 @@ struct ScaleResult {
     stats: Value,
     /// `xtask raw-dump` output of the last run.
     raw: Value,
+    /// Time `iptables-legacy-restore` took to load the same ruleset into legacy (if loaded).
+    legacy_load: Option<Duration>,
+    /// `xtask raw-legacy` output of the last run.
+    lraw: Value,
 }
 
 impl ScaleResult {
@@ -261,6 +348,22 @@ fn one_scale(
     );
     let text = kube.restore_text();
     let load = load(ns, &text)?;
+    // The same ruleset in legacy x_tables too (the nft rows do not see it; the legacy rows
+    // do not see the nft one), unless every legacy row is skipped.
+    let legacy_rows = [
+        "raw-legacy",
+        "legacy-stats",
+        "save-legacy",
+        "iptables-legacy-save",
+    ];
+    let legacy_load = if legacy_rows
+        .iter()
+        .all(|k| a.skip.iter().any(|s| s == k || s == "legacy"))
+    {
+        None
+    } else {
+        Some(load_legacy(ns, &text)?)
+    };
     let all = rows(
         ns.name(),
         &nfscope.to_string_lossy(),
@@ -268,7 +371,16 @@ fn one_scale(
     );
     let rows: Vec<Row> = all
         .into_iter()
-        .filter(|r| !a.skip.iter().any(|s| s == r.key))
+        .filter(|r| {
+            !a.skip.iter().any(|s| {
+                s == r.key
+                    || (s == "legacy"
+                        && matches!(
+                            r.key,
+                            "raw-legacy" | "legacy-stats" | "save-legacy" | "iptables-legacy-save"
+                        ))
+            })
+        })
         .collect();
     let mut res: Vec<RowResult> = rows
         .iter()
@@ -279,6 +391,7 @@ fn one_scale(
         })
         .collect();
     let (mut stats, mut raw) = (Value::Null, Value::Null);
+    let (mut lstats, mut lraw) = (Value::Null, Value::Null);
     let total = a.warmup + a.runs;
     let tty = std::io::stderr().is_terminal();
     for i in 0..total {
@@ -303,6 +416,8 @@ fn one_scale(
                     .with_context(|| format!("{}: output is not JSON", row.label))?;
                 match row.key {
                     "stats" => stats = v,
+                    "legacy-stats" => lstats = v,
+                    "raw-legacy" => lraw = v,
                     _ => raw = v,
                 }
             }
@@ -321,6 +436,14 @@ fn one_scale(
             kube.rules()
         );
     }
+    if !lstats.is_null() {
+        let got = lstats["legacy"]["total"]["rules"].as_u64();
+        ensure!(
+            got == Some(kube.rules() as u64),
+            "nfscope stats --backend legacy counted {got:?} rules, {} were loaded",
+            kube.rules()
+        );
+    }
     if let Some(m) = raw["messages"].as_u64() {
         ensure!(
             m == kube.rules() as u64,
@@ -332,10 +455,12 @@ fn one_scale(
         scale,
         kube,
         load,
+        legacy_load,
         text_bytes: text.len(),
         rows: res,
         stats,
         raw,
+        lraw,
     })
 }
 
@@ -424,6 +549,44 @@ fn load(ns: &Netns, text: &str) -> Result<Duration> {
     Ok(elapsed)
 }
 
+/// Load `text` into the legacy tables of `ns` with `iptables-legacy-restore`.
+fn load_legacy(ns: &Netns, text: &str) -> Result<Duration> {
+    progress("  loading with iptables-legacy-restore");
+    let start = Instant::now();
+    let mut child = ns
+        .command("iptables-legacy-restore")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("spawn iptables-legacy-restore")?;
+    {
+        let mut stdin = child
+            .stdin
+            .take()
+            .context("stdin of iptables-legacy-restore")?;
+        stdin
+            .write_all(text.as_bytes())
+            .context("write to iptables-legacy-restore")?;
+    }
+    let out = child
+        .wait_with_output()
+        .context("wait iptables-legacy-restore")?;
+    progress("");
+    ensure!(
+        out.status.success(),
+        "iptables-legacy-restore failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+    let d = start.elapsed();
+    eprintln!(
+        "  loaded it into legacy with iptables-legacy-restore in {:.2} s",
+        d.as_secs_f64()
+    );
+    Ok(d)
+}
+
 /// A transient status line on stderr (overwritten in place on a terminal; empty clears it).
 fn progress(msg: &str) {
     let mut e = std::io::stderr();
@@ -500,6 +663,35 @@ fn targets(r: &ScaleResult) -> Vec<(String, String, bool)> {
             x >= 10.0,
         ));
     }
+    if let (Some(f), Some(s)) = (r.row("raw-legacy"), r.row("legacy-stats")) {
+        let ratio = s.median().as_secs_f64() / f.median().as_secs_f64();
+        t.push((
+            "legacy snapshot within 1.2× of a raw getsockopt read".into(),
+            format!("{ratio:.2}× (cpu {})", cpu_ratio(cpu(s), cpu(f), 2)),
+            ratio <= 1.2,
+        ));
+    }
+    for (ours, theirs, what) in [
+        (
+            "save-legacy",
+            "iptables-legacy-save",
+            "iptables-save text (legacy) ≤ 0.5× iptables-legacy-save",
+        ),
+        (
+            "save-nft",
+            "iptables-save",
+            "iptables-save text (nf_tables) ≤ 0.5× iptables-nft-save",
+        ),
+    ] {
+        if let (Some(o), Some(p)) = (r.row(ours), r.row(theirs)) {
+            let ratio = o.median().as_secs_f64() / p.median().as_secs_f64();
+            t.push((
+                what.into(),
+                format!("{ratio:.2}× (cpu {})", cpu_ratio(cpu(o), cpu(p), 2)),
+                ratio <= 0.5,
+            ));
+        }
+    }
     if let Some(s) = r.row("stats") {
         t.push((
             "peak RSS of a snapshot (nfscope stats) ≤ 60 MB".into(),
@@ -541,6 +733,15 @@ fn print_scale(r: &ScaleResult) {
     }
     if let (Some(b), Some(m)) = (r.raw["bytes"].as_u64(), r.raw["messages"].as_u64()) {
         println!("floor read {} in {} rule messages", mb(b), thousands(m));
+    }
+    if let Some(d) = r.legacy_load {
+        println!(
+            "loaded the same ruleset into legacy with iptables-legacy-restore in {:.2} s",
+            d.as_secs_f64()
+        );
+    }
+    if let (Some(b), Some(t)) = (r.lraw["bytes"].as_u64(), r.lraw["tables"].as_u64()) {
+        println!("legacy floor read {} from {t} tables", mb(b));
     }
     let floor = r.row("raw").map(|x| x.median().as_secs_f64());
     let n = r.rows.first().map(|x| x.samples.len()).unwrap_or(0);
@@ -789,6 +990,8 @@ mod tests {
             scale: services as f64 / 10_000.0,
             kube: Kube::new(services, 2),
             load: Duration::ZERO,
+            legacy_load: None,
+            lraw: Value::Null,
             text_bytes: 0,
             rows: vec![RowResult {
                 key: "stats",

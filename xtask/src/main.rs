@@ -7,6 +7,7 @@
 //! - `legacy-bench`: commit → event latency of legacy x_tables changes, audit-triggered vs polled.
 //! - `raw-dump`: the floor itself, as a process of its own so its peak RSS is comparable:
 //!   per-chain `NFT_MSG_GETRULE` dumps that decode nothing ([`nfscope::snapshot::raw_rule_dump`]).
+//! - `raw-legacy`: the legacy floor: the x_tables getsockopt reads, decoding nothing.
 
 mod bench;
 mod daemonbench;
@@ -29,8 +30,6 @@ enum Cmd {
     /// Time and measure nfscope against the floor and the peers on a kube-proxy ruleset
     /// (10,000 services × 2 endpoints at scale 1), in a throw-away network namespace.
     Bench(bench::Args),
-    /// The floor: per-chain GETRULE dumps inside a namespace, decoding nothing; prints
-    /// `{"bytes":…,"messages":…}`.
     /// Watch figures: commit → event latency of single-rule changes (p50/p99), time until the
     /// view is consistent after a kube-proxy-sized restore, memory while watching it.
     WatchBench(watchbench::Args),
@@ -41,7 +40,16 @@ enum Cmd {
     /// records triggering the poll, and with polling alone (enables audit for the run and
     /// restores it).
     LegacyBench(legacybench::Args),
+    /// The floor: per-chain GETRULE dumps inside a namespace, decoding nothing; prints
+    /// `{"bytes":…,"messages":…}`.
     RawDump {
+        /// Network namespace (name under /run/netns, or a path).
+        #[arg(long)]
+        netns: Option<String>,
+    },
+    /// The legacy floor: `*_SO_GET_INFO` + `*_SO_GET_ENTRIES` of every listed ip, ip6 and arp
+    /// table inside a namespace, decoding nothing; prints `{"bytes":…,"tables":…}`.
+    RawLegacy {
         /// Network namespace (name under /run/netns, or a path).
         #[arg(long)]
         netns: Option<String>,
@@ -53,6 +61,7 @@ fn main() -> ExitCode {
     let r = match cli.command {
         Cmd::Bench(a) => bench::run(&a),
         Cmd::RawDump { netns } => raw_dump(netns.as_deref()),
+        Cmd::RawLegacy { netns } => raw_legacy(netns.as_deref()),
         Cmd::WatchBench(a) => watchbench::run(&a),
         Cmd::DaemonBench(a) => daemonbench::run(&a),
         Cmd::LegacyBench(a) => legacybench::run(&a),
@@ -74,6 +83,31 @@ fn raw_dump(netns: Option<&str>) -> anyhow::Result<()> {
     println!(
         "{}",
         serde_json::json!({ "bytes": bytes, "messages": messages })
+    );
+    Ok(())
+}
+
+fn raw_legacy(netns: Option<&str>) -> anyhow::Result<()> {
+    fn read() -> nfscope::Result<(u64, u64)> {
+        use nfscope::legacy;
+        use nfscope::wire::xt::entry::Family;
+        let (mut bytes, mut tables) = (0u64, 0u64);
+        for f in [Family::Ipv4, Family::Ipv6, Family::Arp] {
+            for name in legacy::table_names(f)? {
+                let (info, entries) = legacy::read_raw(f, &name)?;
+                bytes += (info.len() + entries.len()) as u64;
+                tables += 1;
+            }
+        }
+        Ok((bytes, tables))
+    }
+    let (bytes, tables) = match netns {
+        Some(ns) => nfscope::netns::run_in(ns, read)??,
+        None => read()?,
+    };
+    println!(
+        "{}",
+        serde_json::json!({ "bytes": bytes, "tables": tables })
     );
     Ok(())
 }

@@ -18,6 +18,7 @@ pub mod error;
 pub mod nfnl;
 pub mod nft;
 pub mod nl;
+pub mod pack;
 pub mod xt;
 
 pub use error::{Error, ErrorKind, Result};

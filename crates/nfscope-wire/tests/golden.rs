@@ -154,7 +154,23 @@ proptest! {
         let mut b = unhex([RULE_WEB, RULE_MARK][which]);
         let i = idx % b.len();
         b[i] = val;
-        let _ = nft::Rule::parse(&b);
+        let parsed = nft::Rule::parse(&b);
+        // The snapshot keeps rules after `Rule::check` alone: it must accept exactly what
+        // `parse` accepts, with the same handle, and every truncation likewise.
+        let checked = nft::Rule::check(&b);
+        prop_assert_eq!(parsed.as_ref().ok().map(|r| r.handle), checked.as_ref().ok().copied());
+        for cut in [i, b.len() / 2, b.len().saturating_sub(3)] {
+            prop_assert_eq!(
+                nft::Rule::parse(&b[..cut]).ok().map(|r| r.handle),
+                nft::Rule::check(&b[..cut]).ok()
+            );
+        }
+    }
+
+    /// `Rule::check` agrees with `Rule::parse` on arbitrary bytes too.
+    #[test]
+    fn check_agrees_with_parse(b in proptest::collection::vec(any::<u8>(), 0..256)) {
+        prop_assert_eq!(nft::Rule::parse(&b).ok().map(|r| r.handle), nft::Rule::check(&b).ok());
     }
 
     /// Arbitrary bytes into every object parser and the expression list parser.
@@ -173,5 +189,72 @@ proptest! {
         for m in nfscope_wire::nl::Messages::new(&b) {
             if m.is_err() { break; }
         }
+    }
+}
+
+/// `Rule::names_ipsets` sees an xt `set` match / `SET` target by walking frames only.
+#[test]
+fn names_ipsets_finds_xt_set_only() {
+    use nfscope_wire::nft::expr::{XtMatch, XtTarget};
+    use nfscope_wire::nft::object::Bytes;
+    let mut r = nft::Rule::parse(&unhex(RULE_WEB)).unwrap();
+    let plain = {
+        let mut b = Vec::new();
+        r.emit(&mut b);
+        b
+    };
+    assert!(!nft::Rule::names_ipsets(&plain));
+    for (e, want) in [
+        (
+            Expr::Match(XtMatch {
+                name: Some("set".into()),
+                rev: Some(4),
+                info: Some(Bytes(vec![0; 40])),
+                ..Default::default()
+            }),
+            true,
+        ),
+        (
+            Expr::Target(XtTarget {
+                name: Some("SET".into()),
+                rev: Some(3),
+                info: Some(Bytes(vec![0; 40])),
+                ..Default::default()
+            }),
+            true,
+        ),
+        (
+            Expr::Match(XtMatch {
+                name: Some("settle".into()),
+                rev: Some(0),
+                info: None,
+                ..Default::default()
+            }),
+            false,
+        ),
+        (
+            Expr::Target(XtTarget {
+                name: Some("set".into()),
+                rev: Some(0),
+                info: None,
+                ..Default::default()
+            }),
+            false,
+        ),
+    ] {
+        r.expressions.as_mut().unwrap().push(e);
+        let mut b = Vec::new();
+        r.emit(&mut b);
+        assert_eq!(
+            nft::Rule::names_ipsets(&b),
+            want,
+            "{:?}",
+            r.expressions.as_ref().unwrap().last()
+        );
+        r.expressions.as_mut().unwrap().pop();
+    }
+    // Never panics on truncations.
+    for cut in 0..plain.len() {
+        let _ = nft::Rule::names_ipsets(&plain[..cut]);
     }
 }

@@ -6,7 +6,7 @@
 //! the watch stream all go through here.
 
 use crate::error::{Error, Result};
-use crate::model::{Chain, Obj, Ruleset, Set, Table};
+use crate::model::{Chain, Obj, Rules, Ruleset, Set, Table};
 use nfscope_wire::nfnl::{NfMsg, NFNL_SUBSYS_NFTABLES};
 use nfscope_wire::nft::{self, msg, Family};
 use nfscope_wire::nl::{self, Message, Messages};
@@ -108,29 +108,25 @@ fn place_rule(ch: &mut Chain, r: &nft::Rule, append: bool) {
     // A NEWRULE with a handle we hold is a re-read, not a new rule: the kernel gives every new
     // rule a handle larger than any in its table, so only look when the handle is not above the
     // chain's last one (O(1) on the append path).
-    let last = ch.rules.last().and_then(|x| x.handle).unwrap_or(0);
+    let last = ch.rules.handles().last().flatten().unwrap_or(0);
     let replace = if r.handle.is_some_and(|h| h <= last) {
-        ch.rules.iter().rposition(|x| x.handle == r.handle)
+        ch.rules.position(r.handle)
     } else {
         None
     };
     if let Some(i) = replace {
-        ch.rules[i] = r.clone();
+        ch.rules.set(i, r);
         return;
     }
     // NFTA_RULE_POSITION names the rule this one follows; the kernel sends it only for rules
     // that are neither first nor last, so without it NLM_F_APPEND means last, else first.
     let at = match r.position {
-        Some(p) if ch.rules.last().and_then(|x| x.handle) == Some(p) => Some(ch.rules.len()),
-        Some(p) => ch
-            .rules
-            .iter()
-            .rposition(|x| x.handle == Some(p))
-            .map(|i| i + 1),
+        Some(p) if ch.rules.handles().last().flatten() == Some(p) => Some(ch.rules.len()),
+        Some(p) => ch.rules.position(Some(p)).map(|i| i + 1),
         None if append => Some(ch.rules.len()),
         None => Some(0),
     };
-    ch.rules.insert(at.unwrap_or(ch.rules.len()), r.clone());
+    ch.rules.insert(at.unwrap_or(ch.rules.len()), r);
 }
 
 /// (family, table, chain) → (table index, chain index).
@@ -192,7 +188,7 @@ impl Ruleset {
                             let t = &mut self.tables[ti];
                             t.chains.push(Chain {
                                 attrs: ch.clone(),
-                                rules: vec![],
+                                rules: Rules::new(),
                             });
                             map.insert(key, (ti, t.chains.len() - 1));
                         }
@@ -237,7 +233,7 @@ impl Ruleset {
                         Some(old) => old.attrs = ch.clone(),
                         None => t.chains.push(Chain {
                             attrs: ch.clone(),
-                            rules: vec![],
+                            rules: Rules::new(),
                         }),
                     }
                 }
@@ -260,7 +256,7 @@ impl Ruleset {
                     .table_mut(*f, &r.table)
                     .and_then(|t| t.chains.iter_mut().find(|x| same(&x.attrs.name, &r.chain)))
                 {
-                    ch.rules.retain(|x| x.handle != r.handle);
+                    ch.rules.retain_handles(|h| h != r.handle);
                 }
             }
             Change::NewSet(f, s) => {

@@ -202,7 +202,8 @@ fn rule_text_in(idx: &Index<'_>, family: Family, r: &Rule) -> RuleText {
         };
     };
     let index = idx.position(family, t, c, r.handle);
-    let nft = nftr::rule(t, c, r, &NftOptions::default());
+    // Watch records keep nft 1.0.6's text (stable across versions of the history store).
+    let nft = nftr::rule(t, c, r, &NftOptions::nft());
     if matches!(family, Family::Ip | Family::Ip6) {
         let ipt = iptnft::translate(t, c, r, Reader::From1810);
         if ipt.refused.is_none() {
@@ -249,10 +250,11 @@ pub fn deleted_texts(before: &Ruleset, changes: &[Change]) -> Vec<Option<RuleTex
         .map(|c| match c {
             Change::DelRule(f, r) => {
                 // The DELRULE event carries the whole rule; index and context come from our view.
-                let full = idx
-                    .chain(*f, r)
-                    .and_then(|(t, ch)| idx.position(*f, t, ch, r.handle).map(|i| &ch.rules[i]));
-                Some(rule_text_in(&idx, *f, full.unwrap_or(r)))
+                let full = idx.chain(*f, r).and_then(|(t, ch)| {
+                    idx.position(*f, t, ch, r.handle)
+                        .and_then(|i| ch.rules.get(i))
+                });
+                Some(rule_text_in(&idx, *f, full.as_ref().unwrap_or(r)))
             }
             _ => None,
         })
@@ -505,14 +507,16 @@ fn pair(
 
 /// Records for a change of the legacy x_tables tables (seen by polling): chains added and removed,
 /// and rules added, removed or replaced (paired by position in their chain), compared through
-/// their iptables-save lines.
+/// their save lines (iptables-save for ip/ip6, arptables-legacy-save for arp).
 pub fn legacy_records(
     old: &crate::legacy::LegacyRuleset,
     new: &crate::legacy::LegacyRuleset,
 ) -> Vec<Record> {
-    use crate::render::iptables::{legacy_save, SaveOptions};
+    use crate::render::iptables::{chain_order, legacy_save, SaveOptions};
+    use crate::render::{arptables, arptables::PartKind};
     use nfscope_wire::xt::entry::Family as XtFamily;
-    type Chains = Vec<(String, String, Vec<String>)>; // (table, chain, -A lines)
+    // (table, chain, [(-A line, parts compared for meaning, the target part last)])
+    type Chains = Vec<(String, String, Vec<(String, Vec<String>)>)>;
     fn parse(text: &str) -> Chains {
         let mut out: Chains = Vec::new();
         let mut table = String::new();
@@ -525,7 +529,7 @@ pub fn legacy_records(
             } else if let Some(rest) = l.strip_prefix("-A ") {
                 let chain = rest.split_whitespace().next().unwrap_or("");
                 if let Some(e) = out.iter_mut().find(|(t, c, _)| *t == table && c == chain) {
-                    e.2.push(l.to_string());
+                    e.2.push((l.to_string(), parts(l)));
                 }
             }
         }
@@ -549,19 +553,57 @@ pub fn legacy_records(
         }
         out
     }
-    let text = |l: &str, i: usize| RuleText {
+    /// arp rules from the model: arptables prints the target first; its parts put the target
+    /// (with its options) last, like the iptables ones.
+    fn arp_chains(l: &crate::legacy::LegacyRuleset) -> Chains {
+        let mut out: Chains = Vec::new();
+        for t in l.family(XtFamily::Arp) {
+            for c in chain_order(t) {
+                let rules = c
+                    .rules
+                    .iter()
+                    .map(|r| {
+                        let mut conds = Vec::new();
+                        let mut target = String::new();
+                        for p in arptables::rule_parts(&r) {
+                            match p.kind {
+                                PartKind::Condition => conds.push(p.text.trim_end().to_string()),
+                                _ => target.push_str(&p.text),
+                            }
+                        }
+                        if !target.is_empty() {
+                            conds.push(target.trim_end().to_string());
+                        }
+                        (format!("-A {} {}", c.name, arptables::rule_line(&r)), conds)
+                    })
+                    .collect();
+                out.push((t.name.clone(), c.name.clone(), rules));
+            }
+        }
+        out
+    }
+    let text = |l: &str, p: &[String], i: usize| RuleText {
         handle: None,
         index: Some(i),
         nft: String::new(),
         iptables: Some(l.to_string()),
-        parts: parts(l),
+        parts: p.to_vec(),
         target: None,
         comment: None,
     };
     let mut out = Vec::new();
-    for (fam, name) in [(XtFamily::Ipv4, "ip"), (XtFamily::Ipv6, "ip6")] {
-        let a = parse(&legacy_save(old, fam, SaveOptions::default()));
-        let b = parse(&legacy_save(new, fam, SaveOptions::default()));
+    for (fam, name) in [
+        (XtFamily::Ipv4, "ip"),
+        (XtFamily::Ipv6, "ip6"),
+        (XtFamily::Arp, "arp"),
+    ] {
+        let (a, b) = match fam {
+            XtFamily::Arp => (arp_chains(old), arp_chains(new)),
+            _ => (
+                parse(&legacy_save(old, fam, SaveOptions::default())),
+                parse(&legacy_save(new, fam, SaveOptions::default())),
+            ),
+        };
         let rec = |kind: &str, table: &str, chain: &str| {
             let mut r = Record::new(kind, 0, Family::Ip, table);
             r.family = name.to_string();
@@ -584,14 +626,15 @@ pub fn legacy_records(
             }
             let old_lines = old_lines.unwrap_or(&[]);
             // Lines as multisets: a rule added twice (two equal lines) is an addition too.
-            let unmatched = |from: &[String], against: &[String]| -> Vec<usize> {
+            type Line = (String, Vec<String>);
+            let unmatched = |from: &[Line], against: &[Line]| -> Vec<usize> {
                 let mut left: std::collections::HashMap<&str, usize> =
                     std::collections::HashMap::new();
-                for l in against {
+                for (l, _) in against {
                     *left.entry(l.as_str()).or_default() += 1;
                 }
                 (0..from.len())
-                    .filter(|&i| match left.get_mut(from[i].as_str()) {
+                    .filter(|&i| match left.get_mut(from[i].0.as_str()) {
                         Some(n) if *n > 0 => {
                             *n -= 1;
                             false
@@ -600,21 +643,21 @@ pub fn legacy_records(
                     })
                     .collect()
             };
-            let gone: Vec<(usize, &String)> = unmatched(old_lines, new_lines)
+            let gone: Vec<(usize, &Line)> = unmatched(old_lines, new_lines)
                 .into_iter()
                 .map(|i| (i, &old_lines[i]))
                 .collect();
-            let came: Vec<(usize, &String)> = unmatched(new_lines, old_lines)
+            let came: Vec<(usize, &Line)> = unmatched(new_lines, old_lines)
                 .into_iter()
                 .map(|i| (i, &new_lines[i]))
                 .collect();
             let mut used = vec![false; gone.len()];
             for (i, l) in &came {
-                let before = text(l, *i);
+                let before = text(&l.0, &l.1, *i);
                 match gone.iter().position(|(j, _)| j == i) {
                     Some(k) if !used[k] => {
                         used[k] = true;
-                        let b = text(gone[k].1, gone[k].0);
+                        let b = text(&gone[k].1 .0, &gone[k].1 .1, gone[k].0);
                         let mut r = rec("rule_replaced", t, c);
                         r.lost = b
                             .parts
@@ -652,7 +695,7 @@ pub fn legacy_records(
             for (k, (j, l)) in gone.iter().enumerate() {
                 if !used[k] {
                     let mut r = rec("rule_removed", t, c);
-                    r.rule = Some(text(l, *j));
+                    r.rule = Some(text(&l.0, &l.1, *j));
                     out.push(r);
                 }
             }

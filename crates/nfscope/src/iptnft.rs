@@ -16,6 +16,7 @@
 use crate::model::{Chain, Table};
 use nfscope_wire::nft::expr::{consts, Expr};
 use nfscope_wire::nft::{Data, Family, Rule, VerdictCode};
+use nfscope_wire::xt::ext::{Names, NoNames};
 use serde::Serialize;
 use std::fmt::Write;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -117,6 +118,19 @@ pub enum Outcome {
 /// `-m mark --mark 0x8000/0x8000`, `-j DNAT --to-destination 10.0.0.1:80`, ... An extension the
 /// registry does not know prints visibly as such, never silently dropped.
 pub fn xt_fragment(target: bool, name: &str, rev: u32, family: Family, info: &[u8]) -> String {
+    xt_fragment_with(target, name, rev, family, info, &NoNames)
+}
+
+/// [`xt_fragment`] with names for what the payload holds by number (ipset indexes: without a
+/// name a set prints as `#INDEX`).
+pub fn xt_fragment_with(
+    target: bool,
+    name: &str,
+    rev: u32,
+    family: Family,
+    info: &[u8],
+    names: &dyn Names,
+) -> String {
     use nfscope_wire::xt::ext::{self, XtKind};
     let kind = if target {
         XtKind::Target
@@ -131,7 +145,7 @@ pub fn xt_fragment(target: bool, name: &str, rev: u32, family: Family, info: &[u
         _ => ext::NFPROTO_UNSPEC,
     };
     let mut s = String::new();
-    ext::decode(kind, name, rev.min(255) as u8, fam, info).save(&mut s);
+    ext::decode(kind, name, rev.min(255) as u8, fam, info).save_with(names, &mut s);
     s.trim_start().to_string()
 }
 
@@ -151,8 +165,22 @@ struct L4 {
     at: Option<usize>,
 }
 
-/// Translate `rule` (in `table`/`chain`) as `reader` reads it.
+/// Translate `rule` (in `table`/`chain`) as `reader` reads it (ipsets by index: see
+/// [`translate_with`]).
 pub fn translate(table: &Table, chain: &Chain, rule: &Rule, reader: Reader) -> IptRule {
+    translate_with(table, chain, rule, reader, &NoNames)
+}
+
+/// [`translate`] with names for what xt payloads hold by number: ipset indexes, resolved as
+/// iptables-save resolves them (`IP_SET_OP_GET_BYINDEX` in the rule's namespace, e.g.
+/// [`crate::legacy::ipset_names`] through [`crate::render::iptables::SetNames`]).
+pub fn translate_with(
+    table: &Table,
+    chain: &Chain,
+    rule: &Rule,
+    reader: Reader,
+    names: &dyn Names,
+) -> IptRule {
     let family = table.family;
     let mut out = IptRule {
         chain: chain.name().to_string(),
@@ -407,12 +435,13 @@ pub fn translate(table: &Table, chain: &Chain, rule: &Rule, reader: Reader) -> I
             }
             Expr::Match(m) => {
                 let info = m.info.as_ref().map(|b| b.0.as_slice()).unwrap_or(&[]);
-                let text = xt_fragment(
+                let text = xt_fragment_with(
                     false,
                     m.name.as_deref().unwrap_or(""),
                     m.rev.unwrap_or(0),
                     family,
                     info,
+                    names,
                 );
                 out.matches.push(Part {
                     text,
@@ -422,12 +451,13 @@ pub fn translate(table: &Table, chain: &Chain, rule: &Rule, reader: Reader) -> I
             }
             Expr::Target(t) => {
                 let info = t.info.as_ref().map(|b| b.0.as_slice()).unwrap_or(&[]);
-                let mut text = xt_fragment(
+                let mut text = xt_fragment_with(
                     true,
                     t.name.as_deref().unwrap_or(""),
                     t.rev.unwrap_or(0),
                     family,
                     info,
+                    names,
                 );
                 if reader == Reader::Upto187 && text.starts_with("-j NFLOG") {
                     // 1.8.7 prints its NFLOG prefix after two spaces.
@@ -828,17 +858,41 @@ const SAVE_TABLES: [&str; 5] = ["mangle", "raw", "filter", "nat", "security"];
 /// ruleset, as `reader` prints it; `counters` as with `-c`. Without the `# Generated`/`# Completed`
 /// comment lines (like [`crate::render::iptables::legacy_save`]).
 pub fn save(rs: &crate::Ruleset, family: Family, reader: Reader, counters: bool) -> String {
-    save_with(rs, family, reader, counters, false)
+    save_with(
+        rs,
+        family,
+        reader,
+        &SaveOpts {
+            counters,
+            ..SaveOpts::default()
+        },
+    )
 }
 
-/// [`save`], optionally with `# written by …` after each rule (`dump --show-writer`).
-pub fn save_with(
-    rs: &crate::Ruleset,
-    family: Family,
-    reader: Reader,
-    counters: bool,
-    show_writer: bool,
-) -> String {
+/// Options of [`save_with`].
+pub struct SaveOpts<'a> {
+    /// `-c`: `[pkts:bytes]` before each rule.
+    pub counters: bool,
+    /// `# written by …` after each rule (`dump --show-writer`).
+    pub show_writer: bool,
+    /// Names for what xt payloads hold by number: ipset indexes (as iptables-nft-save asks
+    /// the kernel, in the ruleset's namespace); without them a set prints as `#INDEX`.
+    pub names: &'a (dyn Names + Sync),
+}
+
+impl Default for SaveOpts<'_> {
+    fn default() -> Self {
+        SaveOpts {
+            counters: false,
+            show_writer: false,
+            names: &NoNames,
+        }
+    }
+}
+
+/// [`save`] with options.
+pub fn save_with(rs: &crate::Ruleset, family: Family, reader: Reader, o: &SaveOpts<'_>) -> String {
+    let (counters, show_writer) = (o.counters, o.show_writer);
     let mut out = String::new();
     let mut names: Vec<&str> = rs
         .tables
@@ -851,30 +905,53 @@ pub fn save_with(
         let Some(t) = rs.table(family, name) else {
             continue;
         };
-        // Each chain's rules, translated once, in chain order (looked up by name below).
-        let translated: std::collections::HashMap<&str, Vec<(&Rule, IptRule)>> = t
-            .chains
-            .iter()
-            .map(|c| {
-                (
-                    c.name(),
-                    c.rules
-                        .iter()
-                        .map(|r| (r, translate(t, c, r, reader)))
-                        .collect(),
-                )
+        // Rules are translated chain by chain straight into the table's text, nothing held:
+        // the whole table is refused (as iptables-nft-save does) as soon as one rule is.
+        let chains = save_chain_order(t);
+        let info = show_writer.then(|| crate::provenance::TableInfo::of(t));
+        let render = |chains: &[&Chain]| -> Option<String> {
+            let mut body = String::new();
+            for c in chains {
+                for rule in &c.rules {
+                    let r = translate_with(t, c, &rule, reader, o.names);
+                    if r.refused.is_some() {
+                        return None;
+                    }
+                    body.push_str(&if counters {
+                        r.line_with_counters()
+                    } else {
+                        r.line()
+                    });
+                    if let Some(info) = &info {
+                        let w = crate::provenance::of_rule_in(info, t, c, &rule);
+                        body.push_str(" # written by ");
+                        body.push_str(&w.summary());
+                    }
+                    body.push('\n');
+                }
+            }
+            Some(body)
+        };
+        // Large tables translate on two threads (chains are independent).
+        let body = if chains.len() >= 512 {
+            let (a, b) = chains.split_at(chains.len() / 2);
+            std::thread::scope(|sc| {
+                let other = sc.spawn(|| render(b));
+                let first = render(a);
+                let second = other.join().unwrap_or_else(|_| render(b));
+                first.zip(second).map(|(mut x, y)| {
+                    x.push_str(&y);
+                    x
+                })
             })
-            .collect();
-        if translated
-            .values()
-            .flatten()
-            .any(|(_, r)| r.refused.is_some())
-        {
+        } else {
+            render(&chains)
+        };
+        let Some(body) = body else {
             let _ = writeln!(out, "# Table `{name}' is incompatible, use 'nft' tool.");
             continue;
-        }
+        };
         let _ = writeln!(out, "*{name}");
-        let chains = save_chain_order(t);
         for c in &chains {
             let (pk, by) = c
                 .attrs
@@ -893,25 +970,7 @@ pub fn save_with(
                 let _ = writeln!(out, ":{} - [0:0]", c.name());
             }
         }
-        let info = show_writer.then(|| crate::provenance::TableInfo::of(t));
-        for c in &chains {
-            for (rule, r) in translated.get(c.name()).map(Vec::as_slice).unwrap_or(&[]) {
-                let line = if counters {
-                    r.line_with_counters()
-                } else {
-                    r.line()
-                };
-                match &info {
-                    Some(info) => {
-                        let w = crate::provenance::of_rule_in(info, t, c, rule);
-                        let _ = writeln!(out, "{line} # written by {}", w.summary());
-                    }
-                    None => {
-                        let _ = writeln!(out, "{line}");
-                    }
-                }
-            }
-        }
+        out.push_str(&body);
         let _ = writeln!(out, "COMMIT");
     }
     out

@@ -24,6 +24,7 @@ struct CompatEntry {
 
 /// Build the whole document.
 pub fn document(rs: &Ruleset, opts: &NftOptions) -> Value {
+    let names = crate::render::iptables::SetNames(&opts.ipsets);
     let mut v = serde_json::to_value(rs).unwrap_or(Value::Null);
     if let Some(tables) = v.get_mut("tables").and_then(Value::as_array_mut) {
         for (t, tv) in rs.tables.iter().zip(tables.iter_mut()) {
@@ -42,9 +43,9 @@ pub fn document(rs: &Ruleset, opts: &NftOptions) -> Value {
                     let Some(obj) = rv.as_object_mut() else {
                         continue;
                     };
-                    obj.insert("nft".into(), Value::String(nftr::rule(t, c, r, opts)));
+                    obj.insert("nft".into(), Value::String(nftr::rule(t, c, &r, opts)));
                     if ipt {
-                        let line = iptnft::translate(t, c, r, Reader::From1810);
+                        let line = iptnft::translate_with(t, c, &r, Reader::From1810, &names);
                         if line.refused.is_none() {
                             obj.insert("iptables".into(), Value::String(line.line()));
                         }
@@ -52,7 +53,7 @@ pub fn document(rs: &Ruleset, opts: &NftOptions) -> Value {
                             .iter()
                             .map(|rd| CompatEntry {
                                 reader: rd.name(),
-                                outcome: iptnft::outcome(t, c, r, *rd),
+                                outcome: iptnft::outcome(t, c, &r, *rd),
                             })
                             .collect();
                         obj.insert(
@@ -60,7 +61,7 @@ pub fn document(rs: &Ruleset, opts: &NftOptions) -> Value {
                             serde_json::to_value(compat).unwrap_or(Value::Null),
                         );
                     }
-                    let w = provenance::of_rule_in(&info, t, c, r);
+                    let w = provenance::of_rule_in(&info, t, c, &r);
                     *chain_writers.entry(w.summary()).or_default() += 1;
                     obj.insert(
                         "writer".into(),

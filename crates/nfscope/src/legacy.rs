@@ -13,6 +13,38 @@
 //! retry, a bounded number of times. (A same-size replacement in between that leaves the same
 //! getinfo is still caught by the walker: base-chain policies must be unconditional.)
 //!
+//! Rendering: ip/ip6 tables as `iptables-legacy-save` prints them
+//! ([`crate::render::iptables`]), arp tables as `arptables-legacy-save` does
+//! ([`crate::render::arptables`]).
+//!
+//! # ebtables: not read, on purpose
+//!
+//! Legacy ebtables (`EBT_SO_GET_INFO` / `EBT_SO_GET_ENTRIES`, `EBT_BASE_CTL` = 128 at `SOL_IP`)
+//! cannot be inspected without side effects, so nothing here asks for it:
+//! - No list of existing tables: ebtables is not built on x_tables and has no
+//!   `/proc/net/*_tables_names`; the kernel keeps its tables in a per-netns list it exposes only
+//!   through the getsockopts.
+//! - Asking instantiates: every `EBT_SO_GET_*` goes `do_ebt_get_ctl()` → `find_table_lock()` →
+//!   `find_inlist_lock_noload()` (net/bridge/netfilter/ebtables.c). Since Linux 5.15 ("netfilter:
+//!   ebtables: do not hook tables by default") `ebtable_filter` / `_nat` / `_broute` register only a
+//!   template; a name not yet in the namespace's list but matching a template makes the kernel call
+//!   its `table_init(net)`, which registers the table *and its netfilter hooks* in that namespace
+//!   (from then on every bridged frame traverses it; a table is never removed before the namespace
+//!   dies). A name matching no template triggers `request_module("ebtable_NAME")`, a module load
+//!   on the host.
+//! - The only other witness of an instantiated table is its hooks, listed by nfnetlink_hook
+//!   (`nft list hooks`, `CONFIG_NETFILTER_NETLINK_HOOK`), which is optional; where it is absent
+//!   (as on the 6.18 test machine) there is no way to know which names are safe to ask.
+//! - Observed on the test machine (6.18, `nomodule`): `CONFIG_BRIDGE_NF_EBTABLES_LEGACY` is not set
+//!   (since 6.x the legacy ebtables core, `ebtables.o`, is built only with it; the ebt_* matches and
+//!   targets are still built, for ebtables-nft through nft_compat), so `EBT_SO_GET_INFO` on
+//!   `filter`, `nat` and `broute` answers `ENOPROTOOPT` in any namespace, and
+//!   `ebtables-legacy -L` prints "The kernel doesn't support the ebtables 'filter' table."
+//!
+//! ebtables-nft rules are nf_tables rules of the bridge family and are read like any other.
+//! `tests/tests/legacy.rs` (`dump_never_asks_for_an_ebtables_table`) checks with strace that no
+//! command asks for anything but the listed ip/ip6/arp tables.
+//!
 //! Entry points: [`read_all`] / [`read_all_in_netns`] (typed tables, plus ipset names when
 //! rules use sets), [`read_table`], [`read_raw`] (golden captures), [`signatures`] (a cheap,
 //! counter-independent fingerprint per table for polling: legacy tables send no events).
@@ -133,7 +165,7 @@ fn read_listed_table(sock: &Socket, family: Family, name: &str) -> Result<Table>
     let (info, blob) = read_listed_raw(sock, family, name)?;
     let op = format!("GET_ENTRIES {}/{name}", family_label(family));
     let info = Info::parse(family, &info).map_err(|e| Error::decode(op.clone(), e))?;
-    Table::parse(family, &info, &blob).map_err(|e| Error::decode(op, e))
+    Table::parse_owned(family, &info, blob).map_err(|e| Error::decode(op, e))
 }
 
 /// The raw answers for one listed table: the `*_getinfo` bytes and the whole

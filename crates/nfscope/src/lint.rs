@@ -243,10 +243,10 @@ fn table_findings(t: &Table, out: &mut Vec<Finding>) {
     let mut example = None;
     for c in &t.chains {
         for (i, r) in c.rules.iter().enumerate() {
-            if let Some(v) = unconditional_drop(r) {
+            if let Some(v) = unconditional_drop(&r) {
                 if reach.contains(c.name()) {
                     let text = matches!(t.family, Family::Ip | Family::Ip6)
-                        .then(|| iptnft::translate(t, c, r, Reader::From1810).line())
+                        .then(|| iptnft::translate(t, c, &r, Reader::From1810).line())
                         .unwrap_or_default();
                     out.push(Finding {
                         id: "unconditional_drop".into(),
@@ -259,13 +259,13 @@ fn table_findings(t: &Table, out: &mut Vec<Finding>) {
                 }
             }
             if matches!(t.family, Family::Ip | Family::Ip6) {
-                match iptnft::outcome(t, c, r, Reader::Upto187) {
+                match iptnft::outcome(t, c, &r, Reader::Upto187) {
                     Outcome::Lossy { lost } => {
                         lossy += 1;
                         example.get_or_insert_with(|| {
                             format!(
                                 "{}: loses {}",
-                                iptnft::translate(t, c, r, Reader::From1810).line(),
+                                iptnft::translate(t, c, &r, Reader::From1810).line(),
                                 lost.join(", ")
                             )
                         });
@@ -315,10 +315,15 @@ fn table_findings(t: &Table, out: &mut Vec<Finding>) {
     let xt = t
         .chains
         .iter()
-        .flat_map(|c| &c.rules)
-        .flat_map(|r| r.expressions.iter().flatten())
-        .filter(|e| matches!(e, Expr::Match(_) | Expr::Target(_)))
-        .count();
+        .flat_map(|c| c.rules.iter())
+        .map(|r| {
+            r.expressions
+                .iter()
+                .flatten()
+                .filter(|e| matches!(e, Expr::Match(_) | Expr::Target(_)))
+                .count()
+        })
+        .sum::<usize>();
     if xt > 0 {
         out.push(Finding {
             id: "xt_expressions".into(),

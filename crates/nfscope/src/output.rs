@@ -4,7 +4,8 @@
 use crate::iptnft::{self, Reader};
 use crate::legacy::LegacyRuleset;
 use crate::lint::{self, Finding, LegacyTable};
-use crate::render::iptables::{legacy_save, SaveOptions};
+use crate::render::arptables;
+use crate::render::iptables::{legacy_save, SaveOptions, SetNames};
 use crate::render::nft::NftOptions;
 use crate::snapshot::Stats;
 use crate::Ruleset;
@@ -142,10 +143,11 @@ pub fn dump(
                 s.push_str(&crate::render::nft::ruleset(rs, nft));
             }
             if !l.tables.is_empty() {
-                s.push_str("# nfscope: legacy x_tables backend (no nft form: shown as iptables-legacy-save prints it)\n");
+                s.push_str("# nfscope: legacy x_tables backend (no nft form: shown as iptables-legacy-save / arptables-legacy-save print it)\n");
                 for fam in [XtFamily::Ipv4, XtFamily::Ipv6] {
                     s.push_str(&legacy_save(l, fam, SaveOptions::default()));
                 }
+                s.push_str(&arptables::legacy_save(l, SaveOptions::default()));
             }
             s
         }
@@ -154,7 +156,13 @@ pub fn dump(
             for (fam, xfam) in [(Family::Ip, XtFamily::Ipv4), (Family::Ip6, XtFamily::Ipv6)] {
                 let label = both.contains(&fam);
                 if backend.nft() {
-                    let part = iptnft::save_with(rs, fam, Reader::From188, false, nft.show_writer);
+                    let names = SetNames(&nft.ipsets);
+                    let opts = iptnft::SaveOpts {
+                        show_writer: nft.show_writer,
+                        names: &names,
+                        ..Default::default()
+                    };
+                    let part = iptnft::save_with(rs, fam, Reader::From188, &opts);
                     if label && !part.is_empty() {
                         s.push_str(&format!(
                             "# nfscope: {fam} nf_tables backend (iptables-nft)\n"
@@ -163,19 +171,10 @@ pub fn dump(
                     s.push_str(&part);
                 }
                 if backend.legacy() {
-                    let mut part = legacy_save(l, xfam, SaveOptions::default());
-                    if nft.show_writer {
-                        part = part
-                            .lines()
-                            .map(|x| {
-                                if x.starts_with("-A ") {
-                                    format!("{x} # written by iptables-legacy (certain)\n")
-                                } else {
-                                    format!("{x}\n")
-                                }
-                            })
-                            .collect();
-                    }
+                    let part = with_writer(
+                        legacy_save(l, xfam, SaveOptions::default()),
+                        nft.show_writer.then_some("iptables-legacy"),
+                    );
                     if label && !part.is_empty() {
                         s.push_str(&format!(
                             "# nfscope: {fam} legacy x_tables backend (iptables-legacy)\n"
@@ -184,17 +183,85 @@ pub fn dump(
                     s.push_str(&part);
                 }
             }
+            // arp: the legacy side only (arptables-nft's save text is not produced yet; the nft
+            // arp tables are in the nft and JSON formats).
+            if backend.legacy() {
+                let part = with_writer(
+                    arptables::legacy_save(l, SaveOptions::default()),
+                    nft.show_writer.then_some("arptables-legacy"),
+                );
+                if both.contains(&Family::Arp) && !part.is_empty() {
+                    s.push_str("# nfscope: arp legacy x_tables backend (arptables-legacy)\n");
+                }
+                s.push_str(&part);
+            }
             s
         }
     }
 }
 
+/// `text` with ` # written by TOOL (certain)` after each `-A` line when `tool` is given
+/// (`dump --show-writer`: legacy tables have one possible writer).
+fn with_writer(text: String, tool: Option<&str>) -> String {
+    let Some(tool) = tool else {
+        return text;
+    };
+    text.lines()
+        .map(|x| {
+            if x.starts_with("-A ") {
+                format!("{x} # written by {tool} (certain)\n")
+            } else {
+                format!("{x}\n")
+            }
+        })
+        .collect()
+}
+
 pub fn stats(rs: &Ruleset, st: &Stats, json: bool) -> String {
-    let counts = crate::stats::count(rs);
+    stats_backends(Some((rs, st)), None, json)
+}
+
+/// `nfscope stats` over the backends read: nf_tables (`rs`, the snapshot's figures) and/or
+/// legacy x_tables (`legacy`, with the time its read took). JSON: `snapshot` and `counts` for
+/// nf_tables, `legacy` for x_tables; the legacy part is left out when no legacy table exists.
+pub fn stats_backends(
+    nft: Option<(&Ruleset, &Stats)>,
+    legacy: Option<(&LegacyRuleset, std::time::Duration)>,
+    json: bool,
+) -> String {
+    let counts = nft.map(|(rs, st)| (crate::stats::count(rs), st));
+    let lcounts = legacy
+        .filter(|(l, _)| !l.tables.is_empty())
+        .map(|(l, d)| crate::stats::count_legacy(l, d));
     if json {
-        pretty(&serde_json::json!({ "snapshot": st, "counts": counts }))
+        let mut v = serde_json::Map::new();
+        if let Some((c, st)) = &counts {
+            v.insert(
+                "snapshot".into(),
+                serde_json::to_value(st).unwrap_or_default(),
+            );
+            v.insert("counts".into(), serde_json::to_value(c).unwrap_or_default());
+        }
+        if let Some(l) = &lcounts {
+            v.insert("legacy".into(), serde_json::to_value(l).unwrap_or_default());
+        }
+        pretty(&serde_json::Value::Object(v))
     } else {
-        crate::stats::render_text(&counts, st)
+        let mut s = String::new();
+        if let Some((c, st)) = &counts {
+            s.push_str(&crate::stats::render_text(c, st));
+        }
+        match (&lcounts, legacy) {
+            (Some(l), _) => {
+                if !s.is_empty() {
+                    s.push('\n');
+                }
+                s.push_str(&crate::stats::render_legacy_text(l));
+            }
+            (None, Some(_)) if nft.is_none() => s.push_str("no legacy (x_tables) table\n"),
+            _ => {}
+        }
+        s
     }
 }
 
@@ -206,11 +273,22 @@ pub fn lint(findings: &[Finding], json: bool) -> String {
     }
 }
 
-/// Rendering options for the namespace being read: interface names as its `nft` would resolve
-/// them (call in that namespace).
-pub fn nft_options_in(netns: Option<&str>) -> crate::Result<NftOptions> {
+/// Rendering options for the namespace `rs` was read in (`None`: this one): interface names
+/// as its `nft` would resolve them and, when a rule refers to ipsets, their names by index
+/// (`IP_SET_OP_GET_BYINDEX`, as iptables-save asks; ipsets are per namespace), both read in
+/// that namespace. The xt style is the default (translate); callers set theirs.
+pub fn nft_options_for(netns: Option<&str>, rs: &Ruleset) -> crate::Result<NftOptions> {
+    // Known without decoding: the model notes which rules name ipsets.
+    let sets = rs.uses_ipsets();
+    let read = move || {
+        let mut o = NftOptions::local();
+        if sets {
+            o.ipsets = crate::legacy::ipset_names();
+        }
+        o
+    };
     match netns {
-        Some(ns) => crate::netns::run_in(ns, NftOptions::local),
-        None => Ok(NftOptions::local()),
+        Some(ns) => crate::netns::run_in(ns, read),
+        None => Ok(read()),
     }
 }

@@ -374,11 +374,12 @@ fn builtin(c: &Chain, names: &[(u32, &str, i32)]) -> bool {
 }
 
 fn table_has_xt(t: &Table) -> bool {
-    t.chains
-        .iter()
-        .flat_map(|c| &c.rules)
-        .flat_map(|r| r.expressions.iter().flatten())
-        .any(|e| matches!(e, Expr::Match(_) | Expr::Target(_)))
+    t.chains.iter().flat_map(|c| c.rules.iter()).any(|r| {
+        r.expressions
+            .iter()
+            .flatten()
+            .any(|e| matches!(e, Expr::Match(_) | Expr::Target(_)))
+    })
 }
 
 /// Merge iptables-nft bands into one range label (`>=1.8.8`, `<=1.8.9`, `any`).
@@ -501,7 +502,7 @@ pub fn mixed_writers(table: &Table) -> Vec<String> {
     let info = TableInfo::of(table);
     for c in &table.chains {
         for r in &c.rules {
-            let w = of_rule_in(&info, table, c, r);
+            let w = of_rule_in(&info, table, c, &r);
             if w.tool != "iptables-nft" || w.confidence != Confidence::Certain {
                 continue;
             }

@@ -13,7 +13,7 @@
 //! never returned.
 
 use crate::error::{Error, Result};
-use crate::model::{Chain, Obj, Ruleset, Set, Table};
+use crate::model::{Chain, Obj, Rules, Ruleset, Set, Table};
 use crate::sock::{DumpInfo, IoStats, NfSocket};
 use nfscope_wire::nft::{self, msg, Family};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -186,7 +186,7 @@ fn attempt(sockets: &mut [NfSocket], opts: &Options) -> Result<Option<Ruleset>> 
             if let Some(i) = find(&mut tables, m.family, c.table.as_deref()) {
                 tables[i].chains.push(Chain {
                     attrs: c,
-                    rules: vec![],
+                    rules: Rules::new(),
                 });
             }
             Ok(())
@@ -293,7 +293,7 @@ enum Job {
 }
 
 enum JobOut {
-    Rules(Vec<nft::Rule>),
+    Rules(Rules),
     Elems(Vec<nft::SetElem>),
 }
 
@@ -389,7 +389,7 @@ fn run_job(
             let c = &t.chains[chain];
             str_attr(req, 1, t.name()); // NFTA_RULE_TABLE
             str_attr(req, 2, c.name()); // NFTA_RULE_CHAIN
-            let mut rules = Vec::new();
+            let mut rules = Rules::new();
             let op = format!(
                 "list rules of {} {} {} (NFT_MSG_GETRULE)",
                 t.family,
@@ -397,8 +397,11 @@ fn run_job(
                 c.name()
             );
             let info = sock.dump(&op, msg::GETRULE, t.family.to_u8(), req, |_, m| {
-                let r = nft::Rule::parse(m.attrs).map_err(|e| Error::decode(op.as_str(), e))?;
-                rules.push(r);
+                // Checked here, decoded when read (model::Rules): the same errors as a full
+                // parse (nft::Rule::check), half the work for a snapshot that is only counted.
+                let handle =
+                    nft::Rule::check(m.attrs).map_err(|e| Error::decode(op.as_str(), e))?;
+                rules.push_wire(m.attrs, handle);
                 Ok(())
             })?;
             // Most chains hold a few rules; growth leaves room for up to twice as many.

@@ -59,9 +59,13 @@ pub fn count(rs: &Ruleset) -> Counts {
                     if e.is_unknown() {
                         tc.unknown += 1;
                     }
-                    *c.expressions_by_kind
-                        .entry(e.name().to_string())
-                        .or_default() += 1;
+                    // One String per kind, not per expression.
+                    match c.expressions_by_kind.get_mut(e.name()) {
+                        Some(n) => *n += 1,
+                        None => {
+                            c.expressions_by_kind.insert(e.name().to_string(), 1);
+                        }
+                    }
                 }
             }
         }
@@ -129,5 +133,121 @@ pub fn render_text(c: &Counts, s: &Stats) -> String {
         if s.attempts == 1 { "" } else { "s" },
         s.elapsed.as_secs_f64()
     );
+    o
+}
+
+/// Counts of one legacy (x_tables) table.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct LegacyTableCounts {
+    pub family: String,
+    pub table: String,
+    pub chains: usize,
+    pub builtin_chains: usize,
+    pub rules: usize,
+    /// xt matches (`-m NAME`).
+    pub matches: usize,
+    /// Extension targets (`-j NAME` other than verdicts and jumps).
+    pub targets: usize,
+    /// Matches and targets the xt registry does not decode (unknown name, revision or size),
+    /// kept as raw bytes.
+    pub unknown: usize,
+}
+
+/// `nfscope stats` for the legacy backend.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct LegacyCounts {
+    pub tables: Vec<LegacyTableCounts>,
+    pub total: LegacyTableCounts,
+    /// `-m NAME` and `-j NAME` by name, over every table.
+    pub extensions_by_name: BTreeMap<String, usize>,
+    /// Time to read and decode every listed table.
+    #[serde(serialize_with = "secs")]
+    pub elapsed: std::time::Duration,
+}
+
+fn secs<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
+/// Count a legacy ruleset; every match and target goes through the xt registry.
+pub fn count_legacy(
+    l: &crate::legacy::LegacyRuleset,
+    elapsed: std::time::Duration,
+) -> LegacyCounts {
+    use nfscope_wire::xt::entry::{Family as XFamily, Target};
+    use nfscope_wire::xt::ext::{Xt, XtKind};
+    let mut c = LegacyCounts {
+        elapsed,
+        ..Default::default()
+    };
+    c.total.family = "all".into();
+    c.total.table = "all".into();
+    let bump = |m: &mut BTreeMap<String, usize>, k: String| *m.entry(k).or_default() += 1;
+    for t in &l.tables {
+        let mut tc = LegacyTableCounts {
+            family: match t.family {
+                XFamily::Ipv4 => "ip",
+                XFamily::Ipv6 => "ip6",
+                XFamily::Arp => "arp",
+            }
+            .into(),
+            table: t.name.clone(),
+            chains: t.chains.len(),
+            builtin_chains: t.chains.iter().filter(|ch| ch.is_builtin()).count(),
+            ..Default::default()
+        };
+        for ch in &t.chains {
+            tc.rules += ch.rules.len();
+            for r in &ch.rules {
+                for m in &r.matches {
+                    tc.matches += 1;
+                    if matches!(m.decode(XtKind::Match, t.family), Xt::Unknown(_)) {
+                        tc.unknown += 1;
+                    }
+                    bump(&mut c.extensions_by_name, format!("-m {}", m.name));
+                }
+                if let Target::Ext(x) = &r.target {
+                    tc.targets += 1;
+                    if matches!(x.decode(XtKind::Target, t.family), Xt::Unknown(_)) {
+                        tc.unknown += 1;
+                    }
+                    bump(&mut c.extensions_by_name, format!("-j {}", x.name));
+                }
+            }
+        }
+        let tot = &mut c.total;
+        tot.chains += tc.chains;
+        tot.builtin_chains += tc.builtin_chains;
+        tot.rules += tc.rules;
+        tot.matches += tc.matches;
+        tot.targets += tc.targets;
+        tot.unknown += tc.unknown;
+        c.tables.push(tc);
+    }
+    c
+}
+
+pub fn render_legacy_text(c: &LegacyCounts) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "legacy (x_tables):");
+    let _ = writeln!(
+        o,
+        "{:<7} {:<24} {:>7} {:>7} {:>8} {:>8} {:>7}",
+        "family", "table", "chains", "rules", "matches", "targets", "unknown"
+    );
+    for t in c.tables.iter().chain(std::iter::once(&c.total)) {
+        let _ = writeln!(
+            o,
+            "{:<7} {:<24} {:>7} {:>7} {:>8} {:>8} {:>7}",
+            t.family, t.table, t.chains, t.rules, t.matches, t.targets, t.unknown
+        );
+    }
+    if !c.extensions_by_name.is_empty() {
+        let _ = writeln!(o, "matches and targets by name:");
+        for (k, n) in &c.extensions_by_name {
+            let _ = writeln!(o, "  {k:<20} {n}");
+        }
+    }
+    let _ = writeln!(o, "read and decoded in {:.3} s", c.elapsed.as_secs_f64());
     o
 }

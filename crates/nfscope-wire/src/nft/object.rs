@@ -220,6 +220,72 @@ attr_struct! {
 }
 
 impl Rule {
+    /// Check a rule's attributes the way [`Rule::parse`] would fail on them, without building
+    /// the rule, and return its handle: attribute framing, the scalar attributes' sizes, names
+    /// as strings, and the expression list's framing (an expression that does not decode
+    /// becomes `Unknown` in `parse`, never an error). Whatever passes here, `parse` decodes.
+    pub fn check(buf: &[u8]) -> Result<Option<u64>> {
+        use crate::error::Context as _;
+        let mut handle = None;
+        for a in crate::attr::Attrs::new(buf) {
+            let a = a.ctx("rule")?;
+            // Names (1, 2) decode lossily and userdata (7) and compat (5) as bytes: never errors.
+            match a.ty {
+                3 => handle = Some(a.be64().ctx("rule / handle")?),
+                6 => {
+                    a.be64().ctx("rule / position")?;
+                }
+                9..=11 => {
+                    a.be32().ctx("rule / id")?;
+                }
+                4 => {
+                    for (i, e) in crate::attr::Attrs::new(a.value).enumerate() {
+                        let e = e.with_ctx(|| format!("rule / expressions / expr {i}"))?;
+                        if e.ty != NFTA_LIST_ELEM {
+                            return Err(crate::Error::invalid(format!(
+                                "expected NFTA_LIST_ELEM, got type {}",
+                                e.ty
+                            ))
+                            .context(format!("rule / expressions / expr {i}")));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(handle)
+    }
+
+    /// Whether the rule's attributes hold an xt `set` match or `SET` target (which name ipsets by
+    /// index only), found by walking frames, not decoding. Malformed frames answer `false`.
+    pub fn names_ipsets(buf: &[u8]) -> bool {
+        use crate::attr::Attrs;
+        let Some(list) = Attrs::new(buf).flatten().find(|a| a.ty == 4) else {
+            return false;
+        };
+        list.nested().flatten().any(|elem| {
+            let mut kind = None;
+            let mut data = None;
+            for a in elem.nested().flatten() {
+                match a.ty {
+                    1 => kind = Some(a.value),
+                    2 => data = Some(a),
+                    _ => {}
+                }
+            }
+            let want: &[u8] = match kind {
+                Some(b"match\0") => b"set",
+                Some(b"target\0") => b"SET",
+                _ => return false,
+            };
+            data.is_some_and(|d| {
+                d.nested()
+                    .flatten()
+                    .any(|x| x.ty == 1 && x.value.split(|b| *b == 0).next() == Some(want))
+            })
+        })
+    }
+
     /// The comment nft / iptables-nft stores in the rule's userdata.
     pub fn comment(&self) -> Option<String> {
         self.userdata

@@ -49,7 +49,9 @@
 //!   Protocol names (`policy --proto`, `ipv6header --header`) are those of Debian's
 //!   `/etc/protocols`.
 //! - **arptables / ebtables** print some targets differently (`MARK`, `CLASSIFY` in arptables);
-//!   only the iptables / ip6tables forms are produced.
+//!   only the iptables / ip6tables forms are produced here. arp_tables' own `mangle` target
+//!   prints as arptables-nft saves it; arptables-legacy's listing of all three is
+//!   `nfscope::render::arptables`, from these decoded fields.
 //!
 //! Layout: one module per extension under `ext/`, each with a layout comment naming the UAPI
 //! struct and the offsets it reads (x86_64, native endian unless a field is marked `be`).
@@ -63,6 +65,7 @@ mod golden;
 
 pub mod addrtype;
 pub mod ah;
+pub mod arpmangle;
 pub mod audit;
 pub mod bpf;
 pub mod cgroup;
@@ -315,6 +318,8 @@ xt_enum! {
     /// `ERROR`: heads a user chain (its name) or ends a table.
     Error(error::ErrorTarget),
     Audit(audit::Audit),
+    /// arp_tables' `mangle` target.
+    ArpMangle(arpmangle::ArpMangle),
     Checksum(checksum::Checksum),
     Classify(classify::Classify),
     ConnmarkTarget(connmark::ConnmarkTarget),
@@ -451,6 +456,7 @@ fn decode_known(kind: XtKind, name: &str, rev: u8, f: u8, d: &[u8]) -> Option<Xt
         (T, "") => Xt::Standard(standard::Standard::parse(rev, d)?),
         (T, "ERROR") => Xt::Error(error::ErrorTarget::parse(rev, d)?),
         (T, "AUDIT") => Xt::Audit(audit::Audit::parse(rev, d)?),
+        (T, "mangle") if f == NFPROTO_ARP => Xt::ArpMangle(arpmangle::ArpMangle::parse(rev, d)?),
         (T, "CHECKSUM") => Xt::Checksum(checksum::Checksum::parse(rev, d)?),
         (T, "CLASSIFY") => Xt::Classify(classify::Classify::parse(rev, d)?),
         (T, "CONNMARK") => Xt::ConnmarkTarget(connmark::ConnmarkTarget::parse(rev, d)?),
@@ -592,6 +598,7 @@ mod tests {
         (Target, ""),
         (Target, "ERROR"),
         (Target, "AUDIT"),
+        (Target, "mangle"),
         (Target, "CHECKSUM"),
         (Target, "CLASSIFY"),
         (Target, "CONNMARK"),

@@ -18,7 +18,7 @@
 //! (the xt extension registry, with ipset names), or [`RawXt`] which prints the name and the
 //! raw payload in hex.
 //!
-//! arp_tables are not rendered here (arptables-legacy-save has its own format).
+//! arp_tables are rendered by [`super::arptables`] (arptables-legacy-save has its own format).
 
 use nfscope_wire::xt::entry::{
     Chain, Family, Header, Iface, Rule, Table, Target, XtBlob, INV_DSTIP, INV_FRAG, INV_PROTO,
@@ -160,7 +160,7 @@ pub fn save_table(table: &Table, opts: SaveOptions, xt: &dyn XtSave, out: &mut S
     }
     for c in &chains {
         for r in &c.rules {
-            save_rule(table.family, &c.name, r, opts, xt, out);
+            save_rule(table.family, &c.name, &r, opts, xt, out);
         }
     }
     out.push_str("COMMIT\n");

@@ -8,10 +8,13 @@
 use super::datatype::{self, print_value, Dt, Order};
 use super::proto::{self, Field, Proto, LL, NH, TH};
 use super::set::{self, ElemType};
+use super::xt::XtStyle;
+use super::NftOptions;
 use crate::model::{Chain, Table};
+use crate::render::iptables::SetNames;
 use nfscope_wire::nft::expr::{consts, Expr};
 use nfscope_wire::nft::{set_flags, Data, Family, Rule, Verdict, VerdictCode};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// What a register holds.
 #[derive(Debug, Clone)]
@@ -116,6 +119,12 @@ pub struct Folder<'a> {
     last_gte: Option<(usize, String, String)>,
     /// Nesting of bound chains (`jump { ... }`) this rule is printed inside.
     depth: usize,
+    /// How xt matches and targets print (nft's own form unless set).
+    pub xt: XtStyle,
+    /// ipset names by index, for xt `set` / `SET` options in the translate style.
+    pub ipsets: Option<&'a BTreeMap<u16, String>>,
+    /// Comments of xt `comment` matches in the translate style (printed as the rule's comment).
+    comments: Vec<String>,
 }
 
 /// Normalise a register number to 32-bit register units (`NFT_REG_1` = 32-bit reg 8).
@@ -293,6 +302,9 @@ impl<'a> Folder<'a> {
             ll_stack,
             last_gte: None,
             depth: 0,
+            xt: XtStyle::Nft,
+            ipsets: None,
+            comments: Vec::new(),
         }
     }
 
@@ -1089,7 +1101,14 @@ impl<'a> Folder<'a> {
         let mut s = format!("{kw} {{\n");
         for r in &c.rules {
             s.push_str(&indent);
-            s.push_str(&rule_text_at(self.table, self.sets, r, self.depth + 1));
+            s.push_str(&rule_text_at(
+                self.table,
+                self.sets,
+                &r,
+                self.depth + 1,
+                self.xt,
+                self.ipsets,
+            ));
             s.push('\n');
         }
         s.push_str(&"\t".repeat(2 + self.depth));
@@ -1108,15 +1127,28 @@ impl<'a> Folder<'a> {
         let l4 = self.ctx[TH as usize].map(|p| p.name);
         let info = info.as_ref().map(|b| b.0.as_slice()).unwrap_or(&[]);
         let family = self.family.to_u8();
-        let text = super::xt::text(
-            kind,
-            name.as_deref().unwrap_or(""),
-            rev.unwrap_or(0),
+        let name = name.as_deref().unwrap_or("");
+        let rev = rev.unwrap_or(0);
+        if self.xt == XtStyle::Translate {
+            if let Some(c) = super::xt::comment(kind, name, rev, family, info) {
+                self.comments.push(c);
+                return;
+            }
+        }
+        let empty = BTreeMap::new();
+        let names = SetNames(self.ipsets.unwrap_or(&empty));
+        let cx = super::xt::Cx {
             family,
-            info,
             l4,
-        );
-        self.push(text);
+            style: self.xt,
+            names: &names,
+        };
+        let text = super::xt::text(kind, name, rev, info, &cx);
+        // nft prints an empty translation as an empty statement (a double space); the
+        // translate style leaves it out
+        if !text.is_empty() || self.xt == XtStyle::Nft {
+            self.push(text);
+        }
     }
 
     /// Fold one expression.
@@ -2142,7 +2174,6 @@ fn narrow_mask(left: &X, right: &[u8]) -> Option<(X, Vec<u8>)> {
     ))
 }
 
-/// Render one rule's statements (plus comment) as nft prints them after the indentation.
 /// A table's sets by name.
 pub type SetIndex<'a> = HashMap<&'a str, &'a crate::model::Set>;
 
@@ -2151,28 +2182,48 @@ pub fn set_index(t: &Table) -> SetIndex<'_> {
     t.sets.iter().map(|s| (s.name(), s)).collect()
 }
 
-pub fn rule_text(t: &Table, c: &Chain, r: &Rule) -> String {
-    rule_text_indexed(t, None, c, r)
+/// One rule's statements (plus comment) as nft prints them after the indentation.
+pub fn rule_text(t: &Table, c: &Chain, r: &Rule, opts: &NftOptions) -> String {
+    rule_text_indexed(t, None, c, r, opts)
 }
 
 /// [`rule_text`] with a prebuilt set index.
-pub fn rule_text_indexed(t: &Table, sets: Option<&SetIndex<'_>>, _c: &Chain, r: &Rule) -> String {
-    rule_text_at(t, sets, r, 0)
+pub fn rule_text_indexed(
+    t: &Table,
+    sets: Option<&SetIndex<'_>>,
+    _c: &Chain,
+    r: &Rule,
+    opts: &NftOptions,
+) -> String {
+    rule_text_at(t, sets, r, 0, opts.xt, Some(&opts.ipsets))
 }
 
-fn rule_text_at(t: &Table, sets: Option<&SetIndex<'_>>, r: &Rule, depth: usize) -> String {
+fn rule_text_at(
+    t: &Table,
+    sets: Option<&SetIndex<'_>>,
+    r: &Rule,
+    depth: usize,
+    xt: XtStyle,
+    ipsets: Option<&BTreeMap<u16, String>>,
+) -> String {
     let mut f = Folder::new(t);
     f.sets = sets;
     f.depth = depth;
+    f.xt = xt;
+    f.ipsets = ipsets;
     for e in r.expressions.iter().flatten() {
         f.expr(e);
     }
+    // nft prints the rule's own comment (userdata); the translate style adds those of xt
+    // `comment` matches, joined when there are several (nft has room for one)
+    let mut comments = std::mem::take(&mut f.comments);
     let mut s = f.finish();
-    if let Some(c) = r.comment() {
+    comments.extend(r.comment());
+    if !comments.is_empty() {
         if !s.is_empty() {
             s.push(' ');
         }
-        s.push_str(&format!("comment \"{c}\""));
+        s.push_str(&format!("comment \"{}\"", comments.join("; ")));
     }
     s
 }
@@ -2335,6 +2386,7 @@ mod tests {
                 });
             }
             let mut f = Folder::new(&t);
+            f.xt = XtStyle::ALL[rnd(2) as usize];
             for _ in 0..rnd(8) + 1 {
                 let reg = Some(rnd(24) as u32);
                 let bytes: Vec<u8> = (0..rnd(20)).map(|_| rnd(256) as u8).collect();

@@ -1,4 +1,6 @@
-//! nft text, as `nft list ruleset` (nftables 1.0.6) prints it.
+//! nft text, as `nft list ruleset` (nftables 1.0.6) prints it, except for the xt matches and
+//! targets iptables-nft leaves in rules: by default ([`XtStyle::Translate`]) those print as
+//! `iptables-translate` does; [`XtStyle::Nft`] prints them exactly as nft 1.0.6 does.
 //!
 //! Layout of the module:
 //! - [`proto`]: protocol header field tables (name, bit offset, bit length, datatype),
@@ -7,6 +9,7 @@
 //! - [`stmt`]: statement printers (log, limit, quota, nat flags, synproxy),
 //! - [`set`]: sets and maps (types, elements, intervals, declarations),
 //! - [`obj`]: named objects and flowtables,
+//! - [`xt`]: xt match / target expressions in either style,
 //! - this file: tables and chains, and the public API.
 //!
 //! Known differences from nft are listed in `DIFFERENCES.md` next to this file.
@@ -19,9 +22,11 @@ pub mod set;
 pub mod stmt;
 pub mod xt;
 
+pub use xt::XtStyle;
+
 use crate::model::{Chain, Table};
 use nfscope_wire::nft::{udata, Family, Rule};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Rendering options.
 #[derive(Debug, Clone, Default)]
@@ -32,6 +37,13 @@ pub struct NftOptions {
     pub ifnames: HashMap<u32, String>,
     /// Append `# written by …` after each rule (`nfscope dump --show-writer`).
     pub show_writer: bool,
+    /// How xt matches and targets (iptables-nft's) print: as `iptables-translate` does (the
+    /// default) or exactly as nft 1.0.6 does ([`XtStyle::Nft`], what the comparisons with
+    /// `nft list ruleset` use).
+    pub xt: XtStyle,
+    /// ipset names by index in the rendered namespace, for xt `set` / `SET` options (see
+    /// [`crate::output::nft_options_for`]); without an entry a set prints as `#INDEX`.
+    pub ipsets: BTreeMap<u16, String>,
 }
 
 impl NftOptions {
@@ -41,7 +53,14 @@ impl NftOptions {
     pub fn local() -> NftOptions {
         NftOptions {
             ifnames: interface_names(),
-            show_writer: false,
+            ..NftOptions::default()
+        }
+    }
+    /// Exactly `nft list ruleset`'s form (nft 1.0.6), without interface names.
+    pub fn nft() -> NftOptions {
+        NftOptions {
+            xt: XtStyle::Nft,
+            ..NftOptions::default()
         }
     }
 }
@@ -111,7 +130,7 @@ pub fn warnings(rs: &crate::Ruleset) -> Vec<String> {
 
 /// One rule's statements as nft prints them after the indentation (no newline).
 pub fn rule(t: &Table, c: &Chain, r: &Rule, opts: &NftOptions) -> String {
-    datatype::with_ifnames(&opts.ifnames, || fold::rule_text(t, c, r))
+    datatype::with_ifnames(&opts.ifnames, || fold::rule_text(t, c, r, opts))
 }
 
 const NF_IP_PRI_RAW: i32 = -300;
@@ -199,14 +218,17 @@ fn hook_name(family: Family, hook: u32) -> String {
 
 /// A chain block, indented one tab (empty for binding chains, which nft does not list).
 pub fn chain(t: &Table, c: &Chain, opts: &NftOptions) -> String {
-    chain_indexed(
-        t,
-        None,
-        c,
-        opts.show_writer
-            .then(|| crate::provenance::TableInfo::of(t))
-            .as_ref(),
-    )
+    datatype::with_ifnames(&opts.ifnames, || {
+        chain_indexed(
+            t,
+            None,
+            c,
+            opts.show_writer
+                .then(|| crate::provenance::TableInfo::of(t))
+                .as_ref(),
+            opts,
+        )
+    })
 }
 
 fn chain_indexed(
@@ -214,6 +236,7 @@ fn chain_indexed(
     sets: Option<&fold::SetIndex<'_>>,
     c: &Chain,
     writer: Option<&crate::provenance::TableInfo>,
+    opts: &NftOptions,
 ) -> String {
     let a = &c.attrs;
     let flags = a.flags.unwrap_or(0);
@@ -266,10 +289,10 @@ fn chain_indexed(
     }
     for r in &c.rules {
         s.push_str("\t\t");
-        s.push_str(&fold::rule_text_indexed(t, sets, c, r));
+        s.push_str(&fold::rule_text_indexed(t, sets, c, &r, opts));
         if let Some(info) = writer {
             s.push_str(" # written by ");
-            s.push_str(&crate::provenance::of_rule_in(info, t, c, r).summary());
+            s.push_str(&crate::provenance::of_rule_in(info, t, c, &r).summary());
         }
         s.push('\n');
     }
@@ -328,8 +351,29 @@ fn table_inner(t: &Table, opts: &NftOptions) -> String {
     let writer = opts
         .show_writer
         .then(|| crate::provenance::TableInfo::of(t));
-    for c in &t.chains {
-        let text = chain_indexed(t, Some(&index), c, writer.as_ref());
+    let render = |chains: &[Chain]| -> Vec<String> {
+        chains
+            .iter()
+            .map(|c| chain_indexed(t, Some(&index), c, writer.as_ref(), opts))
+            .collect()
+    };
+    // Large tables render on two threads (chains are independent); the text is the same.
+    let texts: Vec<String> = if t.chains.len() >= PARALLEL_CHAINS {
+        let (a, b) = t.chains.split_at(t.chains.len() / 2);
+        std::thread::scope(|sc| {
+            let other = sc.spawn(|| datatype::with_ifnames(&opts.ifnames, || render(b)));
+            let mut first = render(a);
+            match other.join() {
+                Ok(second) => first.extend(second),
+                // A panic in the other half would be a bug; render that half here instead.
+                Err(_) => first.extend(render(b)),
+            }
+            first
+        })
+    } else {
+        render(&t.chains)
+    };
+    for text in texts {
         if text.is_empty() {
             continue;
         }
@@ -340,6 +384,9 @@ fn table_inner(t: &Table, opts: &NftOptions) -> String {
     s.push_str("}\n");
     s
 }
+
+/// Tables with at least this many chains render on two threads.
+const PARALLEL_CHAINS: usize = 512;
 
 /// `typeof` key and data expressions from the set's userdata, when nft stored them.
 fn typeof_exprs(s: &crate::model::Set) -> (Option<String>, Option<String>) {
