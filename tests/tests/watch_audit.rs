@@ -1,5 +1,5 @@
 //! Legacy x_tables changes attributed by the kernel's audit records (NETFILTER_CFG + SYSCALL +
-//! PROCTITLE), with the real iptables-legacy in namespaces: the writer's pid, comm, exe and
+//! PROCTITLE), with the real iptables-legacy, ip6tables-legacy and arptables-legacy in namespaces: the writer's pid, comm, exe and
 //! command line reach the watch's records, the CLI's JSON and the daemon's stream within
 //! milliseconds (the poll interval is an hour: only an audit record can trigger the poll), and
 //! a change in another namespace is never attributed to the watched one.
@@ -258,6 +258,24 @@ fn legacy_changes_are_attributed_from_audit_records() {
     let r = recs.iter().find(|r| r.kind == "rule_added").expect("added");
     let p = r.process.as_ref().expect("process");
     assert_eq!((p.pid, p.comm.as_str()), (pid6, "ip6tables-legac"));
+
+    // 2b. arptables-legacy (family 3 in the records).
+    let (pid_arp, recs, _) = w.attributed(
+        |n| {
+            write(
+                &ns,
+                "arptables-legacy",
+                &["-A", "INPUT", "-s", &format!("10.9.9.{n}"), "-j", "ACCEPT"],
+                None,
+            )
+        },
+        |recs| {
+            recs.iter()
+                .any(|r| r.kind == "rule_added" && r.family == "arp")
+        },
+    );
+    let r = recs.iter().find(|r| r.kind == "rule_added").expect("added");
+    assert_eq!(r.process.as_ref().map(|p| p.pid), Some(pid_arp), "{r:#?}");
 
     // 3. The incident, legacy style, and its alert, attributed.
     let chain = |n: usize| format!("KUBE-FIREWALL{n}");
