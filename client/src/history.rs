@@ -55,18 +55,21 @@ pub fn print(recs: &[Stored], truncated: bool, json: bool) -> Result<()> {
             let key = (s.record.generation, s.time_unix_ms);
             if last != Some(key) {
                 last = Some(key);
-                let who = s
-                    .record
-                    .process
-                    .as_ref()
-                    .map(|p| format!("{} (pid {})", p.comm, p.pid))
-                    .unwrap_or_else(|| "resync".into());
-                writeln!(
-                    out,
-                    "{} generation {} by {who}",
-                    fmt_time(s.time_unix_ms),
-                    s.record.generation
-                )?;
+                let r = &s.record;
+                let who = match &r.process {
+                    Some(p) if r.attribution == "audit" => {
+                        format!("{} (pid {}, from audit records)", p.comm, p.pid)
+                    }
+                    Some(p) => format!("{} (pid {})", p.comm, p.pid),
+                    None if r.backend == "legacy" => "an unknown writer (seen by polling)".into(),
+                    None => "resync".into(),
+                };
+                let what = if r.backend == "legacy" {
+                    "legacy x_tables".to_string()
+                } else {
+                    format!("generation {}", r.generation)
+                };
+                writeln!(out, "{} {what} by {who}", fmt_time(s.time_unix_ms))?;
             }
             writeln!(out, "{}", human(&s.record, false))?;
         }

@@ -65,7 +65,16 @@ impl<'a> Printer<'a> {
         let key = (r.generation, r.process.as_ref().map(|p| p.pid).unwrap_or(0));
         if !r.resync && self.last != Some(key) {
             self.last = Some(key);
-            let h = if r.backend == "legacy" {
+            let h = if r.backend == "legacy" && r.process.is_some() {
+                format!(
+                    "legacy x_tables changed by {}{}",
+                    who(r),
+                    r.audit_event
+                        .as_ref()
+                        .map(|e| format!(" (audit event {e})"))
+                        .unwrap_or_default()
+                )
+            } else if r.backend == "legacy" {
                 "legacy x_tables changed (seen by polling: the writer is not known)".to_string()
             } else {
                 format!("generation {} by {}", r.generation, who(r))
@@ -98,6 +107,12 @@ pub fn run(cli: &Cli, a: &WatchArgs) -> Result<()> {
         None => Watcher::start(opts)?,
     };
     Printer::started(w.state().generation, w.state().rule_count() as u64);
+    // Not eprintln!: a reader that stopped reading stderr must not end the watch.
+    let _ = writeln!(
+        std::io::stderr(),
+        "nfscope: legacy x_tables: {}",
+        w.audit_state().note
+    );
     let mut p = Printer::new(a);
     let end = deadline(a);
     loop {
@@ -132,10 +147,16 @@ fn who(r: &Record) -> String {
         return "an unknown process".into();
     };
     if p.gone {
-        return format!(
-            "{} (pid {}, exited before it could be inspected)",
-            p.comm, p.pid
-        );
+        return match &p.exe {
+            Some(e) => format!(
+                "{} (pid {}, {e}, exited before it could be inspected)",
+                p.comm, p.pid
+            ),
+            None => format!(
+                "{} (pid {}, exited before it could be inspected)",
+                p.comm, p.pid
+            ),
+        };
     }
     let mut s = format!("{} (pid {}", p.comm, p.pid);
     if let Some(e) = &p.exe {

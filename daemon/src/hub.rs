@@ -227,6 +227,8 @@ pub fn run_watcher(
     };
     *lock(&hub.current) = (w.state().generation, w.state().rule_count() as u64);
     hub.metrics.set_rules(w.state());
+    let audit = w.audit_state();
+    tracing::info!(listening = audit.listening, note = %audit.note, "legacy x_tables attribution (audit)");
     let _ = ready.send(Ok(()));
     loop {
         match w.next_event() {

@@ -44,6 +44,8 @@ pub fn record(s: &Stored) -> pb::Record {
             severity: a.severity.clone(),
         }),
         resync: r.resync,
+        attribution: r.attribution.clone(),
+        audit_event: r.audit_event.clone().unwrap_or_default(),
         json: serde_json::to_string(r).unwrap_or_default(),
     }
 }

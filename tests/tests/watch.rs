@@ -233,6 +233,26 @@ fn legacy_changes_are_seen_and_diffed() {
     ns.ok("iptables-legacy", &["-D", "INPUT", "1"]);
     let r = legacy(&mut w);
     assert_eq!(r[0].kind, "rule_removed");
+    // A rule equal to one already there is an addition too.
+    ns.ok(
+        "iptables-legacy",
+        &[
+            "-A",
+            "KUBE-FIREWALL",
+            "-m",
+            "comment",
+            "--comment",
+            "x",
+            "-j",
+            "DROP",
+        ],
+    );
+    let r = legacy(&mut w);
+    assert_eq!(r.len(), 1, "{r:#?}");
+    assert_eq!(
+        (r[0].kind.as_str(), r[0].rule.as_ref().and_then(|x| x.index)),
+        ("rule_added", Some(1))
+    );
     // Counters moving is not a change.
     assert!(w
         .next_timeout(Some(Duration::from_millis(700)))

@@ -4,12 +4,14 @@
 //!   nfscope against the floor (raw per-chain rule dumps) and the peers (`nft`,
 //!   `iptables-nft-save`). See docs/benchmark.md.
 //! - `watch-bench`: commit → event latency, burst consistency, memory while watching.
+//! - `legacy-bench`: commit → event latency of legacy x_tables changes, audit-triggered vs polled.
 //! - `raw-dump`: the floor itself, as a process of its own so its peak RSS is comparable:
 //!   per-chain `NFT_MSG_GETRULE` dumps that decode nothing ([`nfscope::snapshot::raw_rule_dump`]).
 //! - `raw-legacy`: the legacy floor: the x_tables getsockopt reads, decoding nothing.
 
 mod bench;
 mod daemonbench;
+mod legacybench;
 mod measure;
 mod watchbench;
 
@@ -34,6 +36,10 @@ enum Cmd {
     /// nfscoped figures: event latency with 1 and 50 subscribers, GetRuleset time and size,
     /// daemon memory.
     DaemonBench(daemonbench::Args),
+    /// Legacy x_tables figures: commit → event latency (p50/p99) with the kernel's audit
+    /// records triggering the poll, and with polling alone (enables audit for the run and
+    /// restores it).
+    LegacyBench(legacybench::Args),
     /// The floor: per-chain GETRULE dumps inside a namespace, decoding nothing; prints
     /// `{"bytes":…,"messages":…}`.
     RawDump {
@@ -66,6 +72,7 @@ fn main() -> ExitCode {
         Cmd::LegacySnapshot { netns } => legacy_snapshot(netns.as_deref()),
         Cmd::WatchBench(a) => watchbench::run(&a),
         Cmd::DaemonBench(a) => daemonbench::run(&a),
+        Cmd::LegacyBench(a) => legacybench::run(&a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

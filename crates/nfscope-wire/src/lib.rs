@@ -1,7 +1,8 @@
 //! # nfscope-wire
 //!
 //! Pure decoding of the kernel's netfilter wire formats: netlink framing, nfnetlink headers,
-//! nf_tables objects and every expression, and (later) x_tables entries and xt payloads.
+//! nf_tables objects and every expression, x_tables entries and xt payloads, and the kernel's
+//! audit records of netfilter changes.
 //!
 //! Contract: **this crate does no I/O and never panics on input**. Every parser takes bytes
 //! and returns either a typed value or an [`Error`] that says what was being decoded, where,
@@ -11,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 pub mod attr;
+pub mod audit;
 pub mod civil;
 pub mod error;
 pub mod nfnl;

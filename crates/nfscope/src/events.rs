@@ -59,6 +59,15 @@ pub struct Record {
     pub set: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub process: Option<ProcessInfo>,
+    /// How `process` was learnt: `netlink` (an nf_tables commit names its process), `audit` (the
+    /// kernel's audit record of a legacy table change), `none` (not known: a resync, or a
+    /// legacy change seen by polling alone). Empty in records stored before this field existed.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub attribution: String,
+    /// The audit event the writer was taken from (`SECONDS.MILLIS:SERIAL`, as `ausearch`
+    /// shows it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_event: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule: Option<RuleText>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -95,6 +104,8 @@ impl Record {
             chain: None,
             set: None,
             process: None,
+            attribution: "none".to_string(),
+            audit_event: None,
             rule: None,
             before: None,
             after: None,
@@ -364,6 +375,9 @@ pub fn records(
     pair(generation, dels, adds, &mut out);
     for r in &mut out {
         r.process = process.cloned();
+        if process.is_some() {
+            r.attribution = "netlink".to_string();
+        }
         r.resync = resync;
     }
     out
@@ -611,16 +625,31 @@ pub fn legacy_records(
                 out.push(rec("chain_added", t, c));
             }
             let old_lines = old_lines.unwrap_or(&[]);
-            let has = |v: &[(String, Vec<String>)], l: &str| v.iter().any(|(x, _)| x == l);
-            let gone: Vec<(usize, &(String, Vec<String>))> = old_lines
-                .iter()
-                .enumerate()
-                .filter(|(_, l)| !has(new_lines, &l.0))
+            // Lines as multisets: a rule added twice (two equal lines) is an addition too.
+            type Line = (String, Vec<String>);
+            let unmatched = |from: &[Line], against: &[Line]| -> Vec<usize> {
+                let mut left: std::collections::HashMap<&str, usize> =
+                    std::collections::HashMap::new();
+                for (l, _) in against {
+                    *left.entry(l.as_str()).or_default() += 1;
+                }
+                (0..from.len())
+                    .filter(|&i| match left.get_mut(from[i].0.as_str()) {
+                        Some(n) if *n > 0 => {
+                            *n -= 1;
+                            false
+                        }
+                        _ => true,
+                    })
+                    .collect()
+            };
+            let gone: Vec<(usize, &Line)> = unmatched(old_lines, new_lines)
+                .into_iter()
+                .map(|i| (i, &old_lines[i]))
                 .collect();
-            let came: Vec<(usize, &(String, Vec<String>))> = new_lines
-                .iter()
-                .enumerate()
-                .filter(|(_, l)| !has(old_lines, &l.0))
+            let came: Vec<(usize, &Line)> = unmatched(new_lines, old_lines)
+                .into_iter()
+                .map(|i| (i, &new_lines[i]))
                 .collect();
             let mut used = vec![false; gone.len()];
             for (i, l) in &came {

@@ -13,6 +13,7 @@ pub mod netns;
 pub mod snapshot;
 pub mod sock;
 pub use error::{Error, Result};
+pub mod audit;
 pub mod change;
 pub mod diff;
 pub mod events;

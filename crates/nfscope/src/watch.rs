@@ -8,7 +8,19 @@
 //! committer); [`Watcher::next`] returns one [`Event::Transaction`] per `NEWGEN`.
 //! When the kernel drops events (`ENOBUFS` on the socket), the watcher takes a fresh snapshot
 //! at once, diffs it against its own view, and returns that as [`Event::Resync`].
+//!
+//! Legacy x_tables sends no events: its tables' signatures are polled ([`WatchOptions::legacy_poll`])
+//! and diffed into [`Event::Legacy`]. When the kernel's audit records are delivered (audit
+//! enabled, `CAP_AUDIT_READ`, see [`crate::audit`]), a `NETFILTER_CFG` record of a table register
+//! or replace triggers a poll at once, and the change the poll finds in the same family and table
+//! is attributed to the record's process. Records carry no network namespace, so a record is a
+//! hint, taken only when (a) the watched namespace's table did change, (b) the process, if still
+//! alive when its record arrived, was in the watched namespace, (c) the table held, before the
+//! change, the number of entries we last saw, and (d) no other process wrote that table since
+//! the last poll (two writers: the change is reported without one). A change found by polling
+//! before its record arrived waits for it at most [`AUDIT_HOLD`].
 
+use crate::audit::{Assembler, AuditSocket, AuditStats, NetfilterRecord, NsId};
 use crate::change::{self, Change};
 use crate::diff;
 use crate::error::{Error, Result};
@@ -18,11 +30,21 @@ use crate::model::Ruleset;
 use crate::process::ProcessInfo;
 use crate::snapshot::{self, Options};
 use crate::sock::NfSocket;
+use nfscope_wire::audit::NfcfgOp;
 use nfscope_wire::nfnl::NfMsg;
 use nfscope_wire::nl::{self, Messages};
 use serde::Serialize;
 use std::collections::VecDeque;
-use std::time::SystemTime;
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant, SystemTime};
+
+/// How long a legacy change found by polling waits for the audit record that names its writer
+/// (only while audit records are being delivered).
+pub const AUDIT_HOLD: Duration = Duration::from_millis(250);
+/// How long after its poll a change whose record's process had already exited (so its namespace
+/// is unknown) waits before it is attributed: a second writer's record arriving meanwhile makes
+/// it ambiguous instead.
+pub const AUDIT_SETTLE: Duration = Duration::from_millis(20);
 
 /// Watch settings.
 #[derive(Debug, Clone)]
@@ -34,6 +56,10 @@ pub struct WatchOptions {
     /// Legacy x_tables sends no events: poll its tables' signatures this often (one copy of
     /// each listed table; nothing is created). `None`: do not watch legacy tables.
     pub legacy_poll: Option<std::time::Duration>,
+    /// Listen for the kernel's audit records of x_tables changes (in the caller's network
+    /// namespace, which must be the initial one): they trigger an immediate poll and name the
+    /// writer. Without `CAP_AUDIT_READ`, or with audit disabled, polling alone.
+    pub legacy_audit: bool,
 }
 
 impl Default for WatchOptions {
@@ -42,6 +68,7 @@ impl Default for WatchOptions {
             rcvbuf: 64 << 20,
             snapshot: Options::default(),
             legacy_poll: Some(std::time::Duration::from_secs(2)),
+            legacy_audit: true,
         }
     }
 }
@@ -73,8 +100,204 @@ pub struct Resync {
 pub enum Event {
     Transaction(Transaction),
     Resync(Resync),
-    /// Legacy x_tables changed (seen by polling: no process is known).
+    /// Legacy x_tables changed (found by polling; the writer is known when an audit record
+    /// named it: `attribution` "audit").
     Legacy(Vec<Record>),
+}
+
+/// Whether legacy changes can be attributed, and why not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditState {
+    /// The audit listener is open.
+    pub listening: bool,
+    /// One line for a log: the kernel's audit state, or why there is no listener.
+    pub note: String,
+}
+
+/// Counters of the legacy side of the watch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct LegacyStats {
+    /// Polls of the legacy tables, and how many an audit record triggered.
+    pub polls: u64,
+    pub audit_polls: u64,
+    /// Legacy records reported with a writer from an audit record, and without one.
+    pub attributed: u64,
+    pub unattributed: u64,
+    /// Audit records of register/replace set aside: their process was in another namespace
+    /// when they arrived; they matched no change here (another namespace, or a change an
+    /// earlier poll already reported); or their table's entry count did not match ours.
+    pub hints_foreign: u64,
+    pub hints_unmatched: u64,
+    pub hints_mismatched: u64,
+    /// Changes two processes made between two polls (reported without a writer).
+    pub ambiguous: u64,
+}
+
+struct AuditListener {
+    sock: AuditSocket,
+    asm: Assembler,
+}
+
+/// One changed (family, table) of a polled legacy change, and the audit records that may name
+/// its writer.
+struct Group {
+    family: String,
+    table: String,
+    /// Entries the table held before the change (as we last saw it; 0 when it did not exist).
+    before: u32,
+    /// Register / replace records of this table not from another namespace.
+    cands: Vec<NetfilterRecord>,
+}
+
+enum Decision<'a> {
+    /// No record (yet).
+    Open,
+    /// One process wrote the table since the previous poll; `confirmed`: it was alive in the
+    /// watched namespace when its record arrived.
+    Writer(&'a NetfilterRecord, bool),
+    /// Two processes did.
+    Ambiguous,
+}
+
+impl Group {
+    fn decide(&self, ours: Option<NsId>) -> Decision<'_> {
+        let mut c: Vec<&NetfilterRecord> = self.cands.iter().collect();
+        c.sort_by_key(|h| (h.time_unix_ms, h.serial));
+        // The first change here since our last look found the table as we saw it: an earlier
+        // record that did not (another namespace's table, its process already gone) is not ours.
+        let first = c
+            .iter()
+            .position(|h| h.entries == Some(self.before))
+            .unwrap_or(c.len());
+        let c = &c[first..];
+        match c.last() {
+            None => Decision::Open,
+            Some(_) if c.iter().any(|h| h.pid != c[0].pid) => Decision::Ambiguous,
+            Some(last) => {
+                Decision::Writer(last, c.iter().any(|h| h.netns.is_some() && h.netns == ours))
+            }
+        }
+    }
+}
+
+/// A legacy change found by a poll, waiting for the audit records that name its writer.
+struct Held {
+    records: Vec<Record>,
+    groups: Vec<Group>,
+    /// When the poll found it; a writer not confirmed by its namespace is taken only after
+    /// [`AUDIT_SETTLE`], so that a late record of another writer can still make it ambiguous.
+    polled: Instant,
+    until: Instant,
+}
+
+impl Held {
+    /// Take the records of this change's tables out of `hints`.
+    fn attach(&mut self, hints: &mut Vec<NetfilterRecord>) {
+        for g in &mut self.groups {
+            let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(hints)
+                .into_iter()
+                .partition(|h| h.family_name() == Some(g.family.as_str()) && h.table == g.table);
+            *hints = rest;
+            g.cands.extend(mine);
+        }
+    }
+
+    /// Every table's writer is known, or known to be unknowable. `in_flight`: (family, table,
+    /// pid) of records whose event is still being assembled.
+    fn settled(
+        &self,
+        now: Instant,
+        ours: Option<NsId>,
+        in_flight: &[(String, String, u32)],
+    ) -> bool {
+        self.groups.iter().all(|g| match g.decide(ours) {
+            Decision::Open => false,
+            Decision::Ambiguous => true,
+            Decision::Writer(_, true) => true,
+            Decision::Writer(h, false) => {
+                now >= self.polled + AUDIT_SETTLE
+                    && !in_flight
+                        .iter()
+                        .any(|(f, t, pid)| *f == g.family && *t == g.table && *pid != h.pid)
+            }
+        })
+    }
+
+    /// When [`Held::settled`] may change by itself.
+    fn wake(&self, now: Instant) -> Instant {
+        let settle = self.polled + AUDIT_SETTLE;
+        if now < settle {
+            settle
+        } else {
+            self.until
+        }
+    }
+
+    fn into_records(self, ours: Option<NsId>, stats: &mut LegacyStats) -> Vec<Record> {
+        let mut records = self.records;
+        for g in &self.groups {
+            let d = g.decide(ours);
+            let taken = match &d {
+                Decision::Writer(h, _) => g.cands.iter().filter(|c| c.pid == h.pid).count(),
+                _ => 0,
+            };
+            stats.hints_mismatched +=
+                (g.cands.len() - taken) as u64 * u64::from(!matches!(d, Decision::Ambiguous));
+            stats.ambiguous += u64::from(matches!(d, Decision::Ambiguous));
+            for r in records
+                .iter_mut()
+                .filter(|r| r.family == g.family && r.table == g.table)
+            {
+                match &d {
+                    Decision::Writer(h, _) => {
+                        r.process = Some(h.process());
+                        r.attribution = "audit".into();
+                        r.audit_event = Some(h.id.clone());
+                        stats.attributed += 1;
+                    }
+                    _ => {
+                        r.attribution = "none".into();
+                        stats.unattributed += 1;
+                    }
+                }
+            }
+        }
+        records
+    }
+}
+
+/// Wait until `a` or `b` is readable or `timeout` passes (`None`: forever).
+fn poll2(a: i32, b: i32, timeout: Option<Duration>) -> Result<(bool, bool)> {
+    let ms = match timeout {
+        None => -1,
+        Some(d) => {
+            let ms = d.as_micros().div_ceil(1000);
+            i32::try_from(ms).unwrap_or(i32::MAX)
+        }
+    };
+    let mut fds = [
+        libc::pollfd {
+            fd: a,
+            events: libc::POLLIN,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: b,
+            events: libc::POLLIN,
+            revents: 0,
+        },
+    ];
+    // SAFETY: poll on two valid pollfd structs we own, with their count.
+    let rc = unsafe { libc::poll(fds.as_mut_ptr(), 2, ms) };
+    if rc < 0 {
+        let e = std::io::Error::last_os_error();
+        if e.kind() == std::io::ErrorKind::Interrupted {
+            return Ok((false, false));
+        }
+        return Err(Error::io("poll the event sockets", e));
+    }
+    let ready = |f: &libc::pollfd| f.revents & (libc::POLLIN | libc::POLLERR) != 0;
+    Ok((ready(&fds[0]), ready(&fds[1])))
 }
 
 pub struct Watcher {
@@ -95,6 +318,21 @@ pub struct Watcher {
     /// Legacy tables as last polled, with their signatures.
     legacy: Option<(Vec<legacy::Signature>, legacy::LegacyRuleset)>,
     next_poll: std::time::Instant,
+    /// The audit listener (in the initial namespace), or why there is none.
+    audit: Option<AuditListener>,
+    audit_note: String,
+    /// Audit records have arrived since the start: a polled change waits for its record.
+    audit_seen: bool,
+    /// Register / replace records not yet matched to a poll.
+    hints: Vec<NetfilterRecord>,
+    /// An audit record asked for a poll now (not before `poll_after`: polls triggered by
+    /// records, e.g. of other namespaces, take at most half of the time).
+    poll_now: bool,
+    poll_after: Instant,
+    held: VecDeque<Held>,
+    /// The watched namespace's identity, to set aside records of processes elsewhere.
+    watched_ns: Option<NsId>,
+    pub legacy_stats: LegacyStats,
 }
 
 /// Is 16-bit generation `g` newer than `base`? (serial-number arithmetic)
@@ -105,6 +343,73 @@ fn newer(g: u16, base: u32) -> bool {
 impl Watcher {
     /// Start watching the current network namespace.
     pub fn start(opts: WatchOptions) -> Result<Watcher> {
+        let audit = Self::open_audit(&opts);
+        let mut w = Self::start_here(opts)?;
+        w.watched_ns = crate::audit::ns_id(std::path::Path::new("/proc/thread-self/ns/net"));
+        w.set_audit(audit);
+        Ok(w)
+    }
+
+    /// Start watching the named network namespace (sockets are created inside it; the audit
+    /// listener in the caller's, which should be the initial one).
+    pub fn start_in_netns(netns: &str, opts: WatchOptions) -> Result<Watcher> {
+        let audit = Self::open_audit(&opts);
+        let mut w = crate::netns::run_in(netns, || Watcher::start_here(opts))??;
+        w.netns = Some(netns.to_string());
+        w.watched_ns = crate::audit::ns_id(&crate::netns::path_of(netns));
+        w.set_audit(audit);
+        Ok(w)
+    }
+
+    fn open_audit(opts: &WatchOptions) -> std::result::Result<AuditListener, String> {
+        if opts.legacy_poll.is_none() {
+            return Err("legacy x_tables not watched".into());
+        }
+        if !opts.legacy_audit {
+            return Err("audit records not asked for (WatchOptions::legacy_audit)".into());
+        }
+        let sock = AuditSocket::open().map_err(|e| e.to_string())?;
+        Ok(AuditListener {
+            sock,
+            asm: Assembler::new(true),
+        })
+    }
+
+    fn set_audit(&mut self, audit: std::result::Result<AuditListener, String>) {
+        match audit {
+            Ok(a) => {
+                self.audit_note = match crate::audit::status() {
+                    Ok(s) if s.enabled == 0 => "listening for audit records, but audit is disabled (`auditctl -e 1` enables it): legacy changes are polled, writers unknown".into(),
+                    Ok(s) => format!("listening for audit records (audit enabled{}): legacy changes attributed to their writers", if s.pid != 0 { format!(", auditd pid {}", s.pid) } else { String::new() }),
+                    Err(e) => format!("listening for audit records (audit state unknown: {e})"),
+                };
+                self.audit = Some(a);
+            }
+            Err(why) => {
+                self.audit_note =
+                    format!("no audit records ({why}): legacy changes are polled, writers unknown")
+            }
+        }
+    }
+
+    /// Whether legacy changes can be attributed from audit records, and a note for a log.
+    pub fn audit_state(&self) -> AuditState {
+        AuditState {
+            listening: self.audit.is_some(),
+            note: self.audit_note.clone(),
+        }
+    }
+
+    /// What the audit listener read (`None`: no listener).
+    pub fn audit_stats(&self) -> Option<AuditStats> {
+        self.audit.as_ref().map(|a| AuditStats {
+            overruns: a.sock.stats.overruns,
+            ..a.asm.stats
+        })
+    }
+
+    /// Start in the calling thread's namespace, without the audit listener.
+    fn start_here(opts: WatchOptions) -> Result<Watcher> {
         let events = NfSocket::open_events(opts.rcvbuf)?;
         let mut dump = snapshot::open_sockets(&opts.snapshot)?;
         let (state, _) = snapshot::take_with(&mut dump, &opts.snapshot)?;
@@ -126,40 +431,155 @@ impl Watcher {
             ready: VecDeque::new(),
             skipped: 0,
             resyncs: 0,
+            audit: None,
+            audit_note: String::new(),
+            audit_seen: false,
+            hints: Vec::new(),
+            poll_now: false,
+            poll_after: Instant::now(),
+            held: VecDeque::new(),
+            watched_ns: None,
+            legacy_stats: LegacyStats::default(),
         })
     }
 
-    /// Start watching the named network namespace (sockets are created inside it).
-    pub fn start_in_netns(netns: &str, opts: WatchOptions) -> Result<Watcher> {
-        let mut w = crate::netns::run_in(netns, || Watcher::start(opts))??;
-        w.netns = Some(netns.to_string());
-        Ok(w)
-    }
-
-    /// Poll legacy x_tables; queue an event when they changed.
+    /// Poll legacy x_tables; hold what changed until its audit records name the writer (or
+    /// [`AUDIT_HOLD`] passes, or no records are delivered), then queue it as an event.
     fn poll_legacy(&mut self) -> Result<()> {
         let Some(every) = self.opts.legacy_poll else {
             return Ok(());
         };
-        self.next_poll = std::time::Instant::now() + every;
+        self.legacy_stats.polls += 1;
+        self.legacy_stats.audit_polls += u64::from(self.poll_now);
+        self.poll_now = false;
+        let started = Instant::now();
+        self.next_poll = started + every;
+        // The records that arrived before this poll started: their changes are in it (or in
+        // an earlier one), never in a later one.
+        let mut hints = std::mem::take(&mut self.hints);
         let sigs = match &self.netns {
             Some(ns) => legacy::signatures_in_netns(ns)?,
             None => legacy::signatures()?,
         };
-        if self.legacy.as_ref().is_some_and(|(old, _)| *old == sigs) {
-            return Ok(());
+        if !self.legacy.as_ref().is_some_and(|(old, _)| *old == sigs) {
+            let fresh = match &self.netns {
+                Some(ns) => legacy::read_all_in_netns(ns)?,
+                None => legacy::read_all()?,
+            };
+            let (old_sigs, old) = self.legacy.take().unwrap_or_default();
+            let records = events::legacy_records(&old, &fresh);
+            self.legacy = Some((sigs, fresh));
+            if !records.is_empty() {
+                let mut groups: Vec<Group> = Vec::new();
+                for r in &records {
+                    if groups
+                        .iter()
+                        .any(|g| g.family == r.family && g.table == r.table)
+                    {
+                        continue;
+                    }
+                    let before = old_sigs
+                        .iter()
+                        .find(|s| legacy_family(s.family) == r.family && s.table == r.table)
+                        .map_or(0, |s| s.num_entries);
+                    groups.push(Group {
+                        family: r.family.clone(),
+                        table: r.table.clone(),
+                        before,
+                        cands: Vec::new(),
+                    });
+                }
+                let now = Instant::now();
+                self.held.push_back(Held {
+                    records,
+                    groups,
+                    polled: now,
+                    until: now + AUDIT_HOLD,
+                });
+            }
         }
-        let fresh = match &self.netns {
-            Some(ns) => legacy::read_all_in_netns(ns)?,
-            None => legacy::read_all()?,
+        // The records go to the newest change of their table first: a record that arrived
+        // before this poll is of a change this poll found, or (late) of one an earlier poll
+        // found, never of a later one.
+        for h in self.held.iter_mut().rev() {
+            h.attach(&mut hints);
+        }
+        self.legacy_stats.hints_unmatched += hints.len() as u64;
+        let now = Instant::now();
+        self.poll_after = now + (now - started);
+        self.release_held(now);
+        Ok(())
+    }
+
+    /// Queue, in order, the held changes that are attributed, or waited for long enough.
+    fn release_held(&mut self, now: Instant) {
+        let live = self.audit.is_some() && self.audit_seen;
+        let in_flight = match &self.audit {
+            Some(a) if !self.held.is_empty() => a.asm.in_flight(),
+            _ => Vec::new(),
         };
-        let old = self.legacy.take().map(|(_, l)| l).unwrap_or_default();
-        let records = events::legacy_records(&old, &fresh);
-        self.legacy = Some((sigs, fresh));
-        if !records.is_empty() {
-            self.ready.push_back(Event::Legacy(records));
+        while let Some(h) = self.held.front() {
+            if live && now < h.until && !h.settled(now, self.watched_ns, &in_flight) {
+                break;
+            }
+            if let Some(h) = self.held.pop_front() {
+                let records = h.into_records(self.watched_ns, &mut self.legacy_stats);
+                self.ready.push_back(Event::Legacy(records));
+            }
+        }
+    }
+
+    /// Read every waiting audit datagram; register/replace records of watched families become
+    /// hints and ask for a poll.
+    fn read_audit(&mut self) -> Result<()> {
+        let Some(a) = &mut self.audit else {
+            return Ok(());
+        };
+        let mut done = Vec::new();
+        // Bounded, so that a flood of records cannot starve the nf_tables events.
+        for _ in 0..4096 {
+            match a.sock.recv() {
+                Ok(Some(dg)) => {
+                    done.extend(a.asm.feed(dg, Instant::now()));
+                    self.audit_seen = true;
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    // The listener is a help, never a reason to stop watching: poll alone.
+                    self.audit = None;
+                    self.audit_note = format!(
+                        "the audit listener failed ({e}): legacy changes are polled, writers unknown"
+                    );
+                    break;
+                }
+            }
+        }
+        let Some(a) = &mut self.audit else {
+            return Ok(());
+        };
+        done.extend(a.asm.expire(Instant::now()));
+        for r in done {
+            self.hint(r);
         }
         Ok(())
+    }
+
+    fn hint(&mut self, r: NetfilterRecord) {
+        if !matches!(r.op, NfcfgOp::XtRegister | NfcfgOp::XtReplace)
+            || !matches!(r.family_name(), Some("ip" | "ip6" | "arp"))
+        {
+            return;
+        }
+        if matches!((r.netns, self.watched_ns), (Some(a), Some(b)) if a != b) {
+            self.legacy_stats.hints_foreign += 1;
+            return;
+        }
+        if self.hints.len() >= 4096 {
+            self.hints.remove(0);
+            self.legacy_stats.hints_unmatched += 1;
+        }
+        self.hints.push(r);
+        self.poll_now = true;
     }
 
     /// The watcher's current view (after every event returned so far).
@@ -189,21 +609,58 @@ impl Watcher {
                 return Ok(Some(e));
             }
             let now = std::time::Instant::now();
-            if self.opts.legacy_poll.is_some() && now >= self.next_poll {
+            if let Some(a) = &mut self.audit {
+                let late = a.asm.expire(now);
+                for r in late {
+                    self.hint(r);
+                }
+            }
+            if self.opts.legacy_poll.is_some()
+                && ((self.poll_now && now >= self.poll_after) || now >= self.next_poll)
+            {
                 self.poll_legacy()?;
                 continue;
             }
-            // Wake for whichever comes first: the caller's deadline or the next legacy poll.
+            self.release_held(now);
+            if !self.ready.is_empty() {
+                continue;
+            }
+            // Wake for whichever comes first: the caller's deadline, the next legacy poll, the
+            // end of an audit event's wait, or the end of a held change's wait.
             let mut wait = deadline.map(|d| d.saturating_duration_since(now));
+            let mut upto = |t: Instant| {
+                let d = t.saturating_duration_since(now);
+                wait = Some(wait.map_or(d, |w| w.min(d)));
+            };
             if self.opts.legacy_poll.is_some() {
-                let to_poll = self.next_poll.saturating_duration_since(now);
-                wait = Some(wait.map_or(to_poll, |w| w.min(to_poll)));
+                upto(self.next_poll);
+                if self.poll_now {
+                    upto(self.poll_after);
+                }
+            }
+            if let Some(t) = self.audit.as_ref().and_then(|a| a.asm.deadline()) {
+                upto(t);
+            }
+            if let Some(h) = self.held.front() {
+                upto(h.wake(now));
             }
             if wait == Some(std::time::Duration::ZERO) {
                 if deadline.is_some_and(|d| now >= d) {
                     return Ok(None);
                 }
                 continue;
+            }
+            if let Some(a) = &self.audit {
+                let (events, audit) = poll2(self.events.raw().as_raw_fd(), a.sock.fd(), wait)?;
+                if audit {
+                    self.read_audit()?;
+                }
+                if !events {
+                    if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+                        return Ok(None);
+                    }
+                    continue;
+                }
             }
             self.events.set_read_timeout(wait)?;
             let res = self.events.recv_datagram();
@@ -295,6 +752,16 @@ impl Watcher {
     }
 }
 
+/// The watch records' name of a legacy family.
+fn legacy_family(f: nfscope_wire::xt::entry::Family) -> &'static str {
+    use nfscope_wire::xt::entry::Family;
+    match f {
+        Family::Ipv4 => "ip",
+        Family::Ipv6 => "ip6",
+        Family::Arp => "arp",
+    }
+}
+
 /// The watch as a tokio [`Stream`](tokio_stream::Stream) of events. The watcher runs on a
 /// dedicated thread (netlink reads are blocking) and hands events over a bounded channel of
 /// `buffer` events; it stops when the stream is dropped. Start errors are returned here.
@@ -326,4 +793,112 @@ pub fn stream(
         })
         .map_err(|e| Error::io("spawn the watch thread", e))?;
     Ok(tokio_stream::wrappers::ReceiverStream::new(rx))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(serial: u64, pid: u32, entries: u32, netns: Option<NsId>) -> NetfilterRecord {
+        NetfilterRecord {
+            serial,
+            time_unix_ms: 1000,
+            id: format!("1.000:{serial}"),
+            table: "filter".into(),
+            family: 2,
+            entries: Some(entries),
+            op: NfcfgOp::XtReplace,
+            pid,
+            comm: "iptables-legacy".into(),
+            ppid: None,
+            uid: None,
+            auid: None,
+            exe: Some("/usr/sbin/xtables-legacy-multi".into()),
+            cmdline: None,
+            live: None,
+            netns,
+        }
+    }
+
+    fn group(before: u32, cands: Vec<NetfilterRecord>) -> Group {
+        Group {
+            family: "ip".into(),
+            table: "filter".into(),
+            before,
+            cands,
+        }
+    }
+
+    fn writer(d: Decision<'_>) -> Option<(u32, bool)> {
+        match d {
+            Decision::Writer(h, c) => Some((h.pid, c)),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn who_wrote_a_polled_change() {
+        let ours = Some((1, 100));
+        // One record, entry count as we saw it: that writer (not confirmed: gone on arrival).
+        assert_eq!(
+            writer(group(5, vec![rec(7, 42, 5, None)]).decide(ours)),
+            Some((42, false))
+        );
+        // Confirmed by its namespace.
+        assert_eq!(
+            writer(group(5, vec![rec(7, 42, 5, ours)]).decide(ours)),
+            Some((42, true))
+        );
+        // Register then replace by one process (a table's first use): the last record.
+        let g = group(0, vec![rec(8, 42, 4, None), rec(7, 42, 0, None)]);
+        assert_eq!(writer(g.decide(ours)).map(|w| w.0), Some(42));
+        // A record of another table instance (count differs) first, then ours: ours.
+        let g = group(5, vec![rec(6, 13, 9, None), rec(7, 42, 5, None)]);
+        assert_eq!(writer(g.decide(ours)).map(|w| w.0), Some(42));
+        // Only a record whose count does not match: nobody (yet).
+        assert!(matches!(
+            group(5, vec![rec(6, 13, 9, None)]).decide(ours),
+            Decision::Open
+        ));
+        // Two writers since the last poll: ambiguous, whatever their order.
+        let g = group(5, vec![rec(7, 42, 5, None), rec(8, 43, 6, None)]);
+        assert!(matches!(g.decide(ours), Decision::Ambiguous));
+        assert!(matches!(group(5, vec![]).decide(ours), Decision::Open));
+    }
+
+    #[test]
+    fn a_held_change_waits_for_an_unconfirmed_writer_then_settles() {
+        let t = Instant::now();
+        let mut h = Held {
+            records: vec![],
+            groups: vec![group(5, vec![])],
+            polled: t,
+            until: t + AUDIT_HOLD,
+        };
+        assert!(!h.settled(t, None, &[]));
+        let mut hints = vec![rec(7, 42, 5, None)];
+        h.attach(&mut hints);
+        assert!(hints.is_empty());
+        assert!(!h.settled(t, None, &[]), "settles only after AUDIT_SETTLE");
+        assert_eq!(h.wake(t), t + AUDIT_SETTLE);
+        assert!(h.settled(t + AUDIT_SETTLE, None, &[]));
+        // Another writer's record of the same table still being assembled: wait for it.
+        let other = [("ip".to_string(), "filter".to_string(), 43)];
+        assert!(!h.settled(t + AUDIT_SETTLE, None, &other));
+        // A confirmed writer settles at once.
+        let mut h2 = Held {
+            records: vec![],
+            groups: vec![group(5, vec![rec(7, 42, 5, Some((1, 1)))])],
+            polled: t,
+            until: t + AUDIT_HOLD,
+        };
+        assert!(h2.settled(t, Some((1, 1)), &[]));
+        // Records of other tables are left for others.
+        let mut hints = vec![NetfilterRecord {
+            table: "nat".into(),
+            ..rec(9, 42, 5, None)
+        }];
+        h2.attach(&mut hints);
+        assert_eq!(hints.len(), 1);
+    }
 }
