@@ -29,7 +29,6 @@ pub fn document(rs: &Ruleset, opts: &NftOptions) -> Value {
     let mut v = serde_json::to_value(rs).unwrap_or(Value::Null);
     if let Some(tables) = v.get_mut("tables").and_then(Value::as_array_mut) {
         for (t, tv) in rs.tables.iter().zip(tables.iter_mut()) {
-            let ipt = matches!(t.family, Family::Ip | Family::Ip6);
             let info = provenance::TableInfo::of(t);
             let mut table_writers: BTreeMap<String, u64> = BTreeMap::new();
             let Some(chains) = tv.get_mut("chains").and_then(Value::as_array_mut) else {
@@ -41,33 +40,9 @@ pub fn document(rs: &Ruleset, opts: &NftOptions) -> Value {
                     continue;
                 };
                 for (r, rv) in c.rules.iter().zip(rules.iter_mut()) {
-                    let Some(obj) = rv.as_object_mut() else {
-                        continue;
-                    };
-                    obj.insert("nft".into(), Value::String(nftr::rule(t, c, &r, opts)));
-                    if ipt {
-                        let line = iptnft::translate_with(t, c, &r, Reader::From1810, &names);
-                        if line.refused.is_none() {
-                            obj.insert("iptables".into(), Value::String(line.line()));
-                        }
-                        let compat: Vec<CompatEntry> = Reader::ALL
-                            .iter()
-                            .map(|rd| CompatEntry {
-                                reader: rd.name(),
-                                outcome: iptnft::outcome(t, c, &r, *rd),
-                            })
-                            .collect();
-                        obj.insert(
-                            "compat".into(),
-                            serde_json::to_value(compat).unwrap_or(Value::Null),
-                        );
-                    }
-                    let w = provenance::of_rule_in(&info, t, c, &r);
-                    *chain_writers.entry(w.summary()).or_default() += 1;
-                    obj.insert(
-                        "writer".into(),
-                        serde_json::to_value(w).unwrap_or(Value::Null),
-                    );
+                    let (v, w) = rule_value(t, c, &r, &info, opts, &names);
+                    *rv = v;
+                    *chain_writers.entry(w).or_default() += 1;
                 }
                 for (k, n) in &chain_writers {
                     *table_writers.entry(k.clone()).or_default() += n;

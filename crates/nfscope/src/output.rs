@@ -99,6 +99,26 @@ pub fn filter_legacy(l: &mut LegacyRuleset, family: Option<Family>, table: Optio
 
 /// `nfscope dump`: the nf_tables ruleset and/or the legacy tables, in one format. When both
 /// backends hold rules for a family, each part is labelled (and the JSON carries a finding).
+/// The legacy side to show (`empty` when the backend leaves it out) and the families both
+/// backends hold rules for (only when both are shown).
+fn selected<'a>(
+    rs: &Ruleset,
+    legacy: Option<&'a LegacyRuleset>,
+    backend: Backend,
+    empty: &'a LegacyRuleset,
+) -> (&'a LegacyRuleset, Vec<Family>) {
+    let l = match legacy {
+        Some(l) if backend.legacy() => l,
+        _ => empty,
+    };
+    let both = if backend == Backend::All {
+        both_backends(rs, l)
+    } else {
+        vec![]
+    };
+    (l, both)
+}
+
 /// `dump --format json` written straight to `w` as it is produced (the document is never
 /// whole in memory, as text or as a value); the same bytes [`dump`] returns.
 pub fn write_json<W: std::io::Write>(
@@ -109,16 +129,7 @@ pub fn write_json<W: std::io::Write>(
     nft: &NftOptions,
 ) -> std::io::Result<()> {
     let empty = LegacyRuleset::default();
-    let l = if backend.legacy() {
-        legacy.unwrap_or(&empty)
-    } else {
-        &empty
-    };
-    let both = if backend == Backend::All {
-        both_backends(rs, l)
-    } else {
-        vec![]
-    };
+    let (l, both) = selected(rs, legacy, backend, &empty);
     let findings: Vec<_> = both
         .iter()
         .map(|f| json!({"id": "both_backends", "family": f.name(),
@@ -148,16 +159,7 @@ pub fn dump(
     nft: &NftOptions,
 ) -> String {
     let empty = LegacyRuleset::default();
-    let l = if backend.legacy() {
-        legacy.unwrap_or(&empty)
-    } else {
-        &empty
-    };
-    let both = if backend == Backend::All {
-        both_backends(rs, l)
-    } else {
-        vec![]
-    };
+    let (l, both) = selected(rs, legacy, backend, &empty);
     match f {
         DumpFormat::Json => {
             let mut out = Vec::new();

@@ -902,28 +902,9 @@ fn error_name(t: &[u8], at: usize) -> Result<String> {
 
 /// Parse one entry at `off` of the entry table `t`.
 fn parse_entry(family: Family, t: &[u8], off: usize) -> Result<RawEntry> {
+    let (target_offset, next_offset) = entry_frame(family, t, off)?;
     let elen = family.entry_len();
-    let e = slice(t, off, elen)?;
-    let (to, no, cf, cn) = family.tail_offsets();
-    let target_offset = u16_ne(e, to)? as usize;
-    let next_offset = u16_ne(e, no)? as usize;
-    if next_offset < elen + XT_HEADER_LEN || next_offset % 8 != 0 {
-        return Err(Error::invalid(format!(
-            "next_offset {next_offset} is impossible"
-        )));
-    }
-    if off + next_offset > t.len() {
-        return Err(Error::invalid(format!(
-            "next_offset {next_offset} runs past the table end (+{})",
-            t.len()
-        )));
-    }
-    if target_offset < elen || target_offset + XT_HEADER_LEN > next_offset {
-        return Err(Error::invalid(format!(
-            "target_offset {target_offset} outside [{elen}, {}]",
-            next_offset - XT_HEADER_LEN
-        )));
-    }
+    let (to, _, cf, cn) = family.tail_offsets();
     let ent = &t[off..off + next_offset];
     let header = Header::parse(family, ent)?;
     let nfcache = if family == Family::Arp {
