@@ -493,17 +493,7 @@ fn load(ns: &Netns, text: &str) -> Result<Duration> {
         .context("nft flush ruleset")?;
     ensure!(st.success(), "nft flush ruleset failed in {}", ns.name());
     let start = Instant::now();
-    let mut child = ns
-        .command("iptables-nft-restore")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .context("spawn iptables-nft-restore")?;
-    let mut stdin = child
-        .stdin
-        .take()
-        .context("stdin of iptables-nft-restore")?;
+    let (mut child, mut stdin) = spawn_restore(ns, "iptables-nft-restore")?;
     let written = Arc::new(AtomicUsize::new(0));
     let data = text.as_bytes().to_vec();
     let total = data.len();
@@ -569,26 +559,34 @@ fn load(ns: &Netns, text: &str) -> Result<Duration> {
     Ok(elapsed)
 }
 
-/// Load `text` into the legacy tables of `ns` with `iptables-legacy-restore`.
-fn load_legacy(ns: &Netns, text: &str) -> Result<Duration> {
-    progress("  loading with iptables-legacy-restore");
-    let start = Instant::now();
+/// Start `prog` (a `*-restore`) in `ns` with its stdin piped to us and stderr kept.
+fn spawn_restore(
+    ns: &Netns,
+    prog: &str,
+) -> Result<(std::process::Child, std::process::ChildStdin)> {
     let mut child = ns
-        .command("iptables-legacy-restore")
+        .command(prog)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .context("spawn iptables-legacy-restore")?;
-    {
-        let mut stdin = child
-            .stdin
-            .take()
-            .context("stdin of iptables-legacy-restore")?;
-        stdin
-            .write_all(text.as_bytes())
-            .context("write to iptables-legacy-restore")?;
-    }
+        .with_context(|| format!("spawn {prog}"))?;
+    let stdin = child
+        .stdin
+        .take()
+        .with_context(|| format!("stdin of {prog}"))?;
+    Ok((child, stdin))
+}
+
+/// Load `text` into the legacy tables of `ns` with `iptables-legacy-restore`.
+fn load_legacy(ns: &Netns, text: &str) -> Result<Duration> {
+    progress("  loading with iptables-legacy-restore");
+    let start = Instant::now();
+    let (child, mut stdin) = spawn_restore(ns, "iptables-legacy-restore")?;
+    stdin
+        .write_all(text.as_bytes())
+        .context("write to iptables-legacy-restore")?;
+    drop(stdin); // end of input
     let out = child
         .wait_with_output()
         .context("wait iptables-legacy-restore")?;
