@@ -440,36 +440,25 @@ fn one_scale(
         }
     }
     progress("");
-    // The snapshot must have seen exactly what was loaded.
-    if !stats.is_null() {
-        let got = stats["counts"]["total"]["rules"].as_u64();
-        ensure!(
-            got == Some(kube.rules() as u64),
-            "nfscope stats counted {got:?} rules, {} were loaded",
-            kube.rules()
-        );
-    }
-    if let Some(n) = lsnap["rules"].as_u64() {
-        ensure!(
-            n == kube.rules() as u64,
-            "legacy snapshot read {n} rules, {} were loaded",
-            kube.rules()
-        );
-    }
-    if !lstats.is_null() {
-        let got = lstats["legacy"]["total"]["rules"].as_u64();
-        ensure!(
-            got == Some(kube.rules() as u64),
-            "nfscope stats --backend legacy counted {got:?} rules, {} were loaded",
-            kube.rules()
-        );
-    }
-    if let Some(m) = raw["messages"].as_u64() {
-        ensure!(
-            m == kube.rules() as u64,
-            "raw dump read {m} rule messages, {} rules were loaded",
-            kube.rules()
-        );
+    // Every reader must have seen exactly what was loaded.
+    let loaded = kube.rules() as u64;
+    for (what, v, field) in [
+        ("nfscope stats counted", &stats, "/counts/total/rules"),
+        ("legacy snapshot read", &lsnap, "/rules"),
+        (
+            "nfscope stats --backend legacy counted",
+            &lstats,
+            "/legacy/total/rules",
+        ),
+        ("raw dump read (rule messages)", &raw, "/messages"),
+    ] {
+        if !v.is_null() {
+            let got = v.pointer(field).and_then(Value::as_u64);
+            ensure!(
+                got == Some(loaded),
+                "{what} {got:?} rules, {loaded} were loaded"
+            );
+        }
     }
     Ok(ScaleResult {
         scale,
