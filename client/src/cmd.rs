@@ -59,6 +59,31 @@ pub fn run(cli: &Cli) -> Result<Status> {
         }
         Command::Dump(a) => {
             let backend = backend(a.backend);
+            if a.format == Format::Nft && backend.nft() && !a.show_writer {
+                // Rendered while the rules are read: the text is the same, at about the cost
+                // of reading alone.
+                let nft = output::nft_text(
+                    cli.netns.as_deref(),
+                    &snapshot_options(&a.filter),
+                    xt_style(a.xt),
+                )?;
+                let legacy = if backend.legacy() {
+                    Some(read_legacy(cli, &a.filter)?)
+                } else {
+                    None
+                };
+                for w in &nft.warnings {
+                    eprintln!("{w}");
+                }
+                let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+                let r = output::write_nft_text(&mut out, Some(&nft), legacy.as_ref(), backend)
+                    .and_then(|_| std::io::Write::flush(&mut out));
+                match r {
+                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                    r => r?,
+                }
+                return Ok(Status::Ok);
+            }
             // Only the backends asked for are read.
             let rs = if backend.nft() {
                 take(cli, &a.filter)?.0
@@ -134,13 +159,17 @@ pub fn family(f: FamilyArg) -> Family {
     }
 }
 
-fn take(cli: &Cli, f: &Filter) -> Result<(Ruleset, Stats)> {
-    let opts = Options {
+fn snapshot_options(f: &Filter) -> Options {
+    Options {
         family: f.family.map(family),
         table: f.table.clone(),
         chain: f.chain.clone(),
         ..Options::default()
-    };
+    }
+}
+
+fn take(cli: &Cli, f: &Filter) -> Result<(Ruleset, Stats)> {
+    let opts = snapshot_options(f);
     let r = match &cli.netns {
         Some(ns) => snapshot::take_in_netns(ns, &opts),
         None => snapshot::take(&opts),

@@ -113,6 +113,30 @@ fn check(path: &PathBuf) -> String {
     );
     // Element `expires` values depend on the instant of each listing: compared without them.
     let ours = strip_expires(&ours);
+    // The same text when rendered while the rules are read (what `nfscope dump` does).
+    let streamed = nfscope::output::nft_text(Some(ns.name()), &Options::default(), XtStyle::Nft)
+        .expect("streamed snapshot");
+    if streamed.warnings != our_warnings {
+        return format!(
+            "{name}: streamed warnings differ:\n  streamed: {:?}\n  full:     {our_warnings:?}\n",
+            streamed.warnings
+        );
+    }
+    let mut text = Vec::new();
+    nfscope::output::write_nft_text(
+        &mut text,
+        Some(&streamed),
+        None,
+        nfscope::output::Backend::Nft,
+    )
+    .expect("write");
+    let text = strip_expires(&String::from_utf8(text).expect("utf-8"));
+    if text != ours {
+        return format!(
+            "{name}: streamed text differs from the full snapshot's:\n{}",
+            diff(&text, &ours)
+        );
+    }
     let reference = strip_expires(&reference);
     // Lines nft prints that we may print differently (documented), replaced in both texts
     // by a marker before comparing.

@@ -126,6 +126,145 @@ fn filters_limit_what_is_read() {
     );
 }
 
+/// The text rendered while the rules are read (`output::nft_text`, what `nfscope dump` prints)
+/// equals the full snapshot's, with every filter.
+#[test]
+fn streamed_text_equals_full_text_with_filters() {
+    use nfscope::output::{self, Backend, DumpFormat};
+    use nfscope::render::nft::XtStyle;
+    let ns = Netns::new("strf");
+    ns.nft_load(RULESET);
+    let filters = [
+        Options::default(),
+        Options {
+            table: Some("filter".into()),
+            ..Options::default()
+        },
+        Options {
+            table: Some("filter".into()),
+            chain: Some("sub".into()),
+            ..Options::default()
+        },
+        Options {
+            chain: Some("post".into()),
+            ..Options::default()
+        },
+        Options {
+            family: Some(nfscope::wire::nft::Family::Netdev),
+            ..Options::default()
+        },
+        Options {
+            table: Some("absent".into()),
+            ..Options::default()
+        },
+    ];
+    for opts in filters {
+        let streamed = output::nft_text(Some(ns.name()), &opts, XtStyle::Translate)
+            .expect("streamed snapshot");
+        let mut text = Vec::new();
+        output::write_nft_text(&mut text, Some(&streamed), None, Backend::Nft).expect("write");
+        let text = String::from_utf8(text).expect("utf-8");
+        let (rs, _) = snapshot::take_in_netns(ns.name(), &opts).expect("snapshot");
+        let nft_opts = nfscope::netns::run_in(ns.name(), nfscope::render::nft::NftOptions::local)
+            .expect("netns");
+        let full = output::dump(&rs, None, Backend::Nft, DumpFormat::Nft, &nft_opts);
+        assert_eq!(text, full, "filter {opts:?}");
+        let mut families: Vec<_> = rs
+            .tables
+            .iter()
+            .filter(|t| t.chains.iter().any(|c| !c.rules.is_empty()))
+            .map(|t| t.family)
+            .collect();
+        families.dedup();
+        assert_eq!(streamed.families, families, "filter {opts:?}");
+    }
+}
+
+/// Text rendered while reading is dropped and read again when the ruleset changes meanwhile:
+/// like the model, it always shows one generation.
+#[test]
+fn streamed_text_is_never_torn() {
+    let ns = Netns::new("tornt");
+    // Enough chains (the writer replaces all of them at once) that both sockets share them.
+    let gen = |n: usize| {
+        let mut s = String::from("flush ruleset\ntable ip t {\n");
+        for c in 0..100 {
+            s.push_str(&format!(" chain c{c} {{\n"));
+            for i in 0..n {
+                s.push_str(&format!(
+                    "  ip saddr 10.{c}.{}.{} accept\n",
+                    i / 250,
+                    i % 250
+                ));
+            }
+            s.push_str(" }\n");
+        }
+        s.push_str("}\n");
+        s
+    };
+    ns.nft_load(&gen(20));
+    let dir = std::env::temp_dir().join(format!("nfscope-tornt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let (fa, fb) = (dir.join("a.nft"), dir.join("b.nft"));
+    std::fs::write(&fa, gen(20)).expect("write");
+    std::fs::write(&fb, gen(40)).expect("write");
+    let script = format!(
+        "end=$((SECONDS+6)); while [ $SECONDS -lt $end ]; do nft -f {} && nft -f {}; done",
+        fa.display(),
+        fb.display()
+    );
+    let mut writer = ns
+        .command("bash")
+        .args(["-c", &script])
+        .spawn()
+        .expect("writer");
+    let (mut snapshots, mut retried) = (0, 0);
+    let start = std::time::Instant::now();
+    while start.elapsed().as_secs() < 4 {
+        let opts = Options {
+            max_attempts: 50,
+            ..Options::default()
+        };
+        let st = nfscope::output::nft_text(
+            Some(ns.name()),
+            &opts,
+            nfscope::render::nft::XtStyle::Translate,
+        )
+        .expect("streamed snapshot");
+        let counts: Vec<usize> = st
+            .chains
+            .iter()
+            .flatten()
+            .flatten()
+            .map(|c| c.rules)
+            .collect();
+        assert_eq!(
+            counts.len(),
+            100,
+            "{:?} attempts {}",
+            st.ruleset
+                .tables
+                .iter()
+                .map(|t| (t.name().to_string(), t.chains.len()))
+                .collect::<Vec<_>>(),
+            st.stats.attempts
+        );
+        assert!(
+            counts.iter().all(|n| *n == counts[0]) && (counts[0] == 20 || counts[0] == 40),
+            "torn streamed snapshot: rules per chain {counts:?}"
+        );
+        snapshots += 1;
+        if st.stats.attempts > 1 {
+            retried += 1;
+        }
+    }
+    let _ = writer.kill();
+    let _ = writer.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(snapshots > 5, "only {snapshots} snapshots");
+    eprintln!("{snapshots} streamed snapshots, {retried} needed a retry");
+}
+
 /// A writer keeps replacing two chains atomically with N rules each (N alternating); a
 /// consistent snapshot always sees equal counts. A torn one would not.
 #[test]
@@ -155,7 +294,7 @@ fn snapshot_is_never_torn() {
         fb.display()
     );
     let mut writer = ns
-        .command("sh")
+        .command("bash")
         .args(["-c", &script])
         .spawn()
         .expect("writer");

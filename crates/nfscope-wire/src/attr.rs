@@ -99,12 +99,20 @@ impl<'a> Attr<'a> {
     }
     /// A NUL-terminated string (the NUL and anything after it dropped; invalid UTF-8 replaced).
     pub fn string(&self) -> Result<String> {
+        let b = self.c_str_bytes();
+        Ok(match std::str::from_utf8(b) {
+            Ok(s) => s.to_owned(),
+            Err(_) => String::from_utf8_lossy(b).into_owned(),
+        })
+    }
+    /// The value up to its first NUL (a C string's bytes), borrowed.
+    pub fn c_str_bytes(&self) -> &'a [u8] {
         let end = self
             .value
             .iter()
             .position(|&b| b == 0)
             .unwrap_or(self.value.len());
-        Ok(String::from_utf8_lossy(&self.value[..end]).into_owned())
+        &self.value[..end]
     }
     pub fn nested(&self) -> Attrs<'a> {
         Attrs::new(self.value)

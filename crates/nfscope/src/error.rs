@@ -55,6 +55,19 @@ impl Error {
             _ => Error::Kernel { op, errno },
         }
     }
+    /// Name the operation of an error raised without one (an `op` left empty so that the
+    /// common, successful path builds no string).
+    pub fn with_op(mut self, op: impl FnOnce() -> String) -> Error {
+        let slot = match &mut self {
+            Error::Permission { op } | Error::Io { op, .. } => op,
+            Error::Kernel { op, .. } | Error::Decode { op, .. } => op,
+            Error::Inconsistent { .. } | Error::Netns { .. } => return self,
+        };
+        if slot.is_empty() {
+            *slot = op();
+        }
+        self
+    }
     pub fn decode(op: impl Into<String>, source: nfscope_wire::Error) -> Error {
         match source.kind {
             nfscope_wire::ErrorKind::Netlink { errno } => Error::kernel(op, errno),

@@ -7,7 +7,7 @@ use crate::lint::{self, Finding, LegacyTable};
 use crate::render::arptables;
 use crate::render::iptables::{legacy_save, SaveOptions, SetNames};
 use crate::render::nft::NftOptions;
-use crate::snapshot::Stats;
+use crate::snapshot::{self, Stats};
 use crate::Ruleset;
 use nfscope_wire::nft::Family;
 use nfscope_wire::xt::entry::Family as XtFamily;
@@ -72,14 +72,20 @@ fn nft_family(f: XtFamily) -> Family {
 
 /// Families in which both backends hold rules (packets traverse both).
 pub fn both_backends(rs: &Ruleset, l: &LegacyRuleset) -> Vec<Family> {
+    both_backends_with(l, |f| {
+        rs.tables
+            .iter()
+            .filter(|t| t.family == f)
+            .any(|t| t.chains.iter().any(|c| !c.rules.is_empty()))
+    })
+}
+
+/// [`both_backends`] with nf_tables' side answered by `nft_has_rules`.
+fn both_backends_with(l: &LegacyRuleset, nft_has_rules: impl Fn(Family) -> bool) -> Vec<Family> {
     [Family::Ip, Family::Ip6, Family::Arp]
         .into_iter()
         .filter(|f| {
-            let nft = rs
-                .tables
-                .iter()
-                .filter(|t| t.family == *f)
-                .any(|t| t.chains.iter().any(|c| !c.rules.is_empty()));
+            let nft = nft_has_rules(*f);
             let leg = l
                 .tables
                 .iter()
@@ -151,6 +157,108 @@ pub fn write_json<W: std::io::Write>(
     std::io::Write::flush(&mut w)
 }
 
+/// nf_tables rendered as `nft list ruleset` text while the snapshot reads the rules
+/// ([`snapshot::take_streamed`]): what `dump --format nft` prints for the nf_tables backend,
+/// at about the cost of reading alone. Write it with [`write_nft_text`].
+pub struct NftText {
+    /// The snapshot without the rules of the chains rendered (see [`snapshot::Streamed`]).
+    pub ruleset: Ruleset,
+    /// `[table][chain]`: the rendered chains.
+    pub chains: Vec<Vec<Option<crate::render::nft::ChainText>>>,
+    pub opts: NftOptions,
+    /// nft's `managed by iptables-nft` warnings, for stderr.
+    pub warnings: Vec<String>,
+    /// Families holding at least one rule.
+    pub families: Vec<Family>,
+    pub stats: snapshot::Stats,
+}
+
+/// Take a streamed snapshot in `netns` (`None`: this one) and render it as nft text. Options
+/// are read in that namespace (interface names; ipset names when a rule needs them);
+/// `show_writer` is not supported here (use [`dump`] on a full snapshot).
+pub fn nft_text(
+    netns: Option<&str>,
+    snap: &snapshot::Options,
+    xt: crate::render::nft::XtStyle,
+) -> crate::Result<NftText> {
+    use crate::render::nft::{self as nftr, NftStream};
+    let run = move || -> crate::Result<NftText> {
+        let mut opts = NftOptions::local();
+        opts.xt = xt;
+        let mut stream = NftStream {
+            opts,
+            ipsets: std::sync::OnceLock::new(),
+        };
+        let mut sockets = snapshot::open_sockets(snap)?;
+        let st = snapshot::take_streamed(&mut sockets, snap, &stream)?;
+        let warnings = nftr::warnings_streamed(&st.ruleset, &st.chains);
+        let mut families = Vec::new();
+        for (t, outs) in st.ruleset.tables.iter().zip(&st.chains) {
+            let rules = outs.iter().flatten().any(|c| c.rules > 0)
+                || t.chains.iter().any(|c| !c.rules.is_empty());
+            if rules && !families.contains(&t.family) {
+                families.push(t.family);
+            }
+        }
+        if let Some(names) = stream.ipsets.take() {
+            stream.opts.ipsets = names;
+        }
+        Ok(NftText {
+            ruleset: st.ruleset,
+            chains: st.chains,
+            opts: stream.opts,
+            warnings,
+            families,
+            stats: st.stats,
+        })
+    };
+    match netns {
+        Some(ns) => crate::netns::run_in(ns, run)?,
+        None => run(),
+    }
+}
+
+/// Write `dump --format nft` from a streamed snapshot (`nft`, when the nf_tables backend is
+/// shown) to `w`: the same text [`dump`] gives.
+pub fn write_nft_text(
+    w: &mut dyn std::io::Write,
+    nft: Option<&NftText>,
+    legacy: Option<&LegacyRuleset>,
+    backend: Backend,
+) -> std::io::Result<()> {
+    let empty = LegacyRuleset::default();
+    let l = match legacy {
+        Some(l) if backend.legacy() => l,
+        _ => &empty,
+    };
+    let both = match nft {
+        Some(n) if backend == Backend::All => both_backends_with(l, |f| n.families.contains(&f)),
+        _ => vec![],
+    };
+    if let Some(n) = nft.filter(|_| backend.nft()) {
+        if !both.is_empty() {
+            w.write_all(NFT_LABEL.as_bytes())?;
+        }
+        crate::render::nft::write_ruleset_streamed(w, &n.ruleset, &n.chains, &n.opts)?;
+    }
+    let mut s = String::new();
+    push_legacy_text(&mut s, l);
+    w.write_all(s.as_bytes())
+}
+
+const NFT_LABEL: &str = "# nfscope: nf_tables backend\n";
+
+/// The legacy tables after nf_tables' text (they have no nft form).
+fn push_legacy_text(s: &mut String, l: &LegacyRuleset) {
+    if !l.tables.is_empty() {
+        s.push_str("# nfscope: legacy x_tables backend (no nft form: shown as iptables-legacy-save / arptables-legacy-save print it)\n");
+        for fam in [XtFamily::Ipv4, XtFamily::Ipv6] {
+            s.push_str(&legacy_save(l, fam, SaveOptions::default()));
+        }
+        s.push_str(&arptables::legacy_save(l, SaveOptions::default()));
+    }
+}
+
 pub fn dump(
     rs: &Ruleset,
     legacy: Option<&LegacyRuleset>,
@@ -170,17 +278,11 @@ pub fn dump(
             let mut s = String::new();
             if backend.nft() {
                 if !both.is_empty() {
-                    s.push_str("# nfscope: nf_tables backend\n");
+                    s.push_str(NFT_LABEL);
                 }
                 s.push_str(&crate::render::nft::ruleset(rs, nft));
             }
-            if !l.tables.is_empty() {
-                s.push_str("# nfscope: legacy x_tables backend (no nft form: shown as iptables-legacy-save / arptables-legacy-save print it)\n");
-                for fam in [XtFamily::Ipv4, XtFamily::Ipv6] {
-                    s.push_str(&legacy_save(l, fam, SaveOptions::default()));
-                }
-                s.push_str(&arptables::legacy_save(l, SaveOptions::default()));
-            }
+            push_legacy_text(&mut s, l);
             s
         }
         DumpFormat::IptablesSave => {

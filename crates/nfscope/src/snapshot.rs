@@ -83,12 +83,77 @@ pub fn take_with(sockets: &mut [NfSocket], opts: &Options) -> Result<(Ruleset, S
     let mut attempts = 0;
     let result = loop {
         attempts += 1;
-        match attempt(sockets, opts)? {
-            Some(rs) => break rs,
+        match attempt::<()>(sockets, opts, None)? {
+            Some((rs, _)) => break rs,
             None if attempts >= opts.max_attempts => return Err(Error::Inconsistent { attempts }),
             None => continue,
         }
     };
+    Ok((result, io_stats(sockets, &before, attempts, start)))
+}
+
+/// Take a snapshot inside the named network namespace (`ip netns` name or a path).
+pub fn take_in_netns(netns: &str, opts: &Options) -> Result<(Ruleset, Stats)> {
+    crate::netns::run_in(netns, || take(opts))?
+}
+
+/// Receives each chain's rules while they arrive, in the snapshot's worker threads, instead of
+/// the model keeping them ([`take_streamed`]). Indexes are those of the snapshot's tables and
+/// their chains.
+pub trait ChainRules<T>: Sync {
+    /// Whether this chain's rules are wanted at all (a chain not wanted is not dumped).
+    fn wants(&self, table: usize, chain: usize) -> bool;
+    /// What the chain's output starts as.
+    fn start(&self, table: usize, chain: usize) -> T;
+    /// One rule: its `NFT_MSG_NEWRULE` attributes, borrowed from the receive buffer. An error
+    /// (a rule that does not decode) ends the snapshot with it.
+    fn rule(&self, out: &mut T, table: usize, chain: usize, attrs: &[u8]) -> Result<()>;
+}
+
+/// Builds the [`ChainRules`] of one attempt once its tables, chains and sets are read.
+pub trait Prepare<T> {
+    fn prepare<'t>(&'t self, tables: &'t [Table]) -> Box<dyn ChainRules<T> + 't>;
+}
+
+/// A snapshot whose rules went to a [`ChainRules`] instead of the model.
+pub struct Streamed<T> {
+    /// Everything but the streamed chains' rules (binding chains, whose rules are part of the
+    /// rules that jump to them, keep theirs).
+    pub ruleset: Ruleset,
+    /// `[table][chain]`: the output of each chain whose rules were streamed.
+    pub chains: Vec<Vec<Option<T>>>,
+    pub stats: Stats,
+}
+
+/// Take a snapshot, handing every rule to the sink `prepare` builds instead of keeping it: a
+/// renderer turns a chain into text while the other socket waits for the kernel, and nothing
+/// is packed or decoded twice. Consistency is the same as [`take`]'s: on a change while reading
+/// the outputs are dropped and the attempt is made again.
+pub fn take_streamed<T: Send>(
+    sockets: &mut [NfSocket],
+    opts: &Options,
+    prepare: &dyn Prepare<T>,
+) -> Result<Streamed<T>> {
+    let start = Instant::now();
+    let before: Vec<IoStats> = sockets.iter().map(|s| s.stats).collect();
+    let mut attempts = 0;
+    let (ruleset, chains) = loop {
+        attempts += 1;
+        match attempt(sockets, opts, Some(prepare))? {
+            Some(x) => break x,
+            None if attempts >= opts.max_attempts => return Err(Error::Inconsistent { attempts }),
+            None => continue,
+        }
+    };
+    let stats = io_stats(sockets, &before, attempts, start);
+    Ok(Streamed {
+        ruleset,
+        chains,
+        stats,
+    })
+}
+
+fn io_stats(sockets: &[NfSocket], before: &[IoStats], attempts: u32, start: Instant) -> Stats {
     let io = sockets
         .iter()
         .zip(before)
@@ -97,21 +162,13 @@ pub fn take_with(sockets: &mut [NfSocket], opts: &Options) -> Result<(Ruleset, S
             messages: a.messages + s.stats.messages - b.messages,
             requests: a.requests + s.stats.requests - b.requests,
         });
-    Ok((
-        result,
-        Stats {
-            bytes: io.bytes,
-            messages: io.messages,
-            requests: io.requests,
-            attempts,
-            elapsed: start.elapsed(),
-        },
-    ))
-}
-
-/// Take a snapshot inside the named network namespace (`ip netns` name or a path).
-pub fn take_in_netns(netns: &str, opts: &Options) -> Result<(Ruleset, Stats)> {
-    crate::netns::run_in(netns, || take(opts))?
+    Stats {
+        bytes: io.bytes,
+        messages: io.messages,
+        requests: io.requests,
+        attempts,
+        elapsed: start.elapsed(),
+    }
 }
 
 /// Tracks whether every dump of one attempt saw the same generation, uninterrupted.
@@ -135,7 +192,14 @@ fn keep(opts: &Options, family: Family, table: Option<&str>) -> bool {
 }
 
 /// One attempt; `Ok(None)` when the ruleset changed under us.
-fn attempt(sockets: &mut [NfSocket], opts: &Options) -> Result<Option<Ruleset>> {
+/// What one attempt returns: the ruleset and, when streamed, each chain's output.
+type Attempt<T> = Option<(Ruleset, Vec<Vec<Option<T>>>)>;
+
+fn attempt<T: Send>(
+    sockets: &mut [NfSocket],
+    opts: &Options,
+    prepare: Option<&dyn Prepare<T>>,
+) -> Result<Attempt<T>> {
     let s0 = &mut sockets[0];
     let gen = s0.get_gen()?;
     let mut cons = Consistency {
@@ -241,14 +305,20 @@ fn attempt(sockets: &mut [NfSocket], opts: &Options) -> Result<Option<Ruleset>> 
     )?;
     cons.check(d);
 
-    // Per-set and per-chain jobs.
+    if !well_formed(&tables) {
+        cons.torn = true;
+    }
+    // Per-set and per-chain jobs. Streamed, the sink renders rules with the sets' elements and
+    // the binding chains' rules at hand: those are read in a first round.
+    let wanted = |c: &Chain| opts.chain.as_deref().is_none_or(|n| n == c.name());
+    let binding = |c: &Chain| c.attrs.flags.unwrap_or(0) & 4 != 0; // NFT_CHAIN_BINDING
     let mut jobs: Vec<Job> = Vec::new();
     for (ti, t) in tables.iter().enumerate() {
         for (si, _) in t.sets.iter().enumerate() {
             jobs.push(Job::SetElems { table: ti, set: si });
         }
         for (ci, c) in t.chains.iter().enumerate() {
-            if opts.chain.as_deref().is_none_or(|n| n == c.name()) {
+            if prepare.is_none() && wanted(c) || prepare.is_some() && binding(c) {
                 jobs.push(Job::Rules {
                     table: ti,
                     chain: ci,
@@ -256,7 +326,7 @@ fn attempt(sockets: &mut [NfSocket], opts: &Options) -> Result<Option<Ruleset>> 
             }
         }
     }
-    let outcome = run_jobs(sockets, &tables, &jobs, cons.gen16)?;
+    let outcome = run_jobs::<T>(sockets, &tables, &jobs, cons.gen16, None)?;
     if outcome.torn {
         return Ok(None);
     }
@@ -271,8 +341,41 @@ fn attempt(sockets: &mut [NfSocket], opts: &Options) -> Result<Option<Ruleset>> 
             _ => {}
         }
     }
+    let mut streamed: Vec<Vec<Option<T>>> = Vec::new();
+    if let Some(prepare) = prepare {
+        let sink = prepare.prepare(&tables);
+        let mut jobs: Vec<Job> = Vec::new();
+        for (ti, t) in tables.iter().enumerate() {
+            for (ci, c) in t.chains.iter().enumerate() {
+                if wanted(c) && !binding(c) && sink.wants(ti, ci) {
+                    jobs.push(Job::Sink {
+                        table: ti,
+                        chain: ci,
+                    });
+                }
+            }
+        }
+        let outcome = run_jobs(sockets, &tables, &jobs, cons.gen16, Some(&*sink))?;
+        if outcome.torn {
+            return Ok(None);
+        }
+        drop(sink);
+        streamed = tables
+            .iter()
+            .map(|t| t.chains.iter().map(|_| None).collect())
+            .collect();
+        for (job, out) in jobs.iter().zip(outcome.results) {
+            if let (Job::Sink { table, chain }, JobOut::Sunk(x)) = (job, out) {
+                streamed[*table][*chain] = Some(x);
+            }
+        }
+    }
     if let Some(c) = &opts.chain {
-        for t in &mut tables {
+        for (ti, t) in tables.iter_mut().enumerate() {
+            if let Some(outs) = streamed.get_mut(ti) {
+                let mut keep = t.chains.iter().map(|ch| ch.name() == c);
+                outs.retain(|_| keep.next().unwrap_or(false));
+            }
             t.chains.retain(|ch| ch.name() == c);
         }
     }
@@ -280,37 +383,106 @@ fn attempt(sockets: &mut [NfSocket], opts: &Options) -> Result<Option<Ruleset>> 
     if cons.torn || gen_after != gen {
         return Ok(None);
     }
-    Ok(Some(Ruleset {
-        generation: gen,
-        tables,
-    }))
+    Ok(Some((
+        Ruleset {
+            generation: gen,
+            tables,
+        },
+        streamed,
+    )))
+}
+
+/// What one generation's listing always satisfies, checked because the kernel's own signals
+/// miss a window: a commit bumps the generation before it switches to the new objects and
+/// unlinks the old ones, and a dump resumed in between counts an unlinked-to-be (inactive)
+/// object when skipping what it sent but not when sending, so it repeats (or skips) objects
+/// with no `NLM_F_DUMP_INTR` and the generation unchanged (measured on 6.18: a table and its
+/// chains listed twice, about one snapshot in twenty taken while `nft -f` replaces a table in
+/// a loop). Names are unique per table, and a table's use count is its chains, sets, objects
+/// and flowtables.
+fn well_formed(tables: &[Table]) -> bool {
+    let mut names = std::collections::HashSet::new();
+    for t in tables {
+        if !names.insert((t.family, t.name())) {
+            return false;
+        }
+        fn unique<'a>(it: impl Iterator<Item = &'a str>) -> bool {
+            let mut seen = std::collections::HashSet::new();
+            it.into_iter().all(|n| seen.insert(n))
+        }
+        if !unique(t.chains.iter().map(|c| c.name()))
+            || !unique(t.sets.iter().map(|s| s.name()))
+            || !unique(t.flowtables.iter().map(|f| f.name.as_deref().unwrap_or("")))
+        {
+            return false;
+        }
+        let mut objs = std::collections::HashSet::new();
+        if !t
+            .objects
+            .iter()
+            .all(|o| objs.insert((o.attrs.obj_type, o.attrs.name.as_deref())))
+        {
+            return false;
+        }
+        let named_sets = t.sets.iter().filter(|s| !s.is_anonymous()).count();
+        let held = t.chains.len() + named_sets + t.objects.len() + t.flowtables.len();
+        if t.attrs.use_count.is_some_and(|u| u as usize != held) {
+            if std::env::var_os("NFSCOPE_DEBUG_USE").is_some() {
+                eprintln!(
+                    "use mismatch {} {}: use {:?} held {held} ({} chains {} sets {} objs {} ft)",
+                    t.family,
+                    t.name(),
+                    t.attrs.use_count,
+                    t.chains.len(),
+                    t.sets.len(),
+                    t.objects.len(),
+                    t.flowtables.len()
+                );
+            }
+            return false;
+        }
+    }
+    true
 }
 
 #[derive(Debug, Clone, Copy)]
 enum Job {
-    Rules { table: usize, chain: usize },
-    SetElems { table: usize, set: usize },
+    Rules {
+        table: usize,
+        chain: usize,
+    },
+    SetElems {
+        table: usize,
+        set: usize,
+    },
+    /// A chain whose rules go to the [`ChainRules`] sink.
+    Sink {
+        table: usize,
+        chain: usize,
+    },
 }
 
-enum JobOut {
+enum JobOut<T> {
     Rules(Rules),
     Elems(Vec<nft::SetElem>),
+    Sunk(T),
 }
 
-struct Outcome {
-    results: Vec<JobOut>,
+struct Outcome<T> {
+    results: Vec<JobOut<T>>,
     torn: bool,
 }
 
 /// Run the jobs on all sockets, each worker taking the next job from a shared counter.
-fn run_jobs(
+fn run_jobs<T: Send>(
     sockets: &mut [NfSocket],
     tables: &[Table],
     jobs: &[Job],
     gen16: u16,
-) -> Result<Outcome> {
+    sink: Option<&dyn ChainRules<T>>,
+) -> Result<Outcome<T>> {
     let next = AtomicUsize::new(0);
-    let results: Vec<Mutex<Option<JobOut>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
+    let results: Vec<Mutex<Option<JobOut<T>>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
     let torn = std::sync::atomic::AtomicBool::new(false);
     let worker = |sock: &mut NfSocket| -> Result<()> {
         let mut req = Vec::with_capacity(128);
@@ -322,7 +494,7 @@ fn run_jobs(
             if torn.load(Ordering::Relaxed) {
                 return Ok(());
             }
-            let (out, info) = match run_job(sock, tables, *job, &mut req) {
+            let (out, info) = match run_job(sock, tables, *job, &mut req, sink) {
                 Ok(x) => x,
                 // The chain or set disappeared between the listing and this dump.
                 Err(Error::Kernel { errno, .. }) if errno == libc::ENOENT => {
@@ -376,12 +548,23 @@ fn run_jobs(
     Ok(Outcome { results: out, torn })
 }
 
-fn run_job(
+/// What a dump is, for error messages (built only when one is reported).
+pub(crate) fn rules_op(t: &Table, c: &Chain) -> String {
+    format!(
+        "list rules of {} {} {} (NFT_MSG_GETRULE)",
+        t.family,
+        t.name(),
+        c.name()
+    )
+}
+
+fn run_job<T>(
     sock: &mut NfSocket,
     tables: &[Table],
     job: Job,
     req: &mut Vec<u8>,
-) -> Result<(JobOut, DumpInfo)> {
+    sink: Option<&dyn ChainRules<T>>,
+) -> Result<(JobOut<T>, DumpInfo)> {
     req.clear();
     match job {
         Job::Rules { table, chain } => {
@@ -390,23 +573,36 @@ fn run_job(
             str_attr(req, 1, t.name()); // NFTA_RULE_TABLE
             str_attr(req, 2, c.name()); // NFTA_RULE_CHAIN
             let mut rules = Rules::new();
-            let op = format!(
-                "list rules of {} {} {} (NFT_MSG_GETRULE)",
-                t.family,
-                t.name(),
-                c.name()
-            );
-            let info = sock.dump(&op, msg::GETRULE, t.family.to_u8(), req, |_, m| {
-                // Checked here, decoded when read (model::Rules): the same errors as a full
-                // parse (nft::Rule::check), half the work for a snapshot that is only counted.
-                let handle =
-                    nft::Rule::check(m.attrs).map_err(|e| Error::decode(op.as_str(), e))?;
-                rules.push_wire(m.attrs, handle);
-                Ok(())
-            })?;
+            let info = sock
+                .dump("", msg::GETRULE, t.family.to_u8(), req, |_, m| {
+                    // Checked here, decoded when read (model::Rules): the same errors as a full
+                    // parse (nft::Rule::check), half the work for a snapshot that is only
+                    // counted.
+                    let handle =
+                        nft::Rule::check(m.attrs).map_err(|e| Error::decode(rules_op(t, c), e))?;
+                    rules.push_wire(m.attrs, handle);
+                    Ok(())
+                })
+                .map_err(|e| e.with_op(|| rules_op(t, c)))?;
             // Most chains hold a few rules; growth leaves room for up to twice as many.
             rules.shrink_to_fit();
             Ok((JobOut::Rules(rules), info))
+        }
+        Job::Sink { table, chain } => {
+            let t = &tables[table];
+            let c = &t.chains[chain];
+            let Some(sink) = sink else {
+                return Err(Error::Inconsistent { attempts: 0 });
+            };
+            str_attr(req, 1, t.name());
+            str_attr(req, 2, c.name());
+            let mut out = sink.start(table, chain);
+            let info = sock
+                .dump("", msg::GETRULE, t.family.to_u8(), req, |_, m| {
+                    sink.rule(&mut out, table, chain, m.attrs)
+                })
+                .map_err(|e| e.with_op(|| rules_op(t, c)))?;
+            Ok((JobOut::Sunk(out), info))
         }
         Job::SetElems { table, set } => {
             let t = &tables[table];

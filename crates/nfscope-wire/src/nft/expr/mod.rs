@@ -342,36 +342,37 @@ impl Expr {
 /// Decode one expression from the attributes inside a list element (NAME + DATA).
 /// Never fails: what cannot be decoded becomes [`Expr::Unknown`].
 pub fn parse_one(buf: &[u8]) -> Expr {
-    let mut name: Option<String> = None;
+    // The name stays borrowed (no allocation) unless the expression ends up `Unknown`.
+    let mut name: &[u8] = &[];
     let mut data: &[u8] = &[];
     let mut framing_error = None;
     for a in Attrs::new(buf) {
         match a {
-            Ok(a) if a.ty == NFTA_EXPR_NAME => name = a.string().ok(),
+            Ok(a) if a.ty == NFTA_EXPR_NAME => name = a.c_str_bytes(),
             Ok(a) if a.ty == NFTA_EXPR_DATA => data = a.value,
             Ok(_) => {}
             Err(e) => framing_error = Some(e.to_string()),
         }
     }
-    let name = name.unwrap_or_default();
+    let owned = || String::from_utf8_lossy(name).into_owned();
     if let Some(err) = framing_error {
         return Expr::Unknown(UnknownExpr {
-            name,
+            name: owned(),
             data: Bytes(buf.to_vec()),
             error: Some(err),
         });
     }
-    match REGISTRY.iter().find(|(n, _)| *n == name) {
+    match REGISTRY.iter().find(|(n, _)| n.as_bytes() == name) {
         Some((_, parse)) => match parse(data) {
             Ok(e) => e,
             Err(err) => Expr::Unknown(UnknownExpr {
-                name,
+                name: owned(),
                 data: Bytes(data.to_vec()),
                 error: Some(err.to_string()),
             }),
         },
         None => Expr::Unknown(UnknownExpr {
-            name,
+            name: owned(),
             data: Bytes(data.to_vec()),
             error: None,
         }),

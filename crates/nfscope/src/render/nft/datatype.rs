@@ -5,25 +5,38 @@
 //! order of the expression that produced it: payload fields are big endian, meta / ct keys
 //! are host endian (except the few nft marks as network order, e.g. `meta protocol`).
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::fmt::Write;
 
 thread_local! {
-    /// Interface names by index for the namespace being rendered (from [`super::NftOptions`]).
-    static IFNAMES: RefCell<HashMap<u32, String>> = RefCell::new(HashMap::new());
+    /// Interface names by index for the namespace being rendered (from [`super::NftOptions`]):
+    /// the table [`with_ifnames`] is running with, borrowed for that call.
+    static IFNAMES: Cell<Option<std::ptr::NonNull<HashMap<u32, String>>>> = const { Cell::new(None) };
 }
 
-/// Run `f` with `names` as the interface index → name table.
+/// Run `f` with `names` as the interface index → name table (borrowed, not copied: rendering
+/// one rule at a time stays cheap).
 pub fn with_ifnames<T>(names: &HashMap<u32, String>, f: impl FnOnce() -> T) -> T {
-    let old = IFNAMES.with(|n| std::mem::replace(&mut *n.borrow_mut(), names.clone()));
-    let out = f();
-    IFNAMES.with(|n| *n.borrow_mut() = old);
-    out
+    /// Puts the previous table back, also when `f` unwinds.
+    struct Restore(Option<std::ptr::NonNull<HashMap<u32, String>>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            IFNAMES.with(|n| n.set(self.0));
+        }
+    }
+    let _restore = Restore(IFNAMES.with(|n| n.replace(Some(std::ptr::NonNull::from(names)))));
+    f()
 }
 
 fn ifname(idx: u32) -> Option<String> {
-    IFNAMES.with(|n| n.borrow().get(&idx).cloned())
+    IFNAMES.with(|n| {
+        // SAFETY: the pointer was made from the `&HashMap` of the `with_ifnames` call that is
+        // running on this thread (it is reset when that call returns or unwinds), so the map
+        // is alive and borrowed shared for as long as we read it here.
+        n.get()
+            .and_then(|p| unsafe { p.as_ref() }.get(&idx).cloned())
+    })
 }
 
 /// The datatypes nft knows that change how a value prints.

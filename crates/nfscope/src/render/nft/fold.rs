@@ -2198,7 +2198,7 @@ pub fn rule_text_indexed(
     rule_text_at(t, sets, r, 0, opts.xt, Some(&opts.ipsets))
 }
 
-fn rule_text_at(
+pub(crate) fn rule_text_at(
     t: &Table,
     sets: Option<&SetIndex<'_>>,
     r: &Rule,

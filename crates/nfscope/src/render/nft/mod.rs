@@ -107,24 +107,10 @@ pub fn ruleset(rs: &crate::Ruleset, opts: &NftOptions) -> String {
 /// `# Warning: table FAMILY NAME is managed by iptables-nft, do not touch!` per table holding
 /// at least one xt match/target expression, in table order.
 pub fn warnings(rs: &crate::Ruleset) -> Vec<String> {
-    use nfscope_wire::nft::Expr;
     rs.tables
         .iter()
-        .filter(|t| {
-            t.chains.iter().flat_map(|c| &c.rules).any(|r| {
-                r.expressions
-                    .iter()
-                    .flatten()
-                    .any(|e| matches!(e, Expr::Match(_) | Expr::Target(_)))
-            })
-        })
-        .map(|t| {
-            format!(
-                "# Warning: table {} {} is managed by iptables-nft, do not touch!",
-                t.family,
-                t.name()
-            )
-        })
+        .filter(|t| t.chains.iter().flat_map(|c| &c.rules).any(|r| has_xt(&r)))
+        .map(warning)
         .collect()
 }
 
@@ -238,10 +224,31 @@ fn chain_indexed(
     writer: Option<&crate::provenance::TableInfo>,
     opts: &NftOptions,
 ) -> String {
+    let Some(mut s) = chain_head(t, c) else {
+        return String::new();
+    };
+    for r in &c.rules {
+        s.push_str("\t\t");
+        s.push_str(&fold::rule_text_indexed(t, sets, c, &r, opts));
+        if let Some(info) = writer {
+            s.push_str(" # written by ");
+            s.push_str(&crate::provenance::of_rule_in(info, t, c, &r).summary());
+        }
+        s.push('\n');
+    }
+    s.push_str(CHAIN_TAIL);
+    s
+}
+
+/// What closes a chain block.
+const CHAIN_TAIL: &str = "\t}\n";
+
+/// A chain block up to its first rule (`None` for binding chains, which nft does not list).
+fn chain_head(t: &Table, c: &Chain) -> Option<String> {
     let a = &c.attrs;
     let flags = a.flags.unwrap_or(0);
     if flags & 4 != 0 {
-        return String::new(); // NFT_CHAIN_BINDING
+        return None; // NFT_CHAIN_BINDING
     }
     let mut s = format!("\tchain {} {{", c.name());
     if let Some(cm) = a
@@ -287,17 +294,7 @@ fn chain_indexed(
         }
         s.push('\n');
     }
-    for r in &c.rules {
-        s.push_str("\t\t");
-        s.push_str(&fold::rule_text_indexed(t, sets, c, &r, opts));
-        if let Some(info) = writer {
-            s.push_str(" # written by ");
-            s.push_str(&crate::provenance::of_rule_in(info, t, c, &r).summary());
-        }
-        s.push('\n');
-    }
-    s.push_str("\t}\n");
-    s
+    Some(s)
 }
 
 /// One table as `nft list ruleset` prints it.
@@ -306,7 +303,24 @@ pub fn table(t: &Table, opts: &NftOptions) -> String {
 }
 
 fn table_inner(t: &Table, opts: &NftOptions) -> String {
-    let mut s = format!("table {} {} {{\n", t.family, t.name());
+    table_text(t, opts, None)
+}
+
+/// A table's text; with `streamed`, the chains whose text [`NftSink`] made are taken from it.
+fn table_text(t: &Table, opts: &NftOptions, streamed: Option<&[Option<ChainText>]>) -> String {
+    let mut s = String::new();
+    table_pieces(t, opts, streamed, &mut |x| s.push_str(x));
+    s
+}
+
+/// [`table_text`], handed out piece by piece (a streamed chain's text is not copied).
+fn table_pieces(
+    t: &Table,
+    opts: &NftOptions,
+    streamed: Option<&[Option<ChainText>]>,
+    emit: &mut dyn FnMut(&str),
+) {
+    emit(&format!("table {} {} {{\n", t.family, t.name()));
     let mut delim = "";
     let flags = t.attrs.flags.unwrap_or(0);
     if flags != 0 {
@@ -317,7 +331,7 @@ fn table_inner(t: &Table, opts: &NftOptions) -> String {
         if flags & 2 != 0 {
             names.push("owner".to_string());
         }
-        s.push_str(&format!("\tflags {}\n", names.join(",")));
+        emit(&format!("\tflags {}\n", names.join(",")));
         delim = "\n";
     }
     if let Some(c) = t
@@ -326,25 +340,25 @@ fn table_inner(t: &Table, opts: &NftOptions) -> String {
         .as_ref()
         .and_then(|u| u.string(udata::TABLE_COMMENT))
     {
-        s.push_str(&format!("\tcomment \"{c}\"\n"));
+        emit(&format!("\tcomment \"{c}\"\n"));
     }
     for o in &t.objects {
-        s.push_str(delim);
-        s.push_str(&obj::declaration(o));
+        emit(delim);
+        emit(&obj::declaration(o));
         delim = "\n";
     }
     for st in &t.sets {
         if st.is_anonymous() {
             continue;
         }
-        s.push_str(delim);
+        emit(delim);
         let (k, d) = typeof_exprs(st);
-        s.push_str(&set::declaration(st, k, d));
+        emit(&set::declaration(st, k, d));
         delim = "\n";
     }
     for f in &t.flowtables {
-        s.push_str(delim);
-        s.push_str(&obj::flowtable(f));
+        emit(delim);
+        emit(&obj::flowtable(f));
         delim = "\n";
     }
     let index = fold::set_index(t);
@@ -357,8 +371,31 @@ fn table_inner(t: &Table, opts: &NftOptions) -> String {
             .map(|c| chain_indexed(t, Some(&index), c, writer.as_ref(), opts))
             .collect()
     };
-    // Large tables render on two threads (chains are independent); the text is the same.
+    if let Some(streamed) = streamed {
+        for (ci, c) in t.chains.iter().enumerate() {
+            match streamed.get(ci) {
+                Some(Some(ct)) if !ct.text.is_empty() => {
+                    emit(delim);
+                    emit(&ct.text);
+                    emit(CHAIN_TAIL);
+                    delim = "\n";
+                }
+                Some(Some(_)) => {}
+                _ => {
+                    let text = chain_indexed(t, Some(&index), c, writer.as_ref(), opts);
+                    if !text.is_empty() {
+                        emit(delim);
+                        emit(&text);
+                        delim = "\n";
+                    }
+                }
+            }
+        }
+        emit("}\n");
+        return;
+    }
     let texts: Vec<String> = if t.chains.len() >= PARALLEL_CHAINS {
+        // Large tables render on two threads (chains are independent); the text is the same.
         let (a, b) = t.chains.split_at(t.chains.len() / 2);
         std::thread::scope(|sc| {
             let other = sc.spawn(|| datatype::with_ifnames(&opts.ifnames, || render(b)));
@@ -377,16 +414,181 @@ fn table_inner(t: &Table, opts: &NftOptions) -> String {
         if text.is_empty() {
             continue;
         }
-        s.push_str(delim);
-        s.push_str(&text);
+        emit(delim);
+        emit(&text);
         delim = "\n";
     }
-    s.push_str("}\n");
-    s
+    emit("}\n");
 }
 
 /// Tables with at least this many chains render on two threads.
 const PARALLEL_CHAINS: usize = 512;
+
+/// One chain rendered while its rules arrived ([`NftSink`]): its block without the closing
+/// brace.
+#[derive(Debug, Default)]
+pub struct ChainText {
+    pub text: String,
+    /// The chain holds an xt match or target (what nft's "managed by iptables-nft" warning
+    /// looks for).
+    pub xt: bool,
+    pub rules: usize,
+}
+
+/// Renders each chain's rules as `nft list ruleset` text while the snapshot reads them
+/// ([`crate::snapshot::take_streamed`]): the rules are decoded once, from the receive buffer,
+/// and never kept. `show_writer` is not supported here (it looks at whole tables).
+pub struct NftSink<'t> {
+    tables: &'t [Table],
+    index: Vec<fold::SetIndex<'t>>,
+    opts: &'t NftOptions,
+    /// ipset names, read in the snapshot's namespace the first time a rule needs them (when
+    /// `opts.ipsets` is empty).
+    ipsets: &'t std::sync::OnceLock<BTreeMap<u16, String>>,
+}
+
+impl<'t> NftSink<'t> {
+    pub fn new(
+        tables: &'t [Table],
+        opts: &'t NftOptions,
+        ipsets: &'t std::sync::OnceLock<BTreeMap<u16, String>>,
+    ) -> NftSink<'t> {
+        NftSink {
+            tables,
+            index: tables.iter().map(fold::set_index).collect(),
+            opts,
+            ipsets,
+        }
+    }
+}
+
+/// Whether a rule holds an xt match or target.
+fn has_xt(r: &Rule) -> bool {
+    use nfscope_wire::nft::Expr;
+    r.expressions
+        .iter()
+        .flatten()
+        .any(|e| matches!(e, Expr::Match(_) | Expr::Target(_)))
+}
+
+/// Whether a rule holds an xt `set` match or `SET` target (which name ipsets by index).
+pub(crate) fn names_ipsets(r: &Rule) -> bool {
+    use nfscope_wire::nft::Expr;
+    r.expressions.iter().flatten().any(|e| match e {
+        Expr::Match(m) => m.name.as_deref() == Some("set"),
+        Expr::Target(x) => x.name.as_deref() == Some("SET"),
+        _ => false,
+    })
+}
+
+/// What [`NftSink`]s are made from: the options and the lazily read ipset names.
+pub struct NftStream {
+    pub opts: NftOptions,
+    pub ipsets: std::sync::OnceLock<BTreeMap<u16, String>>,
+}
+
+impl crate::snapshot::Prepare<ChainText> for NftStream {
+    fn prepare<'t>(
+        &'t self,
+        tables: &'t [Table],
+    ) -> Box<dyn crate::snapshot::ChainRules<ChainText> + 't> {
+        Box::new(NftSink::new(tables, &self.opts, &self.ipsets))
+    }
+}
+
+impl crate::snapshot::ChainRules<ChainText> for NftSink<'_> {
+    fn wants(&self, _table: usize, _chain: usize) -> bool {
+        true
+    }
+    fn start(&self, table: usize, chain: usize) -> ChainText {
+        let t = &self.tables[table];
+        ChainText {
+            text: chain_head(t, &t.chains[chain]).unwrap_or_default(),
+            xt: false,
+            rules: 0,
+        }
+    }
+    fn rule(
+        &self,
+        out: &mut ChainText,
+        table: usize,
+        chain: usize,
+        attrs: &[u8],
+    ) -> crate::Result<()> {
+        let t = &self.tables[table];
+        let r = Rule::parse(attrs)
+            .map_err(|e| crate::Error::decode(crate::snapshot::rules_op(t, &t.chains[chain]), e))?;
+        out.rules += 1;
+        out.xt = out.xt || has_xt(&r);
+        let ipsets = if self.opts.ipsets.is_empty() && names_ipsets(&r) {
+            self.ipsets.get_or_init(crate::legacy::ipset_names)
+        } else {
+            &self.opts.ipsets
+        };
+        let text = datatype::with_ifnames(&self.opts.ifnames, || {
+            fold::rule_text_at(
+                t,
+                Some(&self.index[table]),
+                &r,
+                0,
+                self.opts.xt,
+                Some(ipsets),
+            )
+        });
+        out.text.push_str("\t\t");
+        out.text.push_str(&text);
+        out.text.push('\n');
+        Ok(())
+    }
+}
+
+/// nft's warnings for a streamed snapshot (see [`warnings`]).
+pub fn warnings_streamed(rs: &crate::Ruleset, chains: &[Vec<Option<ChainText>>]) -> Vec<String> {
+    rs.tables
+        .iter()
+        .enumerate()
+        .filter(|(ti, t)| {
+            chains
+                .get(*ti)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .any(|ct| ct.xt)
+                || t.chains.iter().flat_map(|c| &c.rules).any(|r| has_xt(&r))
+        })
+        .map(|(_, t)| warning(t))
+        .collect()
+}
+
+/// Write the ruleset's text from a streamed snapshot to `w`: the same text [`ruleset`] gives
+/// for a full one.
+pub fn write_ruleset_streamed(
+    w: &mut dyn std::io::Write,
+    rs: &crate::Ruleset,
+    chains: &[Vec<Option<ChainText>>],
+    opts: &NftOptions,
+) -> std::io::Result<()> {
+    datatype::with_ifnames(&opts.ifnames, || {
+        let mut err = Ok(());
+        for (ti, t) in rs.tables.iter().enumerate() {
+            let streamed = chains.get(ti).map(Vec::as_slice);
+            table_pieces(t, opts, streamed, &mut |x| {
+                if err.is_ok() {
+                    err = w.write_all(x.as_bytes());
+                }
+            });
+        }
+        err
+    })
+}
+
+fn warning(t: &Table) -> String {
+    format!(
+        "# Warning: table {} {} is managed by iptables-nft, do not touch!",
+        t.family,
+        t.name()
+    )
+}
 
 /// `typeof` key and data expressions from the set's userdata, when nft stored them.
 fn typeof_exprs(s: &crate::model::Set) -> (Option<String>, Option<String>) {
