@@ -59,6 +59,34 @@ pub fn run(cli: &Cli) -> Result<Status> {
         }
         Command::Dump(a) => {
             let backend = backend(a.backend);
+            if a.format == Format::IptablesSave && backend.nft() && !a.show_writer {
+                // Translated while the rules are read, as the nft text is.
+                let nft = output::iptables_save_text(
+                    cli.netns.as_deref(),
+                    &snapshot_options(&a.filter),
+                    a.counters,
+                    backend == output::Backend::All,
+                )?;
+                let legacy = if backend.legacy() {
+                    Some(read_legacy(cli, &a.filter)?)
+                } else {
+                    None
+                };
+                let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+                let r = output::write_iptables_save(
+                    &mut out,
+                    Some(&nft),
+                    legacy.as_ref(),
+                    backend,
+                    a.counters,
+                )
+                .and_then(|_| std::io::Write::flush(&mut out));
+                match r {
+                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                    r => r?,
+                }
+                return Ok(Status::Ok);
+            }
             if a.format == Format::Nft && backend.nft() && !a.show_writer {
                 // Rendered while the rules are read: the text is the same, at about the cost
                 // of reading alone.
@@ -115,12 +143,13 @@ pub fn run(cli: &Cli) -> Result<Status> {
                     }
                 };
             }
-            write_stdout(&output::dump(
+            write_stdout(&output::dump_with(
                 &rs,
                 legacy.as_ref(),
                 backend,
                 format(a.format),
                 &opts,
+                a.counters,
             ))?;
             Ok(Status::Ok)
         }

@@ -163,6 +163,10 @@ pub struct DumpArgs {
     /// formats; the JSON always carries `writer`).
     #[arg(long)]
     pub show_writer: bool,
+    /// iptables-save format: `[packets:bytes]` before each rule, as `iptables-save -c` prints
+    /// them (arptables-legacy-save style `-c P B` for legacy arp rules).
+    #[arg(long, short = 'c')]
+    pub counters: bool,
     /// How the xt matches and targets that iptables-nft keeps inside nf_tables rules print in
     /// nft text (and in each JSON rule's `nft`). Rules written with nft are not affected.
     #[arg(long, value_enum, default_value_t = XtArg::Translate, value_name = "STYLE")]

@@ -220,6 +220,7 @@ fn save_text_is_identical_to_iptables_nft_save() {
         ns.run_stdin(&writer.tool("ip6tables-nft-restore"), &["-c"], v6);
         let (rs, _) = snapshot::take_in_netns(ns.name(), &Options::default()).expect("snapshot");
         let reader = Writer::get("bookworm");
+        let mut both = [String::new(), String::new()];
         for (fam, tool) in [
             (nfscope::wire::nft::Family::Ip, "iptables-nft-save"),
             (nfscope::wire::nft::Family::Ip6, "ip6tables-nft-save"),
@@ -233,7 +234,24 @@ fn save_text_is_identical_to_iptables_nft_save() {
                     &strip(&ours),
                     &strip(&real),
                 );
+                let all = &mut both[usize::from(counters)];
+                all.push_str(&strip(&real));
+                all.push('\n');
             }
+        }
+        // The CLI translates while it reads (a streamed snapshot), with and without -c.
+        for (counters, real) in [false, true].into_iter().zip(&both) {
+            let mut args = vec!["dump", "--backend", "nft", "--format", "iptables-save"];
+            if counters {
+                args.push("-c");
+            }
+            let out = ns.nfscope(&args);
+            assert!(out.status.success(), "{args:?}");
+            nfscope_tests::assert_same_lines(
+                &format!("nfscope {args:?} of rules written by {}", writer.suite),
+                &strip(&String::from_utf8_lossy(&out.stdout)),
+                real.trim_end(),
+            );
         }
     }
 }

@@ -66,6 +66,18 @@ fn compare(ns: &Netns, family: Family) {
             &ours(ns, family, counters),
             &theirs,
         );
+        // The CLI's text holds the family's part exactly (`-c` as iptables-save's).
+        let mut args = vec!["dump", "--backend", "legacy", "--format", "iptables-save"];
+        if counters {
+            args.push("-c");
+        }
+        let out = ns.nfscope(&args);
+        assert!(out.status.success(), "{args:?}");
+        let cli = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            cli.contains(&theirs),
+            "nfscope {args:?} lacks the {prog} text:\n{cli}\n---\n{theirs}"
+        );
     }
 }
 

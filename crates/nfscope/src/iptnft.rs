@@ -894,17 +894,7 @@ impl Default for SaveOpts<'_> {
 pub fn save_with(rs: &crate::Ruleset, family: Family, reader: Reader, o: &SaveOpts<'_>) -> String {
     let (counters, show_writer) = (o.counters, o.show_writer);
     let mut out = String::new();
-    let mut names: Vec<&str> = rs
-        .tables
-        .iter()
-        .filter(|t| t.family == family && SAVE_TABLES.contains(&t.name()))
-        .map(|t| t.name())
-        .collect();
-    names.sort_by_key(|n| SAVE_TABLES.iter().position(|x| x == n));
-    for name in names {
-        let Some(t) = rs.table(family, name) else {
-            continue;
-        };
+    for (_, t) in save_tables(rs, family) {
         // Rules are translated chain by chain straight into the table's text, nothing held:
         // the whole table is refused (as iptables-nft-save does) as soon as one rule is.
         let chains = save_chain_order(t);
@@ -947,41 +937,263 @@ pub fn save_with(rs: &crate::Ruleset, family: Family, reader: Reader, o: &SaveOp
         } else {
             render(&chains)
         };
-        let Some(body) = body else {
-            let _ = writeln!(out, "# Table `{name}' is incompatible, use 'nft' tool.");
-            continue;
-        };
-        let _ = writeln!(out, "*{name}");
-        for c in &chains {
-            let (pk, by) = c
-                .attrs
-                .counters
-                .as_ref()
-                .map(|k| (k.packets.unwrap_or(0), k.bytes.unwrap_or(0)))
-                .unwrap_or((0, 0));
-            if c.is_base() {
-                let policy = if c.attrs.policy == Some(0) {
-                    "DROP"
-                } else {
-                    "ACCEPT"
-                };
-                let _ = writeln!(out, ":{} {policy} [{pk}:{by}]", c.name());
-            } else {
-                let _ = writeln!(out, ":{} - [0:0]", c.name());
-            }
-        }
-        out.push_str(&body);
-        let _ = writeln!(out, "COMMIT");
+        table_pieces(t, &chains, body.as_deref().map(|b| vec![b]), &mut |x| {
+            out.push_str(x)
+        });
     }
     out
 }
 
+/// One table's save text from its rules' `-A` lines (`None`: a rule was refused, and so is
+/// the table), handed out piece by piece.
+fn table_pieces(t: &Table, chains: &[&Chain], body: Option<Vec<&str>>, emit: &mut dyn FnMut(&str)) {
+    let name = t.name();
+    let Some(body) = body else {
+        emit(&format!(
+            "# Table `{name}' is incompatible, use 'nft' tool.\n"
+        ));
+        return;
+    };
+    let mut head = format!("*{name}\n");
+    for c in chains {
+        let (pk, by) = c
+            .attrs
+            .counters
+            .as_ref()
+            .map(|k| (k.packets.unwrap_or(0), k.bytes.unwrap_or(0)))
+            .unwrap_or((0, 0));
+        if c.is_base() {
+            let policy = if c.attrs.policy == Some(0) {
+                "DROP"
+            } else {
+                "ACCEPT"
+            };
+            let _ = writeln!(head, ":{} {policy} [{pk}:{by}]", c.name());
+        } else {
+            let _ = writeln!(head, ":{} - [0:0]", c.name());
+        }
+    }
+    emit(&head);
+    for b in body {
+        emit(b);
+    }
+    emit("COMMIT\n");
+}
+
+/// Whether iptables-save prints anything for `family` (a table, or its incompatible line).
+pub fn prints_tables(rs: &crate::Ruleset, family: Family) -> bool {
+    rs.tables
+        .iter()
+        .any(|t| t.family == family && SAVE_TABLES.contains(&t.name()))
+}
+
+/// The tables of `family` iptables-save prints, in its order.
+fn save_tables(rs: &crate::Ruleset, family: Family) -> Vec<(usize, &Table)> {
+    let mut v: Vec<(usize, &Table)> = rs
+        .tables
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.family == family && SAVE_TABLES.contains(&t.name()))
+        .collect();
+    v.sort_by_key(|(_, t)| SAVE_TABLES.iter().position(|x| *x == t.name()));
+    v
+}
+
+/// One chain's `-A` lines, translated while the snapshot read them ([`SaveSink`]).
+#[derive(Debug, Default)]
+pub struct SaveChain {
+    pub body: String,
+    /// A rule iptables cannot express (the table is printed as incompatible).
+    pub refused: bool,
+    pub rules: usize,
+}
+
+/// What [`SaveSink`]s are made from: the reader, counters (`-c`) and the lazily read ipset
+/// names (read in the snapshot's namespace the first time a rule needs one).
+pub struct SaveStream {
+    pub reader: Reader,
+    pub counters: bool,
+    /// Also read the chains of the other ip, ip6 and arp tables, only to count their rules
+    /// (which families hold rules in both backends).
+    pub count_others: bool,
+    pub ipsets: std::sync::OnceLock<std::collections::BTreeMap<u16, String>>,
+}
+
+/// Translates each ip/ip6 chain of the tables iptables-save prints into `-A` lines while the
+/// snapshot reads it ([`crate::snapshot::take_streamed`]); other chains are not read.
+pub struct SaveSink<'t> {
+    tables: &'t [Table],
+    stream: &'t SaveStream,
+}
+
+/// Whether iptables-save prints this table.
+fn saved(t: &Table) -> bool {
+    matches!(t.family, Family::Ip | Family::Ip6) && SAVE_TABLES.contains(&t.name())
+}
+
+/// ipset names, read on first use.
+struct LazyIpsets<'a>(&'a std::sync::OnceLock<std::collections::BTreeMap<u16, String>>);
+
+impl Names for LazyIpsets<'_> {
+    fn ipset(&self, index: u16) -> Option<String> {
+        self.0
+            .get_or_init(crate::legacy::ipset_names)
+            .get(&index)
+            .cloned()
+    }
+}
+
+impl crate::snapshot::Prepare<SaveChain> for SaveStream {
+    fn prepare<'t>(
+        &'t self,
+        tables: &'t [Table],
+    ) -> Box<dyn crate::snapshot::ChainRules<SaveChain> + 't> {
+        Box::new(SaveSink {
+            tables,
+            stream: self,
+        })
+    }
+}
+
+impl crate::snapshot::ChainRules<SaveChain> for SaveSink<'_> {
+    fn wants(&self, table: usize, _chain: usize) -> bool {
+        let t = &self.tables[table];
+        saved(t)
+            || self.stream.count_others && matches!(t.family, Family::Arp)
+            || self.stream.count_others && matches!(t.family, Family::Ip | Family::Ip6)
+    }
+    fn start(&self, _table: usize, _chain: usize) -> SaveChain {
+        SaveChain::default()
+    }
+    fn rule(
+        &self,
+        out: &mut SaveChain,
+        table: usize,
+        chain: usize,
+        attrs: &[u8],
+    ) -> crate::Result<()> {
+        let t = &self.tables[table];
+        let c = &t.chains[chain];
+        if !saved(t) {
+            out.rules += 1; // counted only
+            return Ok(());
+        }
+        let rule = Rule::parse(attrs)
+            .map_err(|e| crate::Error::decode(crate::snapshot::rules_op(t, c), e))?;
+        out.rules += 1;
+        if out.refused {
+            return Ok(());
+        }
+        let r = translate_with(
+            t,
+            c,
+            &rule,
+            self.stream.reader,
+            &LazyIpsets(&self.stream.ipsets),
+        );
+        if r.refused.is_some() {
+            out.refused = true;
+            out.body = String::new();
+            return Ok(());
+        }
+        if self.stream.counters {
+            out.body.push_str(&r.line_with_counters());
+        } else {
+            out.body.push_str(&r.line());
+        }
+        out.body.push('\n');
+        Ok(())
+    }
+}
+
+/// Write the iptables-save text of `family` from a streamed snapshot (the same text
+/// [`save_with`] gives for a full one, without `show_writer`). Chains the sink did not see
+/// (binding chains, kept in the model) are translated here.
+pub fn write_save_streamed(
+    w: &mut dyn std::io::Write,
+    rs: &crate::Ruleset,
+    chains: &[Vec<Option<SaveChain>>],
+    family: Family,
+    stream: &SaveStream,
+) -> std::io::Result<()> {
+    let mut err = Ok(());
+    for (ti, t) in save_tables(rs, family) {
+        let order = save_chain_order_idx(t);
+        let outs = chains.get(ti);
+        let mut here: Vec<Option<SaveChain>> = Vec::new();
+        for &ci in &order {
+            let c = &t.chains[ci];
+            let streamed = outs.and_then(|o| o.get(ci)).is_some_and(Option::is_some);
+            if streamed || c.rules.is_empty() {
+                continue;
+            }
+            here.resize_with(t.chains.len(), || None);
+            let mut out = SaveChain::default();
+            for rule in &c.rules {
+                let r = translate_with(t, c, &rule, stream.reader, &LazyIpsets(&stream.ipsets));
+                out.rules += 1;
+                if r.refused.is_some() {
+                    out.refused = true;
+                    break;
+                }
+                out.body.push_str(&if stream.counters {
+                    r.line_with_counters()
+                } else {
+                    r.line()
+                });
+                out.body.push('\n');
+            }
+            here[ci] = Some(out);
+        }
+        let out_of = |ci: usize| {
+            outs.and_then(|o| o.get(ci))
+                .and_then(Option::as_ref)
+                .or_else(|| here.get(ci).and_then(Option::as_ref))
+        };
+        let refused = order
+            .iter()
+            .any(|&ci| out_of(ci).is_some_and(|o| o.refused));
+        let body: Option<Vec<&str>> = (!refused).then(|| {
+            order
+                .iter()
+                .filter_map(|&ci| out_of(ci).map(|o| o.body.as_str()))
+                .collect()
+        });
+        let order: Vec<&Chain> = order.into_iter().map(|i| &t.chains[i]).collect();
+        table_pieces(t, &order, body, &mut |x| {
+            if err.is_ok() {
+                err = w.write_all(x.as_bytes());
+            }
+        });
+    }
+    err
+}
+
 /// Base chains by hook number, then user chains by name (as iptables-nft's cache orders them).
 fn save_chain_order(t: &Table) -> Vec<&Chain> {
-    let mut base: Vec<&Chain> = t.chains.iter().filter(|c| c.is_base()).collect();
-    base.sort_by_key(|c| c.attrs.hook.as_ref().and_then(|h| h.hooknum).unwrap_or(0));
-    let mut user: Vec<&Chain> = t.chains.iter().filter(|c| !c.is_base()).collect();
-    user.sort_by(|a, b| a.name().cmp(b.name()));
+    save_chain_order_idx(t)
+        .into_iter()
+        .map(|i| &t.chains[i])
+        .collect()
+}
+
+/// [`save_chain_order`] as indexes into `t.chains`.
+fn save_chain_order_idx(t: &Table) -> Vec<usize> {
+    let mut base: Vec<usize> = (0..t.chains.len())
+        .filter(|&i| t.chains[i].is_base())
+        .collect();
+    base.sort_by_key(|&i| {
+        t.chains[i]
+            .attrs
+            .hook
+            .as_ref()
+            .and_then(|h| h.hooknum)
+            .unwrap_or(0)
+    });
+    let mut user: Vec<usize> = (0..t.chains.len())
+        .filter(|&i| !t.chains[i].is_base())
+        .collect();
+    user.sort_by(|&a, &b| t.chains[a].name().cmp(t.chains[b].name()));
     base.extend(user);
     base
 }

@@ -246,6 +246,108 @@ pub fn write_nft_text(
     w.write_all(s.as_bytes())
 }
 
+/// nf_tables translated to iptables-save text while the snapshot reads the rules (see
+/// [`NftText`]); write it with [`write_iptables_save`].
+pub struct SaveText {
+    /// The snapshot without the rules of the chains translated.
+    pub ruleset: Ruleset,
+    pub chains: Vec<Vec<Option<iptnft::SaveChain>>>,
+    pub stream: iptnft::SaveStream,
+    /// Families holding at least one rule (ip, ip6 and arp are counted only with
+    /// `count_others`, which [`write_iptables_save`] needs for `Backend::All`).
+    pub families: Vec<Family>,
+    pub stats: snapshot::Stats,
+}
+
+/// Take a streamed snapshot in `netns` (`None`: this one) and translate the ip and ip6 tables
+/// iptables-save prints (as iptables-nft 1.8.9 reads them). `count_others`: also count the
+/// rules of the other ip, ip6 and arp tables (for the both-backends labels).
+pub fn iptables_save_text(
+    netns: Option<&str>,
+    snap: &snapshot::Options,
+    counters: bool,
+    count_others: bool,
+) -> crate::Result<SaveText> {
+    let run = move || -> crate::Result<SaveText> {
+        let stream = iptnft::SaveStream {
+            reader: Reader::From188,
+            counters,
+            count_others,
+            ipsets: std::sync::OnceLock::new(),
+        };
+        let mut sockets = snapshot::open_sockets(snap)?;
+        let st = snapshot::take_streamed(&mut sockets, snap, &stream)?;
+        let mut families = Vec::new();
+        for (t, outs) in st.ruleset.tables.iter().zip(&st.chains) {
+            let rules = outs.iter().flatten().any(|c| c.rules > 0)
+                || t.chains.iter().any(|c| !c.rules.is_empty());
+            if rules && !families.contains(&t.family) {
+                families.push(t.family);
+            }
+        }
+        Ok(SaveText {
+            ruleset: st.ruleset,
+            chains: st.chains,
+            stream,
+            families,
+            stats: st.stats,
+        })
+    };
+    match netns {
+        Some(ns) => crate::netns::run_in(ns, run)?,
+        None => run(),
+    }
+}
+
+/// Write `dump --format iptables-save` from a streamed snapshot (`nft`, when the nf_tables
+/// backend is shown) to `w`: the same text [`dump`] gives without `show_writer`.
+pub fn write_iptables_save(
+    w: &mut dyn std::io::Write,
+    nft: Option<&SaveText>,
+    legacy: Option<&LegacyRuleset>,
+    backend: Backend,
+    counters: bool,
+) -> std::io::Result<()> {
+    let sopts = SaveOptions { counters };
+    let empty = LegacyRuleset::default();
+    let l = match legacy {
+        Some(l) if backend.legacy() => l,
+        _ => &empty,
+    };
+    let both = match nft {
+        Some(n) if backend == Backend::All => both_backends_with(l, |f| n.families.contains(&f)),
+        _ => vec![],
+    };
+    for (fam, xfam) in [(Family::Ip, XtFamily::Ipv4), (Family::Ip6, XtFamily::Ipv6)] {
+        let label = both.contains(&fam);
+        if let Some(n) = nft.filter(|_| backend.nft()) {
+            // The part is empty exactly when no table of the family is one iptables prints.
+            if label && iptnft::prints_tables(&n.ruleset, fam) {
+                writeln!(w, "# nfscope: {fam} nf_tables backend (iptables-nft)")?;
+            }
+            iptnft::write_save_streamed(w, &n.ruleset, &n.chains, fam, &n.stream)?;
+        }
+        if backend.legacy() {
+            let part = legacy_save(l, xfam, sopts);
+            if label && !part.is_empty() {
+                writeln!(
+                    w,
+                    "# nfscope: {fam} legacy x_tables backend (iptables-legacy)"
+                )?;
+            }
+            w.write_all(part.as_bytes())?;
+        }
+    }
+    if backend.legacy() {
+        let part = arptables::legacy_save(l, sopts);
+        if both.contains(&Family::Arp) && !part.is_empty() {
+            w.write_all(b"# nfscope: arp legacy x_tables backend (arptables-legacy)\n")?;
+        }
+        w.write_all(part.as_bytes())?;
+    }
+    Ok(())
+}
+
 const NFT_LABEL: &str = "# nfscope: nf_tables backend\n";
 
 /// The legacy tables after nf_tables' text (they have no nft form).
@@ -266,6 +368,19 @@ pub fn dump(
     f: DumpFormat,
     nft: &NftOptions,
 ) -> String {
+    dump_with(rs, legacy, backend, f, nft, false)
+}
+
+/// [`dump`]; `counters`: iptables-save text with `[pkts:bytes]` before each rule (`-c`).
+pub fn dump_with(
+    rs: &Ruleset,
+    legacy: Option<&LegacyRuleset>,
+    backend: Backend,
+    f: DumpFormat,
+    nft: &NftOptions,
+    counters: bool,
+) -> String {
+    let sopts = SaveOptions { counters };
     let empty = LegacyRuleset::default();
     let (l, both) = selected(rs, legacy, backend, &empty);
     match f {
@@ -294,7 +409,7 @@ pub fn dump(
                     let opts = iptnft::SaveOpts {
                         show_writer: nft.show_writer,
                         names: &names,
-                        ..Default::default()
+                        counters,
                     };
                     let part = iptnft::save_with(rs, fam, Reader::From188, &opts);
                     if label && !part.is_empty() {
@@ -306,7 +421,7 @@ pub fn dump(
                 }
                 if backend.legacy() {
                     let part = with_writer(
-                        legacy_save(l, xfam, SaveOptions::default()),
+                        legacy_save(l, xfam, sopts),
                         nft.show_writer.then_some("iptables-legacy"),
                     );
                     if label && !part.is_empty() {
@@ -321,7 +436,7 @@ pub fn dump(
             // arp tables are in the nft and JSON formats).
             if backend.legacy() {
                 let part = with_writer(
-                    arptables::legacy_save(l, SaveOptions::default()),
+                    arptables::legacy_save(l, sopts),
                     nft.show_writer.then_some("arptables-legacy"),
                 );
                 if both.contains(&Family::Arp) && !part.is_empty() {
@@ -342,7 +457,12 @@ fn with_writer(text: String, tool: Option<&str>) -> String {
     };
     text.lines()
         .map(|x| {
-            if x.starts_with("-A ") {
+            // `-A` lines, after their `[pkts:bytes] ` with -c (arptables: `-c P B ` follows)
+            let rule = x.starts_with("-A ")
+                || x.starts_with('[')
+                    && x.split_once("] ")
+                        .is_some_and(|(_, r)| r.starts_with("-A "));
+            if rule {
                 format!("{x} # written by {tool} (certain)\n")
             } else {
                 format!("{x}\n")
