@@ -85,6 +85,9 @@ pub fn run(cli: &Cli) -> Result<Status> {
                     Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
                     r => r?,
                 }
+                // The process ends here: not freeing 100k allocations one by one saves ~10 ms
+                // at 80k rules.
+                std::mem::forget((nft, legacy));
                 return Ok(Status::Ok);
             }
             if a.format == Format::Nft && backend.nft() && !a.show_writer {
@@ -110,6 +113,9 @@ pub fn run(cli: &Cli) -> Result<Status> {
                     Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
                     r => r?,
                 }
+                // The process ends here: not freeing 100k allocations one by one saves ~10 ms
+                // at 80k rules.
+                std::mem::forget((nft, legacy));
                 return Ok(Status::Ok);
             }
             // Only the backends asked for are read.
@@ -156,7 +162,11 @@ pub fn run(cli: &Cli) -> Result<Status> {
         Command::Stats(a) => {
             let b = backend(a.backend);
             let nft = if b.nft() {
-                Some(take(cli, &a.filter)?)
+                // Counted while read: no rule is kept.
+                Some(nfscope::stats::take_counts(
+                    cli.netns.as_deref(),
+                    &snapshot_options(&a.filter),
+                )?)
             } else {
                 None
             };
@@ -167,8 +177,8 @@ pub fn run(cli: &Cli) -> Result<Status> {
             } else {
                 None
             };
-            write_stdout(&output::stats_backends(
-                nft.as_ref().map(|(rs, st)| (rs, st)),
+            write_stdout(&output::stats_counts(
+                nft.as_ref().map(|(c, st)| (c, st)),
                 legacy.as_ref().map(|(l, d)| (l, *d)),
                 a.json,
             ))?;

@@ -3,6 +3,9 @@
 //! Command-line arguments are parsed by clap into [`Cli`], validated into library options in
 //! each command's module, and the work is done by the `nfscope` library (embedded mode).
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod cmd;
 mod history;
 mod remote;

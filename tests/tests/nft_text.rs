@@ -122,6 +122,12 @@ fn check(path: &PathBuf) -> String {
             streamed.warnings
         );
     }
+    let (counts, _) =
+        nfscope::stats::take_counts(Some(ns.name()), &Options::default()).expect("counts");
+    let full = nfscope::stats::count(&rs);
+    if serde_json::to_string(&counts).ok() != serde_json::to_string(&full).ok() {
+        return format!("{name}: counts taken while reading differ:\n{counts:?}\n{full:?}\n");
+    }
     let mut text = Vec::new();
     nfscope::output::write_nft_text(
         &mut text,

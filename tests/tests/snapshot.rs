@@ -177,6 +177,14 @@ fn streamed_text_equals_full_text_with_filters() {
             .collect();
         families.dedup();
         assert_eq!(streamed.families, families, "filter {opts:?}");
+        // `nfscope stats` counts while reading, too: the same counts.
+        let (counts, _) = nfscope::stats::take_counts(Some(ns.name()), &opts).expect("counts");
+        let full = nfscope::stats::count(&rs);
+        assert_eq!(
+            serde_json::to_value(&counts).expect("json"),
+            serde_json::to_value(&full).expect("json"),
+            "filter {opts:?}"
+        );
     }
 }
 

@@ -1078,7 +1078,7 @@ impl crate::snapshot::ChainRules<SaveChain> for SaveSink<'_> {
             out.rules += 1; // counted only
             return Ok(());
         }
-        let rule = Rule::parse(attrs)
+        let rule = Rule::parse_in_chain(attrs)
             .map_err(|e| crate::Error::decode(crate::snapshot::rules_op(t, c), e))?;
         out.rules += 1;
         if out.refused {

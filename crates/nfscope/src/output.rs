@@ -484,6 +484,16 @@ pub fn stats_backends(
     json: bool,
 ) -> String {
     let counts = nft.map(|(rs, st)| (crate::stats::count(rs), st));
+    stats_counts(counts.as_ref().map(|(c, st)| (c, *st)), legacy, json)
+}
+
+/// [`stats_backends`] with nf_tables' counts already made (e.g. [`crate::stats::count_streamed`]).
+pub fn stats_counts(
+    nft: Option<(&crate::stats::Counts, &Stats)>,
+    legacy: Option<(&LegacyRuleset, std::time::Duration)>,
+    json: bool,
+) -> String {
+    let counts = nft;
     let lcounts = legacy
         .filter(|(l, _)| !l.tables.is_empty())
         .map(|(l, d)| crate::stats::count_legacy(l, d));

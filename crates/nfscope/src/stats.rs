@@ -65,13 +65,49 @@ fn count_rules(chains: &[crate::model::Chain]) -> RuleCounts {
 }
 
 pub fn count(rs: &Ruleset) -> Counts {
+    count_with(rs, |_, t| {
+        // Counting decodes every rule: large tables count on two threads.
+        if t.chains.len() >= 512 {
+            let (a, b) = t.chains.split_at(t.chains.len() / 2);
+            std::thread::scope(|sc| {
+                let other = sc.spawn(|| count_rules(b));
+                let first = count_rules(a);
+                vec![first, other.join().unwrap_or_else(|_| count_rules(b))]
+            })
+        } else {
+            vec![count_rules(&t.chains)]
+        }
+    })
+}
+
+/// [`count`] of a streamed snapshot: the rules of the chains [`CountSink`] saw were counted
+/// while they were read (the others, binding chains, are in the model).
+pub fn count_streamed(rs: &Ruleset, chains: &[Vec<Option<ChainCounts>>]) -> Counts {
+    count_with(rs, |ti, t| {
+        let mut c = count_rules(&t.chains);
+        for cc in chains.get(ti).into_iter().flatten().flatten() {
+            c.rules += cc.rules;
+            c.expressions += cc.expressions;
+            c.unknown += cc.unknown;
+            for (k, n) in &cc.kinds {
+                *c.by_kind.entry(k.to_string()).or_default() += n;
+            }
+        }
+        vec![c]
+    })
+}
+
+fn count_with(
+    rs: &Ruleset,
+    rules: impl Fn(usize, &crate::model::Table) -> Vec<RuleCounts>,
+) -> Counts {
     let mut c = Counts {
         generation: rs.generation,
         ..Default::default()
     };
     c.total.family = "all".into();
     c.total.table = "all".into();
-    for t in &rs.tables {
+    for (ti, t) in rs.tables.iter().enumerate() {
         let mut tc = TableCounts {
             family: t.family.name(),
             table: t.name().to_string(),
@@ -83,18 +119,7 @@ pub fn count(rs: &Ruleset) -> Counts {
             flowtables: t.flowtables.len(),
             ..Default::default()
         };
-        // Counting decodes every rule: large tables count on two threads.
-        let parts = if t.chains.len() >= 512 {
-            let (a, b) = t.chains.split_at(t.chains.len() / 2);
-            std::thread::scope(|sc| {
-                let other = sc.spawn(|| count_rules(b));
-                let first = count_rules(a);
-                vec![first, other.join().unwrap_or_else(|_| count_rules(b))]
-            })
-        } else {
-            vec![count_rules(&t.chains)]
-        };
-        for p in parts {
+        for p in rules(ti, t) {
             tc.rules += p.rules;
             tc.expressions += p.expressions;
             tc.unknown += p.unknown;
@@ -115,6 +140,85 @@ pub fn count(rs: &Ruleset) -> Counts {
         c.tables.push(tc);
     }
     c
+}
+
+/// Take a snapshot in `netns` (`None`: this one) and count it, decoding each rule while it is
+/// read and keeping none: `nfscope stats`.
+pub fn take_counts(
+    netns: Option<&str>,
+    opts: &crate::snapshot::Options,
+) -> crate::Result<(Counts, Stats)> {
+    let run = || -> crate::Result<(Counts, Stats)> {
+        let mut sockets = crate::snapshot::open_sockets(opts)?;
+        let st = crate::snapshot::take_streamed(&mut sockets, opts, &CountStream)?;
+        Ok((count_streamed(&st.ruleset, &st.chains), st.stats))
+    };
+    match netns {
+        Some(ns) => crate::netns::run_in(ns, run)?,
+        None => run(),
+    }
+}
+
+/// One chain's rules counted while the snapshot read them ([`CountSink`]).
+#[derive(Debug, Default)]
+pub struct ChainCounts {
+    pub rules: usize,
+    pub expressions: usize,
+    pub unknown: usize,
+    /// Expressions by kernel name (a chain holds a few kinds: a short list, not a map).
+    pub kinds: Vec<(String, usize)>,
+}
+
+/// Makes [`CountSink`]s (`nfscope stats` on a streamed snapshot: every rule is decoded and
+/// counted, none kept).
+pub struct CountStream;
+
+/// Decodes and counts each chain's rules while the snapshot reads them.
+pub struct CountSink<'t> {
+    tables: &'t [crate::model::Table],
+}
+
+impl crate::snapshot::Prepare<ChainCounts> for CountStream {
+    fn prepare<'t>(
+        &'t self,
+        tables: &'t [crate::model::Table],
+    ) -> Box<dyn crate::snapshot::ChainRules<ChainCounts> + 't> {
+        Box::new(CountSink { tables })
+    }
+}
+
+impl crate::snapshot::ChainRules<ChainCounts> for CountSink<'_> {
+    fn wants(&self, _table: usize, _chain: usize) -> bool {
+        true
+    }
+    fn start(&self, _table: usize, _chain: usize) -> ChainCounts {
+        ChainCounts::default()
+    }
+    fn rule(
+        &self,
+        out: &mut ChainCounts,
+        table: usize,
+        chain: usize,
+        attrs: &[u8],
+    ) -> crate::Result<()> {
+        let r = nfscope_wire::nft::Rule::parse_in_chain(attrs).map_err(|e| {
+            let t = &self.tables[table];
+            crate::Error::decode(crate::snapshot::rules_op(t, &t.chains[chain]), e)
+        })?;
+        out.rules += 1;
+        out.unknown += r.unknown.len();
+        for e in r.expressions.iter().flatten() {
+            out.expressions += 1;
+            if e.is_unknown() {
+                out.unknown += 1;
+            }
+            match out.kinds.iter_mut().find(|(k, _)| k == e.name()) {
+                Some((_, n)) => *n += 1,
+                None => out.kinds.push((e.name().to_string(), 1)),
+            }
+        }
+        Ok(())
+    }
 }
 
 pub fn render_text(c: &Counts, s: &Stats) -> String {

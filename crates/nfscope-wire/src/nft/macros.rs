@@ -45,12 +45,22 @@ macro_rules! attr_struct {
 
             /// Decode from the attribute bytes (after any fixed header).
             pub fn parse(buf: &[u8]) -> $crate::Result<Self> {
+                Self::parse_skipping(buf, &[])
+            }
+
+            /// [`Self::parse`], leaving out the attributes of the types in `skip` (what the
+            /// caller knows already, e.g. a rule's table and chain names): their fields stay
+            /// `None`, nothing is decoded or kept for them.
+            pub fn parse_skipping(buf: &[u8], skip: &[u16]) -> $crate::Result<Self> {
                 #[allow(unused_imports)]
                 use $crate::error::Context as _;
                 #[allow(unused_mut)]
                 let mut out = Self::default();
                 for a in $crate::attr::Attrs::new(buf) {
                     let a = a.ctx($what)?;
+                    if skip.contains(&a.ty) {
+                        continue;
+                    }
                     match a.ty {
                         $(
                             $id => {

@@ -220,6 +220,12 @@ attr_struct! {
 }
 
 impl Rule {
+    /// [`Rule::parse`] for a rule read from a per-chain dump: its table and chain names, which
+    /// the reader knows, are not decoded (`table` and `chain` stay `None`). Fails exactly where
+    /// `parse` fails (names never fail to decode).
+    pub fn parse_in_chain(buf: &[u8]) -> Result<Rule> {
+        Rule::parse_skipping(buf, &[1, 2])
+    }
     /// Check a rule's attributes the way [`Rule::parse`] would fail on them, without building
     /// the rule, and return its handle: attribute framing, the scalar attributes' sizes, names
     /// as strings, and the expression list's framing (an expression that does not decode

@@ -516,7 +516,7 @@ impl crate::snapshot::ChainRules<ChainText> for NftSink<'_> {
         attrs: &[u8],
     ) -> crate::Result<()> {
         let t = &self.tables[table];
-        let r = Rule::parse(attrs)
+        let r = Rule::parse_in_chain(attrs)
             .map_err(|e| crate::Error::decode(crate::snapshot::rules_op(t, &t.chains[chain]), e))?;
         out.rules += 1;
         out.xt = out.xt || has_xt(&r);
