@@ -6,6 +6,17 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc keeps freed memory for 10 ms before returning it to the OS; a snapshot frees and
+/// allocates in bursts, so its peak RSS grows by that memory (`stats` at 80k rules: 55 MB
+/// instead of 41 MB), for no measurable speed. Purge at once.
+fn lean_allocator() {
+    /// `mi_option_purge_delay` in mimalloc 3's `mi_option_e` (libmimalloc-sys 0.1.49, whose
+    /// constants are mimalloc 2's).
+    const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+    // SAFETY: setting a documented option to a valid value; mimalloc reads it at each purge.
+    unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, 0) };
+}
+
 mod cmd;
 mod history;
 mod remote;
@@ -226,6 +237,7 @@ pub enum FamilyArg {
 }
 
 fn main() -> ExitCode {
+    lean_allocator();
     let cli = Cli::parse();
     match cmd::run(&cli) {
         Ok(cmd::Status::Ok) => ExitCode::SUCCESS,

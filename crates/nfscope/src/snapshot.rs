@@ -81,9 +81,10 @@ pub fn take_with(sockets: &mut [NfSocket], opts: &Options) -> Result<(Ruleset, S
     let start = Instant::now();
     let before: Vec<IoStats> = sockets.iter().map(|s| s.stats).collect();
     let mut attempts = 0;
+    let mut seen = UseCounts::default();
     let result = loop {
         attempts += 1;
-        match attempt::<()>(sockets, opts, None)? {
+        match attempt::<()>(sockets, opts, None, &mut seen)? {
             Some((rs, _)) => break rs,
             None if attempts >= opts.max_attempts => return Err(Error::Inconsistent { attempts }),
             None => continue,
@@ -137,9 +138,10 @@ pub fn take_streamed<T: Send>(
     let start = Instant::now();
     let before: Vec<IoStats> = sockets.iter().map(|s| s.stats).collect();
     let mut attempts = 0;
+    let mut seen = UseCounts::default();
     let (ruleset, chains) = loop {
         attempts += 1;
-        match attempt(sockets, opts, Some(prepare))? {
+        match attempt(sockets, opts, Some(prepare), &mut seen)? {
             Some(x) => break x,
             None if attempts >= opts.max_attempts => return Err(Error::Inconsistent { attempts }),
             None => continue,
@@ -199,6 +201,7 @@ fn attempt<T: Send>(
     sockets: &mut [NfSocket],
     opts: &Options,
     prepare: Option<&dyn Prepare<T>>,
+    seen: &mut UseCounts,
 ) -> Result<Attempt<T>> {
     let s0 = &mut sockets[0];
     let gen = s0.get_gen()?;
@@ -294,7 +297,7 @@ fn attempt<T: Send>(
     )?;
     cons.check(d);
 
-    if !well_formed(&tables) {
+    if !well_formed(&tables, gen, seen) {
         cons.torn = true;
     }
     // Per-set and per-chain jobs. Streamed, the sink renders rules with the sets' elements and
@@ -447,17 +450,31 @@ fn list_chains(
     })
 }
 
+/// The use counts that disagreed with a listing, by generation (see [`well_formed`]).
+#[derive(Debug, Default)]
+struct UseCounts {
+    last: Option<(u32, Vec<UseOff>)>,
+}
+
+/// A table whose use count disagreed: (table index, its use count, what the listing holds).
+type UseOff = (usize, u32, usize);
+
 /// What one generation's listing always satisfies, checked because the kernel's own signals
 /// miss a window: a commit bumps the generation before it switches to the new objects and
 /// unlinks the old ones, and a dump resumed in between counts an unlinked-to-be (inactive)
 /// object when skipping what it sent but not when sending, so it repeats (or skips) objects
 /// with no `NLM_F_DUMP_INTR` and the generation unchanged (measured on 6.18: a table and its
 /// chains listed twice, about one snapshot in twenty taken while `nft -f` replaces a table in
-/// a loop). Names are unique per table, and a table's use count is its chains, sets, objects
-/// and flowtables.
-fn well_formed(tables: &[Table]) -> bool {
+/// a loop).
+///
+/// Names are unique per table. A table's use count is its chains, named sets, objects and
+/// flowtables (6.18 does not count anonymous sets; a kernel that does is accepted too). A
+/// disagreement seen again at the same generation with the same figures is not a tear (the
+/// window has passed by then) but a kernel counting otherwise, and is accepted.
+fn well_formed(tables: &[Table], gen: u32, seen: &mut UseCounts) -> bool {
     let mut names = std::collections::HashSet::new();
-    for t in tables {
+    let mut off = Vec::new();
+    for (ti, t) in tables.iter().enumerate() {
         if !names.insert((t.family, t.name())) {
             return false;
         }
@@ -480,24 +497,20 @@ fn well_formed(tables: &[Table]) -> bool {
             return false;
         }
         let named_sets = t.sets.iter().filter(|s| !s.is_anonymous()).count();
-        let held = t.chains.len() + named_sets + t.objects.len() + t.flowtables.len();
-        if t.attrs.use_count.is_some_and(|u| u as usize != held) {
-            if std::env::var_os("NFSCOPE_DEBUG_USE").is_some() {
-                eprintln!(
-                    "use mismatch {} {}: use {:?} held {held} ({} chains {} sets {} objs {} ft)",
-                    t.family,
-                    t.name(),
-                    t.attrs.use_count,
-                    t.chains.len(),
-                    t.sets.len(),
-                    t.objects.len(),
-                    t.flowtables.len()
-                );
+        let held = t.chains.len() + t.objects.len() + t.flowtables.len();
+        if let Some(u) = t.attrs.use_count {
+            let u = u as usize;
+            if u != held + named_sets && u != held + t.sets.len() {
+                off.push((ti, u as u32, held + t.sets.len()));
             }
-            return false;
         }
     }
-    true
+    if off.is_empty() {
+        return true;
+    }
+    let again = seen.last.as_ref() == Some(&(gen, off.clone()));
+    seen.last = Some((gen, off));
+    again
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -721,4 +734,59 @@ pub fn raw_rule_dump() -> Result<(u64, u64)> {
         })?;
     }
     Ok((bytes, n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(name: &str, use_count: u32, chains: &[&str]) -> Table {
+        Table {
+            family: Family::Ip,
+            attrs: nft::Table {
+                name: Some(name.into()),
+                use_count: Some(use_count),
+                ..Default::default()
+            },
+            chains: chains
+                .iter()
+                .map(|c| Chain {
+                    attrs: nft::Chain {
+                        name: Some(c.to_string()),
+                        ..Default::default()
+                    },
+                    rules: Rules::new(),
+                })
+                .collect(),
+            sets: vec![],
+            objects: vec![],
+            flowtables: vec![],
+        }
+    }
+
+    #[test]
+    fn repeated_objects_are_torn() {
+        let mut seen = UseCounts::default();
+        assert!(well_formed(&[table("t", 2, &["a", "b"])], 7, &mut seen));
+        // the same table twice (what a dump resumed across a commit sent)
+        let t = table("t", 2, &["a", "b"]);
+        assert!(!well_formed(&[t.clone(), t], 7, &mut seen));
+        // a chain twice
+        assert!(!well_formed(
+            &[table("t", 4, &["a", "b", "a", "b"])],
+            7,
+            &mut seen
+        ));
+    }
+
+    #[test]
+    fn a_use_count_that_disagrees_is_torn_unless_it_stays() {
+        let mut seen = UseCounts::default();
+        // a chain missing from the listing
+        assert!(!well_formed(&[table("t", 3, &["a", "b"])], 7, &mut seen));
+        // the same figures at another generation: still torn
+        assert!(!well_formed(&[table("t", 3, &["a", "b"])], 8, &mut seen));
+        // again at the same generation: a kernel that counts otherwise
+        assert!(well_formed(&[table("t", 3, &["a", "b"])], 8, &mut seen));
+    }
 }
