@@ -2067,13 +2067,22 @@ impl<'a> Folder<'a> {
 
     /// The statements as printed, joined by spaces.
     pub fn finish(self) -> String {
-        let parts: Vec<String> = self
-            .stmts
-            .into_iter()
-            .filter(|s| !s.removed)
-            .map(|s| s.text)
-            .collect();
-        parts.join(" ")
+        let mut out = String::new();
+        self.finish_into(&mut out);
+        out
+    }
+
+    /// [`Folder::finish`], appended to `out`; returns whether anything was.
+    pub fn finish_into(self, out: &mut String) -> bool {
+        let mut first = true;
+        for st in self.stmts.into_iter().filter(|s| !s.removed) {
+            if !first {
+                out.push(' ');
+            }
+            out.push_str(&st.text);
+            first = false;
+        }
+        !first
     }
 }
 
@@ -2206,6 +2215,21 @@ pub(crate) fn rule_text_at(
     xt: XtStyle,
     ipsets: Option<&BTreeMap<u16, String>>,
 ) -> String {
+    let mut s = String::new();
+    rule_text_into(&mut s, t, sets, r, depth, xt, ipsets);
+    s
+}
+
+/// [`rule_text_at`], appended to `out` (a chain's text, while streaming).
+pub(crate) fn rule_text_into(
+    out: &mut String,
+    t: &Table,
+    sets: Option<&SetIndex<'_>>,
+    r: &Rule,
+    depth: usize,
+    xt: XtStyle,
+    ipsets: Option<&BTreeMap<u16, String>>,
+) {
     let mut f = Folder::new(t);
     f.sets = sets;
     f.depth = depth;
@@ -2217,15 +2241,21 @@ pub(crate) fn rule_text_at(
     // nft prints the rule's own comment (userdata); the translate style adds those of xt
     // `comment` matches, joined when there are several (nft has room for one)
     let mut comments = std::mem::take(&mut f.comments);
-    let mut s = f.finish();
+    let any = f.finish_into(out);
     comments.extend(r.comment());
     if !comments.is_empty() {
-        if !s.is_empty() {
-            s.push(' ');
+        if any {
+            out.push(' ');
         }
-        s.push_str(&format!("comment \"{}\"", comments.join("; ")));
+        out.push_str("comment \"");
+        for (i, c) in comments.iter().enumerate() {
+            if i > 0 {
+                out.push_str("; ");
+            }
+            out.push_str(c);
+        }
+        out.push('"');
     }
-    s
 }
 
 #[cfg(test)]

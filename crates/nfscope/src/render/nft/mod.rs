@@ -502,8 +502,11 @@ impl crate::snapshot::ChainRules<ChainText> for NftSink<'_> {
     }
     fn start(&self, table: usize, chain: usize) -> ChainText {
         let t = &self.tables[table];
+        // Room for a few rules: most chains hold two or three.
+        let mut text = String::with_capacity(512);
+        text.push_str(&chain_head(t, &t.chains[chain]).unwrap_or_default());
         ChainText {
-            text: chain_head(t, &t.chains[chain]).unwrap_or_default(),
+            text,
             xt: false,
             rules: 0,
         }
@@ -525,8 +528,10 @@ impl crate::snapshot::ChainRules<ChainText> for NftSink<'_> {
         } else {
             &self.opts.ipsets
         };
-        let text = datatype::with_ifnames(&self.opts.ifnames, || {
-            fold::rule_text_at(
+        out.text.push_str("\t\t");
+        datatype::with_ifnames(&self.opts.ifnames, || {
+            fold::rule_text_into(
+                &mut out.text,
                 t,
                 Some(&self.index[table]),
                 &r,
@@ -535,8 +540,6 @@ impl crate::snapshot::ChainRules<ChainText> for NftSink<'_> {
                 Some(ipsets),
             )
         });
-        out.text.push_str("\t\t");
-        out.text.push_str(&text);
         out.text.push('\n');
         Ok(())
     }
