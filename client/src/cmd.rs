@@ -72,19 +72,9 @@ pub fn run(cli: &Cli) -> Result<Status> {
                 } else {
                     None
                 };
-                let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-                let r = output::write_iptables_save(
-                    &mut out,
-                    Some(&nft),
-                    legacy.as_ref(),
-                    backend,
-                    a.counters,
-                )
-                .and_then(|_| std::io::Write::flush(&mut out));
-                match r {
-                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-                    r => r?,
-                }
+                write_streamed(|w| {
+                    output::write_iptables_save(w, Some(&nft), legacy.as_ref(), backend, a.counters)
+                })?;
                 // The process ends here: not freeing 100k allocations one by one saves ~10 ms
                 // at 80k rules.
                 std::mem::forget((nft, legacy));
@@ -106,13 +96,9 @@ pub fn run(cli: &Cli) -> Result<Status> {
                 for w in &nft.warnings {
                     eprintln!("{w}");
                 }
-                let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-                let r = output::write_nft_text(&mut out, Some(&nft), legacy.as_ref(), backend)
-                    .and_then(|_| std::io::Write::flush(&mut out));
-                match r {
-                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-                    r => r?,
-                }
+                write_streamed(|w| {
+                    output::write_nft_text(w, Some(&nft), legacy.as_ref(), backend)
+                })?;
                 // The process ends here: not freeing 100k allocations one by one saves ~10 ms
                 // at 80k rules.
                 std::mem::forget((nft, legacy));
@@ -214,6 +200,17 @@ fn take(cli: &Cli, f: &Filter) -> Result<(Ruleset, Stats)> {
         None => snapshot::take(&opts),
     };
     Ok(r?)
+}
+
+/// Write to stdout through `write` (buffered); a closed pipe is not an error.
+fn write_streamed(
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> Result<()> {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    match write(&mut out).and_then(|_| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => Ok(r?),
+    }
 }
 
 /// Write to stdout; a closed pipe (`nfscope dump | head`) is not an error.

@@ -188,6 +188,44 @@ fn streamed_text_equals_full_text_with_filters() {
     }
 }
 
+/// A writer that keeps loading ruleset `a`, then `b` (`nft -f`, each a whole replacement) in
+/// the namespace for 6 s, or until dropped.
+struct Alternating {
+    child: std::process::Child,
+    dir: std::path::PathBuf,
+}
+
+impl Alternating {
+    fn start(ns: &Netns, a: &str, b: &str) -> Alternating {
+        let dir =
+            std::env::temp_dir().join(format!("nfscope-{}-{}", ns.name(), std::process::id()));
+        std::fs::create_dir_all(&dir).expect("tmp dir");
+        let (fa, fb) = (dir.join("a.nft"), dir.join("b.nft"));
+        std::fs::write(&fa, a).expect("write");
+        std::fs::write(&fb, b).expect("write");
+        // bash: dash has no $SECONDS (the loop would not run, and the test could not fail)
+        let script = format!(
+            "end=$((SECONDS+6)); while [ $SECONDS -lt $end ]; do nft -f {} && nft -f {}; done",
+            fa.display(),
+            fb.display()
+        );
+        let child = ns
+            .command("bash")
+            .args(["-c", &script])
+            .spawn()
+            .expect("writer");
+        Alternating { child, dir }
+    }
+}
+
+impl Drop for Alternating {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 /// Text rendered while reading is dropped and read again when the ruleset changes meanwhile:
 /// like the model, it always shows one generation.
 #[test]
@@ -211,21 +249,7 @@ fn streamed_text_is_never_torn() {
         s
     };
     ns.nft_load(&gen(20));
-    let dir = std::env::temp_dir().join(format!("nfscope-tornt-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("tmp dir");
-    let (fa, fb) = (dir.join("a.nft"), dir.join("b.nft"));
-    std::fs::write(&fa, gen(20)).expect("write");
-    std::fs::write(&fb, gen(40)).expect("write");
-    let script = format!(
-        "end=$((SECONDS+6)); while [ $SECONDS -lt $end ]; do nft -f {} && nft -f {}; done",
-        fa.display(),
-        fb.display()
-    );
-    let mut writer = ns
-        .command("bash")
-        .args(["-c", &script])
-        .spawn()
-        .expect("writer");
+    let writer = Alternating::start(&ns, &gen(20), &gen(40));
     let (mut snapshots, mut retried) = (0, 0);
     let start = std::time::Instant::now();
     while start.elapsed().as_secs() < 4 {
@@ -266,9 +290,7 @@ fn streamed_text_is_never_torn() {
             retried += 1;
         }
     }
-    let _ = writer.kill();
-    let _ = writer.wait();
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(writer);
     assert!(snapshots > 5, "only {snapshots} snapshots");
     eprintln!("{snapshots} streamed snapshots, {retried} needed a retry");
 }
@@ -291,21 +313,7 @@ fn snapshot_is_never_torn() {
         s
     };
     ns.nft_load(&gen(300));
-    let dir = std::env::temp_dir().join(format!("nfscope-torn-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("tmp dir");
-    let (fa, fb) = (dir.join("a.nft"), dir.join("b.nft"));
-    std::fs::write(&fa, gen(300)).expect("write");
-    std::fs::write(&fb, gen(600)).expect("write");
-    let script = format!(
-        "end=$((SECONDS+6)); while [ $SECONDS -lt $end ]; do nft -f {} && nft -f {}; done",
-        fa.display(),
-        fb.display()
-    );
-    let mut writer = ns
-        .command("bash")
-        .args(["-c", &script])
-        .spawn()
-        .expect("writer");
+    let writer = Alternating::start(&ns, &gen(300), &gen(600));
     let mut snapshots = 0;
     let mut retried = 0;
     let start = std::time::Instant::now();
@@ -327,9 +335,7 @@ fn snapshot_is_never_torn() {
             retried += 1;
         }
     }
-    let _ = writer.kill();
-    let _ = writer.wait();
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(writer);
     assert!(snapshots > 5, "only {snapshots} snapshots");
     eprintln!("{snapshots} snapshots, {retried} needed a retry");
 }

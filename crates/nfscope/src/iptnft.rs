@@ -81,17 +81,28 @@ pub struct IptRule {
 impl IptRule {
     /// The `-A` line (without counters) as iptables-save prints it.
     pub fn line(&self) -> String {
-        let mut s = format!("-A {}", self.chain);
-        for p in self.head.iter().chain(&self.matches).chain(&self.target) {
-            s.push(' ');
-            s.push_str(&p.text);
-        }
+        let mut s = String::new();
+        self.line_into(&mut s, false);
         s
     }
     /// With `-c`: `[pkts:bytes] -A ...`.
     pub fn line_with_counters(&self) -> String {
-        let (p, b) = self.counters.unwrap_or((0, 0));
-        format!("[{p}:{b}] {}", self.line())
+        let mut s = String::new();
+        self.line_into(&mut s, true);
+        s
+    }
+    /// [`IptRule::line`] (with `counters`: [`IptRule::line_with_counters`]) appended to `out`.
+    pub fn line_into(&self, out: &mut String, counters: bool) {
+        if counters {
+            let (p, b) = self.counters.unwrap_or((0, 0));
+            let _ = write!(out, "[{p}:{b}] ");
+        }
+        out.push_str("-A ");
+        out.push_str(&self.chain);
+        for p in self.parts() {
+            out.push(' ');
+            out.push_str(&p.text);
+        }
     }
     /// Every part, in printing order.
     pub fn parts(&self) -> impl Iterator<Item = &Part> {
@@ -1096,11 +1107,7 @@ impl crate::snapshot::ChainRules<SaveChain> for SaveSink<'_> {
             out.body = String::new();
             return Ok(());
         }
-        if self.stream.counters {
-            out.body.push_str(&r.line_with_counters());
-        } else {
-            out.body.push_str(&r.line());
-        }
+        r.line_into(&mut out.body, self.stream.counters);
         out.body.push('\n');
         Ok(())
     }
@@ -1136,11 +1143,7 @@ pub fn write_save_streamed(
                     out.refused = true;
                     break;
                 }
-                out.body.push_str(&if stream.counters {
-                    r.line_with_counters()
-                } else {
-                    r.line()
-                });
+                r.line_into(&mut out.body, stream.counters);
                 out.body.push('\n');
             }
             here[ci] = Some(out);

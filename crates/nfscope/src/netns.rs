@@ -20,6 +20,18 @@ pub fn path_of(name: &str) -> PathBuf {
     }
 }
 
+/// [`run_in`] the named namespace, or here (`None`), for a function that can fail itself.
+pub fn run_in_opt<T, F>(name: Option<&str>, f: F) -> Result<T>
+where
+    T: Send,
+    F: FnOnce() -> Result<T> + Send,
+{
+    match name {
+        Some(ns) => run_in(ns, f)?,
+        None => f(),
+    }
+}
+
 /// Run `f` on a thread that has entered the network namespace `name`.
 pub fn run_in<T, F>(name: &str, f: F) -> Result<T>
 where

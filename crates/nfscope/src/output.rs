@@ -192,14 +192,7 @@ pub fn nft_text(
         let mut sockets = snapshot::open_sockets(snap)?;
         let st = snapshot::take_streamed(&mut sockets, snap, &stream)?;
         let warnings = nftr::warnings_streamed(&st.ruleset, &st.chains);
-        let mut families = Vec::new();
-        for (t, outs) in st.ruleset.tables.iter().zip(&st.chains) {
-            let rules = outs.iter().flatten().any(|c| c.rules > 0)
-                || t.chains.iter().any(|c| !c.rules.is_empty());
-            if rules && !families.contains(&t.family) {
-                families.push(t.family);
-            }
-        }
+        let families = families_with_rules(&st.ruleset, &st.chains, |c| c.rules);
         if let Some(names) = stream.ipsets.take() {
             stream.opts.ipsets = names;
         }
@@ -212,10 +205,24 @@ pub fn nft_text(
             stats: st.stats,
         })
     };
-    match netns {
-        Some(ns) => crate::netns::run_in(ns, run)?,
-        None => run(),
+    crate::netns::run_in_opt(netns, run)
+}
+
+/// Families holding at least one rule in a streamed snapshot (`rules`: a chain output's count).
+fn families_with_rules<T>(
+    rs: &Ruleset,
+    chains: &[Vec<Option<T>>],
+    rules: impl Fn(&T) -> usize,
+) -> Vec<Family> {
+    let mut families = Vec::new();
+    for (t, outs) in rs.tables.iter().zip(chains) {
+        let any = outs.iter().flatten().any(|c| rules(c) > 0)
+            || t.chains.iter().any(|c| !c.rules.is_empty());
+        if any && !families.contains(&t.family) {
+            families.push(t.family);
+        }
     }
+    families
 }
 
 /// Write `dump --format nft` from a streamed snapshot (`nft`, when the nf_tables backend is
@@ -277,14 +284,7 @@ pub fn iptables_save_text(
         };
         let mut sockets = snapshot::open_sockets(snap)?;
         let st = snapshot::take_streamed(&mut sockets, snap, &stream)?;
-        let mut families = Vec::new();
-        for (t, outs) in st.ruleset.tables.iter().zip(&st.chains) {
-            let rules = outs.iter().flatten().any(|c| c.rules > 0)
-                || t.chains.iter().any(|c| !c.rules.is_empty());
-            if rules && !families.contains(&t.family) {
-                families.push(t.family);
-            }
-        }
+        let families = families_with_rules(&st.ruleset, &st.chains, |c| c.rules);
         Ok(SaveText {
             ruleset: st.ruleset,
             chains: st.chains,
@@ -293,10 +293,7 @@ pub fn iptables_save_text(
             stats: st.stats,
         })
     };
-    match netns {
-        Some(ns) => crate::netns::run_in(ns, run)?,
-        None => run(),
-    }
+    crate::netns::run_in_opt(netns, run)
 }
 
 /// Write `dump --format iptables-save` from a streamed snapshot (`nft`, when the nf_tables

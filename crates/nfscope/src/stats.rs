@@ -153,10 +153,7 @@ pub fn take_counts(
         let st = crate::snapshot::take_streamed(&mut sockets, opts, &CountStream)?;
         Ok((count_streamed(&st.ruleset, &st.chains), st.stats))
     };
-    match netns {
-        Some(ns) => crate::netns::run_in(ns, run)?,
-        None => run(),
-    }
+    crate::netns::run_in_opt(netns, run)
 }
 
 /// One chain's rules counted while the snapshot read them ([`CountSink`]).
