@@ -1073,8 +1073,13 @@ impl crate::snapshot::ChainRules<SaveChain> for SaveSink<'_> {
             || self.stream.count_others && matches!(t.family, Family::Arp)
             || self.stream.count_others && matches!(t.family, Family::Ip | Family::Ip6)
     }
-    fn start(&self, _table: usize, _chain: usize) -> SaveChain {
-        SaveChain::default()
+    fn start(&self, table: usize, _chain: usize) -> SaveChain {
+        SaveChain {
+            // Room for a few rules (most chains hold two or three); counted-only chains need
+            // none.
+            body: String::with_capacity(if saved(&self.tables[table]) { 512 } else { 0 }),
+            ..SaveChain::default()
+        }
     }
     fn rule(
         &self,
