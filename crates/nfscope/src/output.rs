@@ -225,6 +225,25 @@ fn families_with_rules<T>(
     families
 }
 
+/// [`selected`] for a streamed snapshot, which knows its families with rules (`families`,
+/// when nf_tables was read) instead of holding them.
+fn selected_streamed<'a>(
+    families: Option<&[Family]>,
+    legacy: Option<&'a LegacyRuleset>,
+    backend: Backend,
+    empty: &'a LegacyRuleset,
+) -> (&'a LegacyRuleset, Vec<Family>) {
+    let l = match legacy {
+        Some(l) if backend.legacy() => l,
+        _ => empty,
+    };
+    let both = match families {
+        Some(fs) if backend == Backend::All => both_backends_with(l, |f| fs.contains(&f)),
+        _ => vec![],
+    };
+    (l, both)
+}
+
 /// Write `dump --format nft` from a streamed snapshot (`nft`, when the nf_tables backend is
 /// shown) to `w`: the same text [`dump`] gives.
 pub fn write_nft_text(
@@ -234,14 +253,7 @@ pub fn write_nft_text(
     backend: Backend,
 ) -> std::io::Result<()> {
     let empty = LegacyRuleset::default();
-    let l = match legacy {
-        Some(l) if backend.legacy() => l,
-        _ => &empty,
-    };
-    let both = match nft {
-        Some(n) if backend == Backend::All => both_backends_with(l, |f| n.families.contains(&f)),
-        _ => vec![],
-    };
+    let (l, both) = selected_streamed(nft.map(|n| &n.families[..]), legacy, backend, &empty);
     if let Some(n) = nft.filter(|_| backend.nft()) {
         if !both.is_empty() {
             w.write_all(NFT_LABEL.as_bytes())?;
@@ -307,14 +319,7 @@ pub fn write_iptables_save(
 ) -> std::io::Result<()> {
     let sopts = SaveOptions { counters };
     let empty = LegacyRuleset::default();
-    let l = match legacy {
-        Some(l) if backend.legacy() => l,
-        _ => &empty,
-    };
-    let both = match nft {
-        Some(n) if backend == Backend::All => both_backends_with(l, |f| n.families.contains(&f)),
-        _ => vec![],
-    };
+    let (l, both) = selected_streamed(nft.map(|n| &n.families[..]), legacy, backend, &empty);
     for (fam, xfam) in [(Family::Ip, XtFamily::Ipv4), (Family::Ip6, XtFamily::Ipv6)] {
         let label = both.contains(&fam);
         if let Some(n) = nft.filter(|_| backend.nft()) {
