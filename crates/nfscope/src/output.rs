@@ -72,12 +72,20 @@ fn nft_family(f: XtFamily) -> Family {
 
 /// Families in which both backends hold rules (packets traverse both).
 pub fn both_backends(rs: &Ruleset, l: &LegacyRuleset) -> Vec<Family> {
-    both_backends_with(l, |f| {
-        rs.tables
-            .iter()
-            .filter(|t| t.family == f)
-            .any(|t| t.chains.iter().any(|c| !c.rules.is_empty()))
-    })
+    let nft = nft_families(rs);
+    both_backends_with(l, |f| nft.contains(&f))
+}
+
+/// The families (of ip, ip6 and arp) in which nf_tables holds at least one rule.
+fn nft_families(rs: &Ruleset) -> Vec<Family> {
+    [Family::Ip, Family::Ip6, Family::Arp]
+        .into_iter()
+        .filter(|f| {
+            rs.tables
+                .iter()
+                .any(|t| t.family == *f && t.chains.iter().any(|c| !c.rules.is_empty()))
+        })
+        .collect()
 }
 
 /// [`both_backends`] with nf_tables' side answered by `nft_has_rules`.
@@ -113,16 +121,7 @@ fn selected<'a>(
     backend: Backend,
     empty: &'a LegacyRuleset,
 ) -> (&'a LegacyRuleset, Vec<Family>) {
-    let l = match legacy {
-        Some(l) if backend.legacy() => l,
-        _ => empty,
-    };
-    let both = if backend == Backend::All {
-        both_backends(rs, l)
-    } else {
-        vec![]
-    };
-    (l, both)
+    selected_streamed(Some(&nft_families(rs)), legacy, backend, empty)
 }
 
 /// `dump --format json` written straight to `w` as it is produced (the document is never
@@ -225,8 +224,8 @@ fn families_with_rules<T>(
     families
 }
 
-/// [`selected`] for a streamed snapshot, which knows its families with rules (`families`,
-/// when nf_tables was read) instead of holding them.
+/// [`selected`] from the families holding nf_tables rules (`families`; `None`: nf_tables was
+/// not read), as a streamed snapshot knows them.
 fn selected_streamed<'a>(
     families: Option<&[Family]>,
     legacy: Option<&'a LegacyRuleset>,

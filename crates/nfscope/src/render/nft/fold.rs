@@ -1101,14 +1101,15 @@ impl<'a> Folder<'a> {
         let mut s = format!("{kw} {{\n");
         for r in &c.rules {
             s.push_str(&indent);
-            s.push_str(&rule_text_at(
+            rule_text_into(
+                &mut s,
                 self.table,
                 self.sets,
                 &r,
                 self.depth + 1,
                 self.xt,
                 self.ipsets,
-            ));
+            );
             s.push('\n');
         }
         s.push_str(&"\t".repeat(2 + self.depth));
@@ -2204,23 +2205,13 @@ pub fn rule_text_indexed(
     r: &Rule,
     opts: &NftOptions,
 ) -> String {
-    rule_text_at(t, sets, r, 0, opts.xt, Some(&opts.ipsets))
-}
-
-pub(crate) fn rule_text_at(
-    t: &Table,
-    sets: Option<&SetIndex<'_>>,
-    r: &Rule,
-    depth: usize,
-    xt: XtStyle,
-    ipsets: Option<&BTreeMap<u16, String>>,
-) -> String {
     let mut s = String::new();
-    rule_text_into(&mut s, t, sets, r, depth, xt, ipsets);
+    rule_text_into(&mut s, t, sets, r, 0, opts.xt, Some(&opts.ipsets));
     s
 }
 
-/// [`rule_text_at`], appended to `out` (a chain's text, while streaming).
+/// One rule's text at nesting `depth` (inside binding chains), appended to `out` (a chain's
+/// text, while streaming).
 pub(crate) fn rule_text_into(
     out: &mut String,
     t: &Table,
