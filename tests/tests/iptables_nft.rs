@@ -167,6 +167,11 @@ fn check(corpus: &str, writers: &[&'static str]) {
 const ALL: [&str; 4] = ["bullseye", "bookworm", "trixie", "sid"];
 /// Writers that encode these corpora fully natively (1.8.7 uses xt tcp/udp/mark blobs).
 const NATIVE: [&str; 3] = ["bookworm", "trixie", "sid"];
+/// The nf_tables save tools, by the family they print.
+const SAVE_TOOLS: [(nfscope::wire::nft::Family, &str); 2] = [
+    (nfscope::wire::nft::Family::Ip, "iptables-nft-save"),
+    (nfscope::wire::nft::Family::Ip6, "ip6tables-nft-save"),
+];
 
 #[test]
 fn native_rules_read_back_as_each_version_reads_them() {
@@ -221,10 +226,7 @@ fn save_text_is_identical_to_iptables_nft_save() {
         let (rs, _) = snapshot::take_in_netns(ns.name(), &Options::default()).expect("snapshot");
         let reader = Writer::get("bookworm");
         let mut both = [String::new(), String::new()];
-        for (fam, tool) in [
-            (nfscope::wire::nft::Family::Ip, "iptables-nft-save"),
-            (nfscope::wire::nft::Family::Ip6, "ip6tables-nft-save"),
-        ] {
+        for (fam, tool) in SAVE_TOOLS {
             for counters in [false, true] {
                 let args: &[&str] = if counters { &["-c"] } else { &[] };
                 let real = ns.ok(&reader.tool(tool), args);
@@ -303,10 +305,7 @@ COMMIT\n";
         let opts = nfscope::output::nft_options_for(Some(ns.name()), &rs).expect("options");
         let names = nfscope::render::iptables::SetNames(&opts.ipsets);
         let mut all_real = Vec::new();
-        for (fam, tool) in [
-            (nfscope::wire::nft::Family::Ip, "iptables-nft-save"),
-            (nfscope::wire::nft::Family::Ip6, "ip6tables-nft-save"),
-        ] {
+        for (fam, tool) in SAVE_TOOLS {
             for counters in [false, true] {
                 let args: &[&str] = if counters { &["-c"] } else { &[] };
                 let real = ns.ok(&reader.tool(tool), args);
