@@ -1,5 +1,5 @@
-//! nfscope's gRPC API, generated from `proto/nfscope/v1/nfscope.proto` (needs `protoc`, which
-//! `scripts/test.sh` installs from Debian's protobuf-compiler).
+//! nfscope's gRPC API, generated from `proto/nfscope/v1/nfscope.proto` at build time by protox
+//! (a protobuf compiler in Rust: no `protoc` needed).
 #![allow(clippy::all, missing_docs)]
 
 pub mod v1 {
