@@ -17,6 +17,7 @@ pub mod audit;
 pub mod change;
 pub mod diff;
 pub mod events;
+#[cfg(feature = "history")]
 pub mod history;
 pub mod iptnft;
 pub mod json;
