@@ -373,6 +373,46 @@ fn unprivileged_user_gets_a_clear_error() {
     assert!(err.contains("root or CAP_NET_ADMIN"), "stderr: {err}");
 }
 
+/// A user who may not enter the namespace is told it is a permission problem, not a missing
+/// namespace.
+#[test]
+fn unprivileged_user_entering_a_namespace_gets_a_permission_error() {
+    let ns = Netns::new("permns");
+    let out = std::process::Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+        ])
+        .arg(nfscope_tests::nfscope_bin())
+        .args(["--netns", ns.name(), "dump"])
+        .output()
+        .expect("run setpriv");
+    drop(ns);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("permission denied"), "stderr: {err}");
+    assert!(err.contains("CAP_SYS_ADMIN"), "stderr: {err}");
+}
+
+/// An error's cause is printed once, not once per layer that reports it.
+#[test]
+fn an_error_names_its_cause_once() {
+    let out = std::process::Command::new(nfscope_tests::nfscope_bin())
+        .args(["--netns", "/nonexistent/nfscope-test-ns", "dump"])
+        .output()
+        .expect("run nfscope");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.matches("No such file or directory").count(),
+        1,
+        "stderr: {err}"
+    );
+}
+
 #[test]
 fn cli_dump_json_and_stats() {
     let ns = Netns::new("cli");

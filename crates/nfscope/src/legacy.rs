@@ -176,7 +176,7 @@ fn ensure_listed(family: Family, name: &str) -> Result<()> {
     }
     Err(Error::Io {
         op: format!("read legacy table {name}"),
-        source: io::Error::new(
+        error: io::Error::new(
             io::ErrorKind::NotFound,
             format!(
                 "not listed in {} (reading it would create it)",

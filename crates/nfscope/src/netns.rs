@@ -39,19 +39,13 @@ where
     F: FnOnce() -> T + Send,
 {
     let path = path_of(name);
-    let file = File::open(&path).map_err(|e| Error::Netns {
-        name: name.to_string(),
-        source: e,
-    })?;
+    let file = File::open(&path).map_err(|e| netns_error(name, e))?;
     std::thread::scope(|s| {
         let h = s.spawn(move || -> Result<T> {
             // SAFETY: setns on a valid fd; it changes only this thread's network namespace.
             let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
             if rc != 0 {
-                return Err(Error::Netns {
-                    name: name.to_string(),
-                    source: std::io::Error::last_os_error(),
-                });
+                return Err(netns_error(name, std::io::Error::last_os_error()));
             }
             Ok(f())
         });
@@ -60,4 +54,18 @@ where
             Err(p) => std::panic::resume_unwind(p),
         }
     })
+}
+
+/// Entering `name` failed: a refusal (EPERM, EACCES) is a [`Error::Permission`], anything else
+/// (no such namespace, not a namespace) an [`Error::Netns`].
+fn netns_error(name: &str, error: std::io::Error) -> Error {
+    match error.raw_os_error() {
+        Some(libc::EPERM) | Some(libc::EACCES) => Error::Permission {
+            op: format!("{} {name}", crate::error::NETNS_OP),
+        },
+        _ => Error::Netns {
+            name: name.to_string(),
+            error,
+        },
+    }
 }

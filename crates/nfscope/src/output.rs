@@ -4,6 +4,7 @@
 use crate::iptnft::{self, Reader};
 use crate::legacy::LegacyRuleset;
 use crate::lint::{self, Finding, LegacyTable};
+use crate::provenance;
 use crate::render::arptables;
 use crate::render::iptables::{legacy_save, SaveOptions, SetNames};
 use crate::render::nft::NftOptions;
@@ -423,7 +424,7 @@ pub fn dump_with(
                 if backend.legacy() {
                     let part = with_writer(
                         legacy_save(l, xfam, sopts),
-                        nft.show_writer.then_some("iptables-legacy"),
+                        nft.show_writer.then(|| provenance::legacy(xfam)),
                     );
                     if label && !part.is_empty() {
                         s.push_str(&format!(
@@ -438,7 +439,7 @@ pub fn dump_with(
             if backend.legacy() {
                 let part = with_writer(
                     arptables::legacy_save(l, sopts),
-                    nft.show_writer.then_some("arptables-legacy"),
+                    nft.show_writer.then(|| provenance::legacy(XtFamily::Arp)),
                 );
                 if both.contains(&Family::Arp) && !part.is_empty() {
                     s.push_str("# nfscope: arp legacy x_tables backend (arptables-legacy)\n");
@@ -450,12 +451,13 @@ pub fn dump_with(
     }
 }
 
-/// `text` with ` # written by TOOL (certain)` after each `-A` line when `tool` is given
+/// `text` with ` # written by TOOL (certain)` after each `-A` line when `writer` is given
 /// (`dump --show-writer`: legacy tables have one possible writer).
-fn with_writer(text: String, tool: Option<&str>) -> String {
-    let Some(tool) = tool else {
+fn with_writer(text: String, writer: Option<provenance::Writer>) -> String {
+    let Some(writer) = writer else {
         return text;
     };
+    let summary = writer.summary();
     text.lines()
         .map(|x| {
             // `-A` lines, after their `[pkts:bytes] ` with -c (arptables: `-c P B ` follows)
@@ -464,7 +466,7 @@ fn with_writer(text: String, tool: Option<&str>) -> String {
                     && x.split_once("] ")
                         .is_some_and(|(_, r)| r.starts_with("-A "));
             if rule {
-                format!("{x} # written by {tool} (certain)\n")
+                format!("{x} # written by {summary}\n")
             } else {
                 format!("{x}\n")
             }

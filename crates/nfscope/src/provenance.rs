@@ -413,8 +413,13 @@ fn finish(n: Narrow) -> Writer {
         (true, _, _) => Confidence::Likely,
         _ => Confidence::Ambiguous,
     };
+    // One tool: its version bands (`any` for tools without bands), never the tool's name again.
     let versions = if single_tool && cands[0].tool() == "iptables-nft" {
         merge_bands(&cands).into_iter().collect()
+    } else if single_tool {
+        let mut v: Vec<String> = cands.iter().map(|c| c.versions().to_string()).collect();
+        v.dedup();
+        v
     } else {
         cands.iter().map(|c| c.label()).collect()
     };
@@ -431,10 +436,15 @@ fn finish(n: Narrow) -> Writer {
     }
 }
 
-/// Who wrote a legacy x_tables rule: iptables-legacy, any version (the blobs are identical).
-pub fn legacy() -> Writer {
+/// Who wrote a legacy x_tables rule of `family`: iptables-legacy (ip6tables-legacy is the same
+/// tool) or arptables-legacy, any version (the blobs are identical).
+pub fn legacy(family: nfscope_wire::xt::entry::Family) -> Writer {
+    let tool = match family {
+        nfscope_wire::xt::entry::Family::Arp => "arptables-legacy",
+        _ => "iptables-legacy",
+    };
     Writer {
-        tool: "iptables-legacy".into(),
+        tool: tool.into(),
         versions: vec!["any".into()],
         confidence: Confidence::Certain,
         candidates: vec![],
@@ -533,5 +543,25 @@ mod tests {
     fn labels() {
         assert_eq!(Candidate::IptNft187.label(), "iptables-nft <=1.8.7");
         assert_eq!(Candidate::Nft.label(), "nft");
+    }
+
+    #[test]
+    fn a_single_tool_without_bands_is_named_once() {
+        let n = Narrow {
+            cands: vec![Candidate::Nft],
+            evidence: vec![],
+            positive: true,
+            soft: false,
+        };
+        let w = finish(n);
+        assert_eq!(w.versions, ["any"]);
+        assert_eq!(w.summary(), "nft (certain)");
+    }
+
+    #[test]
+    fn legacy_writers_follow_the_family() {
+        use nfscope_wire::xt::entry::Family as X;
+        assert_eq!(legacy(X::Arp).summary(), "arptables-legacy (certain)");
+        assert_eq!(legacy(X::Ipv6).summary(), "iptables-legacy (certain)");
     }
 }

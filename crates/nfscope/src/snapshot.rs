@@ -203,7 +203,9 @@ fn attempt<T: Send>(
     prepare: Option<&dyn Prepare<T>>,
     seen: &mut UseCounts,
 ) -> Result<Attempt<T>> {
-    let s0 = &mut sockets[0];
+    let Some(s0) = sockets.first_mut() else {
+        return Err(Error::Usage("a snapshot needs at least one socket"));
+    };
     let gen = s0.get_gen()?;
     let mut cons = Consistency {
         gen16: gen as u16,
@@ -739,6 +741,12 @@ pub fn raw_rule_dump() -> Result<(u64, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_sockets_is_an_error_not_a_panic() {
+        let e = take_with(&mut [], &Options::default()).expect_err("no sockets");
+        assert!(matches!(e, Error::Usage(_)), "{e}");
+    }
 
     fn table(name: &str, use_count: u32, chains: &[&str]) -> Table {
         Table {
