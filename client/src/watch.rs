@@ -37,10 +37,24 @@ impl<'a> Printer<'a> {
     pub fn resync(&mut self, generation: u32, reason: &str, changes: u64) -> std::io::Result<()> {
         self.last = None;
         if self.args.json {
-            let line = serde_json::json!({
-                "type": "resync", "generation": generation, "reason": reason, "changes": changes,
-            });
-            writeln!(self.out, "{line}")?;
+            #[derive(serde::Serialize)]
+            struct Resync<'a> {
+                r#type: &'static str,
+                generation: u32,
+                reason: &'a str,
+                changes: u64,
+            }
+            let line = Resync {
+                r#type: "resync",
+                generation,
+                reason,
+                changes,
+            };
+            writeln!(
+                self.out,
+                "{}",
+                serde_json::to_string(&line).unwrap_or_default()
+            )?;
         } else {
             let h = format!("RESYNC at generation {generation}: {reason}");
             writeln!(self.out, "{}", paint(self.colour, "1", &h))?;

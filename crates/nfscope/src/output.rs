@@ -12,7 +12,6 @@ use crate::snapshot::{self, Stats};
 use crate::Ruleset;
 use nfscope_wire::nft::Family;
 use nfscope_wire::xt::entry::Family as XtFamily;
-use serde_json::json;
 
 /// `dump` formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,10 +135,21 @@ pub fn write_json<W: std::io::Write>(
 ) -> std::io::Result<()> {
     let empty = LegacyRuleset::default();
     let (l, both) = selected(rs, legacy, backend, &empty);
+    #[derive(serde::Serialize)]
+    struct BothBackends {
+        id: &'static str,
+        family: String,
+        message: String,
+    }
     let findings: Vec<_> = both
         .iter()
-        .map(|f| json!({"id": "both_backends", "family": f.name(),
-            "message": format!("{f} rules in both nf_tables and legacy x_tables: packets traverse both")}))
+        .map(|f| BothBackends {
+            id: "both_backends",
+            family: f.name(),
+            message: format!(
+                "{f} rules in both nf_tables and legacy x_tables: packets traverse both"
+            ),
+        })
         .collect();
     let mut w = std::io::BufWriter::with_capacity(1 << 16, w);
     serde_json::to_writer_pretty(
@@ -149,7 +159,7 @@ pub fn write_json<W: std::io::Write>(
             opts: nft,
             nft: backend.nft(),
             legacy: backend.legacy().then_some(l),
-            findings: serde_json::Value::Array(findings),
+            findings: serde_json::to_value(findings).unwrap_or_default(),
         },
     )
     .map_err(std::io::Error::other)?;
@@ -501,18 +511,20 @@ pub fn stats_counts(
         .filter(|(l, _)| !l.tables.is_empty())
         .map(|(l, d)| crate::stats::count_legacy(l, d));
     if json {
-        let mut v = serde_json::Map::new();
-        if let Some((c, st)) = &counts {
-            v.insert(
-                "snapshot".into(),
-                serde_json::to_value(st).unwrap_or_default(),
-            );
-            v.insert("counts".into(), serde_json::to_value(c).unwrap_or_default());
+        #[derive(serde::Serialize)]
+        struct StatsDoc<'a, S, C, L> {
+            #[serde(skip_serializing_if = "Option::is_none")]
+            snapshot: Option<&'a S>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            counts: Option<&'a C>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            legacy: Option<&'a L>,
         }
-        if let Some(l) = &lcounts {
-            v.insert("legacy".into(), serde_json::to_value(l).unwrap_or_default());
-        }
-        pretty(&serde_json::Value::Object(v))
+        pretty(&StatsDoc {
+            snapshot: counts.as_ref().map(|(_, st)| st),
+            counts: counts.as_ref().map(|(c, _)| c),
+            legacy: lcounts.as_ref(),
+        })
     } else {
         let mut s = String::new();
         if let Some((c, st)) = &counts {
