@@ -311,3 +311,49 @@ fn kube_proxy_restore_through_the_tokio_stream() {
     let fresh = w.snapshot().expect("snapshot");
     assert_eq!(fresh.rule_count(), kube.rules());
 }
+
+/// Whether `fd` is readable within `ms` milliseconds.
+fn readable(fd: std::os::fd::RawFd, ms: i32) -> bool {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one pollfd we own.
+    let rc = unsafe { libc::poll(&mut p, 1, ms) };
+    rc == 1 && p.revents & libc::POLLIN != 0
+}
+
+/// A poll loop drives the watcher through its descriptor: readable exactly when there is
+/// something to take, and quiet again once it is taken.
+#[test]
+fn a_poll_loop_drives_the_watcher_through_its_descriptor() {
+    use std::os::fd::AsRawFd;
+    let ns = Netns::new("wpoll");
+    ns.nft_load("table ip t {\n chain c {\n type filter hook input priority 0;\n }\n}\n");
+    let opts = WatchOptions {
+        legacy_poll: None,
+        ..WatchOptions::default()
+    };
+    let mut w = Watcher::start_in_netns(ns.name(), opts).expect("start watch");
+    let fd = w.as_raw_fd();
+    assert!(!readable(fd, 0), "readable before any change");
+    ns.ok("nft", &["add", "rule", "ip", "t", "c", "counter", "accept"]);
+    // A hang guard, not a bound: the kernel's event is normally there at once.
+    assert!(
+        readable(fd, 120_000),
+        "the change never made the descriptor readable"
+    );
+    let mut got = Vec::new();
+    while let Some(ev) = w.next_timeout(Some(Duration::ZERO)).expect("watch") {
+        got.push(ev);
+    }
+    assert!(
+        matches!(got.as_slice(), [Event::Transaction(t)] if t.changes.iter().any(|c| matches!(c, Change::NewRule(..)))),
+        "{got:?}"
+    );
+    assert!(
+        !readable(fd, 0),
+        "still readable after everything was taken"
+    );
+}

@@ -267,3 +267,94 @@ impl NfSocket {
         }
     }
 }
+
+/// One descriptor for poll loops: readable when any of a set of descriptors is, or when a
+/// timer set with [`Readiness::arm`] expires (an epoll set holding them and a timerfd).
+pub(crate) struct Readiness {
+    epoll: std::os::fd::OwnedFd,
+    timer: std::os::fd::OwnedFd,
+}
+
+impl Readiness {
+    /// Watch `fds` (which must outlive this value) and a disarmed timer.
+    pub(crate) fn new(fds: &[std::os::fd::RawFd]) -> Result<Readiness> {
+        use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+        let new_fd = |rc: i32, op: &str| -> Result<OwnedFd> {
+            if rc < 0 {
+                return Err(Error::io(op, std::io::Error::last_os_error()));
+            }
+            // SAFETY: rc is a descriptor the kernel just gave us and nothing else owns.
+            Ok(unsafe { OwnedFd::from_raw_fd(rc) })
+        };
+        // SAFETY: plain syscalls with constant flags.
+        let epoll = new_fd(
+            unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) },
+            "epoll_create1",
+        )?;
+        // SAFETY: as above.
+        let timer = new_fd(
+            unsafe {
+                libc::timerfd_create(
+                    libc::CLOCK_MONOTONIC,
+                    libc::TFD_CLOEXEC | libc::TFD_NONBLOCK,
+                )
+            },
+            "timerfd_create",
+        )?;
+        for fd in fds.iter().copied().chain([timer.as_raw_fd()]) {
+            let mut ev = libc::epoll_event {
+                events: libc::EPOLLIN as u32,
+                u64: fd as u64,
+            };
+            // SAFETY: a valid epoll descriptor, a descriptor the caller keeps open, and an
+            // event struct we own.
+            let rc =
+                unsafe { libc::epoll_ctl(epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut ev) };
+            if rc < 0 {
+                return Err(Error::io("epoll_ctl", std::io::Error::last_os_error()));
+            }
+        }
+        Ok(Readiness { epoll, timer })
+    }
+
+    /// Make the descriptor readable after `after` (at once for zero), or only on input (`None`).
+    /// Setting the timer clears an earlier expiry.
+    pub(crate) fn arm(&self, after: Option<std::time::Duration>) -> Result<()> {
+        use std::os::fd::AsRawFd;
+        let value = match after {
+            None => libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            },
+            Some(d) => libc::timespec {
+                tv_sec: libc::time_t::try_from(d.as_secs()).unwrap_or(libc::time_t::MAX),
+                // A zero value disarms: expire after 1 ns instead.
+                tv_nsec: libc::c_long::from(d.subsec_nanos().max(u32::from(d.is_zero()))),
+            },
+        };
+        let spec = libc::itimerspec {
+            it_interval: libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            },
+            it_value: value,
+        };
+        // SAFETY: a valid timerfd and an itimerspec we own; the old value is not asked for.
+        let rc = unsafe {
+            libc::timerfd_settime(self.timer.as_raw_fd(), 0, &spec, std::ptr::null_mut())
+        };
+        if rc < 0 {
+            return Err(Error::io(
+                "timerfd_settime",
+                std::io::Error::last_os_error(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl std::os::fd::AsRawFd for Readiness {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.epoll.as_raw_fd()
+    }
+}

@@ -29,7 +29,7 @@ use crate::legacy;
 use crate::model::Ruleset;
 use crate::process::ProcessInfo;
 use crate::snapshot::{self, Options};
-use crate::sock::NfSocket;
+use crate::sock::{NfSocket, Readiness};
 use nfscope_wire::audit::NfcfgOp;
 use nfscope_wire::nfnl::NfMsg;
 use nfscope_wire::nl::{self, Messages};
@@ -330,6 +330,8 @@ pub struct Watcher {
     poll_now: bool,
     poll_after: Instant,
     held: VecDeque<Held>,
+    /// Readable when [`Watcher::next_timeout`] has something to do (see `AsRawFd`).
+    readiness: Option<Readiness>,
     /// The watched namespace's identity, to set aside records of processes elsewhere.
     watched_ns: Option<NsId>,
     pub legacy_stats: LegacyStats,
@@ -343,22 +345,13 @@ fn newer(g: u16, base: u32) -> bool {
 impl Watcher {
     /// Start watching the current network namespace.
     pub fn start(opts: WatchOptions) -> Result<Watcher> {
-        let audit = Self::open_audit(&opts);
-        let mut w = Self::start_here(opts)?;
-        w.watched_ns = crate::audit::ns_id(std::path::Path::new("/proc/thread-self/ns/net"));
-        w.set_audit(audit);
-        Ok(w)
+        Opening::new(opts, None)?.finish()
     }
 
     /// Start watching the named network namespace (sockets are created inside it; the audit
     /// listener in the caller's, which should be the initial one).
     pub fn start_in_netns(netns: &str, opts: WatchOptions) -> Result<Watcher> {
-        let audit = Self::open_audit(&opts);
-        let mut w = crate::netns::run_in(netns, || Watcher::start_here(opts))??;
-        w.netns = Some(netns.to_string());
-        w.watched_ns = crate::audit::ns_id(&crate::netns::path_of(netns));
-        w.set_audit(audit);
-        Ok(w)
+        Opening::new(opts, Some(netns))?.finish()
     }
 
     fn open_audit(opts: &WatchOptions) -> std::result::Result<AuditListener, String> {
@@ -392,6 +385,43 @@ impl Watcher {
         }
     }
 
+    /// The descriptor behind `AsRawFd`: the event socket, the audit socket, and a timer armed
+    /// for the watcher's own next deadline (legacy poll, audit wait).
+    fn make_ready(&mut self) -> Result<()> {
+        let mut fds = vec![self.events.raw().as_raw_fd()];
+        if let Some(a) = &self.audit {
+            fds.push(a.sock.fd());
+        }
+        let r = Readiness::new(&fds)?;
+        r.arm(self.next_wake(Instant::now()))?;
+        self.readiness = Some(r);
+        Ok(())
+    }
+
+    /// How long until the watcher has work of its own (not waiting on input): at once when an
+    /// event is ready; else the next legacy poll, the end of an audit event's wait or of a
+    /// held change's wait. `None`: only input can bring anything.
+    fn next_wake(&self, now: Instant) -> Option<Duration> {
+        if !self.ready.is_empty() {
+            return Some(Duration::ZERO);
+        }
+        let mut wake: Option<Instant> = None;
+        let mut upto = |t: Instant| wake = Some(wake.map_or(t, |w| w.min(t)));
+        if self.opts.legacy_poll.is_some() {
+            upto(self.next_poll);
+            if self.poll_now {
+                upto(self.poll_after);
+            }
+        }
+        if let Some(t) = self.audit.as_ref().and_then(|a| a.asm.deadline()) {
+            upto(t);
+        }
+        if let Some(h) = self.held.front() {
+            upto(h.wake(now));
+        }
+        wake.map(|t| t.saturating_duration_since(now))
+    }
+
     /// Whether legacy changes can be attributed from audit records, and a note for a log.
     pub fn audit_state(&self) -> AuditState {
         AuditState {
@@ -408,10 +438,14 @@ impl Watcher {
         })
     }
 
-    /// Start in the calling thread's namespace, without the audit listener.
-    fn start_here(opts: WatchOptions) -> Result<Watcher> {
-        let events = NfSocket::open_events(opts.rcvbuf)?;
-        let mut dump = snapshot::open_sockets(&opts.snapshot)?;
+    /// Take the first view with `o`'s sockets, in the calling thread's namespace (the legacy
+    /// read opens its own sockets), without the audit listener.
+    fn start_here(o: Sockets) -> Result<Watcher> {
+        let Sockets {
+            events,
+            mut dump,
+            opts,
+        } = o;
         let (state, _) = snapshot::take_with(&mut dump, &opts.snapshot)?;
         let legacy = match opts.legacy_poll {
             Some(_) => Some((legacy::signatures()?, legacy::read_all()?)),
@@ -438,6 +472,7 @@ impl Watcher {
             poll_now: false,
             poll_after: Instant::now(),
             held: VecDeque::new(),
+            readiness: None,
             watched_ns: None,
             legacy_stats: LegacyStats::default(),
         })
@@ -602,7 +637,18 @@ impl Watcher {
     }
 
     /// Wait at most `timeout` (`None`: forever) for the next transaction or resync.
+    ///
+    /// In a poll loop, wait for the watcher's descriptor (`AsRawFd`) to be readable, then call
+    /// this with a zero timeout until it returns `None`.
     pub fn next_timeout(&mut self, timeout: Option<std::time::Duration>) -> Result<Option<Event>> {
+        let r = self.next_inner(timeout);
+        if let Some(rd) = &self.readiness {
+            rd.arm(self.next_wake(Instant::now()))?;
+        }
+        r
+    }
+
+    fn next_inner(&mut self, timeout: Option<std::time::Duration>) -> Result<Option<Event>> {
         let deadline = timeout.map(|t| std::time::Instant::now() + t);
         loop {
             if let Some(e) = self.ready.pop_front() {
@@ -627,25 +673,16 @@ impl Watcher {
             }
             // Wake for whichever comes first: the caller's deadline, the next legacy poll, the
             // end of an audit event's wait, or the end of a held change's wait.
-            let mut wait = deadline.map(|d| d.saturating_duration_since(now));
-            let mut upto = |t: Instant| {
-                let d = t.saturating_duration_since(now);
-                wait = Some(wait.map_or(d, |w| w.min(d)));
+            let wait = match (
+                deadline.map(|d| d.saturating_duration_since(now)),
+                self.next_wake(now),
+            ) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
             };
-            if self.opts.legacy_poll.is_some() {
-                upto(self.next_poll);
-                if self.poll_now {
-                    upto(self.poll_after);
-                }
-            }
-            if let Some(t) = self.audit.as_ref().and_then(|a| a.asm.deadline()) {
-                upto(t);
-            }
-            if let Some(h) = self.held.front() {
-                upto(h.wake(now));
-            }
             if wait == Some(std::time::Duration::ZERO) {
-                if deadline.is_some_and(|d| now >= d) {
+                // Out of time: take what has already arrived, then give up.
+                if deadline.is_some_and(|d| now >= d) && !self.take_arrived()? {
                     return Ok(None);
                 }
                 continue;
@@ -662,24 +699,48 @@ impl Watcher {
                     continue;
                 }
             }
-            self.events.set_read_timeout(wait)?;
-            let res = self.events.recv_datagram();
-            match res {
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
-                        return Ok(None);
-                    }
-                }
-                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => self
-                    .resync("the kernel dropped events (ENOBUFS): socket receive buffer overrun")?,
-                Err(e) => return Err(Error::io("receive nf_tables events", e)),
-                Ok(buf) => {
-                    // Copy out of the socket buffer so `self` can be borrowed mutably below.
-                    let buf = buf.to_vec();
-                    self.handle_datagram(&buf)?;
-                }
+            if !self.recv_events(wait)? && deadline.is_some_and(|d| Instant::now() >= d) {
+                return Ok(None);
             }
         }
+    }
+
+    /// Receive one datagram of events, waiting at most `wait` (`None`: forever); whether one
+    /// came (or the kernel's drop of events was handled by a resync).
+    fn recv_events(&mut self, wait: Option<Duration>) -> Result<bool> {
+        self.events.set_read_timeout(wait)?;
+        match self.events.recv_datagram() {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(false),
+            Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                self.resync("the kernel dropped events (ENOBUFS): socket receive buffer overrun")?;
+                Ok(true)
+            }
+            Err(e) => Err(Error::io("receive nf_tables events", e)),
+            Ok(buf) => {
+                // Copy out of the socket buffer so `self` can be borrowed mutably below.
+                let buf = buf.to_vec();
+                self.handle_datagram(&buf)?;
+                Ok(true)
+            }
+        }
+    }
+
+    /// Without waiting: read the audit records and the events already queued on the sockets;
+    /// whether there were any.
+    fn take_arrived(&mut self) -> Result<bool> {
+        let audit_fd = self.audit.as_ref().map_or(-1, |a| a.sock.fd());
+        let (events, audit) = poll2(
+            self.events.raw().as_raw_fd(),
+            audit_fd,
+            Some(Duration::ZERO),
+        )?;
+        if audit {
+            self.read_audit()?;
+        }
+        // The datagram is already there: a short timeout only guards against a race with
+        // another reader (there is none).
+        let got = events && self.recv_events(Some(Duration::from_millis(1)))?;
+        Ok(got || audit)
     }
 
     fn handle_datagram(&mut self, buf: &[u8]) -> Result<()> {
@@ -762,37 +823,110 @@ fn legacy_family(f: nfscope_wire::xt::entry::Family) -> &'static str {
     }
 }
 
-/// The watch as a tokio [`Stream`](tokio_stream::Stream) of events. The watcher runs on a
-/// dedicated thread (netlink reads are blocking) and hands events over a bounded channel of
-/// `buffer` events; it stops when the stream is dropped. Start errors are returned here.
+/// The sockets of a watcher being started: the event socket is subscribed (nothing committed
+/// from now on is missed) before the first snapshot is taken.
+struct Sockets {
+    events: NfSocket,
+    dump: Vec<NfSocket>,
+    opts: WatchOptions,
+}
+
+/// A watcher subscribed but without its first view yet ([`Opening::finish`] takes it, which is
+/// the slow part and may run on another thread).
+struct Opening {
+    sockets: Sockets,
+    netns: Option<String>,
+    audit: std::result::Result<AuditListener, String>,
+}
+
+impl Opening {
+    /// Subscribe in `netns` (`None`: here) and open the audit listener here.
+    fn new(opts: WatchOptions, netns: Option<&str>) -> Result<Opening> {
+        let audit = Watcher::open_audit(&opts);
+        let open = move || -> Result<Sockets> {
+            let events = NfSocket::open_events(opts.rcvbuf)?;
+            let dump = snapshot::open_sockets(&opts.snapshot)?;
+            Ok(Sockets { events, dump, opts })
+        };
+        Ok(Opening {
+            sockets: crate::netns::run_in_opt(netns, open)?,
+            netns: netns.map(str::to_string),
+            audit,
+        })
+    }
+
+    /// Take the first view and make the watcher.
+    fn finish(self) -> Result<Watcher> {
+        let ns = self.netns.as_deref();
+        let sockets = self.sockets;
+        let mut w = crate::netns::run_in_opt(ns, move || Watcher::start_here(sockets))?;
+        w.watched_ns = match ns {
+            Some(n) => crate::audit::ns_id(&crate::netns::path_of(n)),
+            None => crate::audit::ns_id(std::path::Path::new("/proc/thread-self/ns/net")),
+        };
+        w.netns = self.netns;
+        w.set_audit(self.audit);
+        w.make_ready()?;
+        Ok(w)
+    }
+}
+
+/// For poll loops (`poll`, `epoll`, mio, tokio's `AsyncFd`): the descriptor is readable when
+/// [`Watcher::next_timeout`] has something to do: an nf_tables event or audit record arrived, or
+/// the watcher's own deadline (the next legacy poll) passed. It stays readable until
+/// `next_timeout(Some(Duration::ZERO))` has taken what there is.
+impl AsRawFd for Watcher {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        match &self.readiness {
+            Some(r) => r.as_raw_fd(),
+            None => self.events.raw().as_raw_fd(),
+        }
+    }
+}
+
+/// The watch as a tokio [`Stream`](tokio_stream::Stream) of events. This only subscribes (every
+/// change committed after it returns is seen); the first snapshot is taken, and the watcher runs,
+/// on a dedicated thread, so the runtime is never blocked. Events come over a bounded channel of
+/// `buffer` events; the watcher stops when the stream is dropped. A failure to subscribe is
+/// returned here; a failure of the first snapshot is the stream's first (and last) item.
 #[cfg(feature = "tokio")]
 pub fn stream(
     opts: WatchOptions,
     netns: Option<&str>,
     buffer: usize,
 ) -> Result<tokio_stream::wrappers::ReceiverStream<Result<Event>>> {
-    let mut w = match netns {
-        Some(ns) => Watcher::start_in_netns(ns, opts)?,
-        None => Watcher::start(opts)?,
-    };
+    // Subscribed here, so nothing committed after this returns is missed; the first snapshot
+    // is taken on the watch thread.
+    let opening = Opening::new(opts, netns)?;
     let (tx, rx) = tokio::sync::mpsc::channel(buffer.max(1));
     std::thread::Builder::new()
         .name("nfscope-watch".into())
-        .spawn(move || loop {
-            // Wake now and then to notice a dropped stream even when nothing changes.
-            let ev = match w.next_timeout(Some(std::time::Duration::from_secs(1))) {
-                Ok(None) if tx.is_closed() => return,
-                Ok(None) => continue,
-                Ok(Some(ev)) => Ok(ev),
-                Err(e) => Err(e),
-            };
-            let stop = ev.is_err();
-            if tx.blocking_send(ev).is_err() || stop {
-                return;
+        .spawn(move || match opening.finish() {
+            Ok(w) => forward(w, &tx),
+            Err(e) => {
+                let _ = tx.blocking_send(Err(e));
             }
         })
         .map_err(|e| Error::io("spawn the watch thread", e))?;
     Ok(tokio_stream::wrappers::ReceiverStream::new(rx))
+}
+
+/// Hand `w`'s events to `tx` until the receiver is dropped or the watcher fails.
+#[cfg(feature = "tokio")]
+fn forward(mut w: Watcher, tx: &tokio::sync::mpsc::Sender<Result<Event>>) {
+    loop {
+        // Wake now and then to notice a dropped stream even when nothing changes.
+        let ev = match w.next_timeout(Some(std::time::Duration::from_secs(1))) {
+            Ok(None) if tx.is_closed() => return,
+            Ok(None) => continue,
+            Ok(Some(ev)) => Ok(ev),
+            Err(e) => Err(e),
+        };
+        let stop = ev.is_err();
+        if tx.blocking_send(ev).is_err() || stop {
+            return;
+        }
+    }
 }
 
 #[cfg(test)]
