@@ -42,6 +42,8 @@ if [ $quick -eq 0 ]; then
   cargo fmt --all --check
   echo "== clippy"
   cargo clippy --workspace --all-targets --locked -q -- -D warnings
+  echo "== publish --dry-run (the library crates package and build on their own)"
+  cargo publish --dry-run --allow-dirty -q -p nfscope-wire -p nfscope
 fi
 
 # 3. Tests (unit, property, and integration against the real kernel in namespaces).

@@ -33,16 +33,21 @@ fn snapshot_writers_names_each_rules_writer() {
         .output()
         .expect("run snapshot_writers");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(
         text.lines()
             .any(|l| l.starts_with("inet f c: tcp dport 22 accept  # nft")),
         "{text}"
     );
     assert!(
-        text.lines().any(|l| l.starts_with("ip filter KUBE-FIREWALL:")
-            && l.contains("meta mark & 0x00008000 == 0x00008000")
-            && l.ends_with("# iptables-nft >=1.8.8 (certain)")),
+        text.lines()
+            .any(|l| l.starts_with("ip filter KUBE-FIREWALL:")
+                && l.contains("meta mark & 0x00008000 == 0x00008000")
+                && l.ends_with("# iptables-nft >=1.8.8 (certain)")),
         "{text}"
     );
 }
@@ -65,11 +70,15 @@ fn watch_alerts_reports_the_incident() {
     // kube-router's iptables 1.8.7 rewrites kubelet's rule without its mark match.
     let saved = ns.ok(&v187.tool("iptables-nft-save"), &[]);
     ns.run_stdin(&v187.tool("iptables-nft-restore"), &[], &saved);
-    let out = child.wait_with_output().expect("watch_alerts ends after one alert");
+    let out = child
+        .wait_with_output()
+        .expect("watch_alerts ends after one alert");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
     assert!(
-        text.contains("ip filter KUBE-FIREWALL: lost -m mark --mark 0x8000/0x8000 (by iptables-nft-re"),
+        text.contains(
+            "ip filter KUBE-FIREWALL: lost -m mark --mark 0x8000/0x8000 (by iptables-nft-re"
+        ),
         "{text}"
     );
 }

@@ -21,10 +21,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Event::Legacy(records) => records,
         };
         for r in records.iter().filter(|r| r.alert.is_some()) {
-            let who = r
-                .process
-                .as_ref()
-                .map_or("unknown".to_string(), |p| format!("{} (pid {})", p.comm, p.pid));
+            let who = r.process.as_ref().map_or("unknown".to_string(), |p| {
+                format!("{} (pid {})", p.comm, p.pid)
+            });
             println!(
                 "{} {} {}: lost {} (by {who})",
                 r.family,

@@ -1,5 +1,4 @@
-//! nfscope: read the kernel's firewall state (nf_tables over netlink, legacy x_tables over
-//! getsockopt), model it, render it (nft text, iptables-save text, JSON), and say who wrote it.
+#![doc = include_str!("../README.md")]
 //!
 //! Invariants: this crate never shells out to `nft` / `iptables` and never changes the
 //! firewall; it only reads.
