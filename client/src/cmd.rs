@@ -1,7 +1,7 @@
 //! The subcommands, embedded mode: each builds library options from the arguments, calls the
 //! library, and prints.
 
-use crate::{BackendArg, Cli, Command, FamilyArg, Filter, Format, SeverityArg, XtArg};
+use crate::{BackendArg, BlameArgs, Cli, Command, FamilyArg, Filter, Format, SeverityArg, XtArg};
 use anyhow::Result;
 use nfscope::lint::{self, NodeSettings, Severity};
 use nfscope::output;
@@ -28,6 +28,10 @@ pub fn run(cli: &Cli) -> Result<Status> {
         }
         Command::Watch(a) => {
             crate::watch::run(cli, a)?;
+            Ok(Status::Ok)
+        }
+        Command::Blame(a) => {
+            blame(cli, a)?;
             Ok(Status::Ok)
         }
         Command::Lint(a) => {
@@ -266,4 +270,53 @@ fn read_legacy(cli: &Cli, f: &Filter) -> Result<nfscope::legacy::LegacyRuleset> 
     };
     output::filter_legacy(&mut l, f.family.map(family), f.table.as_deref());
     Ok(l)
+}
+
+/// `nfscope blame`, embedded: the live rules, the history database, and what the library makes
+/// of the two.
+fn blame(cli: &Cli, a: &BlameArgs) -> Result<()> {
+    use nfscope::blame::{self, TextFormat};
+    let history = nfscope::history::History::open_existing(&a.file)?;
+    let backend = backend(a.backend);
+    let rs = if backend.nft() {
+        take(cli, &a.filter)?.0
+    } else {
+        Ruleset::default()
+    };
+    let legacy = if backend.legacy() {
+        Some(read_legacy(cli, &a.filter)?)
+    } else {
+        None
+    };
+    let opts = output::nft_options_for(cli.netns.as_deref(), &rs)?;
+    let mut records = Vec::new();
+    history.scan(|s| records.push(s))?;
+    let mut rules = blame::blame(&rs, legacy.as_ref(), records, &opts);
+    // The legacy reader reads whole tables: apply the filter here too.
+    let f = &a.filter;
+    rules.retain(|b| {
+        f.table.as_ref().is_none_or(|t| &b.table == t)
+            && f.chain.as_ref().is_none_or(|c| &b.chain == c)
+            && f.family.is_none_or(|fam| b.family == family(fam).name())
+    });
+    let out = std::io::stdout().lock();
+    let res = match a.format {
+        Format::Json => {
+            let mut out = std::io::BufWriter::new(out);
+            serde_json::to_writer_pretty(&mut out, &rules)
+                .map_err(std::io::Error::other)
+                .and_then(|()| writeln!(out))
+                .and_then(|()| out.flush())
+        }
+        Format::Nft => blame::write_text(std::io::BufWriter::new(out), &rules, TextFormat::Nft),
+        Format::IptablesSave => blame::write_text(
+            std::io::BufWriter::new(out),
+            &rules,
+            TextFormat::IptablesSave,
+        ),
+    };
+    match res {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => Ok(r?),
+    }
 }

@@ -79,6 +79,32 @@ pub enum Command {
     /// Past changes with who made them, from the daemon's history (embedded mode reads its
     /// database file when no daemon holds it).
     History(HistoryArgs),
+    /// Who gave each rule that is there now its current form, like `git blame`: the change
+    /// (time, process, executable, command line, container, attribution, what it lost) from the
+    /// daemon's history, and the writer band the rule's encoding shows. Embedded mode reads the
+    /// history database when no daemon holds it.
+    Blame(BlameArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct BlameArgs {
+    /// Rule text: nft, iptables-save lines (nft text where iptables cannot read a rule), or
+    /// JSON (an array of {backend, family, table, chain, handle, index, nft, iptables, writer,
+    /// change}; `change` is the history record, null when the rule predates the history).
+    #[arg(long, short, value_enum, default_value_t = Format::Nft)]
+    pub format: Format,
+    /// Which backend: nf_tables (nft), legacy x_tables (legacy), or both (all).
+    #[arg(long, value_enum, default_value_t = BackendArg::All)]
+    pub backend: BackendArg,
+    /// The history database (embedded mode).
+    #[arg(
+        long,
+        default_value = "/var/lib/nfscope/history.redb",
+        value_name = "PATH"
+    )]
+    pub file: std::path::PathBuf,
+    #[command(flatten)]
+    pub filter: Filter,
 }
 
 #[derive(clap::Args, Debug)]

@@ -83,6 +83,10 @@ fn status_err(s: tonic::Status) -> anyhow::Error {
 
 async fn dispatch(cli: &Cli, mut c: NfscopeClient<Channel>) -> Result<Status> {
     match &cli.command {
+        Command::Blame(_) => anyhow::bail!(
+            "blame is not served by nfscoped yet: run it on the node without --remote (it reads \
+             the history database when no daemon holds it)"
+        ),
         Command::Dump(a) => {
             let format = match a.format {
                 Format::Nft => pb::Format::Nft,

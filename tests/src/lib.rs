@@ -154,5 +154,6 @@ pub fn assert_same_lines(what: &str, ours: &str, theirs: &str) {
     panic!("{msg}");
 }
 pub mod audit;
+pub mod daemon;
 pub mod kube;
 pub mod writers;

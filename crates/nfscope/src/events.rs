@@ -505,18 +505,20 @@ fn pair(
     out.extend(rule_records);
 }
 
-/// Records for a change of the legacy x_tables tables (seen by polling): chains added and removed,
-/// and rules added, removed or replaced (paired by position in their chain), compared through
-/// their save lines (iptables-save for ip/ip6, arptables-legacy-save for arp).
-pub fn legacy_records(
-    old: &crate::legacy::LegacyRuleset,
-    new: &crate::legacy::LegacyRuleset,
-) -> Vec<Record> {
+/// A legacy family's rules as save lines, per (table, chain): `(-A line, the parts compared for
+/// meaning with the target part last)`.
+pub(crate) type LegacyChains = Vec<(String, String, Vec<(String, Vec<String>)>)>;
+
+/// The save lines of `l`'s tables of `fam` (iptables-save for ip/ip6, arptables-legacy-save's
+/// rule text for arp), chain by chain.
+pub(crate) fn legacy_chains(
+    l: &crate::legacy::LegacyRuleset,
+    fam: nfscope_wire::xt::entry::Family,
+) -> LegacyChains {
     use crate::render::iptables::{chain_order, legacy_save, SaveOptions};
     use crate::render::{arptables, arptables::PartKind};
     use nfscope_wire::xt::entry::Family as XtFamily;
-    // (table, chain, [(-A line, parts compared for meaning, the target part last)])
-    type Chains = Vec<(String, String, Vec<(String, Vec<String>)>)>;
+    type Chains = LegacyChains;
     fn parse(text: &str) -> Chains {
         let mut out: Chains = Vec::new();
         let mut table = String::new();
@@ -582,6 +584,20 @@ pub fn legacy_records(
         }
         out
     }
+    match fam {
+        XtFamily::Arp => arp_chains(l),
+        _ => parse(&legacy_save(l, fam, SaveOptions::default())),
+    }
+}
+
+/// Records for a change of the legacy x_tables tables (seen by polling): chains added and removed,
+/// and rules added, removed or replaced (paired by position in their chain), compared through
+/// their save lines (iptables-save for ip/ip6, arptables-legacy-save for arp).
+pub fn legacy_records(
+    old: &crate::legacy::LegacyRuleset,
+    new: &crate::legacy::LegacyRuleset,
+) -> Vec<Record> {
+    use nfscope_wire::xt::entry::Family as XtFamily;
     let text = |l: &str, p: &[String], i: usize| RuleText {
         handle: None,
         index: Some(i),
@@ -597,13 +613,7 @@ pub fn legacy_records(
         (XtFamily::Ipv6, "ip6"),
         (XtFamily::Arp, "arp"),
     ] {
-        let (a, b) = match fam {
-            XtFamily::Arp => (arp_chains(old), arp_chains(new)),
-            _ => (
-                parse(&legacy_save(old, fam, SaveOptions::default())),
-                parse(&legacy_save(new, fam, SaveOptions::default())),
-            ),
-        };
+        let (a, b) = (legacy_chains(old, fam), legacy_chains(new, fam));
         let rec = |kind: &str, table: &str, chain: &str| {
             let mut r = Record::new(kind, 0, Family::Ip, table);
             r.family = name.to_string();

@@ -176,6 +176,20 @@ impl History {
         Ok(removed)
     }
 
+    /// Every record, oldest first, handed to `f` one at a time (records that do not decode are
+    /// skipped).
+    pub fn scan(&self, mut f: impl FnMut(Stored)) -> Result<()> {
+        let r = self.db.begin_read()?;
+        let t = r.open_table(RECORDS)?;
+        for e in t.iter()? {
+            let (_, v) = e?;
+            if let Ok(s) = serde_json::from_slice::<Stored>(v.value()) {
+                f(s);
+            }
+        }
+        Ok(())
+    }
+
     /// Records matching `q`, oldest first; the bool says whether the limit cut the answer.
     pub fn query(&self, q: &Query) -> Result<(Vec<Stored>, bool)> {
         let r = self.db.begin_read()?;
@@ -199,4 +213,18 @@ impl History {
         }
         Ok((out, false))
     }
+}
+
+/// UTC `YYYY-MM-DDTHH:MM:SS.mmmZ` from unix milliseconds.
+pub fn fmt_time(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = nfscope_wire::civil::civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        ms.rem_euclid(1000)
+    )
 }

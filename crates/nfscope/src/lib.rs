@@ -13,6 +13,8 @@ pub mod snapshot;
 pub mod sock;
 pub use error::{Error, Result};
 pub mod audit;
+#[cfg(feature = "history")]
+pub mod blame;
 pub mod change;
 pub mod diff;
 pub mod events;

@@ -1,0 +1,425 @@
+//! Who gave each rule that is there now its current form: the rules of a snapshot, each with the
+//! last history record that added or replaced it (like `git blame`), and the writer band its
+//! encoding shows.
+//!
+//! Identity: an nf_tables rule is (family, table, chain, handle); a replaced rule (same handle,
+//! new content) takes the replacing record. A table removed or added starts its rules' story
+//! afresh (handles restart with the table). Legacy x_tables rules have no handles: one is known
+//! by its save line in its chain, and takes the last record that added or replaced a rule with
+//! that line there (equal lines take the records in order). A rule no record accounts for was
+//! there before the history began.
+
+use crate::events::Record;
+use crate::history::Stored;
+use crate::iptnft::{self, Reader};
+use crate::legacy::LegacyRuleset;
+use crate::model::Ruleset;
+use crate::provenance::{self, Writer};
+use crate::render::nft::{self as nftr, NftOptions};
+use nfscope_wire::nft::Family;
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// One rule that exists now, and what gave it its current form.
+#[derive(Debug, Clone, Serialize)]
+pub struct Blamed {
+    /// `nftables` or `legacy`.
+    pub backend: &'static str,
+    pub family: String,
+    pub table: String,
+    pub chain: String,
+    /// The kernel's handle (nf_tables only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handle: Option<u64>,
+    /// Position in its chain (0-based).
+    pub index: usize,
+    /// nft text (nf_tables only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nft: Option<String>,
+    /// iptables-save line (ip/ip6 nf_tables rules iptables can read, and legacy rules).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iptables: Option<String>,
+    /// The writer band the encoding shows.
+    pub writer: Writer,
+    /// The record that gave the rule its current form; `None`: it was there before the history
+    /// began.
+    pub change: Option<Stored>,
+}
+
+/// Rule identity in the history.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Nft(String, String, String, u64),
+    /// (family, table, chain, save line)
+    Legacy(String, String, String, String),
+}
+
+/// What the history says of the rules whose keys are in `wanted`, reading `records` oldest
+/// first: for each key, the records that gave its rules their form, oldest first (legacy keys
+/// can hold several equal rules).
+struct Story {
+    by_key: HashMap<Key, Vec<Stored>>,
+}
+
+impl Story {
+    fn read(records: impl IntoIterator<Item = Stored>, wanted: &HashMap<Key, usize>) -> Story {
+        let mut by_key: HashMap<Key, Vec<Stored>> = HashMap::new();
+        for s in records {
+            let r = &s.record;
+            match r.kind.as_str() {
+                "table_removed" | "table_added" => {
+                    by_key.retain(|k, _| !in_table(k, &r.backend, &r.family, &r.table));
+                }
+                "chain_removed" | "chain_added" if r.backend == "legacy" => {
+                    let chain = r.chain.as_deref().unwrap_or("");
+                    by_key.retain(|k, _| {
+                        !matches!(k, Key::Legacy(f, t, c, _) if *f == r.family && *t == r.table && c == chain)
+                    });
+                }
+                "rule_added" | "rule_replaced" => {
+                    let Some(k) = key_of(r, true) else { continue };
+                    if let Some(&n) = wanted.get(&k) {
+                        if r.kind == "rule_replaced" {
+                            if let Some(old) = key_of(r, false) {
+                                drop_one(&mut by_key, &old);
+                            }
+                        }
+                        let v = by_key.entry(k).or_default();
+                        v.push(s);
+                        // Only as many as there are such rules now: the newest ones.
+                        if v.len() > n {
+                            v.remove(0);
+                        }
+                    } else if r.kind == "rule_replaced" {
+                        if let Some(old) = key_of(r, false) {
+                            drop_one(&mut by_key, &old);
+                        }
+                    }
+                }
+                "rule_removed" => {
+                    if let Some(k) = key_of(r, true) {
+                        drop_one(&mut by_key, &k);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Story { by_key }
+    }
+
+    /// The record for the `nth` rule (0-based, in chain order) with key `k`. Equal legacy rules
+    /// take the records in order; the ones before the story began come first.
+    fn of(&self, k: &Key, nth: usize, count: usize) -> Option<Stored> {
+        let v = self.by_key.get(k)?;
+        let before = count.saturating_sub(v.len());
+        nth.checked_sub(before).and_then(|i| v.get(i)).cloned()
+    }
+}
+
+fn in_table(k: &Key, backend: &str, family: &str, table: &str) -> bool {
+    match k {
+        Key::Nft(f, t, _, _) => backend != "legacy" && f == family && t == table,
+        Key::Legacy(f, t, _, _) => backend == "legacy" && f == family && t == table,
+    }
+}
+
+/// Forget the oldest record of `k` (a rule with that identity went away).
+fn drop_one(by_key: &mut HashMap<Key, Vec<Stored>>, k: &Key) {
+    if let Some(v) = by_key.get_mut(k) {
+        if !v.is_empty() {
+            v.remove(0);
+        }
+        if v.is_empty() {
+            by_key.remove(k);
+        }
+    }
+}
+
+/// The identity of a record's rule: `after` (or `rule`) when `now`, else `before`.
+fn key_of(r: &Record, now: bool) -> Option<Key> {
+    let text = if now {
+        r.after.as_ref().or(r.rule.as_ref())?
+    } else {
+        r.before.as_ref()?
+    };
+    let chain = r.chain.clone()?;
+    if r.backend == "legacy" {
+        let line = text.iptables.clone()?;
+        Some(Key::Legacy(r.family.clone(), r.table.clone(), chain, line))
+    } else {
+        Some(Key::Nft(
+            r.family.clone(),
+            r.table.clone(),
+            chain,
+            text.handle?,
+        ))
+    }
+}
+
+/// Every rule of `rs` (nf_tables) and `legacy`, with the record of `records` (the history,
+/// oldest first) that gave it its current form.
+pub fn blame(
+    rs: &Ruleset,
+    legacy: Option<&LegacyRuleset>,
+    records: impl IntoIterator<Item = Stored>,
+    opts: &NftOptions,
+) -> Vec<Blamed> {
+    let mut out = Vec::new();
+    let names = crate::render::iptables::SetNames(&opts.ipsets);
+    for t in &rs.tables {
+        let info = provenance::TableInfo::of(t);
+        for c in &t.chains {
+            for (index, r) in c.rules.iter().enumerate() {
+                let iptables = matches!(t.family, Family::Ip | Family::Ip6)
+                    .then(|| iptnft::translate_with(t, c, &r, Reader::From1810, &names))
+                    .filter(|l| l.refused.is_none())
+                    .map(|l| l.line());
+                out.push(Blamed {
+                    backend: "nftables",
+                    family: t.family.name(),
+                    table: t.name().to_string(),
+                    chain: c.name().to_string(),
+                    handle: r.handle,
+                    index,
+                    nft: Some(nftr::rule(t, c, &r, opts)),
+                    iptables,
+                    writer: provenance::of_rule_in(&info, t, c, &r),
+                    change: None,
+                });
+            }
+        }
+    }
+    if let Some(l) = legacy {
+        use nfscope_wire::xt::entry::Family as XtFamily;
+        for fam in [XtFamily::Ipv4, XtFamily::Ipv6, XtFamily::Arp] {
+            let family = match fam {
+                XtFamily::Ipv4 => "ip",
+                XtFamily::Ipv6 => "ip6",
+                XtFamily::Arp => "arp",
+            };
+            for (table, chain, lines) in crate::events::legacy_chains(l, fam) {
+                for (index, (line, _)) in lines.into_iter().enumerate() {
+                    out.push(Blamed {
+                        backend: "legacy",
+                        family: family.to_string(),
+                        table: table.clone(),
+                        chain: chain.clone(),
+                        handle: None,
+                        index,
+                        nft: None,
+                        iptables: Some(line),
+                        writer: provenance::legacy(fam),
+                        change: None,
+                    });
+                }
+            }
+        }
+    }
+    // How many rules now have each identity, and which occurrence each one is.
+    let keys: Vec<Key> = out.iter().map(key_now).collect();
+    let mut wanted: HashMap<Key, usize> = HashMap::new();
+    for k in &keys {
+        *wanted.entry(k.clone()).or_default() += 1;
+    }
+    let story = Story::read(records, &wanted);
+    let mut seen: HashMap<&Key, usize> = HashMap::new();
+    for (b, k) in out.iter_mut().zip(&keys) {
+        let nth = seen.entry(k).or_default();
+        b.change = story.of(k, *nth, wanted[k]);
+        *nth += 1;
+    }
+    out
+}
+
+fn key_now(b: &Blamed) -> Key {
+    match b.handle {
+        Some(h) if b.backend == "nftables" => {
+            Key::Nft(b.family.clone(), b.table.clone(), b.chain.clone(), h)
+        }
+        _ => Key::Legacy(
+            b.family.clone(),
+            b.table.clone(),
+            b.chain.clone(),
+            b.iptables.clone().unwrap_or_default(),
+        ),
+    }
+}
+
+/// How [`write_text`] prints each rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextFormat {
+    /// nft text (legacy rules, which have none, as their save line).
+    Nft,
+    /// iptables-save lines (rules iptables cannot read as their nft text).
+    IptablesSave,
+}
+
+/// `rules` as text: a header per chain, each rule, and under it what gave it its form.
+pub fn write_text<W: std::io::Write>(
+    mut w: W,
+    rules: &[Blamed],
+    format: TextFormat,
+) -> std::io::Result<()> {
+    let mut chain: Option<(&str, &str, &str, &str)> = None;
+    for b in rules {
+        let here = (
+            b.backend,
+            b.family.as_str(),
+            b.table.as_str(),
+            b.chain.as_str(),
+        );
+        if chain != Some(here) {
+            chain = Some(here);
+            writeln!(w, "# {} {} {} {}", b.backend, b.family, b.table, b.chain)?;
+        }
+        let text = match format {
+            TextFormat::Nft => b.nft.as_ref().or(b.iptables.as_ref()),
+            TextFormat::IptablesSave => b.iptables.as_ref().or(b.nft.as_ref()),
+        };
+        writeln!(w, "{}", text.map_or("", String::as_str))?;
+        writeln!(w, "    {}", origin(b))?;
+    }
+    w.flush()
+}
+
+/// One line: the change that gave `b` its form (or that it predates the history) and its writer.
+fn origin(b: &Blamed) -> String {
+    let writer = b.writer.summary();
+    let Some(s) = &b.change else {
+        return format!("before the history began; writer {writer}");
+    };
+    let r = &s.record;
+    let who = match &r.process {
+        Some(p) => {
+            let mut who = format!("{} (pid {}", p.comm, p.pid);
+            if let Some(exe) = &p.exe {
+                who.push_str(&format!(", {exe}"));
+            }
+            if let Some(cmd) = p.cmdline.as_ref().filter(|c| !c.is_empty()) {
+                who.push_str(&format!(", \"{}\"", cmd.join(" ")));
+            }
+            if let Some(c) = &p.container {
+                who.push_str(&format!(", container {c}"));
+            }
+            if let Some(pod) = &p.pod_uid {
+                who.push_str(&format!(", pod {pod}"));
+            }
+            who.push(')');
+            who
+        }
+        None => "an unknown process".to_string(),
+    };
+    let attribution = if r.attribution.is_empty() {
+        "none"
+    } else {
+        r.attribution.as_str()
+    };
+    let mut line = format!(
+        "{} {} by {who} [attribution {attribution}]",
+        crate::history::fmt_time(s.time_unix_ms),
+        r.kind
+    );
+    if r.resync {
+        line.push_str(" (resync)");
+    }
+    if !r.lost.is_empty() {
+        line.push_str(&format!("; lost: {}", r.lost.join(", ")));
+    }
+    if let Some(a) = &r.alert {
+        line.push_str(&format!("; alert {} ({})", a.kind, a.severity));
+    }
+    line.push_str(&format!("; writer {writer}"));
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::{Alert, RuleText};
+
+    fn rec(id: u64, kind: &str, handle: Option<u64>, line: &str, legacy: bool) -> Stored {
+        let text = RuleText {
+            handle,
+            index: None,
+            nft: String::new(),
+            iptables: Some(line.to_string()),
+            parts: vec![],
+            target: None,
+            comment: None,
+        };
+        let mut r: Record = serde_json::from_value(serde_json::json!({
+            "type": kind, "generation": id, "backend": if legacy { "legacy" } else { "nftables" },
+            "family": "ip", "table": "filter", "chain": "INPUT",
+        }))
+        .expect("record");
+        match kind {
+            "rule_replaced" => r.after = Some(text),
+            _ => r.rule = Some(text),
+        }
+        Stored {
+            id,
+            time_unix_ms: id as i64,
+            record: r,
+        }
+    }
+
+    #[test]
+    fn the_last_change_of_each_identity_wins_and_removals_forget() {
+        let k = Key::Nft("ip".into(), "filter".into(), "INPUT".into(), 5);
+        let wanted = HashMap::from([(k.clone(), 1)]);
+        let mut replaced = rec(3, "rule_replaced", Some(5), "-A INPUT -j DROP", false);
+        replaced.record.alert = Some(Alert {
+            kind: "match_removed".into(),
+            severity: "severe".into(),
+        });
+        let s = Story::read(
+            [
+                rec(
+                    1,
+                    "rule_added",
+                    Some(5),
+                    "-A INPUT -m mark --mark 0x1 -j DROP",
+                    false,
+                ),
+                rec(2, "rule_added", Some(6), "-A INPUT -j ACCEPT", false),
+                replaced,
+            ],
+            &wanted,
+        );
+        assert_eq!(s.of(&k, 0, 1).map(|s| s.id), Some(3));
+        let s = Story::read(
+            [
+                rec(1, "rule_added", Some(5), "x", false),
+                rec(2, "rule_removed", Some(5), "x", false),
+            ],
+            &wanted,
+        );
+        assert_eq!(
+            s.of(&k, 0, 1),
+            None,
+            "a removed rule's record is not the new one's"
+        );
+    }
+
+    #[test]
+    fn equal_legacy_rules_take_their_records_in_order() {
+        let line = "-A INPUT -j ACCEPT";
+        let k = Key::Legacy("ip".into(), "filter".into(), "INPUT".into(), line.into());
+        // Three equal rules now; the history saw two of them added.
+        let wanted = HashMap::from([(k.clone(), 3)]);
+        let s = Story::read(
+            [
+                rec(7, "rule_added", None, line, true),
+                rec(9, "rule_added", None, line, true),
+            ],
+            &wanted,
+        );
+        assert_eq!(
+            s.of(&k, 0, 3),
+            None,
+            "the first was there before the history"
+        );
+        assert_eq!(s.of(&k, 1, 3).map(|s| s.id), Some(7));
+        assert_eq!(s.of(&k, 2, 3).map(|s| s.id), Some(9));
+    }
+}

@@ -1,0 +1,139 @@
+//! `nfscope blame` against the real writers: nft adds two rules, iptables-nft 1.8.9 adds
+//! kubelet's KUBE-FIREWALL mark rule, iptables 1.8.7's save/restore rewrites it without the mark.
+//! Blame names the 1.8.7 restore (comm, exe, command line) with what it lost, and nft for the
+//! nft rules; the history is the source, so the answer survives kill -9 and a restart.
+
+use nfscope_tests::daemon::{tmp, Daemon};
+use nfscope_tests::writers::Writer;
+use nfscope_tests::Netns;
+use serde_json::Value;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// `nfscope --netns NS blame ARGS --format json --file HISTORY`, parsed.
+fn blame(ns: &Netns, history: &Path, args: &[&str]) -> Vec<Value> {
+    let out = std::process::Command::new(nfscope_tests::nfscope_bin())
+        .args(["--netns", ns.name(), "blame", "--format", "json", "--file"])
+        .arg(history)
+        .args(args)
+        .output()
+        .expect("run nfscope blame");
+    assert!(
+        out.status.success(),
+        "blame failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    match serde_json::from_slice(&out.stdout).expect("blame json") {
+        Value::Array(v) => v,
+        v => panic!("not an array: {v}"),
+    }
+}
+
+/// Wait until the daemon's history holds a record `pred` accepts (a hang guard, not a bound).
+fn until_recorded(d: &Daemon, pred: impl Fn(&Value) -> bool) {
+    let end = Instant::now() + Duration::from_secs(120);
+    loop {
+        let out = d.remote(&["history", "--json"]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        if text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .any(|v| pred(&v))
+        {
+            return;
+        }
+        assert!(Instant::now() < end, "never recorded; history:\n{text}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn blame_names_who_gave_each_rule_its_form() {
+    let ns = Netns::new("blame");
+    let dir = tmp("blame");
+    let d = Daemon::start(&ns, &dir, &[]);
+    let history = d.history();
+    ns.nft_load(
+        "table inet app {\n chain c {\n tcp dport 22 accept\n udp dport 53 accept\n }\n}\n",
+    );
+    let (v189, v187) = (Writer::get("bookworm"), Writer::get("bullseye"));
+    nfscope_tests::writers::write_kubelet_firewall(&ns, &v189);
+    let saved = ns.ok(&v187.tool("iptables-nft-save"), &[]);
+    ns.run_stdin(&v187.tool("iptables-nft-restore"), &[], &saved);
+    until_recorded(&d, |v| {
+        v["type"] == "rule_replaced" && v["chain"] == "KUBE-FIREWALL"
+    });
+    d.kill9();
+
+    let check = |rules: &[Value]| {
+        let fw: Vec<&Value> = rules
+            .iter()
+            .filter(|r| r["chain"] == "KUBE-FIREWALL")
+            .collect();
+        assert_eq!(fw.len(), 1, "{rules:#?}");
+        let c = &fw[0]["change"];
+        assert_eq!(c["type"], "rule_replaced", "{c:#}");
+        assert_eq!(c["process"]["comm"], "iptables-nft-re", "{c:#}");
+        let exe = c["process"]["exe"].as_str().unwrap_or_default();
+        assert!(
+            exe.starts_with(
+                &*nfscope_tests::writers::root()
+                    .join("bullseye")
+                    .to_string_lossy()
+            ),
+            "exe {exe} is not iptables 1.8.7's"
+        );
+        assert!(
+            c["process"]["cmdline"][0]
+                .as_str()
+                .is_some_and(|a| a.ends_with("iptables-nft-restore")),
+            "{c:#}"
+        );
+        assert_eq!(
+            c["lost"],
+            serde_json::json!(["-m mark --mark 0x8000/0x8000"])
+        );
+        assert_eq!(c["alert"]["kind"], "match_removed");
+        assert_eq!(
+            fw[0]["iptables"],
+            "-A KUBE-FIREWALL -m comment --comment \"kubernetes firewall for dropping marked packets\" -j DROP"
+        );
+        let app: Vec<&Value> = rules.iter().filter(|r| r["table"] == "app").collect();
+        assert_eq!(app.len(), 2, "{rules:#?}");
+        for r in app {
+            assert_eq!(r["change"]["type"], "rule_added", "{r:#}");
+            assert_eq!(r["change"]["process"]["comm"], "nft", "{r:#}");
+            assert_eq!(r["writer"]["tool"], "nft", "{r:#}");
+        }
+    };
+    let all = blame(&ns, &history, &[]);
+    check(&all);
+    let only = blame(&ns, &history, &["--chain", "KUBE-FIREWALL"]);
+    assert!(only.iter().all(|r| r["chain"] == "KUBE-FIREWALL") && only.len() == 1);
+
+    // After kill -9 and a restart, and a clean stop: the same answer.
+    let d = Daemon::start(&ns, &dir, &[]);
+    d.stop();
+    assert_eq!(blame(&ns, &history, &[]), all);
+
+    // Text: the rule, then who gave it its form.
+    let out = ns.nfscope(&[
+        "blame",
+        "--chain",
+        "KUBE-FIREWALL",
+        "--format",
+        "iptables-save",
+        "--file",
+        &history.to_string_lossy(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("rule_replaced by iptables-nft-re (pid "),
+        "{text}"
+    );
+    assert!(
+        text.contains("lost: -m mark --mark 0x8000/0x8000; alert match_removed (severe)"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
