@@ -108,17 +108,7 @@ pub fn run(cli: &Cli) -> Result<Status> {
                 std::mem::forget((nft, legacy));
                 return Ok(Status::Ok);
             }
-            // Only the backends asked for are read.
-            let rs = if backend.nft() {
-                take(cli, &a.filter)?.0
-            } else {
-                Ruleset::default()
-            };
-            let legacy = if backend.legacy() {
-                Some(read_legacy(cli, &a.filter)?)
-            } else {
-                None
-            };
+            let (rs, legacy) = read_backends(cli, &a.filter, backend)?;
             let mut opts = output::nft_options_for(cli.netns.as_deref(), &rs)?;
             opts.show_writer = a.show_writer;
             opts.xt = xt_style(a.xt);
@@ -272,26 +262,35 @@ fn read_legacy(cli: &Cli, f: &Filter) -> Result<nfscope::legacy::LegacyRuleset> 
     Ok(l)
 }
 
+/// A full snapshot of the backends asked for (only those are read).
+fn read_backends(
+    cli: &Cli,
+    f: &Filter,
+    backend: output::Backend,
+) -> Result<(Ruleset, Option<nfscope::legacy::LegacyRuleset>)> {
+    let rs = if backend.nft() {
+        take(cli, f)?.0
+    } else {
+        Ruleset::default()
+    };
+    let legacy = if backend.legacy() {
+        Some(read_legacy(cli, f)?)
+    } else {
+        None
+    };
+    Ok((rs, legacy))
+}
+
 /// `nfscope blame`, embedded: the live rules, the history database, and what the library makes
 /// of the two.
 fn blame(cli: &Cli, a: &BlameArgs) -> Result<()> {
     use nfscope::blame::{self, TextFormat};
     let history = nfscope::history::History::open_existing(&a.file)?;
-    let backend = backend(a.backend);
-    let rs = if backend.nft() {
-        take(cli, &a.filter)?.0
-    } else {
-        Ruleset::default()
-    };
-    let legacy = if backend.legacy() {
-        Some(read_legacy(cli, &a.filter)?)
-    } else {
-        None
-    };
+    let (rs, legacy) = read_backends(cli, &a.filter, backend(a.backend))?;
     let opts = output::nft_options_for(cli.netns.as_deref(), &rs)?;
-    let mut records = Vec::new();
-    history.scan(|s| records.push(s))?;
-    let mut rules = blame::blame(&rs, legacy.as_ref(), records, &opts);
+    let mut blamer = blame::Blamer::new(&rs, legacy.as_ref(), &opts);
+    history.scan(|s| blamer.record(s))?;
+    let mut rules = blamer.finish();
     // The legacy reader reads whole tables: apply the filter here too.
     let f = &a.filter;
     rules.retain(|b| {

@@ -352,10 +352,9 @@ fn reading_changes_nothing() {
     assert_eq!(ns.ok("cat", &["/proc/net/ip_tables_names"]), "");
 }
 
-#[test]
-fn unprivileged_user_gets_a_clear_error() {
-    let ns = Netns::new("perm");
-    let out = std::process::Command::new("setpriv")
+/// `nfscope ARGS` as user nobody, with no capabilities.
+fn unprivileged(args: &[&str]) -> std::process::Output {
+    std::process::Command::new("setpriv")
         .args([
             "--reuid=65534",
             "--regid=65534",
@@ -364,9 +363,15 @@ fn unprivileged_user_gets_a_clear_error() {
             "--bounding-set=-all",
         ])
         .arg(nfscope_tests::nfscope_bin())
-        .args(["dump"])
+        .args(args)
         .output()
-        .expect("run setpriv");
+        .expect("run setpriv")
+}
+
+#[test]
+fn unprivileged_user_gets_a_clear_error() {
+    let ns = Netns::new("perm");
+    let out = unprivileged(&["dump"]);
     drop(ns);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
@@ -378,18 +383,7 @@ fn unprivileged_user_gets_a_clear_error() {
 #[test]
 fn unprivileged_user_entering_a_namespace_gets_a_permission_error() {
     let ns = Netns::new("permns");
-    let out = std::process::Command::new("setpriv")
-        .args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            "--inh-caps=-all",
-            "--bounding-set=-all",
-        ])
-        .arg(nfscope_tests::nfscope_bin())
-        .args(["--netns", ns.name(), "dump"])
-        .output()
-        .expect("run setpriv");
+    let out = unprivileged(&["--netns", ns.name(), "dump"]);
     drop(ns);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);

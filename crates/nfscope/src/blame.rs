@@ -54,57 +54,60 @@ enum Key {
     Legacy(String, String, String, String),
 }
 
-/// What the history says of the rules whose keys are in `wanted`, reading `records` oldest
+/// What the history says of the rules whose keys are in `wanted`, read record by record, oldest
 /// first: for each key, the records that gave its rules their form, oldest first (legacy keys
 /// can hold several equal rules).
+#[derive(Default)]
 struct Story {
     by_key: HashMap<Key, Vec<Stored>>,
 }
 
 impl Story {
+    #[cfg(test)]
     fn read(records: impl IntoIterator<Item = Stored>, wanted: &HashMap<Key, usize>) -> Story {
-        let mut by_key: HashMap<Key, Vec<Stored>> = HashMap::new();
+        let mut st = Story::default();
         for s in records {
-            let r = &s.record;
-            match r.kind.as_str() {
-                "table_removed" | "table_added" => {
-                    by_key.retain(|k, _| !in_table(k, &r.backend, &r.family, &r.table));
-                }
-                "chain_removed" | "chain_added" if r.backend == "legacy" => {
-                    let chain = r.chain.as_deref().unwrap_or("");
-                    by_key.retain(|k, _| {
-                        !matches!(k, Key::Legacy(f, t, c, _) if *f == r.family && *t == r.table && c == chain)
-                    });
-                }
-                "rule_added" | "rule_replaced" => {
-                    let Some(k) = key_of(r, true) else { continue };
-                    if let Some(&n) = wanted.get(&k) {
-                        if r.kind == "rule_replaced" {
-                            if let Some(old) = key_of(r, false) {
-                                drop_one(&mut by_key, &old);
-                            }
-                        }
-                        let v = by_key.entry(k).or_default();
-                        v.push(s);
-                        // Only as many as there are such rules now: the newest ones.
-                        if v.len() > n {
-                            v.remove(0);
-                        }
-                    } else if r.kind == "rule_replaced" {
-                        if let Some(old) = key_of(r, false) {
-                            drop_one(&mut by_key, &old);
-                        }
-                    }
-                }
-                "rule_removed" => {
-                    if let Some(k) = key_of(r, true) {
-                        drop_one(&mut by_key, &k);
-                    }
-                }
-                _ => {}
-            }
+            st.add(s, wanted);
         }
-        Story { by_key }
+        st
+    }
+
+    fn add(&mut self, s: Stored, wanted: &HashMap<Key, usize>) {
+        let by_key = &mut self.by_key;
+        let r = &s.record;
+        match r.kind.as_str() {
+            "table_removed" | "table_added" => {
+                by_key.retain(|k, _| !in_table(k, &r.backend, &r.family, &r.table));
+            }
+            "chain_removed" | "chain_added" if r.backend == "legacy" => {
+                let chain = r.chain.as_deref().unwrap_or("");
+                by_key.retain(|k, _| {
+                    !matches!(k, Key::Legacy(f, t, c, _) if *f == r.family && *t == r.table && c == chain)
+                });
+            }
+            "rule_added" | "rule_replaced" => {
+                if r.kind == "rule_replaced" {
+                    if let Some(old) = key_of(r, false) {
+                        drop_one(by_key, &old);
+                    }
+                }
+                let Some(k) = key_of(r, true) else { return };
+                if let Some(&n) = wanted.get(&k) {
+                    let v = by_key.entry(k).or_default();
+                    v.push(s);
+                    // Only as many as there are such rules now: the newest ones.
+                    if v.len() > n {
+                        v.remove(0);
+                    }
+                }
+            }
+            "rule_removed" => {
+                if let Some(k) = key_of(r, true) {
+                    drop_one(by_key, &k);
+                }
+            }
+            _ => {}
+        }
     }
 
     /// The record for the `nth` rule (0-based, in chain order) with key `k`. Equal legacy rules
@@ -164,6 +167,60 @@ pub fn blame(
     records: impl IntoIterator<Item = Stored>,
     opts: &NftOptions,
 ) -> Vec<Blamed> {
+    let mut b = Blamer::new(rs, legacy, opts);
+    for s in records {
+        b.record(s);
+    }
+    b.finish()
+}
+
+/// [`blame`] fed one record at a time, so the history need not be held: only the records of
+/// rules that exist now are kept.
+pub struct Blamer {
+    rules: Vec<Blamed>,
+    keys: Vec<Key>,
+    wanted: HashMap<Key, usize>,
+    story: Story,
+}
+
+impl Blamer {
+    /// The rules of `rs` and `legacy`, waiting for the history.
+    pub fn new(rs: &Ruleset, legacy: Option<&LegacyRuleset>, opts: &NftOptions) -> Blamer {
+        let rules = rules_now(rs, legacy, opts);
+        // How many rules now have each identity.
+        let keys: Vec<Key> = rules.iter().map(key_now).collect();
+        let mut wanted: HashMap<Key, usize> = HashMap::new();
+        for k in &keys {
+            *wanted.entry(k.clone()).or_default() += 1;
+        }
+        Blamer {
+            rules,
+            keys,
+            wanted,
+            story: Story::default(),
+        }
+    }
+
+    /// The next history record (oldest first).
+    pub fn record(&mut self, s: Stored) {
+        self.story.add(s, &self.wanted);
+    }
+
+    /// Each rule with its record.
+    pub fn finish(self) -> Vec<Blamed> {
+        let mut rules = self.rules;
+        let mut seen: HashMap<&Key, usize> = HashMap::new();
+        for (b, k) in rules.iter_mut().zip(&self.keys) {
+            let nth = seen.entry(k).or_default();
+            b.change = self.story.of(k, *nth, self.wanted[k]);
+            *nth += 1;
+        }
+        rules
+    }
+}
+
+/// Every rule of `rs` and `legacy`, in chain order, not yet blamed.
+fn rules_now(rs: &Ruleset, legacy: Option<&LegacyRuleset>, opts: &NftOptions) -> Vec<Blamed> {
     let mut out = Vec::new();
     let names = crate::render::iptables::SetNames(&opts.ipsets);
     for t in &rs.tables {
@@ -214,19 +271,6 @@ pub fn blame(
                 }
             }
         }
-    }
-    // How many rules now have each identity, and which occurrence each one is.
-    let keys: Vec<Key> = out.iter().map(key_now).collect();
-    let mut wanted: HashMap<Key, usize> = HashMap::new();
-    for k in &keys {
-        *wanted.entry(k.clone()).or_default() += 1;
-    }
-    let story = Story::read(records, &wanted);
-    let mut seen: HashMap<&Key, usize> = HashMap::new();
-    for (b, k) in out.iter_mut().zip(&keys) {
-        let nth = seen.entry(k).or_default();
-        b.change = story.of(k, *nth, wanted[k]);
-        *nth += 1;
     }
     out
 }
