@@ -357,3 +357,47 @@ fn a_poll_loop_drives_the_watcher_through_its_descriptor() {
         "still readable after everything was taken"
     );
 }
+
+/// A rule prints the same in every output: `dump --format iptables-save`, the JSON's
+/// `iptables`, and a watch record (`-p gre`: 1.8.9 names the protocol, 1.8.10 prints `-p 47`).
+#[test]
+fn a_rule_prints_the_same_in_dump_json_and_watch() {
+    let ns = Netns::new("wsame");
+    let ipt = Writer::get("bookworm").tool("iptables-nft");
+    ns.ok(&ipt, &["-A", "INPUT", "-j", "ACCEPT"]);
+    let opts = WatchOptions {
+        legacy_poll: None,
+        ..WatchOptions::default()
+    };
+    let mut w = Watcher::start_in_netns(ns.name(), opts).expect("start watch");
+    ns.ok(&ipt, &["-A", "INPUT", "-p", "gre", "-j", "ACCEPT"]);
+    let Event::Transaction(tx) = next(&mut w) else {
+        panic!("not a transaction")
+    };
+    let watched = tx
+        .records
+        .iter()
+        .find_map(|r| r.rule.as_ref().and_then(|t| t.iptables.clone()))
+        .expect("a record with the rule");
+    let out = ns.nfscope(&["dump", "--format", "iptables-save"]);
+    let save = String::from_utf8_lossy(&out.stdout);
+    let dumped = save
+        .lines()
+        .find(|l| l.contains("gre"))
+        .unwrap_or_else(|| panic!("{save}"));
+    let out = ns.nfscope(&["dump", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let json = v["nftables"]["tables"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|t| t["chains"].as_array().into_iter().flatten())
+        .flat_map(|c| c["rules"].as_array().into_iter().flatten())
+        .filter_map(|r| r["iptables"].as_str())
+        .find(|l| l.contains("-p"))
+        .expect("the rule in the JSON")
+        .to_string();
+    assert_eq!(dumped, "-A INPUT -p gre -j ACCEPT");
+    assert_eq!(watched, dumped);
+    assert_eq!(json, dumped);
+}

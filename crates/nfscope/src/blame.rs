@@ -228,7 +228,7 @@ fn rules_now(rs: &Ruleset, legacy: Option<&LegacyRuleset>, opts: &NftOptions) ->
         for c in &t.chains {
             for (index, r) in c.rules.iter().enumerate() {
                 let iptables = matches!(t.family, Family::Ip | Family::Ip6)
-                    .then(|| iptnft::translate_with(t, c, &r, Reader::From1810, &names))
+                    .then(|| iptnft::translate_with(t, c, &r, Reader::TEXT, &names))
                     .filter(|l| l.refused.is_none())
                     .map(|l| l.line());
                 out.push(Blamed {

@@ -2,8 +2,8 @@
 //! the rule's text before and after, and the semantic diff (a deleted and an added rule paired
 //! into a replacement; what it lost and gained; the `match_removed` alert).
 //!
-//! Meaning, not encoding: two rules are compared through how the newest iptables-nft reads them
-//! (for ip/ip6 tables) or their nft text, so an xt `mark` match and the native `meta mark` form
+//! Meaning, not encoding: two rules are compared through how iptables-nft reads them
+//! (`Reader::TEXT`, the band every output prints; for ip/ip6 tables) or their nft text, so an xt `mark` match and the native `meta mark` form
 //! of the same test are equal, and a 1.8.7 → 1.8.9 round trip raises no alert.
 
 use crate::change::Change;
@@ -205,7 +205,7 @@ fn rule_text_in(idx: &Index<'_>, family: Family, r: &Rule) -> RuleText {
     // Watch records keep nft 1.0.6's text (stable across versions of the history store).
     let nft = nftr::rule(t, c, r, &NftOptions::nft());
     if matches!(family, Family::Ip | Family::Ip6) {
-        let ipt = iptnft::translate(t, c, r, Reader::From1810);
+        let ipt = iptnft::translate(t, c, r, Reader::TEXT);
         if ipt.refused.is_none() {
             let comment = ipt
                 .matches

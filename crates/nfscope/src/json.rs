@@ -231,7 +231,7 @@ fn rule_doc(
     let writer = provenance::of_rule_in(info, t, c, &r);
     let nft = nftr::rule(t, c, &r, opts);
     let (iptables, compat) = if matches!(t.family, Family::Ip | Family::Ip6) {
-        let line = iptnft::translate_with(t, c, &r, Reader::From1810, names);
+        let line = iptnft::translate_with(t, c, &r, Reader::TEXT, names);
         let compat = Reader::ALL
             .iter()
             .map(|rd| CompatEntry {

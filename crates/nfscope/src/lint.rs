@@ -246,7 +246,7 @@ fn table_findings(t: &Table, out: &mut Vec<Finding>) {
             if let Some(v) = unconditional_drop(&r) {
                 if reach.contains(c.name()) {
                     let text = matches!(t.family, Family::Ip | Family::Ip6)
-                        .then(|| iptnft::translate(t, c, &r, Reader::From1810).line())
+                        .then(|| iptnft::translate(t, c, &r, Reader::TEXT).line())
                         .unwrap_or_default();
                     out.push(Finding {
                         id: "unconditional_drop".into(),
@@ -265,7 +265,7 @@ fn table_findings(t: &Table, out: &mut Vec<Finding>) {
                         example.get_or_insert_with(|| {
                             format!(
                                 "{}: loses {}",
-                                iptnft::translate(t, c, &r, Reader::From1810).line(),
+                                iptnft::translate(t, c, &r, Reader::TEXT).line(),
                                 lost.join(", ")
                             )
                         });

@@ -299,7 +299,7 @@ pub fn iptables_save_text(
 ) -> crate::Result<SaveText> {
     let run = move || -> crate::Result<SaveText> {
         let stream = iptnft::SaveStream {
-            reader: Reader::From188,
+            reader: Reader::TEXT,
             counters,
             count_others,
             ipsets: std::sync::OnceLock::new(),
@@ -423,7 +423,7 @@ pub fn dump_with(
                         names: &names,
                         counters,
                     };
-                    let part = iptnft::save_with(rs, fam, Reader::From188, &opts);
+                    let part = iptnft::save_with(rs, fam, Reader::TEXT, &opts);
                     if label && !part.is_empty() {
                         s.push_str(&format!(
                             "# nfscope: {fam} nf_tables backend (iptables-nft)\n"
