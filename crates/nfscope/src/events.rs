@@ -24,6 +24,8 @@ pub struct RuleText {
     /// Position in its chain (0-based) when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub index: Option<usize>,
+    /// nft text; empty for legacy rules, which have none (and then left out of the JSON).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub nft: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iptables: Option<String>,
@@ -712,4 +714,26 @@ pub fn legacy_records(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_legacy_rule_has_no_nft_text_in_json() {
+        let t = RuleText {
+            handle: None,
+            index: Some(0),
+            nft: String::new(),
+            iptables: Some("-A INPUT -j ACCEPT".into()),
+            parts: vec![],
+            target: None,
+            comment: None,
+        };
+        let v = serde_json::to_value(&t).expect("json");
+        assert!(v.get("nft").is_none(), "{v}");
+        let back: RuleText = serde_json::from_value(v).expect("read back");
+        assert_eq!(back.nft, "");
+    }
 }
