@@ -284,7 +284,7 @@ fn read_backends(
 /// `nfscope blame`, embedded: the live rules, the history database, and what the library makes
 /// of the two.
 fn blame(cli: &Cli, a: &BlameArgs) -> Result<()> {
-    use nfscope::blame::{self, TextFormat};
+    use nfscope::blame;
     let history = nfscope::history::History::open_existing(&a.file)?;
     let (rs, legacy) = read_backends(cli, &a.filter, backend(a.backend))?;
     let opts = output::nft_options_for(cli.netns.as_deref(), &rs)?;
@@ -298,24 +298,15 @@ fn blame(cli: &Cli, a: &BlameArgs) -> Result<()> {
             && f.chain.as_ref().is_none_or(|c| &b.chain == c)
             && f.family.is_none_or(|fam| b.family == family(fam).name())
     });
-    let out = std::io::stdout().lock();
-    let res = match a.format {
-        Format::Json => {
-            let mut out = std::io::BufWriter::new(out);
-            serde_json::to_writer_pretty(&mut out, &rules)
-                .map_err(std::io::Error::other)
-                .and_then(|()| writeln!(out))
-                .and_then(|()| out.flush())
-        }
-        Format::Nft => blame::write_text(std::io::BufWriter::new(out), &rules, TextFormat::Nft),
-        Format::IptablesSave => blame::write_text(
-            std::io::BufWriter::new(out),
-            &rules,
-            TextFormat::IptablesSave,
-        ),
+    let format = match a.format {
+        Format::Nft => blame::Format::Nft,
+        Format::IptablesSave => blame::Format::IptablesSave,
+        Format::Json => blame::Format::Json,
     };
-    match res {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        r => Ok(r?),
-    }
+    write_streamed(|w| {
+        for c in blame::chunks(&rules, format) {
+            w.write_all(c.as_bytes())?;
+        }
+        Ok(())
+    })
 }

@@ -289,41 +289,77 @@ fn key_now(b: &Blamed) -> Key {
     }
 }
 
-/// How [`write_text`] prints each rule.
+/// How blame prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TextFormat {
-    /// nft text (legacy rules, which have none, as their save line).
+pub enum Format {
+    /// nft text (legacy rules, which have none, as their save line), each rule followed by
+    /// what gave it its form.
     Nft,
-    /// iptables-save lines (rules iptables cannot read as their nft text).
+    /// iptables-save lines (rules iptables cannot read as their nft text), the same way.
     IptablesSave,
+    /// A JSON array of [`Blamed`] (schema in docs/json-schema.md).
+    Json,
 }
 
-/// `rules` as text: a header per chain, each rule, and under it what gave it its form.
-pub fn write_text<W: std::io::Write>(
-    mut w: W,
-    rules: &[Blamed],
-    format: TextFormat,
-) -> std::io::Result<()> {
-    let mut chain: Option<(&str, &str, &str, &str)> = None;
-    for b in rules {
-        let here = (
-            b.backend,
-            b.family.as_str(),
-            b.table.as_str(),
-            b.chain.as_str(),
-        );
-        if chain != Some(here) {
-            chain = Some(here);
-            writeln!(w, "# {} {} {} {}", b.backend, b.family, b.table, b.chain)?;
+/// The output for `rules` in pieces, one per chain: their concatenation is the whole output
+/// (the JSON array's brackets included), so the daemon can stream the pieces and a client print
+/// them as they come, byte for byte what embedded mode prints.
+pub fn chunks(rules: &[Blamed], format: Format) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut start = 0;
+    while start < rules.len() {
+        let here = chain_of(&rules[start]);
+        let end = start
+            + rules[start..]
+                .iter()
+                .take_while(|b| chain_of(b) == here)
+                .count();
+        let mut s = String::new();
+        for (i, b) in rules[start..end].iter().enumerate() {
+            match format {
+                Format::Json => {
+                    s.push_str(if start + i == 0 { "[\n" } else { ",\n" });
+                    let v = serde_json::to_string_pretty(b).unwrap_or_default();
+                    for (j, line) in v.lines().enumerate() {
+                        if j > 0 {
+                            s.push('\n');
+                        }
+                        s.push_str("  ");
+                        s.push_str(line);
+                    }
+                }
+                Format::Nft | Format::IptablesSave => {
+                    if i == 0 {
+                        s.push_str(&format!(
+                            "# {} {} {} {}\n",
+                            b.backend, b.family, b.table, b.chain
+                        ));
+                    }
+                    let text = match format {
+                        Format::IptablesSave => b.iptables.as_ref().or(b.nft.as_ref()),
+                        _ => b.nft.as_ref().or(b.iptables.as_ref()),
+                    };
+                    s.push_str(text.map_or("", String::as_str));
+                    s.push_str("\n    ");
+                    s.push_str(&origin(b));
+                    s.push('\n');
+                }
+            }
         }
-        let text = match format {
-            TextFormat::Nft => b.nft.as_ref().or(b.iptables.as_ref()),
-            TextFormat::IptablesSave => b.iptables.as_ref().or(b.nft.as_ref()),
-        };
-        writeln!(w, "{}", text.map_or("", String::as_str))?;
-        writeln!(w, "    {}", origin(b))?;
+        out.push(s);
+        start = end;
     }
-    w.flush()
+    if format == Format::Json {
+        match out.last_mut() {
+            Some(last) => last.push_str("\n]\n"),
+            None => out.push("[]\n".to_string()),
+        }
+    }
+    out
+}
+
+fn chain_of(b: &Blamed) -> (&str, &str, &str, &str) {
+    (b.backend, &b.family, &b.table, &b.chain)
 }
 
 /// One line: the change that gave `b` its form (or that it predates the history) and its writer.
@@ -465,5 +501,30 @@ mod tests {
         );
         assert_eq!(s.of(&k, 1, 3).map(|s| s.id), Some(7));
         assert_eq!(s.of(&k, 2, 3).map(|s| s.id), Some(9));
+    }
+
+    #[test]
+    fn json_chunks_make_the_pretty_array() {
+        let w = provenance::legacy(nfscope_wire::xt::entry::Family::Ipv4);
+        let mk = |chain: &str, i: usize| Blamed {
+            backend: "legacy",
+            family: "ip".into(),
+            table: "filter".into(),
+            chain: chain.into(),
+            handle: None,
+            index: i,
+            nft: None,
+            iptables: Some(format!("-A {chain} -j ACCEPT")),
+            writer: w.clone(),
+            change: None,
+        };
+        let rules = vec![mk("INPUT", 0), mk("INPUT", 1), mk("FORWARD", 0)];
+        let parts = chunks(&rules, Format::Json);
+        assert_eq!(parts.len(), 2, "one piece per chain");
+        let want = serde_json::to_string_pretty(&rules).expect("json") + "\n";
+        assert_eq!(parts.concat(), want);
+        assert_eq!(chunks(&[], Format::Json).concat(), "[]\n");
+        let text = chunks(&rules, Format::IptablesSave).concat();
+        assert!(text.starts_with("# legacy ip filter INPUT\n-A INPUT -j ACCEPT\n    before the history began; writer iptables-legacy (certain)\n"), "{text}");
     }
 }
