@@ -568,18 +568,24 @@ fn run_py(ctx: &Ctx, path: &Path, rel: &str) -> Result<Vec<Record>> {
         if let Listing::Text(theirs) = listing(exec(&ns, "nft", &["list", "ruleset"], None)?) {
             let ours_text = ours(ctx, &ns, &["--format", "nft", "--xt", "nft"])?;
             let (tt, ot) = (parse_listing(&theirs), parse_listing(&ours_text));
+            // Per chain, nft's lines aligned with ours (a line we leave out or add does not
+            // shift the rest); the n-th instance of a chain is nft's n-th line.
+            let mut aligned: BTreeMap<(String, String), Vec<(String, String)>> = BTreeMap::new();
             let mut pos: BTreeMap<(String, String), usize> = BTreeMap::new();
             for x in &inst {
                 let k = (x.table.clone(), x.chain.clone());
+                let pairs = aligned.entry(k.clone()).or_insert_with(|| {
+                    let (a, b) = (
+                        chain_lines(&tt, &x.table, &x.chain),
+                        chain_lines(&ot, &x.table, &x.chain),
+                    );
+                    line_diff(&a, &b)
+                        .into_iter()
+                        .map(|(x, y)| (x.to_string(), y.unwrap_or("").to_string()))
+                        .collect()
+                });
                 let n = pos.entry(k).or_insert(0);
-                let line_of = |m: &BTreeMap<String, Table>| {
-                    m.get(&x.table)
-                        .and_then(|t| t.chains.get(&x.chain))
-                        .and_then(|c| c.get(*n))
-                        .cloned()
-                        .unwrap_or_default()
-                };
-                let (a, b) = (line_of(&tt), line_of(&ot));
+                let (a, b) = pairs.get(*n).cloned().unwrap_or_default();
                 *n += 1;
                 recs.push(rec(
                     x,
@@ -634,6 +640,13 @@ fn run_py(ctx: &Ctx, path: &Path, rel: &str) -> Result<Vec<Record>> {
         recs.extend(other_lines(rel, &tt, &ot));
     }
     Ok(recs)
+}
+
+fn chain_lines<'a>(m: &'a BTreeMap<String, Table>, table: &str, chain: &str) -> Vec<&'a str> {
+    m.get(table)
+        .and_then(|t| t.chains.get(chain))
+        .map(|c| c.iter().map(String::as_str).collect())
+        .unwrap_or_default()
 }
 
 /// The non-rule lines of every table (set, map and object definitions, chain properties).
@@ -1175,7 +1188,9 @@ fn counts(records: &[Record]) -> BTreeMap<&'static str, Counts> {
 fn summary(records: &[Record], examples: usize) -> String {
     let mut s = String::new();
     let m = counts(records);
-    s.push_str("corpus            loadable  identical  different  failed-to-load  nft-crashed\n");
+    s.push_str(
+        "corpus            loadable  identical  different (distinct)  failed-to-load  nft-crashed\n",
+    );
     let order = CORPORA
         .iter()
         .copied()
@@ -1196,9 +1211,23 @@ fn summary(records: &[Record], examples: usize) -> String {
         } else {
             0.0
         };
+        let mut distinct: Vec<&str> = records
+            .iter()
+            .filter(|r| r.corpus == k)
+            .filter_map(|r| match &r.status {
+                Status::Different(a, _) => Some(a.as_str()),
+                _ => None,
+            })
+            .collect();
+        distinct.sort_unstable();
+        distinct.dedup();
         s.push_str(&format!(
-            "{k:<16} {loadable:>9} {:>10} ({pct:.1}%) {:>8} {:>14} {:>12}\n",
-            c.identical, c.different, c.failed, c.crashed
+            "{k:<16} {loadable:>9} {:>10} ({pct:.1}%) {:>8} ({:>4}) {:>14} {:>12}\n",
+            c.identical,
+            c.different,
+            distinct.len(),
+            c.failed,
+            c.crashed
         ));
     }
     s.push_str("\ndifferences by category (count, then nft's line / ours):\n");
