@@ -8,9 +8,12 @@
 //! - `raw-dump`: the floor itself, as a process of its own so its peak RSS is comparable:
 //!   per-chain `NFT_MSG_GETRULE` dumps that decode nothing ([`nfscope::snapshot::raw_rule_dump`]).
 //! - `raw-legacy`: the legacy floor: the x_tables getsockopt reads, decoding nothing.
+//! - `fidelity`: nfscope's text against nft / iptables-save on upstream's own test suites
+//!   (nftables tests/py and tests/shell dumps, iptables extensions/*.t). See docs/fidelity.md.
 
 mod bench;
 mod daemonbench;
+mod fidelity;
 mod legacybench;
 mod measure;
 mod watchbench;
@@ -40,6 +43,10 @@ enum Cmd {
     /// records triggering the poll, and with polling alone (enables audit for the run and
     /// restores it).
     LegacyBench(legacybench::Args),
+    /// Fidelity: load upstream's own test suites (nftables tests/py/*/*.t and
+    /// tests/shell/testcases/**/dumps/*.nft, iptables extensions/*.t) into throw-away namespaces
+    /// and compare `nfscope dump` with `nft list ruleset` and the `*-save` tools.
+    Fidelity(fidelity::Args),
     /// The floor: per-chain GETRULE dumps inside a namespace, decoding nothing; prints
     /// `{"bytes":…,"messages":…}`.
     RawDump {
@@ -73,6 +80,7 @@ fn main() -> ExitCode {
         Cmd::WatchBench(a) => watchbench::run(&a),
         Cmd::DaemonBench(a) => daemonbench::run(&a),
         Cmd::LegacyBench(a) => legacybench::run(&a),
+        Cmd::Fidelity(a) => fidelity::run(&a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
