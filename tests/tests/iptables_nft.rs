@@ -357,3 +357,31 @@ COMMIT\n";
         }
     }
 }
+
+/// Targets iptables-nft 1.8.9 writes natively whose meaning lives in an attribute: `-j TRACE`
+/// is `meta nftrace set 1`, and `--nflog-size 0` is a log snaplen attribute of 0 (its
+/// presence is the flag). Our save text must keep both, as the real `iptables-nft-save` does.
+#[test]
+fn trace_and_nflog_size_zero_are_kept() {
+    let rules = "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -j TRACE\n\
+-A OUTPUT -p tcp -m tcp --dport 22 -j TRACE\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\n\
+:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -j NFLOG --nflog-size 0\n\
+-A INPUT -j NFLOG --nflog-group 3 --nflog-size 128\nCOMMIT\n";
+    let writer = Writer::get("bookworm");
+    let ns = Netns::new("trace");
+    ns.run_stdin(&writer.tool("iptables-nft-restore"), &[], rules);
+    let real = ns.ok(&writer.tool("iptables-nft-save"), &[]);
+    let (rs, _) = snapshot::take_in_netns(ns.name(), &Options::default()).expect("snapshot");
+    let ours = iptnft::save(&rs, nfscope::wire::nft::Family::Ip, Reader::From188, false);
+    let strip = |s: &str| {
+        s.lines()
+            .filter(|l| !l.starts_with("# Generated") && !l.starts_with("# Completed"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert!(
+        real.contains("-j TRACE") && real.contains("--nflog-size 0"),
+        "{real}"
+    );
+    nfscope_tests::assert_same_lines("iptables-nft-save", &strip(&ours), &strip(&real));
+}

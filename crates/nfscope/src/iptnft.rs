@@ -220,6 +220,14 @@ pub fn translate_with(
             out.refused.get_or_insert(why);
         }
         match e {
+            // `meta nftrace set 1`: what iptables-nft writes for `-j TRACE`
+            Expr::Meta(m) if m.sreg.is_some() && m.key == Some(NFT_META_NFTRACE) => {
+                out.target = Some(Part {
+                    text: "-j TRACE".to_string(),
+                    exprs: vec![i],
+                    native: true,
+                });
+            }
             Expr::Meta(m) if m.dreg.is_some() => {
                 load = m.key.map(|k| (Load::Meta(k), i));
                 mask = None;
@@ -497,7 +505,8 @@ pub fn translate_with(
                 if let Some(g) = l.group.filter(|g| *g != 0) {
                     let _ = write!(text, " --nflog-group {g}");
                 }
-                if let Some(s) = l.snaplen.filter(|s| *s != 0) {
+                // the attribute's presence is the flag (`--nflog-size 0` is kept)
+                if let Some(s) = l.snaplen {
                     let _ = write!(text, " --nflog-size {s}");
                 }
                 if let Some(q) = l.qthreshold.filter(|q| *q != 1 && *q != 0) {
@@ -530,6 +539,9 @@ pub fn translate_with(
     out.head = head.into_iter().flatten().collect();
     out
 }
+
+/// `NFT_META_NFTRACE`.
+const NFT_META_NFTRACE: u32 = 12;
 
 /// Why `reader` refuses a table holding `e`, if it does (its list of known expression names).
 fn refuses(e: &Expr, reader: Reader) -> Option<String> {
