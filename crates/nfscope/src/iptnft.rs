@@ -509,7 +509,7 @@ pub fn translate_with(
                 if let Some(s) = l.snaplen {
                     let _ = write!(text, " --nflog-size {s}");
                 }
-                if let Some(q) = l.qthreshold.filter(|q| *q != 1 && *q != 0) {
+                if let Some(q) = l.qthreshold.filter(|q| *q != 0) {
                     let _ = write!(text, " --nflog-threshold {q}");
                 }
                 out.target = Some(Part {
@@ -978,7 +978,28 @@ fn table_pieces(t: &Table, chains: &[&Chain], body: Option<Vec<&str>>, emit: &mu
         return;
     };
     let mut head = format!("*{name}\n");
+    // iptables-nft-save 1.8.9 prints every built-in chain of the table, those nf_tables
+    // does not hold as `ACCEPT [0:0]`, in hook order before the others
+    let builtins = builtin_chains(name);
+    let mut next = 0;
+    let mut missing_upto = |head: &mut String, hook: u32| {
+        while let Some(&(b, h)) = builtins.get(next) {
+            if h > hook {
+                break;
+            }
+            next += 1;
+            if !chains.iter().any(|c| c.is_base() && c.name() == b) {
+                let _ = writeln!(head, ":{b} ACCEPT [0:0]");
+            }
+        }
+    };
     for c in chains {
+        let hook = if c.is_base() {
+            c.attrs.hook.as_ref().and_then(|h| h.hooknum).unwrap_or(0)
+        } else {
+            u32::MAX
+        };
+        missing_upto(&mut head, hook);
         let (pk, by) = c
             .attrs
             .counters
@@ -996,11 +1017,28 @@ fn table_pieces(t: &Table, chains: &[&Chain], body: Option<Vec<&str>>, emit: &mu
             let _ = writeln!(head, ":{} - [0:0]", c.name());
         }
     }
+    missing_upto(&mut head, u32::MAX);
     emit(&head);
     for b in body {
         emit(b);
     }
     emit("COMMIT\n");
+}
+
+/// The built-in chains of an iptables table and their hooks (`NF_INET_*`), in hook order.
+fn builtin_chains(table: &str) -> &'static [(&'static str, u32)] {
+    const PRE: (&str, u32) = ("PREROUTING", 0);
+    const IN: (&str, u32) = ("INPUT", 1);
+    const FWD: (&str, u32) = ("FORWARD", 2);
+    const OUT: (&str, u32) = ("OUTPUT", 3);
+    const POST: (&str, u32) = ("POSTROUTING", 4);
+    match table {
+        "filter" | "security" => &[IN, FWD, OUT],
+        "nat" => &[PRE, IN, OUT, POST],
+        "mangle" => &[PRE, IN, FWD, OUT, POST],
+        "raw" => &[PRE, OUT],
+        _ => &[],
+    }
 }
 
 /// Whether iptables-save prints anything for `family` (a table, or its incompatible line).
