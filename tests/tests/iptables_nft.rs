@@ -357,3 +357,57 @@ COMMIT\n";
         }
     }
 }
+
+/// Targets iptables-nft 1.8.9 writes natively whose meaning lives in an attribute: `-j TRACE`
+/// is `meta nftrace set 1`, and `--nflog-size 0` is a log snaplen attribute of 0 (its
+/// presence is the flag). Our save text must keep both, as the real `iptables-nft-save` does.
+#[test]
+fn trace_and_nflog_size_zero_are_kept() {
+    let rules = "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -j TRACE\n\
+-A OUTPUT -p tcp -m tcp --dport 22 -j TRACE\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\n\
+:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -j NFLOG --nflog-size 0\n\
+-A INPUT -j NFLOG --nflog-group 3 --nflog-size 128\nCOMMIT\n";
+    let writer = Writer::get("bookworm");
+    let ns = Netns::new("trace");
+    ns.run_stdin(&writer.tool("iptables-nft-restore"), &[], rules);
+    let real = ns.ok(&writer.tool("iptables-nft-save"), &[]);
+    let (rs, _) = snapshot::take_in_netns(ns.name(), &Options::default()).expect("snapshot");
+    let ours = iptnft::save(&rs, nfscope::wire::nft::Family::Ip, Reader::From188, false);
+    let strip = |s: &str| {
+        s.lines()
+            .filter(|l| !l.starts_with("# Generated") && !l.starts_with("# Completed"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert!(
+        real.contains("-j TRACE") && real.contains("--nflog-size 0"),
+        "{real}"
+    );
+    nfscope_tests::assert_same_lines("iptables-nft-save", &strip(&ours), &strip(&real));
+}
+
+/// iptables-nft-save 1.8.9 prints every built-in chain of a table it prints, those the
+/// nf_tables table lacks as `ACCEPT [0:0]` (here: a filter table nft made with INPUT only, a
+/// nat table with POSTROUTING only).
+#[test]
+fn builtin_chains_are_all_printed() {
+    let ns = Netns::new("builtin");
+    ns.run_stdin(
+        "nft",
+        &["-f", "-"],
+        "table ip filter {\n chain INPUT {\n  type filter hook input priority 0; policy drop;\n  accept\n }\n chain zz {\n }\n}\n\
+table ip nat {\n chain POSTROUTING {\n  type nat hook postrouting priority 100;\n }\n}\n\
+table ip raw {\n chain OUTPUT {\n  type filter hook output priority -300;\n }\n}\n",
+    );
+    let real = ns.ok(&Writer::get("bookworm").tool("iptables-nft-save"), &[]);
+    let (rs, _) = snapshot::take_in_netns(ns.name(), &Options::default()).expect("snapshot");
+    let ours = iptnft::save(&rs, nfscope::wire::nft::Family::Ip, Reader::From188, false);
+    let strip = |s: &str| {
+        s.lines()
+            .filter(|l| !l.starts_with("# Generated") && !l.starts_with("# Completed"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert!(real.contains(":FORWARD ACCEPT [0:0]"), "{real}");
+    nfscope_tests::assert_same_lines("iptables-nft-save", &strip(&ours), &strip(&real));
+}

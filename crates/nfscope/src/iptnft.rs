@@ -225,6 +225,14 @@ pub fn translate_with(
             out.refused.get_or_insert(why);
         }
         match e {
+            // `meta nftrace set 1`: what iptables-nft writes for `-j TRACE`
+            Expr::Meta(m) if m.sreg.is_some() && m.key == Some(NFT_META_NFTRACE) => {
+                out.target = Some(Part {
+                    text: "-j TRACE".to_string(),
+                    exprs: vec![i],
+                    native: true,
+                });
+            }
             Expr::Meta(m) if m.dreg.is_some() => {
                 load = m.key.map(|k| (Load::Meta(k), i));
                 mask = None;
@@ -502,10 +510,11 @@ pub fn translate_with(
                 if let Some(g) = l.group.filter(|g| *g != 0) {
                     let _ = write!(text, " --nflog-group {g}");
                 }
-                if let Some(s) = l.snaplen.filter(|s| *s != 0) {
+                // the attribute's presence is the flag (`--nflog-size 0` is kept)
+                if let Some(s) = l.snaplen {
                     let _ = write!(text, " --nflog-size {s}");
                 }
-                if let Some(q) = l.qthreshold.filter(|q| *q != 1 && *q != 0) {
+                if let Some(q) = l.qthreshold.filter(|q| *q != 0) {
                     let _ = write!(text, " --nflog-threshold {q}");
                 }
                 out.target = Some(Part {
@@ -535,6 +544,9 @@ pub fn translate_with(
     out.head = head.into_iter().flatten().collect();
     out
 }
+
+/// `NFT_META_NFTRACE`.
+const NFT_META_NFTRACE: u32 = 12;
 
 /// Why `reader` refuses a table holding `e`, if it does (its list of known expression names).
 fn refuses(e: &Expr, reader: Reader) -> Option<String> {
@@ -971,7 +983,28 @@ fn table_pieces(t: &Table, chains: &[&Chain], body: Option<Vec<&str>>, emit: &mu
         return;
     };
     let mut head = format!("*{name}\n");
+    // iptables-nft-save 1.8.9 prints every built-in chain of the table, those nf_tables
+    // does not hold as `ACCEPT [0:0]`, in hook order before the others
+    let builtins = builtin_chains(name);
+    let mut next = 0;
+    let mut missing_upto = |head: &mut String, hook: u32| {
+        while let Some(&(b, h)) = builtins.get(next) {
+            if h > hook {
+                break;
+            }
+            next += 1;
+            if !chains.iter().any(|c| c.is_base() && c.name() == b) {
+                let _ = writeln!(head, ":{b} ACCEPT [0:0]");
+            }
+        }
+    };
     for c in chains {
+        let hook = if c.is_base() {
+            c.attrs.hook.as_ref().and_then(|h| h.hooknum).unwrap_or(0)
+        } else {
+            u32::MAX
+        };
+        missing_upto(&mut head, hook);
         let (pk, by) = c
             .attrs
             .counters
@@ -989,11 +1022,28 @@ fn table_pieces(t: &Table, chains: &[&Chain], body: Option<Vec<&str>>, emit: &mu
             let _ = writeln!(head, ":{} - [0:0]", c.name());
         }
     }
+    missing_upto(&mut head, u32::MAX);
     emit(&head);
     for b in body {
         emit(b);
     }
     emit("COMMIT\n");
+}
+
+/// The built-in chains of an iptables table and their hooks (`NF_INET_*`), in hook order.
+fn builtin_chains(table: &str) -> &'static [(&'static str, u32)] {
+    const PRE: (&str, u32) = ("PREROUTING", 0);
+    const IN: (&str, u32) = ("INPUT", 1);
+    const FWD: (&str, u32) = ("FORWARD", 2);
+    const OUT: (&str, u32) = ("OUTPUT", 3);
+    const POST: (&str, u32) = ("POSTROUTING", 4);
+    match table {
+        "filter" | "security" => &[IN, FWD, OUT],
+        "nat" => &[PRE, IN, OUT, POST],
+        "mangle" => &[PRE, IN, FWD, OUT, POST],
+        "raw" => &[PRE, OUT],
+        _ => &[],
+    }
 }
 
 /// Whether iptables-save prints anything for `family` (a table, or its incompatible line).

@@ -112,6 +112,9 @@ pub struct Folder<'a> {
     deps: [Option<usize>; 3],
     /// Network protocol learned from `meta nfproto` (2 / 10) for nat/reject printing.
     nfproto: Option<u8>,
+    /// The ICMP / ICMPv6 type matched so far and its statement: it decides the names of the
+    /// fields after the checksum, and is an implicit dependency of the type-specific ones.
+    icmp_type: Option<(u8, usize)>,
     /// Stacked link-layer headers (bit offset where each starts): ether, then vlan...
     ll_stack: Vec<(u32, &'static Proto)>,
     /// The last `>=` relational (statement index, lhs text, value text), to merge with a
@@ -229,6 +232,8 @@ fn ct_info(key: u32, nfproto: Option<u8>) -> (Dt, Order, u32) {
         18 => (Dt::CtEvent, Order::Host, 4),
         19 | 20 => (Dt::Ipv4, Order::Big, 4),
         21 | 22 => (Dt::Ipv6, Order::Big, 16),
+        // `ct id`: nft's template is big-endian
+        23 => (Dt::Integer, Order::Big, 4),
         _ => (Dt::Integer, Order::Host, 4),
     }
 }
@@ -299,6 +304,7 @@ impl<'a> Folder<'a> {
             ctx,
             deps: [None; 3],
             nfproto,
+            icmp_type: None,
             ll_stack,
             last_gte: None,
             depth: 0,
@@ -400,7 +406,7 @@ impl<'a> Folder<'a> {
             let mut ok = true;
             let mut pieces = Vec::new();
             while cur < end {
-                let Some(f) = p.field_for(cur, end - cur) else {
+                let Some(f) = p.field_for(cur, end - cur, self.icmp_type.map(|t| t.0)) else {
                     ok = false;
                     break;
                 };
@@ -680,6 +686,7 @@ impl<'a> Folder<'a> {
                     };
                     let idx = self.push(format!("{} {op_txt}{text}", l.text));
                     self.after_payload_match(*base, &l, &vbytes, op == 0 && prefix.is_none(), idx);
+                    self.drop_implied_icmp_type(&l);
                 }
             }
             _ => {
@@ -696,15 +703,13 @@ impl<'a> Folder<'a> {
                         let m = datatype::to_u128(mask, il.order);
                         let inner = (**inner).clone();
                         self.kill_for(&inner);
-                        if op == 1 {
-                            format!("{} {}", il.text, datatype::print_bitmask(il.dt, m, ","))
-                        } else {
-                            format!(
-                                "{} & {} == 0",
-                                il.text,
-                                datatype::print_bitmask(il.dt, m, " | ")
-                            )
-                        }
+                        // `x & m == 0` is nft's negated flag test `x ! m`
+                        let neg = if op == 1 { "" } else { "! " };
+                        format!(
+                            "{} {neg}{}",
+                            il.text,
+                            datatype::print_bitmask(il.dt, m, ",")
+                        )
                     }
                     X::Mask { inner, mask, xor }
                         if flag_test && xor.iter().all(|&b| b == 0) && (op == 1 || op == 0) =>
@@ -746,6 +751,28 @@ impl<'a> Folder<'a> {
                         let v = datatype::print_flag_value(l.dt, &right, l.order);
                         format!("{} {opstr} {v}", l.text)
                     }
+                    X::Ct { .. } | X::Meta(_) | X::Named { .. }
+                        if op <= 1
+                            && l.parts.is_empty()
+                            && l.dt != Dt::String
+                            && l.order == Order::Big
+                            && !right.is_empty()
+                            && (right.len() as u32) * 8 < l.bits =>
+                    {
+                        // a compare on fewer bytes than the value is a prefix match
+                        // (`ct original ip saddr 192.168.1.0/24`)
+                        let lc = left.clone();
+                        self.kill_for(&lc);
+                        let plen = right.len() as u32 * 8;
+                        let mut full = right.clone();
+                        full.resize(l.bits.div_ceil(8) as usize, 0);
+                        let neg = if op == 1 { "!= " } else { "" };
+                        format!(
+                            "{} {neg}{}/{plen}",
+                            l.text,
+                            print_value(l.dt, &full, Order::Big)
+                        )
+                    }
                     _ => {
                         let op_txt = if opstr == "==" {
                             String::new()
@@ -785,6 +812,27 @@ impl<'a> Folder<'a> {
         }
     }
 
+    /// A match on a type-specific ICMP field (`icmp mtu`) implies the `icmp type` matched
+    /// before it: nft does not print that dependency.
+    fn drop_implied_icmp_type(&mut self, l: &Lhs) {
+        let Some((_, i)) = self.icmp_type else { return };
+        let (p, name) = if let Some(n) = l.text.strip_prefix("icmp ") {
+            (&proto::ICMP, n)
+        } else if let Some(n) = l.text.strip_prefix("icmpv6 ") {
+            (&proto::ICMP6, n)
+        } else {
+            return;
+        };
+        if p.fields
+            .iter()
+            .any(|f| f.name == name && f.dep.implies_type())
+        {
+            if let Some(s) = self.stmts.get_mut(i) {
+                s.removed = true;
+            }
+        }
+    }
+
     /// Protocol context and dependency bookkeeping after `payload field == value`.
     fn after_payload_match(&mut self, base: u32, l: &Lhs, v: &[u8], is_eq: bool, idx: usize) {
         if base > TH {
@@ -814,6 +862,11 @@ impl<'a> Folder<'a> {
         }
         if !is_eq {
             return;
+        }
+        if b == TH as usize && (l.text == "icmp type" || l.text == "icmpv6 type") {
+            if let Some(&t) = v.first() {
+                self.icmp_type = Some((t, idx));
+            }
         }
         let p = if b == LL as usize {
             match self.ll_stack.last() {
@@ -888,18 +941,22 @@ impl<'a> Folder<'a> {
                     match be_int(v) {
                         0x0800 => 2,
                         0x86dd => 10,
+                        0x0806 => 3,
                         _ => 0,
                     }
                 };
                 let p = match np {
                     2 => Some(&proto::IP),
                     10 => Some(&proto::IP6),
+                    3 => Some(&proto::ARP),
                     _ => None,
                 };
                 if let Some(p) = p {
                     self.ctx[NH as usize] = Some(p);
                     self.deps[NH as usize] = Some(idx);
-                    self.nfproto = Some(np);
+                    if np != 3 {
+                        self.nfproto = Some(np);
+                    }
                 }
             }
             _ => {}
@@ -1574,15 +1631,8 @@ impl<'a> Folder<'a> {
             Expr::Xfrm(x) => {
                 let dir = if x.dir == Some(1) { "out" } else { "in" };
                 let key = x.key.unwrap_or(0);
-                let (name, dt, order, bytes) = match key {
-                    1 => ("ip daddr", Dt::Ipv4, Order::Big, 4),
-                    2 => ("ip saddr", Dt::Ipv4, Order::Big, 4),
-                    3 => ("ip6 daddr", Dt::Ipv6, Order::Big, 16),
-                    4 => ("ip6 saddr", Dt::Ipv6, Order::Big, 16),
-                    5 => ("reqid", Dt::Integer, Order::Big, 4),
-                    6 => ("spi", Dt::Integer, Order::Big, 4),
-                    _ => ("unknown", Dt::Integer, Order::Big, 4),
-                };
+                let (name, dt, order, bytes) =
+                    xfrm_key(key).unwrap_or(("unknown", Dt::Integer, Order::Big, 4));
                 let sp = match x.spnum {
                     Some(n) if n > 0 => format!(" spnum {n}"),
                     _ => String::new(),
@@ -1765,6 +1815,9 @@ impl<'a> Folder<'a> {
                         "timestamp",
                         &[("kind", 0), ("length", 1), ("tsval", 2), ("tsecr", 6)],
                     ),
+                    19 => ("md5sig", &[("kind", 0), ("length", 1)]),
+                    30 => ("mptcp", &[("kind", 0), ("length", 1)]),
+                    34 => ("fastopen", &[("kind", 0), ("length", 1)]),
                     _ => ("", &[]),
                 };
                 let name = if name.is_empty() {
@@ -1772,6 +1825,12 @@ impl<'a> Folder<'a> {
                 } else {
                     name.to_string()
                 };
+                if x.dreg.is_none() && x.sreg.is_none() {
+                    // no load and no write: the option is reset (turned into NOPs)
+                    self.kill_dep(TH as usize);
+                    self.push(format!("reset tcp option {name}"));
+                    return;
+                }
                 if present {
                     (format!("tcp option {name}"), Dt::Boolean)
                 } else {
@@ -1830,6 +1889,23 @@ impl<'a> Folder<'a> {
                     }
                 }
             }
+            3 => {
+                let name = sctp_chunk(ty as u32).map_or_else(|| ty.to_string(), str::to_string);
+                // the fields every chunk has (nft's sctp chunk templates)
+                let f = match (off, len) {
+                    (0, 1) => Some(("type", Dt::Integer)),
+                    (1, 1) => Some(("flags", Dt::Integer)),
+                    (2, 2) => Some(("length", Dt::Integer)),
+                    _ => None,
+                };
+                if present {
+                    (format!("sctp chunk {name}"), Dt::Boolean)
+                } else if let Some((f, dt)) = f {
+                    (format!("sctp chunk {name} {f}"), dt)
+                } else {
+                    (format!("exthdr op {op} type {ty}"), Dt::Integer)
+                }
+            }
             _ => (format!("exthdr op {op} type {ty}"), Dt::Integer),
         };
         if let Some(s) = x.sreg {
@@ -1847,7 +1923,7 @@ impl<'a> Folder<'a> {
         // exthdr_dependency_kill: a TCP option implies tcp, an IPv6 extension header or an IPv4
         // option implies the network protocol
         match op {
-            1 => self.kill_dep(TH as usize),
+            1 | 3 => self.kill_dep(TH as usize),
             0 | 2 => self.kill_dep(NH as usize),
             _ => {}
         }
@@ -2035,7 +2111,29 @@ impl<'a> Folder<'a> {
             inner.push(' ');
             inner.push_str(&super::stmt::stateless(e));
         }
-        if d.sreg_data.is_some() {
+        let dparts = s.map(set::data_parts).unwrap_or_default();
+        if d.sreg_data.is_some() && dparts.len() > 1 {
+            // concatenated data: one component per register run (`: 10.0.0.1 . 80`)
+            let mut r = reg32(d.sreg_data.unwrap_or(0));
+            inner.push_str(" : ");
+            for (i, p) in dparts.iter().enumerate() {
+                if i > 0 {
+                    inner.push_str(" . ");
+                }
+                match self.regs.get(&r).cloned() {
+                    Some(X::Imm(v)) => {
+                        let n = (p.bytes as usize).min(v.len());
+                        inner.push_str(&print_value(p.dt, &v[..n], p.order));
+                    }
+                    Some(x) => {
+                        self.kill_for(&x);
+                        inner.push_str(&self.lhs(&x).text);
+                    }
+                    None => inner.push_str(&format!("reg{r}")),
+                }
+                r = r.saturating_add(p.bytes.div_ceil(4).max(1));
+            }
+        } else if d.sreg_data.is_some() {
             let dl = s.and_then(set::data_type).unwrap_or(ElemType {
                 dt: Dt::Integer,
                 order: Order::Host,
@@ -2085,6 +2183,48 @@ impl<'a> Folder<'a> {
         }
         !first
     }
+}
+
+/// An `ipsec` (xfrm) key (`enum nft_xfrm_keys`): its name, datatype, byte order and size.
+pub(super) fn xfrm_key(key: u32) -> Option<(&'static str, Dt, Order, u32)> {
+    Some(match key {
+        1 => ("ip daddr", Dt::Ipv4, Order::Big, 4),
+        2 => ("ip6 daddr", Dt::Ipv6, Order::Big, 16),
+        3 => ("ip saddr", Dt::Ipv4, Order::Big, 4),
+        4 => ("ip6 saddr", Dt::Ipv6, Order::Big, 16),
+        5 => ("reqid", Dt::Integer, Order::Host, 4),
+        6 => ("spi", Dt::Integer, Order::Big, 4),
+        _ => return None,
+    })
+}
+
+/// SCTP chunk type names (RFC 9260 and extensions, as nft names them).
+fn sctp_chunk(t: u32) -> Option<&'static str> {
+    Some(match t {
+        0 => "data",
+        1 => "init",
+        2 => "init-ack",
+        3 => "sack",
+        4 => "heartbeat",
+        5 => "heartbeat-ack",
+        6 => "abort",
+        7 => "shutdown",
+        8 => "shutdown-ack",
+        9 => "error",
+        10 => "cookie-echo",
+        11 => "cookie-ack",
+        12 => "ecne",
+        13 => "cwr",
+        14 => "shutdown-complete",
+        64 => "i-data",
+        128 => "asconf-ack",
+        130 => "re-config",
+        132 => "pad",
+        192 => "forward-tsn",
+        193 => "asconf",
+        194 => "i-forward-tsn",
+        _ => return None,
+    })
 }
 
 fn prefix_len(a: &X, b: &X) -> u32 {

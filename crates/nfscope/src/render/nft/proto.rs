@@ -16,6 +16,56 @@ pub struct Field {
     pub offset: u32,
     pub len: u32,
     pub dt: Dt,
+    /// The ICMP / ICMPv6 message types this field exists in.
+    pub dep: TypeDep,
+}
+
+/// Which ICMP / ICMPv6 message types a header field belongs to (nft's `icmp_dep`): the
+/// bytes after the checksum mean different things per type, so the type decides the name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TypeDep {
+    /// Every message (and every non-ICMP header).
+    Any,
+    /// icmp echo-request / echo-reply.
+    Echo,
+    /// icmp destination-unreachable.
+    Mtu,
+    /// icmp redirect.
+    Redirect,
+    /// icmpv6 echo-request / echo-reply.
+    Echo6,
+    /// icmpv6 packet-too-big.
+    Mtu6,
+    /// icmpv6 parameter-problem.
+    Pptr6,
+    /// icmpv6 multicast listener query / report / done.
+    Mld6,
+}
+
+impl TypeDep {
+    /// Whether the field exists in a message of type `t`. With an unknown type (`None`: a set
+    /// of types, or none) nft names the echo fields only.
+    pub fn allows(self, t: Option<u8>) -> bool {
+        let Some(t) = t else {
+            return !self.implies_type();
+        };
+        match self {
+            TypeDep::Any => true,
+            TypeDep::Echo => t == 0 || t == 8,
+            TypeDep::Mtu => t == 3,
+            TypeDep::Redirect => t == 5,
+            TypeDep::Echo6 => t == 128 || t == 129,
+            TypeDep::Mtu6 => t == 2,
+            TypeDep::Pptr6 => t == 4,
+            TypeDep::Mld6 => (130..=132).contains(&t),
+        }
+    }
+    /// Whether a match on the field implies its message type, so that an earlier
+    /// `icmp type X` match is an implicit dependency nft does not print (echo fields keep it:
+    /// two types share them).
+    pub fn implies_type(self) -> bool {
+        !matches!(self, TypeDep::Any | TypeDep::Echo | TypeDep::Echo6)
+    }
 }
 
 /// One protocol header.
@@ -36,8 +86,18 @@ impl Proto {
     }
     /// The field at `offset` that best covers `remaining` bits: exact length first, then the
     /// longest that fits, then (for a prefix) the shortest.
-    pub fn field_for(&self, offset: u32, remaining: u32) -> Option<&'static Field> {
-        let at = || self.fields.iter().filter(move |f| f.offset == offset);
+    /// `icmp_type`: the ICMP type matched before, which decides the fields after the checksum.
+    pub fn field_for(
+        &self,
+        offset: u32,
+        remaining: u32,
+        icmp_type: Option<u8>,
+    ) -> Option<&'static Field> {
+        let at = || {
+            self.fields
+                .iter()
+                .filter(move |f| f.offset == offset && f.dep.allows(icmp_type))
+        };
         at().find(|f| f.len == remaining)
             .or_else(|| at().filter(|f| f.len <= remaining).max_by_key(|f| f.len))
             .or_else(|| at().min_by_key(|f| f.len))
@@ -57,6 +117,16 @@ macro_rules! f {
             offset: $o,
             len: $l,
             dt: Dt::$dt,
+            dep: TypeDep::Any,
+        }
+    };
+    ($n:literal, $o:expr, $l:expr, $dt:ident, $dep:ident) => {
+        Field {
+            name: $n,
+            offset: $o,
+            len: $l,
+            dt: Dt::$dt,
+            dep: TypeDep::$dep,
         }
     };
 }
@@ -176,10 +246,10 @@ pub static ICMP: Proto = Proto {
         f!("type", 0, 8, IcmpType),
         f!("code", 8, 8, IcmpCode),
         f!("checksum", 16, 16, Integer),
-        f!("id", 32, 16, Integer),
-        f!("sequence", 48, 16, Integer),
-        f!("gateway", 32, 32, Ipv4),
-        f!("mtu", 48, 16, Integer),
+        f!("id", 32, 16, Integer, Echo),
+        f!("sequence", 48, 16, Integer, Echo),
+        f!("gateway", 32, 32, Ipv4, Redirect),
+        f!("mtu", 48, 16, Integer, Mtu),
     ],
     key: None,
     next: &[],
@@ -192,11 +262,11 @@ pub static ICMP6: Proto = Proto {
         f!("type", 0, 8, Icmpv6Type),
         f!("code", 8, 8, Icmpv6Code),
         f!("checksum", 16, 16, Integer),
-        f!("parameter-problem", 32, 32, Integer),
-        f!("mtu", 32, 32, Integer),
-        f!("id", 32, 16, Integer),
-        f!("sequence", 48, 16, Integer),
-        f!("max-delay", 32, 16, Integer),
+        f!("parameter-problem", 32, 32, Integer, Pptr6),
+        f!("mtu", 32, 32, Integer, Mtu6),
+        f!("id", 32, 16, Integer, Echo6),
+        f!("sequence", 48, 16, Integer, Echo6),
+        f!("max-delay", 32, 16, Integer, Mld6),
     ],
     key: None,
     next: &[],

@@ -186,6 +186,13 @@ fn print_range(p: &ElemType, lo: &[u8], hi: &[u8]) -> String {
     if lo == hi {
         return print_value(p.dt, lo, p.order);
     }
+    // an interface name wildcard: `"eth*"` is the range `eth\0…` - `eth\xff…`
+    if p.dt == Dt::String && lo.len() == hi.len() {
+        let n = lo.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+        if n > 0 && hi[..n] == lo[..n] && hi[n..].iter().all(|&b| b == 0xff) {
+            return format!("\"{}*\"", String::from_utf8_lossy(&lo[..n]));
+        }
+    }
     if is_prefix_type(p.dt) && p.order == Order::Big && lo.len() == hi.len() && lo.len() <= 16 {
         let bits = lo.len() as u32 * 8;
         let a = to_u128(lo, Order::Big);
@@ -340,6 +347,20 @@ pub fn elements(s: &Set, parts: &[ElemType], data: Option<&ElemType>) -> Vec<Str
     };
     let dparts = data_parts(s);
     let interval = s.flags() & set_flags::INTERVAL != 0;
+    // nft stores the keys of an interval set big-endian, host-endian types included
+    let be_parts: Vec<ElemType>;
+    let parts = if interval && parts.iter().any(|p| p.order == Order::Host) {
+        be_parts = parts
+            .iter()
+            .map(|p| ElemType {
+                order: Order::Big,
+                ..*p
+            })
+            .collect();
+        &be_parts[..]
+    } else {
+        parts
+    };
     let mut out: Vec<Printed> = Vec::new();
     let mut catchall = Vec::new();
     let key_of = |e: &nfscope_wire::nft::SetElem| {

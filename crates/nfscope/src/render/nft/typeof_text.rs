@@ -10,7 +10,9 @@ use nfscope_wire::nft::udata::Udata;
 const EXPR_PAYLOAD: u32 = 7;
 const EXPR_META: u32 = 9;
 const EXPR_CT: u32 = 12;
+const EXPR_OSF: u32 = 11;
 const EXPR_CONCAT: u32 = 13;
+const EXPR_XFRM: u32 = 27;
 const EXPR_NUMGEN: u32 = 23;
 
 fn u32_of(u: &Udata, ty: u8) -> Option<u32> {
@@ -58,6 +60,34 @@ fn expr(b: &[u8]) -> Option<String> {
             })
         }
         EXPR_CONCAT => concat(&data),
+        EXPR_OSF => {
+            // {0: ttl, 1: flags}
+            let ttl = match u32_of(&data, 0).unwrap_or(0) {
+                1 => "ttl loose ",
+                2 => "ttl skip ",
+                _ => "",
+            };
+            let what = if u32_of(&data, 1).unwrap_or(0) & 1 != 0 {
+                "version"
+            } else {
+                "name"
+            };
+            Some(format!("osf {ttl}{what}"))
+        }
+        EXPR_XFRM => {
+            // {0: key, 1: spnum, 2: dir}
+            let key = u32_of(&data, 0)?;
+            let (name, ..) = super::fold::xfrm_key(key)?;
+            let dir = if u32_of(&data, 2) == Some(1) {
+                "out"
+            } else {
+                "in"
+            };
+            Some(match u32_of(&data, 1).filter(|&n| n > 0) {
+                Some(n) => format!("ipsec {dir} spnum {n} {name}"),
+                None => format!("ipsec {dir} {name}"),
+            })
+        }
         EXPR_NUMGEN => {
             let t = match u32_of(&data, 0)? {
                 0 => "inc",

@@ -96,6 +96,7 @@ pub fn text(kind: XtKind, name: &str, rev: u32, info: &[u8], cx: &Cx<'_>) -> Str
         match (kind, name) {
             (XtKind::Target, "log") => ebt_log(info),
             (XtKind::Match, "mark_m") => ebt_mark_m(info),
+            (XtKind::Match, "pkttype") => ebt_pkttype(info),
             (XtKind::Target, "mark") => ebt_mark(info),
             (XtKind::Match, "vlan") => ebt_vlan(info),
             (XtKind::Match, "ip") => ebt_ip(info, false),
@@ -206,6 +207,25 @@ fn ne_u64(b: &[u8], off: usize) -> Option<u64> {
 
 /// ebtables' `mark_m` match (`struct ebt_mark_m_info { unsigned long mark, mask; u8 invert;
 /// u8 bitmask }`, x86_64 layout).
+/// ebtables `--pkttype-type`: `struct ebt_pkttype_info { u8 pkt_type; u8 invert; }` (not
+/// the xt `pkttype` layout).
+fn ebt_pkttype(info: &[u8]) -> Option<String> {
+    // nft's names; ebtables' other classes (outgoing, loopback...) print as numbers
+    let t = *info.first()?;
+    let name = match t {
+        0 => "host".to_string(),
+        1 => "broadcast".to_string(),
+        2 => "multicast".to_string(),
+        3 => "other".to_string(),
+        n => n.to_string(),
+    };
+    let invert = *info.get(1)? != 0;
+    Some(format!(
+        "meta pkttype {}{name}",
+        if invert { "!= " } else { "" }
+    ))
+}
+
 fn ebt_mark_m(info: &[u8]) -> Option<String> {
     let mark = ne_u64(info, 0)? as u32;
     let mask = ne_u64(info, 8)? as u32;
