@@ -83,7 +83,7 @@ fn status_err(s: tonic::Status) -> anyhow::Error {
 
 async fn dispatch(cli: &Cli, mut c: NfscopeClient<Channel>) -> Result<Status> {
     match &cli.command {
-        Command::Dump(a) => {
+        Some(Command::Dump(a)) => {
             let format = match a.format {
                 Format::Nft => pb::Format::Nft,
                 Format::Json => pb::Format::Json,
@@ -115,7 +115,7 @@ async fn dispatch(cli: &Cli, mut c: NfscopeClient<Channel>) -> Result<Status> {
             write_stdout(&r.text)?;
             Ok(Status::Ok)
         }
-        Command::Stats(a) => {
+        Some(Command::Stats(a)) => {
             if a.backend == crate::BackendArg::Legacy {
                 return Err(anyhow::anyhow!(
                     "nfscoped serves nf_tables counts only; run `nfscope stats --backend legacy` \
@@ -133,7 +133,7 @@ async fn dispatch(cli: &Cli, mut c: NfscopeClient<Channel>) -> Result<Status> {
             write_stdout(&r.text)?;
             Ok(Status::Ok)
         }
-        Command::Lint(a) => {
+        Some(Command::Lint(a)) => {
             let r = c
                 .lint(pb::LintRequest {})
                 .await
@@ -155,10 +155,10 @@ async fn dispatch(cli: &Cli, mut c: NfscopeClient<Channel>) -> Result<Status> {
                     fix: f.fix,
                 })
                 .collect();
-            write_stdout(&nfscope::output::lint(&findings, a.json))?;
+            write_stdout(&nfscope::output::lint(&findings, a.json, cli.colour()))?;
             Ok(lint_status(&findings, a.fail_on))
         }
-        Command::Watch(a) => {
+        Some(Command::Watch(a)) => {
             let req = pb::WatchRequest {
                 filter: Some(pb::Filter {
                     family: String::new(),
@@ -169,7 +169,7 @@ async fn dispatch(cli: &Cli, mut c: NfscopeClient<Channel>) -> Result<Status> {
                 ..Default::default()
             };
             let mut stream = c.watch(req).await.map_err(status_err)?.into_inner();
-            let mut p = Printer::new(a);
+            let mut p = Printer::new(a, cli.colour());
             let end = deadline(a);
             loop {
                 let next = match end {
@@ -204,7 +204,7 @@ async fn dispatch(cli: &Cli, mut c: NfscopeClient<Channel>) -> Result<Status> {
                 }
             }
         }
-        Command::History(a) => {
+        Some(Command::History(a)) => {
             let q = crate::history::query(a)?;
             let r = c
                 .history(pb::HistoryRequest {
@@ -234,5 +234,7 @@ async fn dispatch(cli: &Cli, mut c: NfscopeClient<Channel>) -> Result<Status> {
             crate::history::print(&recs, r.truncated, a.json)?;
             Ok(Status::Ok)
         }
+        // Answered in main before anything is asked.
+        None | Some(Command::Completions { .. } | Command::ManPages { .. }) => Ok(Status::Ok),
     }
 }
