@@ -22,19 +22,19 @@ pub fn run(cli: &Cli) -> Result<Status> {
         return crate::remote::run(cli, url);
     }
     match &cli.command {
-        Command::History(a) => {
+        Some(Command::History(a)) => {
             crate::history::embedded(a)?;
             Ok(Status::Ok)
         }
-        Command::Watch(a) => {
+        Some(Command::Watch(a)) => {
             crate::watch::run(cli, a)?;
             Ok(Status::Ok)
         }
-        Command::Blame(a) => {
+        Some(Command::Blame(a)) => {
             blame(cli, a)?;
             Ok(Status::Ok)
         }
-        Command::Lint(a) => {
+        Some(Command::Lint(a)) => {
             let (rs, _) = take(
                 cli,
                 &Filter {
@@ -58,10 +58,10 @@ pub fn run(cli: &Cli) -> Result<Status> {
                 legacy: &legacy,
                 node: Some(&node),
             });
-            write_stdout(&output::lint(&findings, a.json))?;
+            write_stdout(&output::lint(&findings, a.json, cli.colour()))?;
             Ok(lint_status(&findings, a.fail_on))
         }
-        Command::Dump(a) => {
+        Some(Command::Dump(a)) => {
             let backend = backend(a.backend);
             if a.format == Format::IptablesSave && backend.nft() && !a.show_writer {
                 // Translated while the rules are read, as the nft text is.
@@ -139,7 +139,7 @@ pub fn run(cli: &Cli) -> Result<Status> {
             ))?;
             Ok(Status::Ok)
         }
-        Command::Stats(a) => {
+        Some(Command::Stats(a)) => {
             let b = backend(a.backend);
             let nft = if b.nft() {
                 // Counted while read: no rule is kept.
@@ -164,6 +164,8 @@ pub fn run(cli: &Cli) -> Result<Status> {
             ))?;
             Ok(Status::Ok)
         }
+        // Answered in main before any firewall is read.
+        None | Some(Command::Completions { .. } | Command::ManPages { .. }) => Ok(Status::Ok),
     }
 }
 

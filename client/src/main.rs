@@ -22,7 +22,7 @@ mod history;
 mod remote;
 mod watch;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
@@ -33,10 +33,23 @@ use std::process::ExitCode;
     long_about = "nfscope reads the kernel's firewall state directly (nf_tables over netlink), never through \
 the nft or iptables binaries, and renders it as nft text or JSON.\n\n\
 Reading the firewall needs root or CAP_NET_ADMIN. Nothing is ever changed.",
-    after_help = "Examples:\n  sudo nfscope dump                       the whole ruleset as nft text\n  \
-sudo nfscope dump --format json --table filter\n  sudo nfscope --netns blue stats          counts and timing inside netns 'blue'"
+    after_help = AFTER_HELP,
+    disable_version_flag = true,
+    arg_required_else_help = true
 )]
 pub struct Cli {
+    /// Print the version (with --verbose: and what the kernel offers, for bug reports).
+    #[arg(short = 'V', long)]
+    pub version: bool,
+    /// With --version: the kernel release, whether nf_tables answers GETGEN, the audit state,
+    /// which legacy x_tables modules are loaded.
+    #[arg(long, requires = "version")]
+    pub verbose: bool,
+    /// Colour the text output (lint severities, watch changes and alerts): auto colours when
+    /// stdout is a terminal and NO_COLOR is unset or empty.
+    #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN")]
+    pub color: ColorArg,
+
     /// Read the firewall of this network namespace (a name under /run/netns, as `ip netns` uses,
     /// or a path such as /proc/PID/ns/net) instead of the current one.
     #[arg(long, global = true, value_name = "NAME|PATH")]
@@ -60,7 +73,43 @@ pub struct Cli {
     pub tls_domain: Option<String>,
 
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+}
+
+/// `--help`'s epilogue (also the man page's): examples, then the exit statuses `main` returns.
+const AFTER_HELP: &str = concat!(
+        "Examples:\n  sudo nfscope dump                       the whole ruleset as nft text\n  \
+sudo nfscope dump --format json --table filter\n  sudo nfscope --netns blue stats          counts and timing inside netns 'blue'\n\n",
+        "Exit status:\n  \
+0  success (lint: no finding at the --fail-on severity)\n  \
+1  error: reading the firewall failed (permissions, namespace), no daemon answered, \
+bad data\n  \
+2  usage error: unknown command or option, bad value\n  \
+3  lint --fail-on: a finding of at least that severity was reported"
+);
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColorArg {
+    /// When stdout is a terminal and NO_COLOR is unset or empty
+    Auto,
+    Always,
+    Never,
+}
+
+impl Cli {
+    /// Whether text output gets escape codes: `--color`, then NO_COLOR (<https://no-color.org>),
+    /// then whether stdout is a terminal.
+    pub fn colour(&self) -> bool {
+        use std::io::IsTerminal;
+        match self.color {
+            ColorArg::Always => true,
+            ColorArg::Never => false,
+            ColorArg::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::stdout().is_terminal()
+            }
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -84,6 +133,15 @@ pub enum Command {
     /// daemon's history, and the writer band the rule's encoding shows. Embedded mode reads the
     /// history database when no daemon holds it.
     Blame(BlameArgs),
+    /// Print a shell completion script: `nfscope completions bash > /etc/bash_completion.d/nfscope`
+    /// (the Debian package installs them).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages (nfscope.1 and one per command) into DIR (used by `cargo xtask dist`).
+    #[command(hide = true)]
+    ManPages { dir: std::path::PathBuf },
 }
 
 #[derive(clap::Args, Debug)]
@@ -265,6 +323,42 @@ pub enum FamilyArg {
 fn main() -> ExitCode {
     lean_allocator();
     let cli = Cli::parse();
+    if cli.version {
+        use std::io::Write;
+        let mut v = format!("nfscope {}\n", env!("CARGO_PKG_VERSION"));
+        if cli.verbose {
+            v.push_str(&nfscope::system::facts().to_string());
+        }
+        let _ = std::io::stdout().write_all(v.as_bytes());
+        return ExitCode::SUCCESS;
+    }
+    match &cli.command {
+        Some(Command::Completions { shell }) => {
+            clap_complete::generate(
+                *shell,
+                &mut Cli::command(),
+                "nfscope",
+                &mut std::io::stdout(),
+            );
+            return ExitCode::SUCCESS;
+        }
+        Some(Command::ManPages { dir }) => {
+            return match clap_mangen::generate_to(Cli::command(), dir) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("nfscope: man pages into {}: {e}", dir.display());
+                    ExitCode::from(1)
+                }
+            };
+        }
+        None => Cli::command()
+            .error(
+                clap::error::ErrorKind::MissingSubcommand,
+                "a command is required (see --help)",
+            )
+            .exit(),
+        _ => {}
+    }
     match cmd::run(&cli) {
         Ok(cmd::Status::Ok) => ExitCode::SUCCESS,
         Ok(cmd::Status::Findings) => ExitCode::from(3),

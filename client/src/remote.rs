@@ -83,11 +83,11 @@ fn status_err(s: tonic::Status) -> anyhow::Error {
 
 async fn dispatch(cli: &Cli, mut c: NfscopeClient<Channel>) -> Result<Status> {
     match &cli.command {
-        Command::Blame(_) => anyhow::bail!(
+        Some(Command::Blame(_)) => anyhow::bail!(
             "blame is not served by nfscoped yet: run it on the node without --remote (it reads \
              the history database when no daemon holds it)"
         ),
-        Command::Dump(a) => {
+        Some(Command::Dump(a)) => {
             let format = match a.format {
                 Format::Nft => pb::Format::Nft,
                 Format::Json => pb::Format::Json,
@@ -119,7 +119,7 @@ async fn dispatch(cli: &Cli, mut c: NfscopeClient<Channel>) -> Result<Status> {
             write_stdout(&r.text)?;
             Ok(Status::Ok)
         }
-        Command::Stats(a) => {
+        Some(Command::Stats(a)) => {
             if a.backend == crate::BackendArg::Legacy {
                 return Err(anyhow::anyhow!(
                     "nfscoped serves nf_tables counts only; run `nfscope stats --backend legacy` \
@@ -137,7 +137,7 @@ async fn dispatch(cli: &Cli, mut c: NfscopeClient<Channel>) -> Result<Status> {
             write_stdout(&r.text)?;
             Ok(Status::Ok)
         }
-        Command::Lint(a) => {
+        Some(Command::Lint(a)) => {
             let r = c
                 .lint(pb::LintRequest {})
                 .await
@@ -159,10 +159,10 @@ async fn dispatch(cli: &Cli, mut c: NfscopeClient<Channel>) -> Result<Status> {
                     fix: f.fix,
                 })
                 .collect();
-            write_stdout(&nfscope::output::lint(&findings, a.json))?;
+            write_stdout(&nfscope::output::lint(&findings, a.json, cli.colour()))?;
             Ok(lint_status(&findings, a.fail_on))
         }
-        Command::Watch(a) => {
+        Some(Command::Watch(a)) => {
             let req = pb::WatchRequest {
                 filter: Some(pb::Filter {
                     family: String::new(),
@@ -173,7 +173,7 @@ async fn dispatch(cli: &Cli, mut c: NfscopeClient<Channel>) -> Result<Status> {
                 ..Default::default()
             };
             let mut stream = c.watch(req).await.map_err(status_err)?.into_inner();
-            let mut p = Printer::new(a);
+            let mut p = Printer::new(a, cli.colour());
             let end = deadline(a);
             loop {
                 let next = match end {
@@ -208,7 +208,7 @@ async fn dispatch(cli: &Cli, mut c: NfscopeClient<Channel>) -> Result<Status> {
                 }
             }
         }
-        Command::History(a) => {
+        Some(Command::History(a)) => {
             let q = crate::history::query(a)?;
             let r = c
                 .history(pb::HistoryRequest {
@@ -238,5 +238,7 @@ async fn dispatch(cli: &Cli, mut c: NfscopeClient<Channel>) -> Result<Status> {
             crate::history::print(&recs, r.truncated, a.json)?;
             Ok(Status::Ok)
         }
+        // Answered in main before anything is asked.
+        None | Some(Command::Completions { .. } | Command::ManPages { .. }) => Ok(Status::Ok),
     }
 }

@@ -16,9 +16,9 @@ pub struct Printer<'a> {
 }
 
 impl<'a> Printer<'a> {
-    pub fn new(args: &'a WatchArgs) -> Printer<'a> {
-        use std::io::IsTerminal;
-        let colour = !args.json && std::io::stdout().is_terminal();
+    /// `colour`: the CLI's `--color` decision (JSON is never coloured).
+    pub fn new(args: &'a WatchArgs, colour: bool) -> Printer<'a> {
+        let colour = colour && !args.json;
         Printer {
             args,
             colour,
@@ -127,7 +127,7 @@ pub fn run(cli: &Cli, a: &WatchArgs) -> Result<()> {
         "nfscope: legacy x_tables: {}",
         w.audit_state().note
     );
-    let mut p = Printer::new(a);
+    let mut p = Printer::new(a, cli.colour());
     let end = deadline(a);
     loop {
         let timeout = match end {
@@ -186,13 +186,7 @@ fn who(r: &Record) -> String {
     s
 }
 
-fn paint(on: bool, code: &str, s: &str) -> String {
-    if on {
-        format!("\x1b[{code}m{s}\x1b[0m")
-    } else {
-        s.to_string()
-    }
-}
+use nfscope::output::paint;
 
 fn text(r: &RuleText) -> String {
     r.iptables.clone().unwrap_or_else(|| r.nft.clone())

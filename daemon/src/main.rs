@@ -10,7 +10,7 @@ mod proto_conv;
 mod server;
 
 use anyhow::{bail, Context, Result};
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use nfscope_proto::v1::nfscope_server::NfscopeServer;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -27,9 +27,25 @@ use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
     about = "nfscope daemon: the live firewall ruleset, every change with who made it, and their history, over gRPC",
     after_help = "Examples:\n  nfscoped                                   unix socket /run/nfscope/nfscoped.sock\n  \
 nfscoped --tcp 0.0.0.0:7443 --tls-cert c.pem --tls-key k.pem --tls-client-ca ca.pem\n  \
-nfscope --remote unix:/run/nfscope/nfscoped.sock watch"
+nfscope --remote unix:/run/nfscope/nfscoped.sock watch\n\n\
+Exit status:\n  0  stopped by SIGTERM or SIGINT\n  1  error (cannot listen, read the firewall or open \
+the history)\n  2  usage error: unknown option, bad value",
+    disable_version_flag = true
 )]
 struct Args {
+    /// Print the version (with --verbose: and what the kernel offers, for bug reports).
+    #[arg(short = 'V', long)]
+    version: bool,
+    /// With --version: the kernel release, whether nf_tables answers GETGEN, the audit state,
+    /// which legacy x_tables modules are loaded.
+    #[arg(long, requires = "version")]
+    verbose: bool,
+    /// Print a shell completion script (used by `cargo xtask dist`).
+    #[arg(long, hide = true, value_name = "SHELL")]
+    completions: Option<clap_complete::Shell>,
+    /// Write the man page nfscoped.1 into DIR (used by `cargo xtask dist`).
+    #[arg(long, hide = true, value_name = "DIR")]
+    man_pages: Option<PathBuf>,
     /// Unix socket to listen on.
     #[arg(
         long,
@@ -124,6 +140,28 @@ fn bind_unix(a: &Args) -> Result<UnixListener> {
 #[tokio::main]
 async fn main() -> Result<()> {
     let a = Args::parse();
+    if a.version {
+        use std::io::Write;
+        let mut v = format!("nfscoped {}\n", env!("CARGO_PKG_VERSION"));
+        if a.verbose {
+            v.push_str(&nfscope::system::facts().to_string());
+        }
+        let _ = std::io::stdout().write_all(v.as_bytes());
+        return Ok(());
+    }
+    if let Some(shell) = a.completions {
+        clap_complete::generate(
+            shell,
+            &mut Args::command(),
+            "nfscoped",
+            &mut std::io::stdout(),
+        );
+        return Ok(());
+    }
+    if let Some(dir) = &a.man_pages {
+        return clap_mangen::generate_to(Args::command(), dir)
+            .with_context(|| format!("man pages into {}", dir.display()));
+    }
     let filter =
         tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
     if a.log_format == "json" {

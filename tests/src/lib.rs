@@ -10,6 +10,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
+/// How long a test waits for something that must happen before it calls itself hung. Never a
+/// speed bound: tests assert order, counts and content; speed is measured by `cargo xtask`
+/// benches. A failure after this long means the awaited thing never came.
+pub const HUNG_AFTER: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// A network namespace created for one test (`ip netns add`), deleted on drop.
 pub struct Netns {
     name: String,

@@ -252,7 +252,8 @@ fn streamed_text_is_never_torn() {
     let writer = Alternating::start(&ns, &gen(20), &gen(40));
     let (mut snapshots, mut retried) = (0, 0);
     let start = std::time::Instant::now();
-    while start.elapsed().as_secs() < 4 {
+    // At least 4 s of the writer and at least 6 snapshots, however slow the machine.
+    while start.elapsed().as_secs() < 4 || snapshots < 6 {
         let opts = Options {
             max_attempts: 50,
             ..Options::default()
@@ -291,7 +292,6 @@ fn streamed_text_is_never_torn() {
         }
     }
     drop(writer);
-    assert!(snapshots > 5, "only {snapshots} snapshots");
     eprintln!("{snapshots} streamed snapshots, {retried} needed a retry");
 }
 
@@ -317,7 +317,8 @@ fn snapshot_is_never_torn() {
     let mut snapshots = 0;
     let mut retried = 0;
     let start = std::time::Instant::now();
-    while start.elapsed().as_secs() < 4 {
+    // At least 4 s of the writer and at least 6 snapshots, however slow the machine.
+    while start.elapsed().as_secs() < 4 || snapshots < 6 {
         let opts = Options {
             max_attempts: 50,
             ..Options::default()
@@ -336,7 +337,6 @@ fn snapshot_is_never_torn() {
         }
     }
     drop(writer);
-    assert!(snapshots > 5, "only {snapshots} snapshots");
     eprintln!("{snapshots} snapshots, {retried} needed a retry");
 }
 

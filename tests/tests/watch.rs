@@ -34,9 +34,9 @@ fn shape(rs: &Ruleset) -> Vec<String> {
 }
 
 fn next(w: &mut Watcher) -> Event {
-    w.next_timeout(Some(Duration::from_secs(5)))
+    w.next_timeout(Some(nfscope_tests::HUNG_AFTER))
         .expect("watch")
-        .expect("an event within 5 s")
+        .expect("hung: no event came")
 }
 
 #[test]
@@ -109,7 +109,11 @@ fn a_burst_that_overruns_the_socket_is_accounted_for() {
     ns.run_stdin("iptables-nft-restore", &[], &text);
     let mut added = 0usize;
     let mut resynced = false;
-    while let Some(ev) = w.next_timeout(Some(Duration::from_secs(2))).expect("watch") {
+    while added < n {
+        let ev = w
+            .next_timeout(Some(nfscope_tests::HUNG_AFTER))
+            .expect("watch")
+            .unwrap_or_else(|| panic!("hung: {added} of {n} added rules seen, then nothing"));
         let changes = match &ev {
             Event::Transaction(t) => &t.changes,
             Event::Resync(r) => {
@@ -180,10 +184,13 @@ fn legacy_changes_are_seen_and_diffed() {
     };
     let mut w = Watcher::start_in_netns(ns.name(), opts).expect("start watch");
     let legacy = |w: &mut Watcher| loop {
-        match w.next_timeout(Some(Duration::from_secs(5))).expect("watch") {
+        match w
+            .next_timeout(Some(nfscope_tests::HUNG_AFTER))
+            .expect("watch")
+        {
             Some(Event::Legacy(r)) => return r,
             Some(_) => continue,
-            None => panic!("no legacy change seen within 5 s"),
+            None => panic!("hung: no legacy change seen"),
         }
     };
     ns.ok(
@@ -280,9 +287,9 @@ fn kube_proxy_restore_through_the_tokio_stream() {
     let mut resynced = false;
     rt.block_on(async {
         while added < kube.rules() && !resynced {
-            let ev = tokio::time::timeout(Duration::from_secs(120), s.next())
+            let ev = tokio::time::timeout(nfscope_tests::HUNG_AFTER, s.next())
                 .await
-                .expect("an event within 120 s")
+                .expect("hung: no event came")
                 .expect("stream open")
                 .expect("watch");
             match ev {

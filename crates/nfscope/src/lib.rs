@@ -28,4 +28,5 @@ pub mod output;
 pub mod process;
 pub mod provenance;
 pub mod stats;
+pub mod system;
 pub mod watch;

@@ -384,17 +384,17 @@ fn node_findings(n: &NodeSettings, out: &mut Vec<Finding>) {
     }
 }
 
-/// Human-readable report.
-pub fn render_text(findings: &[Finding]) -> String {
+/// Human-readable report; severities coloured when `colour` (critical red, warning yellow).
+pub fn render_text(findings: &[Finding], colour: bool) -> String {
     if findings.is_empty() {
         return "no findings\n".into();
     }
     let mut s = String::new();
     for f in findings {
         let sev = match f.severity {
-            Severity::Critical => "CRITICAL",
-            Severity::Warning => "WARNING",
-            Severity::Info => "info",
+            Severity::Critical => crate::output::paint(colour, "1;31", "CRITICAL"),
+            Severity::Warning => crate::output::paint(colour, "33", "WARNING"),
+            Severity::Info => "info".into(),
         };
         s.push_str(&format!(
             "{sev} [{}] {}: {}\n  why: {}\n  fix: {}\n",

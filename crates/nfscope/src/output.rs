@@ -544,11 +544,23 @@ pub fn stats_counts(
     }
 }
 
-pub fn lint(findings: &[Finding], json: bool) -> String {
+/// Findings as JSON, or as text with the severities coloured when `colour`.
+pub fn lint(findings: &[Finding], json: bool, colour: bool) -> String {
     if json {
         pretty(&findings)
     } else {
-        lint::render_text(findings)
+        lint::render_text(findings, colour)
+    }
+}
+
+/// `s` in the terminal style `sgr` (an ANSI SGR parameter: `1` bold, `31` red, `32` green,
+/// `33` yellow) when `on`, else unchanged. The one place text output gets escape codes; the
+/// CLI decides `on` (`--color`, `NO_COLOR`, whether stdout is a terminal).
+pub fn paint(on: bool, sgr: &str, s: &str) -> String {
+    if on {
+        format!("\x1b[{sgr}m{s}\x1b[0m")
+    } else {
+        s.to_string()
     }
 }
 
