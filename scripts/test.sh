@@ -17,8 +17,9 @@ fi
 # 1. Debian packages: the real tools are writers and oracles in the tests. arptables provides
 # arptables-legacy(-save/-restore); its alternative has priority 10 against iptables' arptables-nft
 # 20, so /usr/sbin/arptables stays arptables-nft. strace shows which getsockopts nfscope makes.
+# prometheus (server and promtool) checks and scrapes the daemon's metrics and deploy/'s rules.
 need=()
-for pair in patchelf:patchelf openssl:openssl sysctl:procps nft:nftables iptables-nft:iptables arptables-legacy:arptables strace:strace perl:perl-base ipset:ipset ip:iproute2 setpriv:util-linux; do
+for pair in patchelf:patchelf openssl:openssl sysctl:procps nft:nftables iptables-nft:iptables arptables-legacy:arptables strace:strace perl:perl-base ipset:ipset ip:iproute2 setpriv:util-linux promtool:prometheus; do
   cmd=${pair%%:*} pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done

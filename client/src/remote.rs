@@ -157,6 +157,8 @@ async fn dispatch(cli: &Cli, mut c: NfscopeClient<Channel>) -> Result<Status> {
                     message: f.message,
                     explanation: f.explanation,
                     fix: f.fix,
+                    family: None,
+                    table: None,
                 })
                 .collect();
             write_stdout(&nfscope::output::lint(&findings, a.json, cli.colour()))?;

@@ -226,13 +226,15 @@ pub fn run_watcher(
         }
     };
     *lock(&hub.current) = (w.state().generation, w.state().rule_count() as u64);
-    hub.metrics.set_rules(w.state());
+    hub.metrics.set_view(&w);
     let audit = w.audit_state();
     tracing::info!(listening = audit.listening, note = %audit.note, "legacy x_tables attribution (audit)");
     let _ = ready.send(Ok(()));
     loop {
-        match w.next_event() {
-            Ok(ev) => {
+        // Wake when the metrics' findings and writers are due for a refresh.
+        match w.next_timeout(Some(hub.metrics.refresh_in())) {
+            Ok(None) => hub.metrics.refresh(&w),
+            Ok(Some(ev)) => {
                 let t0 = std::time::Instant::now();
                 *lock(&hub.current) = (w.state().generation, w.state().rule_count() as u64);
                 match &ev {
@@ -244,8 +246,8 @@ pub fn run_watcher(
                     }
                     Event::Legacy(records) => hub.publish(records, None),
                 }
-                hub.metrics.set_rules(w.state());
                 hub.metrics.observe_latency(t0.elapsed());
+                hub.metrics.set_view(&w);
             }
             Err(e) => {
                 tracing::error!(error = %e, "watch failed; resynchronising");

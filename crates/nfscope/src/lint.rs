@@ -27,6 +27,13 @@ pub struct Finding {
     pub message: String,
     pub explanation: String,
     pub fix: String,
+    /// The family the finding is about, when it is about one (`location` says it for people;
+    /// this is for grouping, e.g. the daemon's metrics). Not serialized.
+    #[serde(skip)]
+    pub family: Option<Family>,
+    /// The table the finding is about, when it is about one. Not serialized.
+    #[serde(skip)]
+    pub table: Option<String>,
 }
 
 /// A legacy x_tables table, as far as lint needs it.
@@ -109,6 +116,7 @@ pub fn run(input: &Input<'_>) -> Vec<Finding> {
                 message: format!("{fam} rules in both backends: {leg_rules} in legacy x_tables, {nft_rules} in nf_tables"),
                 explanation: "Packets traverse the hooks of both backends; each tool (iptables-legacy, iptables-nft) shows only its own half, so what one shows is not what the node does.".into(),
                 fix: "Make every component on the node use one backend (kubelet, kube-proxy, CNI: e.g. calico FELIX_IPTABLESBACKEND, kube-router's image), then flush the other backend's tables.".into(),
+                family: Some(fam), table: None,
             });
         }
         // kube chains present in one backend and missing in the other.
@@ -132,6 +140,7 @@ pub fn run(input: &Input<'_>) -> Vec<Finding> {
                         message: format!("{name} exists in {has} but not in {lacks}"),
                         explanation: "Kubernetes components disagree about the backend: rules jumping to this chain in one backend have nothing to jump to in the other (kube-proxy IPVS on CentOS 8 lost KUBE-MARK-DROP this way).".into(),
                         fix: "Run kubelet and kube-proxy with the same iptables mode as the host's iptables (check KUBE-IPTABLES-HINT), then restart them to rebuild their chains.".into(),
+                        family: Some(fam), table: None,
                     });
                 }
             }
@@ -150,6 +159,7 @@ pub fn run(input: &Input<'_>) -> Vec<Finding> {
                 message: format!("legacy table {} {} exists but holds no rule", lt.family, lt.name),
                 explanation: "Merely reading a legacy table (iptables-legacy -L, a monitoring agent) creates it; from then on iptables-nft warns 'iptables-legacy tables present' and the table's hooks run for every packet.".into(),
                 fix: "Find the tool that reads legacy tables and point it at the right backend; the empty table can be removed by unloading the iptable_* module when nothing uses it.".into(),
+                family: Some(lt.family), table: Some(lt.name.clone()),
             });
         }
     }
@@ -255,6 +265,7 @@ fn table_findings(t: &Table, out: &mut Vec<Finding>) {
                         message: format!("rule {} (handle {}) {v}s every packet that reaches {}: {text}", i + 1, r.handle.unwrap_or(0), c.name()),
                         explanation: "A DROP/REJECT with no match but a comment is what an older iptables (<=1.8.7) leaves after save/restore of a rule whose match it could not read (kubelet's -m mark --mark 0x8000/0x8000): the node drops all traffic passing this chain.".into(),
                         fix: "Restore the match (restart the component that owns the chain, e.g. kubelet for KUBE-FIREWALL) and stop the older iptables from rewriting the table (upgrade it to the host's version).".into(),
+                        family: Some(t.family), table: Some(t.name().to_string()),
                     });
                 }
             }
@@ -287,6 +298,7 @@ fn table_findings(t: &Table, out: &mut Vec<Finding>) {
             message: format!("iptables-nft <=1.8.7 refuses this table: {reason}"),
             explanation: "It prints '# Table is incompatible' and a save/restore by such a tool leaves the table out; its -L/-S fail.".into(),
             fix: "Use one iptables version on the node (the newest), including inside containers that run iptables.".into(),
+            family: Some(t.family), table: Some(t.name().to_string()),
         });
     } else if lossy > 0 {
         out.push(Finding {
@@ -296,6 +308,7 @@ fn table_findings(t: &Table, out: &mut Vec<Finding>) {
             message: format!("{lossy} rule(s) would be read back lossily by iptables-nft <=1.8.7, e.g. {}", example.unwrap_or_default()),
             explanation: "iptables-nft <=1.8.7 silently ignores the native encodings of -m mark, --dport/--sport and --tcp-flags written by 1.8.8+; a save/restore by it (kube-router, older CNI images) writes the rules back without those matches, exit code 0.".into(),
             fix: "Make every tool that saves/restores this table iptables >= 1.8.8, or pin every writer to <= 1.8.7.".into(),
+            family: Some(t.family), table: Some(t.name().to_string()),
         });
     }
     let bands = provenance::mixed_writers(t);
@@ -310,6 +323,7 @@ fn table_findings(t: &Table, out: &mut Vec<Finding>) {
             ),
             explanation: "Tools of different versions writing the same table re-encode each other's rules; the older one may drop matches it cannot read.".into(),
             fix: "Align the iptables version of every component writing this table (host, kubelet, kube-proxy, CNI images).".into(),
+            family: Some(t.family), table: Some(t.name().to_string()),
         });
     }
     let xt = t
@@ -332,6 +346,7 @@ fn table_findings(t: &Table, out: &mut Vec<Finding>) {
             message: format!("{xt} xt match/target expression(s): nft lists them only as 'xt match', and cannot restore them"),
             explanation: "iptables-nft stores matches it has no native encoding for as x_tables blobs; `nft list ruleset` output of this table cannot be fed back to `nft -f`.".into(),
             fix: "Manage this table with iptables-nft only (or nfscope to read it).".into(),
+            family: Some(t.family), table: Some(t.name().to_string()),
         });
     }
 }
@@ -345,6 +360,7 @@ fn node_findings(n: &NodeSettings, out: &mut Vec<Finding>) {
             message: "br_netfilter is not loaded".into(),
             explanation: "Without it, bridged traffic (pod to pod and pod to service on the same node) bypasses iptables: replies skip conntrack and service NAT breaks.".into(),
             fix: "modprobe br_netfilter, and add it to /etc/modules-load.d/.".into(),
+            family: None, table: None,
         });
     }
     for (key, val) in [
@@ -366,6 +382,7 @@ fn node_findings(n: &NodeSettings, out: &mut Vec<Finding>) {
                     message: format!("{key} = {v}"),
                     explanation: "Bridged packets are not passed to iptables: same-node pod → service replies bypass conntrack.".into(),
                     fix: format!("sysctl -w {key}=1 and persist it in /etc/sysctl.d/."),
+                    family: None, table: None,
                 });
             }
         }
@@ -379,6 +396,7 @@ fn node_findings(n: &NodeSettings, out: &mut Vec<Finding>) {
                 message: format!("net.ipv4.ip_forward = {v}"),
                 explanation: "The node does not forward IPv4 packets: pod and service traffic routed through it is dropped.".into(),
                 fix: "sysctl -w net.ipv4.ip_forward=1 and persist it in /etc/sysctl.d/.".into(),
+                family: None, table: None,
             });
         }
     }

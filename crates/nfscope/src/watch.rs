@@ -622,6 +622,16 @@ impl Watcher {
         &self.state
     }
 
+    /// The legacy x_tables tables as last polled (`None` when legacy tables are not watched).
+    pub fn legacy_state(&self) -> Option<&legacy::LegacyRuleset> {
+        self.legacy.as_ref().map(|(_, l)| l)
+    }
+
+    /// The network namespace watched (`None`: the caller's).
+    pub fn netns(&self) -> Option<&str> {
+        self.netns.as_deref()
+    }
+
     /// Take a fresh snapshot with the watcher's own sockets (in its namespace).
     pub fn snapshot(&mut self) -> Result<Ruleset> {
         Ok(snapshot::take_with(&mut self.dump, &self.opts.snapshot)?.0)
