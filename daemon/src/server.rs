@@ -363,12 +363,11 @@ async fn replay(
     while q.after_id < last_id {
         let h = hub.clone();
         let page_q = q.clone();
-        let page = tokio::task::spawn_blocking(move || {
-            lock_history(&h)?.query(&page_q).map_err(internal)
-        })
-        .await
-        .map_err(internal)
-        .and_then(|r| r);
+        let page =
+            tokio::task::spawn_blocking(move || lock_history(&h)?.query(&page_q).map_err(internal))
+                .await
+                .map_err(internal)
+                .and_then(|r| r);
         let (page, more) = match page {
             Ok(p) => p,
             Err(e) => {
