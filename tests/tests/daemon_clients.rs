@@ -402,9 +402,15 @@ fn tcp_needs_client_certificates_or_an_explicit_opt_out() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let c = dir.join("c.pem").to_string_lossy().into_owned();
     let k = dir.join("k.pem").to_string_lossy().into_owned();
+    // a free port (one another test or run does not hold)
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let addr = format!("127.0.0.1:{port}");
     let tcp = [
         "--tcp",
-        "127.0.0.1:7444",
+        addr.as_str(),
         "--tls-cert",
         c.as_str(),
         "--tls-key",
