@@ -78,6 +78,11 @@ impl Hub {
         (self.latest(), h.next_id().saturating_sub(1))
     }
 
+    /// Becomes true when the daemon shuts down.
+    pub fn subscribe_closed(&self) -> watch::Receiver<bool> {
+        self.closed.subscribe()
+    }
+
     /// End every stream (shutdown).
     pub fn close_all(&self) {
         let _ = self.closed.send(true);

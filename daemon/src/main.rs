@@ -1,8 +1,9 @@
 //! `nfscoped`: serves the live ruleset, the change stream and its history over gRPC.
 //!
 //! Listens on a unix socket by default (mode 0660, group configurable); TCP only with TLS
-//! (rustls), optionally requiring client certificates. Read-only: nothing in the API changes the
-//! firewall. SIGTERM/SIGINT: health goes NOT_SERVING, streams end, the process exits.
+//! (rustls) and client certificates (unless `--tls-no-client-auth` says otherwise). Read-only:
+//! nothing in the API changes the firewall. SIGTERM/SIGINT: health goes NOT_SERVING, Watch
+//! streams end with UNAVAILABLE, the process exits within about a second whatever clients do.
 
 mod hub;
 mod metrics;
@@ -18,6 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::UnixListener;
 use tokio_stream::wrappers::UnixListenerStream;
+use tonic::codec::CompressionEncoding;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
 #[derive(Parser, Debug)]
@@ -68,9 +70,14 @@ struct Args {
     /// Server private key (PEM) for TCP.
     #[arg(long, value_name = "PEM")]
     tls_key: Option<PathBuf>,
-    /// Require client certificates signed by this CA (PEM).
+    /// Require client certificates signed by this CA (PEM). --tcp needs it, or
+    /// --tls-no-client-auth.
     #[arg(long, value_name = "PEM")]
     tls_client_ca: Option<PathBuf>,
+    /// Serve TCP to any client that completes TLS, without client certificates: anyone who can
+    /// reach the port can read the ruleset and its history.
+    #[arg(long, conflicts_with = "tls_client_ca")]
+    tls_no_client_auth: bool,
     /// History database.
     #[arg(
         long,
@@ -119,11 +126,59 @@ fn gid_of(group: &str) -> Result<u32> {
     bail!("no group {group:?} in /etc/group")
 }
 
+/// Clear the way for our socket: nothing there, or a stale socket (removed). A regular file
+/// or anything else is never deleted, and a socket something answers on is a live daemon.
+fn clear_socket_path(path: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("inspect {}", path.display())),
+    };
+    if !meta.file_type().is_socket() {
+        bail!(
+            "{} exists and is not a socket: refusing to replace it (remove it or choose another --socket)",
+            path.display()
+        );
+    }
+    if std::os::unix::net::UnixStream::connect(path).is_ok() {
+        bail!(
+            "{} is in use: another nfscoped (or another program) answers on it; stop it or choose another --socket",
+            path.display()
+        );
+    }
+    std::fs::remove_file(path).with_context(|| format!("remove stale socket {}", path.display()))
+}
+
+/// Create the history database file owner-only (0600) before the database opens it (it records
+/// who changed what, with command lines), and take group/other access away from one an older
+/// version created.
+fn private_history_file(path: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+    }
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("open history database {}", path.display()))?;
+    let mode = f.metadata()?.permissions().mode() & 0o7777;
+    if mode & 0o077 != 0 {
+        tracing::warn!(path = %path.display(), mode = format!("{mode:04o}"), "history database was readable by others; now 0600");
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("chmod 0600 {}", path.display()))?;
+    }
+    Ok(())
+}
+
 fn bind_unix(a: &Args) -> Result<UnixListener> {
     if let Some(dir) = a.socket.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
     }
-    let _ = std::fs::remove_file(&a.socket);
+    clear_socket_path(&a.socket)?;
     let l = UnixListener::bind(&a.socket)
         .with_context(|| format!("listen on {}", a.socket.display()))?;
     let mode = u32::from_str_radix(a.socket_mode.trim_start_matches("0o"), 8)
@@ -178,6 +233,15 @@ async fn main() -> Result<()> {
     if a.tcp.is_some() && (a.tls_cert.is_none() || a.tls_key.is_none()) {
         bail!("--tcp needs --tls-cert and --tls-key: the TCP listener is TLS only");
     }
+    if a.tcp.is_some() && a.tls_client_ca.is_none() && !a.tls_no_client_auth {
+        bail!(
+            "--tcp needs --tls-client-ca (clients must present a certificate signed by it); \
+             to serve any TLS client without one, say so with --tls-no-client-auth"
+        );
+    }
+    // Before anything else: refuse a path we must not take over, then keep the history private.
+    clear_socket_path(&a.socket)?;
+    private_history_file(&a.history)?;
 
     let metrics = Arc::new(metrics::Metrics::default());
     let hist = nfscope::history::History::open(
@@ -212,14 +276,31 @@ async fn main() -> Result<()> {
     health_reporter
         .set_serving::<NfscopeServer<server::Service>>()
         .await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(nfscope_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
+    let health = health
+        .accept_compressed(CompressionEncoding::Gzip)
+        .send_compressed(CompressionEncoding::Gzip);
+    // Both reflection versions: grpcurl 1.8 and Python's grpcio-reflection ask v1alpha.
+    let reflection_builder = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(nfscope_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection = reflection_builder()
+        .build_v1()?
+        .accept_compressed(CompressionEncoding::Gzip)
+        .send_compressed(CompressionEncoding::Gzip);
+    let reflection_alpha = reflection_builder()
+        .build_v1alpha()?
+        .accept_compressed(CompressionEncoding::Gzip)
+        .send_compressed(CompressionEncoding::Gzip);
+    // gzip both ways: a request in gzip is accepted; responses are compressed when the client
+    // says it accepts gzip (grpc-accept-encoding), else sent plain.
     let svc = || {
         NfscopeServer::new(service.clone())
             .max_decoding_message_size(a.max_request_bytes)
             .max_encoding_message_size(1 << 30)
+            .accept_compressed(CompressionEncoding::Gzip)
+            .send_compressed(CompressionEncoding::Gzip)
     };
 
     let (stop_tx, _) = tokio::sync::broadcast::channel::<()>(1);
@@ -231,6 +312,7 @@ async fn main() -> Result<()> {
             .concurrency_limit_per_connection(64)
             .add_service(health.clone())
             .add_service(reflection.clone())
+            .add_service(reflection_alpha.clone())
             .add_service(svc());
         tasks.spawn(async move {
             router
@@ -257,6 +339,7 @@ async fn main() -> Result<()> {
             .concurrency_limit_per_connection(64)
             .add_service(health.clone())
             .add_service(reflection.clone())
+            .add_service(reflection_alpha.clone())
             .add_service(svc());
         let l = tokio::net::TcpListener::bind(addr)
             .await
@@ -292,15 +375,28 @@ async fn main() -> Result<()> {
         }
     }
     tracing::info!("shutting down");
+    // Health first (the whole server, "", and the nfscope service), so open health watches and
+    // load balancers see NOT_SERVING; then every Watch stream ends with UNAVAILABLE; then the
+    // listeners stop and the connections drain, for at most SHUTDOWN_GRACE: a health Watch never
+    // ends by itself and a client that does not read cannot be drained, so those are cut.
+    health_reporter
+        .set_service_status("", tonic_health::ServingStatus::NotServing)
+        .await;
     health_reporter
         .set_not_serving::<NfscopeServer<server::Service>>()
         .await;
     hub.close_all();
     let _ = stop_tx.send(());
-    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
         while tasks.join_next().await.is_some() {}
     })
-    .await;
+    .await
+    .is_ok();
     let _ = std::fs::remove_file(&a.socket);
-    Ok(())
+    tracing::info!(drained, "stopped");
+    // Not a return: dropping the runtime would wait for blocking tasks (a snapshot in progress).
+    std::process::exit(0)
 }
+
+/// How long connections may drain after SIGTERM before the process exits regardless.
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(600);

@@ -275,43 +275,42 @@ impl Nfscope for Service {
         let start = pb::WatchEvent {
             event: Some(pb::watch_event::Event::Snapshot(marker)),
         };
-        let _ = tx.send(Ok(start)).await;
-        if req.since_id > 0 || req.since_generation > 0 {
-            let q = Query {
-                after_id: req.since_id,
-                after_generation: req.since_generation,
-                limit: 1_000_000,
-                ..query.clone()
-            };
-            let h = hub.clone();
-            let replay =
-                tokio::task::spawn_blocking(move || lock_history(&h)?.query(&q).map_err(internal))
-                    .await
-                    .map_err(internal)??
-                    .0;
-            for s in replay.iter().filter(|s| s.id <= last_id) {
-                let ev = pb::WatchEvent {
-                    event: Some(pb::watch_event::Event::Record(proto_conv::record(s))),
-                };
-                if tx.send(Ok(ev)).await.is_err() {
-                    break;
-                }
-            }
-        }
+        let replay_from = (req.since_id > 0 || req.since_generation > 0).then(|| Query {
+            after_id: req.since_id,
+            after_generation: req.since_generation,
+            limit: REPLAY_PAGE,
+            ..query.clone()
+        });
         let metrics = hub.metrics.clone();
         metrics
             .subscribers
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let closed = hub.subscribe_closed();
+        // Everything is sent from this task, after the stream is handed back: the marker, the
+        // replay (page by page from the history, any length), then the live records.
         tokio::spawn(async move {
-            hub.serve(cursor, last_id, query, tx).await;
+            if tx.send(Ok(start)).await.is_ok() {
+                let replayed = match replay_from {
+                    Some(q) => replay(&hub, q, last_id, &tx).await,
+                    None => true,
+                };
+                if replayed {
+                    hub.serve(cursor, last_id, query, tx).await;
+                }
+            }
             metrics
                 .subscribers
                 .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
             drop(permit);
         });
-        Ok(Response::new(Box::pin(
-            tokio_stream::wrappers::ReceiverStream::new(rx),
-        )))
+        Ok(Response::new(Box::pin(UntilShutdown {
+            rx: tokio_stream::wrappers::ReceiverStream::new(rx),
+            closed: Box::pin(async move {
+                let mut closed = closed;
+                let _ = closed.wait_for(|c| *c).await;
+            }),
+            done: false,
+        })))
     }
 
     async fn history(
@@ -346,6 +345,86 @@ impl Nfscope for Service {
             records: recs.iter().map(proto_conv::record).collect(),
             truncated,
         }))
+    }
+}
+
+/// History records replayed per read (one history lock, one blocking task each).
+const REPLAY_PAGE: usize = 4096;
+
+/// Send the stored records after `q.after_id` up to `last_id` (the live stream takes over from
+/// there), one page at a time so the replay is as long as the history and memory stays one page.
+/// False when the client went away or the history failed (the error was sent).
+async fn replay(
+    hub: &Arc<Hub>,
+    mut q: Query,
+    last_id: u64,
+    tx: &mpsc::Sender<Result<pb::WatchEvent, Status>>,
+) -> bool {
+    while q.after_id < last_id {
+        let h = hub.clone();
+        let page_q = q.clone();
+        let page =
+            tokio::task::spawn_blocking(move || lock_history(&h)?.query(&page_q).map_err(internal))
+                .await
+                .map_err(internal)
+                .and_then(|r| r);
+        let (page, more) = match page {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = tx.send(Err(e)).await;
+                return false;
+            }
+        };
+        let Some(last) = page.last() else {
+            return true;
+        };
+        q.after_id = last.id;
+        for s in page.iter().filter(|s| s.id <= last_id) {
+            let ev = pb::WatchEvent {
+                event: Some(pb::watch_event::Event::Record(proto_conv::record(s))),
+            };
+            if tx.send(Ok(ev)).await.is_err() {
+                return false;
+            }
+        }
+        if !more {
+            return true;
+        }
+    }
+    true
+}
+
+/// A Watch stream that ends with UNAVAILABLE as soon as the daemon shuts down, whether or not
+/// its queue is drained (a client that does not read must not hold the daemon up), so a
+/// client can tell shutdown from a normal end and resume with `since_id`.
+struct UntilShutdown {
+    rx: tokio_stream::wrappers::ReceiverStream<Result<pb::WatchEvent, Status>>,
+    closed: Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+    done: bool,
+}
+
+impl Stream for UntilShutdown {
+    type Item = Result<pb::WatchEvent, Status>;
+
+    fn poll_next(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::task::Poll;
+        if self.done {
+            return Poll::Ready(None);
+        }
+        if self.closed.as_mut().poll(cx).is_ready() {
+            self.done = true;
+            return Poll::Ready(Some(Err(Status::unavailable(
+                "nfscoped is shutting down; resume with since_id",
+            ))));
+        }
+        let r = Pin::new(&mut self.rx).poll_next(cx);
+        if let Poll::Ready(None) = r {
+            self.done = true;
+        }
+        r
     }
 }
 

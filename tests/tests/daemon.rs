@@ -413,6 +413,7 @@ fn tls_with_and_without_client_certificates() {
                 &p("server.pem"),
                 "--tls-key",
                 &p("server.key"),
+                "--tls-no-client-auth",
             ],
         );
         let o = run(&[]);
