@@ -15,7 +15,7 @@ use crate::proto_conv;
 use nfscope::events::Record;
 use nfscope::history::{History, Query, Reader};
 use nfscope::watch::{Event, WatchOptions, Watcher};
-use nfscope_proto::v1::{watch_event, Snapshot, WatchEvent};
+use nfscope_proto::v1::{self as pb, watch_event, Snapshot, WatchEvent};
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -24,6 +24,9 @@ use tonic::Status;
 
 /// Records read from the history per step of a subscriber.
 const CHUNK: u64 = 1024;
+/// The newest records are also kept converted, up to this many bytes (subscribers at the head
+/// take them from here instead of each reading and converting them again).
+const RECENT_BYTES: usize = 8 << 20;
 /// Kernel resync markers kept for subscribers that have not reached them yet.
 const MARKERS: usize = 1024;
 
@@ -43,6 +46,9 @@ struct Feed {
     batches: VecDeque<(u64, u64)>,
     markers: VecDeque<Marker>,
     marker_seq: u64,
+    /// The newest records, converted (consecutive ids), and their total encoded size.
+    recent: VecDeque<Arc<pb::Record>>,
+    recent_bytes: usize,
 }
 
 impl Feed {
@@ -154,6 +160,15 @@ impl Hub {
                 f.markers.pop_front();
             }
         }
+        for r in &stored {
+            let p = proto_conv::record(r);
+            f.recent_bytes += prost::Message::encoded_len(&p);
+            f.recent.push_back(Arc::new(p));
+        }
+        while f.recent_bytes > RECENT_BYTES {
+            let Some(r) = f.recent.pop_front() else { break };
+            f.recent_bytes -= prost::Message::encoded_len(&*r);
+        }
         if let (Some(first), Some(last)) = (stored.first(), stored.last()) {
             f.head = last.id;
             f.batches.push_back((first.id, last.id));
@@ -238,6 +253,37 @@ impl Hub {
             if let Some(b) = next_marker {
                 upto = upto.min(b - 1);
             }
+            let cached: Option<Vec<Arc<pb::Record>>> = {
+                let f = lock(&self.feed);
+                match f.recent.front() {
+                    Some(r) if r.id <= cursor + 1 => {
+                        let skip = (cursor + 1 - r.id) as usize;
+                        Some(
+                            f.recent
+                                .iter()
+                                .skip(skip)
+                                .take_while(|r| r.id <= upto)
+                                .cloned()
+                                .collect(),
+                        )
+                    }
+                    _ => None,
+                }
+            };
+            if let Some(recs) = cached.filter(|c| c.last().is_some_and(|r| r.id == upto)) {
+                let live = cursor >= at.head;
+                for r in recs {
+                    if !matches(&query, &r, live) {
+                        continue;
+                    }
+                    let ev = event(watch_event::Event::Record((*r).clone()));
+                    if tx.send(ev).await.is_err() {
+                        return;
+                    }
+                }
+                cursor = upto;
+                continue;
+            }
             let reader = self.reader.clone();
             // since_generation selects what is replayed, not the live records
             let q = if cursor >= at.head {
@@ -308,6 +354,16 @@ impl Hub {
         tx.send(event(watch_event::Event::Resync(r))).await.is_ok()
             && tx.send(event(watch_event::Event::Snapshot(s))).await.is_ok()
     }
+}
+
+/// `q.matches` for a converted record (`live`: since_generation does not apply).
+fn matches(q: &Query, r: &pb::Record, live: bool) -> bool {
+    r.id > q.after_id
+        && (live || q.after_generation == 0 || r.generation > q.after_generation)
+        && (q.family.is_empty() || r.family == q.family)
+        && (q.table.is_empty() || r.table == q.table)
+        && (q.chain.is_empty() || r.chain == q.chain)
+        && (!q.alerts_only || r.alert.is_some())
 }
 
 /// Run the watcher on this (dedicated) thread until the process ends.
