@@ -352,7 +352,10 @@ impl Hub {
         let r = self.snapshot_marker(&format!("{n} records not sent: {why}"), 0);
         let s = self.snapshot_marker("resync", 0);
         tx.send(event(watch_event::Event::Resync(r))).await.is_ok()
-            && tx.send(event(watch_event::Event::Snapshot(s))).await.is_ok()
+            && tx
+                .send(event(watch_event::Event::Snapshot(s)))
+                .await
+                .is_ok()
     }
 }
 

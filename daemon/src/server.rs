@@ -453,7 +453,11 @@ impl Nfscope for Service {
             0 => HISTORY_PAGE_BYTES,
             n => n as usize,
         };
-        let limit = if req.limit == 0 { 10_000 } else { req.limit as usize };
+        let limit = if req.limit == 0 {
+            10_000
+        } else {
+            req.limit as usize
+        };
         let q = Query {
             since_unix_ms: req.since_unix_ms,
             until_unix_ms: req.until_unix_ms,
@@ -500,4 +504,3 @@ impl Nfscope for Service {
 
 /// The default largest History response: under every client's default 4 MB limit.
 const HISTORY_PAGE_BYTES: usize = 3_500_000;
-

@@ -21,10 +21,7 @@ struct Daemon {
 
 impl Daemon {
     fn start(ns: &Netns, name: &str, extra: &[&str]) -> Daemon {
-        let dir = std::env::temp_dir().join(format!(
-            "nfscope-dhist-{name}-{}",
-            std::process::id()
-        ));
+        let dir = std::env::temp_dir().join(format!("nfscope-dhist-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("dir");
         let socket = dir.join("nfscoped.sock").to_string_lossy().into_owned();
@@ -41,11 +38,7 @@ impl Daemon {
             assert!(Instant::now() < end, "nfscoped did not come up");
             std::thread::sleep(Duration::from_millis(50));
         }
-        Daemon {
-            child,
-            dir,
-            socket,
-        }
+        Daemon { child, dir, socket }
     }
 
     /// A gRPC client with tonic's default limits (4 MB messages), as stock clients have.
@@ -213,7 +206,7 @@ fn a_slow_subscriber_is_told_exactly_how_many_records_it_missed() {
         // Not read while three 3000-rule transactions (big records) pass: the socket
         // buffers and the daemon's queue fill, the cursor stays in the first.
         for t in ["m1", "m2", "m3"] {
-            load_rules(&ns, t, 3000, 200);
+            load_rules(&ns, t, 3000, 120);
         }
         wait_history(&mut c, 9000 + 3).await;
         let mut got = 0u64;
@@ -258,7 +251,7 @@ fn a_slow_subscriber_is_told_exactly_how_many_records_it_missed() {
 fn history_pages_stay_under_4mb_and_the_cursor_does_not_stick() {
     let ns = Netns::new("dpage");
     let d = Daemon::start(&ns, "page", &[]);
-    load_rules(&ns, "p", 12_000, 250);
+    load_rules(&ns, "p", 12_000, 120);
     rt().block_on(async {
         let mut c = d.client().await;
         wait_history(&mut c, 12_002).await;
@@ -373,7 +366,10 @@ fn get_ruleset_streams_json_in_chunks() {
             .args(["--netns", ns.name(), "dump", "--format", "json"])
             .output()
             .expect("embedded");
-        assert_eq!(String::from_utf8_lossy(&text), String::from_utf8_lossy(&embedded.stdout));
+        assert_eq!(
+            String::from_utf8_lossy(&text),
+            String::from_utf8_lossy(&embedded.stdout)
+        );
     });
     // the CLI reads the stream
     let o = d.remote(&["dump", "--format", "json", "--xt", "nft"]);
@@ -388,10 +384,19 @@ fn remote_dump_prints_counters() {
     let ns = Netns::new("dcount");
     ns.ok(
         "iptables-nft",
-        &["-A", "INPUT", "-s", "10.9.9.9", "-c", "7", "4242", "-j", "DROP"],
+        &[
+            "-A", "INPUT", "-s", "10.9.9.9", "-c", "7", "4242", "-j", "DROP",
+        ],
     );
     let d = Daemon::start(&ns, "count", &[]);
-    let args = ["dump", "--format", "iptables-save", "-c", "--backend", "nft"];
+    let args = [
+        "dump",
+        "--format",
+        "iptables-save",
+        "-c",
+        "--backend",
+        "nft",
+    ];
     let o = d.remote(&args);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let remote = String::from_utf8_lossy(&o.stdout).into_owned();

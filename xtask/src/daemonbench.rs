@@ -186,7 +186,12 @@ pub fn run(a: &Args) -> Result<()> {
     let t0 = Instant::now();
     let mut steady = vec![];
     for i in 0..a.restores {
-        eprintln!("daemon-bench: restore {} of {} ({} rules)...", i + 1, a.restores, kube.rules());
+        eprintln!(
+            "daemon-bench: restore {} of {} ({} rules)...",
+            i + 1,
+            a.restores,
+            kube.rules()
+        );
         ns.run_stdin("iptables-nft-restore", &[], &text);
         settle();
         steady.push(kib(pid, "VmRSS:") / 1024);
