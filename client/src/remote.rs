@@ -98,25 +98,42 @@ async fn dispatch(cli: &Cli, mut c: NfscopeClient<Channel>) -> Result<Status> {
                 crate::BackendArg::Legacy => pb::Backend::Legacy,
                 crate::BackendArg::All => pb::Backend::All,
             };
-            let r = c
-                .get_ruleset(pb::GetRulesetRequest {
-                    filter: Some(filter(&a.filter)),
-                    format: format as i32,
-                    backend: backend as i32,
-                    show_writer: a.show_writer,
-                    // always explicit: an unspecified style means nft's form to the daemon
-                    xt_style: match a.xt {
-                        crate::XtArg::Translate => pb::XtStyle::Translate,
-                        crate::XtArg::Nft => pb::XtStyle::Nft,
-                    } as i32,
-                })
-                .await
-                .map_err(status_err)?
-                .into_inner();
-            for w in &r.warnings {
-                eprintln!("{w}");
+            let req = pb::GetRulesetRequest {
+                filter: Some(filter(&a.filter)),
+                format: format as i32,
+                backend: backend as i32,
+                show_writer: a.show_writer,
+                // always explicit: an unspecified style means nft's form to the daemon
+                xt_style: match a.xt {
+                    crate::XtArg::Translate => pb::XtStyle::Translate,
+                    crate::XtArg::Nft => pb::XtStyle::Nft,
+                } as i32,
+                counters: a.counters,
+            };
+            // Streamed in pieces, each written as it arrives; a daemon older than the
+            // stream answers in one message.
+            let mut stream = match c.get_ruleset_stream(req.clone()).await {
+                Ok(s) => s.into_inner(),
+                Err(e) if e.code() == tonic::Code::Unimplemented => {
+                    let r = c.get_ruleset(req).await.map_err(status_err)?.into_inner();
+                    for w in &r.warnings {
+                        eprintln!("{w}");
+                    }
+                    write_stdout(&r.text)?;
+                    return Ok(Status::Ok);
+                }
+                Err(e) => return Err(status_err(e)),
+            };
+            let mut out = std::io::stdout().lock();
+            while let Some(chunk) = stream.message().await.map_err(status_err)? {
+                for w in &chunk.warnings {
+                    eprintln!("{w}");
+                }
+                if !ok_or_pipe(std::io::Write::write_all(&mut out, &chunk.text))? {
+                    return Ok(Status::Ok);
+                }
             }
-            write_stdout(&r.text)?;
+            ok_or_pipe(std::io::Write::flush(&mut out))?;
             Ok(Status::Ok)
         }
         Some(Command::Stats(a)) => {
@@ -212,32 +229,46 @@ async fn dispatch(cli: &Cli, mut c: NfscopeClient<Channel>) -> Result<Status> {
         }
         Some(Command::History(a)) => {
             let q = crate::history::query(a)?;
-            let r = c
-                .history(pb::HistoryRequest {
-                    since_unix_ms: q.since_unix_ms,
-                    until_unix_ms: q.until_unix_ms,
-                    filter: Some(pb::Filter {
-                        family: String::new(),
-                        table: q.table.clone(),
-                        chain: q.chain.clone(),
-                    }),
-                    alerts_only: q.alerts_only,
-                    limit: a.limit,
-                })
-                .await
-                .map_err(status_err)?
-                .into_inner();
-            let mut recs = Vec::with_capacity(r.records.len());
-            for x in r.records {
-                let record: Record = serde_json::from_str(&x.json)
-                    .context("nfscoped sent a record this client cannot read")?;
-                recs.push(Stored {
-                    id: x.id,
-                    time_unix_ms: x.time_unix_ms,
-                    record,
-                });
-            }
-            crate::history::print(&recs, r.truncated, a.json)?;
+            // Page after page (each under 4 MB) until --limit records.
+            let limit = if a.limit == 0 { 10_000 } else { a.limit };
+            let mut recs = Vec::new();
+            let mut page_token = String::new();
+            let truncated = loop {
+                let r = c
+                    .history(pb::HistoryRequest {
+                        since_unix_ms: q.since_unix_ms,
+                        until_unix_ms: q.until_unix_ms,
+                        filter: Some(pb::Filter {
+                            family: String::new(),
+                            table: q.table.clone(),
+                            chain: q.chain.clone(),
+                        }),
+                        alerts_only: q.alerts_only,
+                        limit: limit - recs.len() as u32,
+                        page_token,
+                        max_bytes: 0,
+                    })
+                    .await
+                    .map_err(status_err)?
+                    .into_inner();
+                for x in r.records {
+                    let record: Record = serde_json::from_str(&x.json)
+                        .context("nfscoped sent a record this client cannot read")?;
+                    recs.push(Stored {
+                        id: x.id,
+                        time_unix_ms: x.time_unix_ms,
+                        record,
+                    });
+                }
+                if !r.truncated || r.next_page_token.is_empty() {
+                    break false;
+                }
+                if recs.len() as u32 >= limit {
+                    break true;
+                }
+                page_token = r.next_page_token;
+            };
+            crate::history::print(&recs, truncated, a.json)?;
             Ok(Status::Ok)
         }
         // Answered in main before anything is asked.

@@ -1,15 +1,19 @@
 //! One writer, many readers. A dedicated thread owns the netlink watch (the kernel's events are
-//! never slowed by a client). Each transaction's records go to the history first (durably),
-//! then into an in-memory window of recent entries with a sequence number. Every Watch
-//! subscriber is a task with its own cursor into that window: it sends as fast as its client
-//! reads, and the writer never waits for it. A subscriber whose cursor falls out of the window
-//! (it read too slowly) gets a `resync` marker and a fresh snapshot marker, then continues from
-//! the newest entries: it never slows the others or the reader.
+//! never slowed by a client). Each transaction's records go to the history first (durably) and
+//! get consecutive ids; the hub then publishes the newest id. Nothing of a record stays in
+//! memory: every Watch subscriber is a task with its own cursor (the last history id it
+//! considered) that reads the records after it back from the history in chunks, and sends as
+//! fast as its client reads; the writer never waits for it. A subscriber more than
+//! `--subscriber-window` records behind the end of the transaction it is in (it read too
+//! slowly) gets a `resync` marker saying exactly how many records it was not sent, and a fresh
+//! snapshot marker, then continues from the newest record: it never slows the others or the
+//! reader. A transaction larger than the window is not "behind": a subscriber reading it
+//! gets all of it.
 
 use crate::metrics::Metrics;
 use crate::proto_conv;
 use nfscope::events::Record;
-use nfscope::history::{History, Query, Stored};
+use nfscope::history::{History, Query, Reader};
 use nfscope::watch::{Event, WatchOptions, Watcher};
 use nfscope_proto::v1::{self as pb, watch_event, Snapshot, WatchEvent};
 use std::collections::VecDeque;
@@ -18,20 +22,62 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, watch};
 use tonic::Status;
 
-/// One entry of the window.
-pub enum Entry {
-    Record(Box<(Stored, pb::Record)>),
-    /// The kernel dropped events; the records that follow are the diff against our last view.
-    Resync(Snapshot),
+/// Records read from the history per step of a subscriber.
+const CHUNK: u64 = 1024;
+/// The newest records are also kept converted, up to this many bytes (subscribers at the head
+/// take them from here instead of each reading and converting them again).
+const RECENT_BYTES: usize = 8 << 20;
+/// Kernel resync markers kept for subscribers that have not reached them yet.
+const MARKERS: usize = 1024;
+
+/// A kernel resync marker: sent before the record `before_id`.
+struct Marker {
+    seq: u64,
+    before_id: u64,
+    snapshot: Snapshot,
+}
+
+/// What was published, without the records themselves (those are in the history).
+#[derive(Default)]
+struct Feed {
+    /// The newest record id published.
+    head: u64,
+    /// First and last id of each recent transaction (those within the window of `head`).
+    batches: VecDeque<(u64, u64)>,
+    markers: VecDeque<Marker>,
+    marker_seq: u64,
+    /// The newest records, converted (consecutive ids), and their total encoded size.
+    recent: VecDeque<Arc<pb::Record>>,
+    recent_bytes: usize,
+}
+
+impl Feed {
+    /// How many records after the end of the transaction holding `id` have been published
+    /// (for an id of a forgotten transaction: after `id` itself).
+    fn lag(&self, id: u64) -> u64 {
+        let i = self.batches.partition_point(|&(first, _)| first <= id);
+        match i.checked_sub(1).map(|i| self.batches[i]) {
+            Some((first, last)) if first <= id && id <= last => self.head - last,
+            _ => self.head.saturating_sub(id.saturating_sub(1)),
+        }
+    }
+}
+
+/// Where a new subscriber starts: the newest record id and marker published.
+#[derive(Clone, Copy)]
+pub struct Position {
+    pub head: u64,
+    marker_seq: u64,
 }
 
 pub struct Hub {
-    window: Mutex<VecDeque<(u64, Arc<Entry>)>>,
-    capacity: usize,
-    seq: Mutex<u64>,
+    feed: Mutex<Feed>,
+    window: u64,
+    /// Bumped at every publication (records or a marker).
     latest: watch::Sender<u64>,
     closed: watch::Sender<bool>,
     pub history: Mutex<History>,
+    pub reader: Reader,
     pub metrics: Arc<Metrics>,
     /// Current generation and rule count, as the watcher last saw them.
     pub current: Mutex<(u32, u64)>,
@@ -41,14 +87,22 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+fn event(e: watch_event::Event) -> Result<WatchEvent, Status> {
+    Ok(WatchEvent { event: Some(e) })
+}
+
 impl Hub {
-    pub fn new(history: History, metrics: Arc<Metrics>, capacity: usize) -> Arc<Hub> {
+    pub fn new(history: History, metrics: Arc<Metrics>, window: usize) -> Arc<Hub> {
+        let feed = Feed {
+            head: history.next_id().saturating_sub(1),
+            ..Feed::default()
+        };
         Arc::new(Hub {
-            window: Mutex::new(VecDeque::new()),
-            capacity: capacity.max(16),
-            seq: Mutex::new(0),
+            feed: Mutex::new(feed),
+            window: window.max(16) as u64,
             latest: watch::channel(0).0,
             closed: watch::channel(false).0,
+            reader: history.reader(),
             history: Mutex::new(history),
             metrics,
             current: Mutex::new((0, 0)),
@@ -66,16 +120,15 @@ impl Hub {
         }
     }
 
-    /// The sequence number of the newest entry.
-    pub fn latest(&self) -> u64 {
-        *lock(&self.seq)
-    }
-
-    /// A consistent starting point for a new subscriber: the newest window entry and the
-    /// newest history id (taken under the history lock, so no batch is half published).
-    pub fn position(&self) -> (u64, u64) {
-        let h = lock(&self.history);
-        (self.latest(), h.next_id().saturating_sub(1))
+    /// A consistent starting point for a new subscriber (taken under the history lock, so no
+    /// batch is half published).
+    pub fn position(&self) -> Position {
+        let _h = lock(&self.history);
+        let f = lock(&self.feed);
+        Position {
+            head: f.head,
+            marker_seq: f.marker_seq,
+        }
     }
 
     /// Becomes true when the daemon shuts down.
@@ -88,128 +141,237 @@ impl Hub {
         let _ = self.closed.send(true);
     }
 
-    fn push(&self, entries: Vec<Entry>) {
-        let mut w = lock(&self.window);
-        let mut seq = lock(&self.seq);
-        for e in entries {
-            *seq += 1;
-            w.push_back((*seq, Arc::new(e)));
-        }
-        while w.len() > self.capacity {
-            w.pop_front();
-        }
-        let _ = self.latest.send(*seq);
-    }
-
     /// Store and publish one batch of records (a transaction, or a resync after lost events).
     pub fn publish(&self, records: &[Record], resync: Option<&str>) {
-        let stored: Vec<Stored> = match lock(&self.history).append(records) {
+        let mut h = lock(&self.history);
+        let stored = match h.append(records) {
             Ok(s) => s,
             Err(e) => {
-                tracing::error!(error = %e, "history append failed; records published without history ids");
-                records
-                    .iter()
-                    .map(|r| Stored {
-                        id: 0,
-                        time_unix_ms: nfscope::history::now_ms(),
-                        record: r.clone(),
-                    })
-                    .collect()
+                tracing::error!(error = %e, records = records.len(), "history append failed; these records cannot be sent");
+                vec![]
             }
         };
         self.metrics.count_records(&stored);
-        let mut entries = Vec::with_capacity(stored.len() + 1);
+        let mut f = lock(&self.feed);
         if let Some(why) = resync {
-            entries.push(Entry::Resync(
-                self.snapshot_marker(why, stored.len() as u64),
-            ));
+            f.marker_seq += 1;
+            let m = Marker {
+                seq: f.marker_seq,
+                before_id: f.head + 1,
+                snapshot: self.snapshot_marker(why, stored.len() as u64),
+            };
+            f.markers.push_back(m);
+            if f.markers.len() > MARKERS {
+                f.markers.pop_front();
+            }
         }
-        entries.extend(stored.into_iter().map(|s| {
-            let p = proto_conv::record(&s);
-            Entry::Record(Box::new((s, p)))
-        }));
-        self.push(entries);
+        for r in &stored {
+            let p = proto_conv::record(r);
+            f.recent_bytes += prost::Message::encoded_len(&p);
+            f.recent.push_back(Arc::new(p));
+        }
+        while f.recent_bytes > RECENT_BYTES {
+            let Some(r) = f.recent.pop_front() else { break };
+            f.recent_bytes -= prost::Message::encoded_len(&*r);
+        }
+        if let (Some(first), Some(last)) = (stored.first(), stored.last()) {
+            f.head = last.id;
+            f.batches.push_back((first.id, last.id));
+            let head = f.head;
+            while f
+                .batches
+                .front()
+                .is_some_and(|&(_, last)| last + self.window < head)
+            {
+                f.batches.pop_front();
+            }
+        }
+        drop(f);
+        drop(h);
+        self.latest.send_modify(|n| *n += 1);
     }
 
-    /// Entries after `cursor` (at most `max`), or how many were missed when the cursor fell out
-    /// of the window.
-    fn read_after(&self, cursor: u64, max: usize) -> Result<Vec<(u64, Arc<Entry>)>, u64> {
-        let w = lock(&self.window);
-        let Some(&(front, _)) = w.front() else {
-            return Ok(vec![]);
-        };
-        if front > cursor + 1 {
-            return Err(front - cursor - 1);
-        }
-        let start = (cursor + 1 - front) as usize;
-        Ok(w.iter()
-            .skip(start)
-            .take(max)
-            .map(|(s, e)| (*s, e.clone()))
-            .collect())
-    }
-
-    /// Serve one Watch subscriber from `cursor` into `tx` until the client goes away or the
-    /// daemon shuts down.
+    /// Serve one Watch subscriber into `tx` until the client goes away or the daemon shuts
+    /// down: the records after id `from` (a replay when `from < at.head`), then live ones.
     pub async fn serve(
         self: Arc<Self>,
-        mut cursor: u64,
-        skip_upto_id: u64,
+        from: u64,
+        at: Position,
         query: Query,
         tx: mpsc::Sender<Result<WatchEvent, Status>>,
     ) {
         let mut latest = self.latest.subscribe();
         let mut closed = self.closed.subscribe();
+        let mut cursor = from;
+        let mut marker_seq = at.marker_seq;
         loop {
             if *closed.borrow() {
                 return;
             }
-            match self.read_after(cursor, 1024) {
-                Err(missed) => {
-                    self.metrics
-                        .subscriber_resyncs
-                        .fetch_add(1, Ordering::Relaxed);
-                    let why = format!("this subscriber fell behind; {missed} events not sent");
-                    let now = self.latest();
-                    let r = WatchEvent {
-                        event: Some(watch_event::Event::Resync(self.snapshot_marker(&why, 0))),
-                    };
-                    let s = WatchEvent {
-                        event: Some(watch_event::Event::Snapshot(
-                            self.snapshot_marker("resync", 0),
-                        )),
-                    };
-                    if tx.send(Ok(r)).await.is_err() || tx.send(Ok(s)).await.is_err() {
-                        return;
-                    }
-                    cursor = now;
-                }
-                Ok(batch) if batch.is_empty() => {
-                    tokio::select! {
-                        r = latest.changed() => if r.is_err() { return },
-                        _ = closed.changed() => return,
-                        _ = tx.closed() => return,
-                    }
-                }
-                Ok(batch) => {
-                    for (seq, e) in batch {
-                        cursor = seq;
-                        let ev = match &*e {
-                            Entry::Record(b) if b.0.id != 0 && b.0.id <= skip_upto_id => continue,
-                            Entry::Record(b) if query.matches(&b.0) => {
-                                watch_event::Event::Record(b.1.clone())
-                            }
-                            Entry::Record(..) => continue,
-                            Entry::Resync(m) => watch_event::Event::Resync(m.clone()),
-                        };
-                        if tx.send(Ok(WatchEvent { event: Some(ev) })).await.is_err() {
-                            return;
-                        }
-                    }
+            latest.mark_unchanged();
+            let (head, lag, markers, next_marker) = {
+                let f = lock(&self.feed);
+                let due = |m: &&Marker| m.seq > marker_seq && m.before_id <= cursor + 1;
+                let markers: Vec<(u64, Snapshot)> = f
+                    .markers
+                    .iter()
+                    .filter(due)
+                    .map(|m| (m.seq, m.snapshot.clone()))
+                    .collect();
+                let next_marker = f
+                    .markers
+                    .iter()
+                    .filter(|m| m.seq > marker_seq && m.before_id > cursor + 1)
+                    .map(|m| m.before_id)
+                    .min();
+                // A replay (before the start position) is never "behind".
+                let lag = if cursor >= at.head && cursor < f.head {
+                    f.lag(cursor + 1)
+                } else {
+                    0
+                };
+                (f.head, lag, markers, next_marker)
+            };
+            for (seq, m) in markers {
+                marker_seq = seq;
+                if tx.send(event(watch_event::Event::Resync(m))).await.is_err() {
+                    return;
                 }
             }
+            if cursor >= head {
+                tokio::select! {
+                    r = latest.changed() => if r.is_err() { return },
+                    _ = closed.changed() => return,
+                    _ = tx.closed() => return,
+                }
+                continue;
+            }
+            if lag > self.window {
+                let why = "this subscriber fell behind";
+                if !self.missed(head - cursor, why, &tx).await {
+                    return;
+                }
+                cursor = head;
+                continue;
+            }
+            let mut upto = head.min(cursor + CHUNK);
+            if let Some(b) = next_marker {
+                upto = upto.min(b - 1);
+            }
+            let cached: Option<Vec<Arc<pb::Record>>> = {
+                let f = lock(&self.feed);
+                match f.recent.front() {
+                    Some(r) if r.id <= cursor + 1 => {
+                        let skip = (cursor + 1 - r.id) as usize;
+                        Some(
+                            f.recent
+                                .iter()
+                                .skip(skip)
+                                .take_while(|r| r.id <= upto)
+                                .cloned()
+                                .collect(),
+                        )
+                    }
+                    _ => None,
+                }
+            };
+            if let Some(recs) = cached.filter(|c| c.last().is_some_and(|r| r.id == upto)) {
+                let live = cursor >= at.head;
+                for r in recs {
+                    if !matches(&query, &r, live) {
+                        continue;
+                    }
+                    let ev = event(watch_event::Event::Record((*r).clone()));
+                    if tx.send(ev).await.is_err() {
+                        return;
+                    }
+                }
+                cursor = upto;
+                continue;
+            }
+            let reader = self.reader.clone();
+            // since_generation selects what is replayed, not the live records
+            let q = if cursor >= at.head {
+                Query {
+                    after_generation: 0,
+                    ..query.clone()
+                }
+            } else {
+                query.clone()
+            };
+            let after = cursor;
+            let read = tokio::task::spawn_blocking(move || {
+                reader.range(after, upto, CHUNK as usize).map(|recs| {
+                    let first = recs.first().map(|s| s.id);
+                    let evs: Vec<WatchEvent> = recs
+                        .iter()
+                        .filter(|s| q.matches(s))
+                        .map(|s| WatchEvent {
+                            event: Some(watch_event::Event::Record(proto_conv::record(s))),
+                        })
+                        .collect();
+                    (first, evs)
+                })
+            })
+            .await;
+            let (first, evs) = match read {
+                Ok(Ok(r)) => r,
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "history read failed");
+                    let _ = tx
+                        .send(Err(Status::internal(format!("history read: {e}"))))
+                        .await;
+                    return;
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(Status::internal(e.to_string()))).await;
+                    return;
+                }
+            };
+            // Records pruned from the history (or never stored) before this subscriber read
+            // them: said, with their exact count.
+            let gone = first.map_or(upto, |f| f - 1) - cursor;
+            if gone > 0 && !self.missed(gone, "no longer in the history", &tx).await {
+                return;
+            }
+            for ev in evs {
+                if tx.send(Ok(ev)).await.is_err() {
+                    return;
+                }
+            }
+            cursor = upto;
         }
     }
+
+    /// Tell a subscriber `n` records were not sent (`resync` with the count, then a fresh
+    /// snapshot marker); false when the client is gone.
+    async fn missed(
+        &self,
+        n: u64,
+        why: &str,
+        tx: &mpsc::Sender<Result<WatchEvent, Status>>,
+    ) -> bool {
+        self.metrics
+            .subscriber_resyncs
+            .fetch_add(1, Ordering::Relaxed);
+        let r = self.snapshot_marker(&format!("{n} records not sent: {why}"), 0);
+        let s = self.snapshot_marker("resync", 0);
+        tx.send(event(watch_event::Event::Resync(r))).await.is_ok()
+            && tx
+                .send(event(watch_event::Event::Snapshot(s)))
+                .await
+                .is_ok()
+    }
+}
+
+/// `q.matches` for a converted record (`live`: since_generation does not apply).
+fn matches(q: &Query, r: &pb::Record, live: bool) -> bool {
+    r.id > q.after_id
+        && (live || q.after_generation == 0 || r.generation > q.after_generation)
+        && (q.family.is_empty() || r.family == q.family)
+        && (q.table.is_empty() || r.table == q.table)
+        && (q.chain.is_empty() || r.chain == q.chain)
+        && (!q.alerts_only || r.alert.is_some())
 }
 
 /// Run the watcher on this (dedicated) thread until the process ends.

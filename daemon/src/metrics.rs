@@ -7,12 +7,12 @@
 //! 100 ms waits 400 ms after the previous one; `refresh_in` tells the watcher when), and once a
 //! minute without changes (node settings such as sysctls send no events).
 
-use nfscope::wire::xt::entry::Family as XtFamily;
 use nfscope::history::Stored;
 use nfscope::lint::{self, NodeSettings, Severity};
 use nfscope::output;
 use nfscope::provenance;
 use nfscope::watch::Watcher;
+use nfscope::wire::xt::entry::Family as XtFamily;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -46,6 +46,10 @@ pub fn record(s: &Stored) -> pb::Record {
         resync: r.resync,
         attribution: r.attribution.clone(),
         audit_event: r.audit_event.clone().unwrap_or_default(),
+        set: r.set.clone().unwrap_or_default(),
+        elements_added: r.elements_added.map(|n| n as u64),
+        elements_removed: r.elements_removed.map(|n| n as u64),
+        reencoded: r.reencoded,
         json: serde_json::to_string(r).unwrap_or_default(),
     }
 }

@@ -6,7 +6,7 @@ use crate::proto_conv;
 use nfscope::history::Query;
 use nfscope::lint::{self, NodeSettings};
 use nfscope::output::{self, Backend, DumpFormat};
-use nfscope::render::nft::XtStyle;
+use nfscope::render::nft::{NftOptions, XtStyle};
 use nfscope::snapshot::{self, Options, Stats};
 use nfscope::wire::nft::Family;
 use nfscope::Ruleset;
@@ -62,6 +62,67 @@ fn internal(e: impl std::fmt::Display) -> Status {
 }
 
 impl Service {
+    /// Validate a GetRuleset request and take what it needs.
+    async fn dump_request(&self, req: pb::GetRulesetRequest) -> Result<Dump, Status> {
+        let (f, t, c) = validate(&req.filter)?;
+        let format = match pb::Format::try_from(req.format) {
+            Ok(pb::Format::Json) => DumpFormat::Json,
+            Ok(pb::Format::IptablesSave) => DumpFormat::IptablesSave,
+            Ok(_) => DumpFormat::Nft,
+            Err(_) => {
+                return Err(Status::invalid_argument(format!(
+                    "unknown format {}",
+                    req.format
+                )))
+            }
+        };
+        let backend = match pb::Backend::try_from(req.backend) {
+            Ok(pb::Backend::Nft) => Backend::Nft,
+            Ok(pb::Backend::Legacy) => Backend::Legacy,
+            Ok(_) => Backend::All,
+            Err(_) => {
+                return Err(Status::invalid_argument(format!(
+                    "unknown backend {}",
+                    req.backend
+                )))
+            }
+        };
+        // Unspecified is nft 1.0.6's form: what GetRuleset returned before the field existed.
+        let xt = match pb::XtStyle::try_from(req.xt_style) {
+            Ok(pb::XtStyle::Translate) => XtStyle::Translate,
+            Ok(pb::XtStyle::Nft | pb::XtStyle::Unspecified) => XtStyle::Nft,
+            Err(_) => {
+                return Err(Status::invalid_argument(format!(
+                    "unknown xt_style {}",
+                    req.xt_style
+                )))
+            }
+        };
+        let legacy = if backend.legacy() {
+            Some(self.legacy(f, t.as_deref()).await?)
+        } else {
+            None
+        };
+        let (rs, _) = self.snapshot(f, t, c).await?;
+        let netns = self.netns.clone();
+        let show_writer = req.show_writer;
+        tokio::task::spawn_blocking(move || {
+            let mut opts = output::nft_options_for(netns.as_deref(), &rs).unwrap_or_default();
+            opts.show_writer = show_writer;
+            opts.xt = xt;
+            Dump {
+                rs,
+                legacy,
+                backend,
+                format,
+                opts,
+                counters: req.counters,
+            }
+        })
+        .await
+        .map_err(internal)
+    }
+
     async fn legacy(
         &self,
         family: Option<Family>,
@@ -110,6 +171,86 @@ impl Service {
     }
 }
 
+/// A GetRuleset request, read: the snapshot and how to render it.
+struct Dump {
+    rs: Ruleset,
+    legacy: Option<nfscope::legacy::LegacyRuleset>,
+    backend: Backend,
+    format: DumpFormat,
+    opts: NftOptions,
+    counters: bool,
+}
+
+impl Dump {
+    /// What the first chunk (or the single response) says besides the text.
+    fn head(&self) -> pb::GetRulesetChunk {
+        pb::GetRulesetChunk {
+            generation: self.rs.generation,
+            rules: self.rs.rule_count() as u64,
+            chains: self.rs.tables.iter().map(|t| t.chains.len() as u64).sum(),
+            warnings: if self.format == DumpFormat::Nft && self.backend.nft() {
+                nfscope::render::nft::warnings(&self.rs)
+            } else {
+                vec![]
+            },
+            text: vec![],
+        }
+    }
+
+    /// Render the text into `w` (JSON is serialized while produced, one rule at a time).
+    fn write(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        if self.format == DumpFormat::Json {
+            return output::write_json(w, &self.rs, self.legacy.as_ref(), self.backend, &self.opts);
+        }
+        let text = output::dump_with(
+            &self.rs,
+            self.legacy.as_ref(),
+            self.backend,
+            self.format,
+            &self.opts,
+            self.counters,
+        );
+        w.write_all(text.as_bytes())
+    }
+}
+
+/// Largest text piece of a GetRulesetStream message.
+const CHUNK_BYTES: usize = 1 << 20;
+
+/// Sends what is written to it as GetRulesetChunks of at most CHUNK_BYTES, waiting while the
+/// client has not read the previous ones.
+struct ChunkWriter {
+    first: Option<pb::GetRulesetChunk>,
+    buf: Vec<u8>,
+    tx: mpsc::Sender<Result<pb::GetRulesetChunk, Status>>,
+}
+
+impl ChunkWriter {
+    fn send(&mut self) -> std::io::Result<()> {
+        let mut c = self.first.take().unwrap_or_default();
+        c.text = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK_BYTES));
+        self.tx
+            .blocking_send(Ok(c))
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))
+    }
+}
+
+impl std::io::Write for ChunkWriter {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        let n = b.len().min(CHUNK_BYTES - self.buf.len());
+        self.buf.extend_from_slice(&b[..n]);
+        if self.buf.len() == CHUNK_BYTES {
+            self.send()?;
+        }
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+type ChunkStream = Pin<Box<dyn Stream<Item = Result<pb::GetRulesetChunk, Status>> + Send>>;
+
 type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::WatchEvent, Status>> + Send>>;
 
 #[tonic::async_trait]
@@ -118,71 +259,48 @@ impl Nfscope for Service {
         &self,
         req: Request<pb::GetRulesetRequest>,
     ) -> Result<Response<pb::GetRulesetResponse>, Status> {
-        let req = req.into_inner();
-        let (f, t, c) = validate(&req.filter)?;
-        let format = match pb::Format::try_from(req.format) {
-            Ok(pb::Format::Json) => DumpFormat::Json,
-            Ok(pb::Format::IptablesSave) => DumpFormat::IptablesSave,
-            Ok(_) => DumpFormat::Nft,
-            Err(_) => {
-                return Err(Status::invalid_argument(format!(
-                    "unknown format {}",
-                    req.format
-                )))
-            }
-        };
-        let backend = match pb::Backend::try_from(req.backend) {
-            Ok(pb::Backend::Nft) => Backend::Nft,
-            Ok(pb::Backend::Legacy) => Backend::Legacy,
-            Ok(_) => Backend::All,
-            Err(_) => {
-                return Err(Status::invalid_argument(format!(
-                    "unknown backend {}",
-                    req.backend
-                )))
-            }
-        };
-        // Unspecified is nft 1.0.6's form: what GetRuleset returned before the field existed.
-        let xt = match pb::XtStyle::try_from(req.xt_style) {
-            Ok(pb::XtStyle::Translate) => XtStyle::Translate,
-            Ok(pb::XtStyle::Nft | pb::XtStyle::Unspecified) => XtStyle::Nft,
-            Err(_) => {
-                return Err(Status::invalid_argument(format!(
-                    "unknown xt_style {}",
-                    req.xt_style
-                )))
-            }
-        };
-        let show_writer = req.show_writer;
-        let legacy = if backend.legacy() {
-            Some(self.legacy(f, t.as_deref()).await?)
-        } else {
-            None
-        };
-        let (rs, _) = self.snapshot(f, t, c).await?;
-        let text = tokio::task::spawn_blocking({
-            let rs = rs.clone();
-            let netns = self.netns.clone();
-            move || {
-                let mut opts = output::nft_options_for(netns.as_deref(), &rs).unwrap_or_default();
-                opts.show_writer = show_writer;
-                opts.xt = xt;
-                output::dump(&rs, legacy.as_ref(), backend, format, &opts)
-            }
+        let d = self.dump_request(req.into_inner()).await?;
+        let head = d.head();
+        let text = tokio::task::spawn_blocking(move || {
+            let mut out = Vec::new();
+            d.write(&mut out).map(|_| out)
         })
         .await
+        .map_err(internal)?
         .map_err(internal)?;
         Ok(Response::new(pb::GetRulesetResponse {
-            generation: rs.generation,
-            rules: rs.rule_count() as u64,
-            chains: rs.tables.iter().map(|t| t.chains.len() as u64).sum(),
-            warnings: if format == DumpFormat::Nft && backend.nft() {
-                nfscope::render::nft::warnings(&rs)
-            } else {
-                vec![]
-            },
-            text,
+            generation: head.generation,
+            rules: head.rules,
+            chains: head.chains,
+            warnings: head.warnings,
+            text: String::from_utf8(text).map_err(internal)?,
         }))
+    }
+
+    type GetRulesetStreamStream = ChunkStream;
+
+    async fn get_ruleset_stream(
+        &self,
+        req: Request<pb::GetRulesetRequest>,
+    ) -> Result<Response<Self::GetRulesetStreamStream>, Status> {
+        let d = self.dump_request(req.into_inner()).await?;
+        let (tx, rx) = mpsc::channel(2);
+        tokio::task::spawn_blocking(move || {
+            let mut w = ChunkWriter {
+                first: Some(d.head()),
+                buf: Vec::with_capacity(CHUNK_BYTES),
+                tx,
+            };
+            let r = d.write(&mut w).and_then(|_| w.send());
+            if let Err(e) = r {
+                if e.kind() != std::io::ErrorKind::BrokenPipe {
+                    let _ = w.tx.blocking_send(Err(internal(e)));
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
     }
 
     async fn stats(
@@ -247,7 +365,7 @@ impl Nfscope for Service {
         };
         let (tx, rx) = mpsc::channel(self.queue);
         let hub = self.hub.clone();
-        let (cursor, last_id) = hub.position();
+        let at = hub.position();
         let mut marker = hub.snapshot_marker("start", 0);
         let format = match pb::Format::try_from(req.snapshot_format) {
             Ok(pb::Format::Unspecified) => None,
@@ -275,28 +393,29 @@ impl Nfscope for Service {
         let start = pb::WatchEvent {
             event: Some(pb::watch_event::Event::Snapshot(marker)),
         };
-        let replay_from = (req.since_id > 0 || req.since_generation > 0).then(|| Query {
-            after_id: req.since_id,
+        // A replay is the subscriber's cursor starting in the past: it reads the history from
+        // there on at its client's pace, then goes on with live records.
+        let from = if req.since_id > 0 {
+            req.since_id.min(at.head)
+        } else if req.since_generation > 0 {
+            0
+        } else {
+            at.head
+        };
+        let query = Query {
             after_generation: req.since_generation,
-            limit: REPLAY_PAGE,
-            ..query.clone()
-        });
+            ..query
+        };
         let metrics = hub.metrics.clone();
         metrics
             .subscribers
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let closed = hub.subscribe_closed();
         // Everything is sent from this task, after the stream is handed back: the marker, the
-        // replay (page by page from the history, any length), then the live records.
+        // replay (the cursor reads the history at the client's pace, any length), then the live records.
         tokio::spawn(async move {
             if tx.send(Ok(start)).await.is_ok() {
-                let replayed = match replay_from {
-                    Some(q) => replay(&hub, q, last_id, &tx).await,
-                    None => true,
-                };
-                if replayed {
-                    hub.serve(cursor, last_id, query, tx).await;
-                }
+                hub.serve(from, at, query, tx).await;
             }
             metrics
                 .subscribers
@@ -322,76 +441,74 @@ impl Nfscope for Service {
         if req.limit > 1_000_000 {
             return Err(Status::invalid_argument("limit is at most 1,000,000"));
         }
+        if req.since_unix_ms < 0 || req.until_unix_ms < 0 {
+            return Err(Status::invalid_argument(
+                "since_unix_ms and until_unix_ms are unix milliseconds (0: unbounded), not negative",
+            ));
+        }
+        if req.until_unix_ms != 0 && req.since_unix_ms > req.until_unix_ms {
+            return Err(Status::invalid_argument(
+                "since_unix_ms is after until_unix_ms: an empty range",
+            ));
+        }
+        let after_id = if req.page_token.is_empty() {
+            0
+        } else {
+            req.page_token.parse::<u64>().map_err(|_| {
+                Status::invalid_argument("page_token is not one this daemon gave (next_page_token)")
+            })?
+        };
+        let max_bytes = match req.max_bytes {
+            0 => HISTORY_PAGE_BYTES,
+            n => n as usize,
+        };
+        let limit = if req.limit == 0 {
+            10_000
+        } else {
+            req.limit as usize
+        };
         let q = Query {
             since_unix_ms: req.since_unix_ms,
             until_unix_ms: req.until_unix_ms,
+            after_id,
             family: f.map(|f| f.name()).unwrap_or_default(),
             table: t.unwrap_or_default(),
             chain: c.unwrap_or_default(),
             alerts_only: req.alerts_only,
-            limit: req.limit as usize,
+            limit,
             ..Query::default()
         };
-        let hub = self.hub.clone();
-        let (recs, truncated) = tokio::task::spawn_blocking(move || {
-            hub.history
-                .lock()
-                .map_err(|_| Status::internal("history lock"))
-                .and_then(|h| h.query(&q).map_err(internal))
+        let reader = self.hub.reader.clone();
+        let resp = tokio::task::spawn_blocking(move || -> Result<_, Status> {
+            let (recs, mut truncated) = reader.query(&q).map_err(internal)?;
+            // The page ends before the record that would take it over max_bytes (always at
+            // least one record).
+            let mut records = Vec::with_capacity(recs.len());
+            let mut size = 16;
+            for s in &recs {
+                let r = proto_conv::record(s);
+                let n = prost::Message::encoded_len(&r) + 8;
+                if !records.is_empty() && size + n > max_bytes {
+                    truncated = true;
+                    break;
+                }
+                size += n;
+                records.push(r);
+            }
+            let next_page_token = match records.last() {
+                Some(r) if truncated => r.id.to_string(),
+                _ => String::new(),
+            };
+            Ok(pb::HistoryResponse {
+                records,
+                truncated,
+                next_page_token,
+            })
         })
         .await
         .map_err(internal)??;
-        Ok(Response::new(pb::HistoryResponse {
-            records: recs.iter().map(proto_conv::record).collect(),
-            truncated,
-        }))
+        Ok(Response::new(resp))
     }
-}
-
-/// History records replayed per read (one history lock, one blocking task each).
-const REPLAY_PAGE: usize = 4096;
-
-/// Send the stored records after `q.after_id` up to `last_id` (the live stream takes over from
-/// there), one page at a time so the replay is as long as the history and memory stays one page.
-/// False when the client went away or the history failed (the error was sent).
-async fn replay(
-    hub: &Arc<Hub>,
-    mut q: Query,
-    last_id: u64,
-    tx: &mpsc::Sender<Result<pb::WatchEvent, Status>>,
-) -> bool {
-    while q.after_id < last_id {
-        let h = hub.clone();
-        let page_q = q.clone();
-        let page =
-            tokio::task::spawn_blocking(move || lock_history(&h)?.query(&page_q).map_err(internal))
-                .await
-                .map_err(internal)
-                .and_then(|r| r);
-        let (page, more) = match page {
-            Ok(p) => p,
-            Err(e) => {
-                let _ = tx.send(Err(e)).await;
-                return false;
-            }
-        };
-        let Some(last) = page.last() else {
-            return true;
-        };
-        q.after_id = last.id;
-        for s in page.iter().filter(|s| s.id <= last_id) {
-            let ev = pb::WatchEvent {
-                event: Some(pb::watch_event::Event::Record(proto_conv::record(s))),
-            };
-            if tx.send(Ok(ev)).await.is_err() {
-                return false;
-            }
-        }
-        if !more {
-            return true;
-        }
-    }
-    true
 }
 
 /// A Watch stream that ends with UNAVAILABLE as soon as the daemon shuts down, whether or not
@@ -428,8 +545,5 @@ impl Stream for UntilShutdown {
     }
 }
 
-fn lock_history(h: &Hub) -> Result<std::sync::MutexGuard<'_, nfscope::history::History>, Status> {
-    h.history
-        .lock()
-        .map_err(|_| Status::internal("history lock poisoned"))
-}
+/// The default largest History response: under every client's default 4 MB limit.
+const HISTORY_PAGE_BYTES: usize = 3_500_000;

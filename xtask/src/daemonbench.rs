@@ -24,6 +24,17 @@ pub struct Args {
     /// Kube-proxy ruleset scale for GetRuleset (1 = 80,011 rules).
     #[arg(long, default_value_t = 1.0)]
     scale: f64,
+    /// How many times the kube-proxy ruleset is restored (records through the history).
+    #[arg(long, default_value_t = 10)]
+    restores: usize,
+    /// Concurrent JSON GetRulesetStream calls.
+    #[arg(long, default_value_t = 8)]
+    concurrent: usize,
+}
+
+/// Reset the peak RSS the kernel keeps for `pid` (VmHWM).
+fn reset_peak(pid: u32) {
+    let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
 }
 
 struct Daemon(Child, PathBuf);
@@ -144,40 +155,140 @@ pub fn run(a: &Args) -> Result<()> {
     }
     let pid = d.0.id();
     let kube = Kube::scaled(a.scale);
-    eprintln!("daemon-bench: loading {} rules...", kube.rules());
-    ns.run_stdin("iptables-nft-restore", &[], &kube.restore_text());
-    std::thread::sleep(Duration::from_secs(3));
+    let text = kube.restore_text();
+    // One subscriber reads everything, to know when the daemon is done with a restore.
+    let seen = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    rt.block_on(async {
+        let mut c = connect(&sock).await?;
+        let mut s = c.watch(pb::WatchRequest::default()).await?.into_inner();
+        let seen = seen.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(ev)) = s.message().await {
+                if let Some(pb::watch_event::Event::Record(r)) = ev.event {
+                    seen.store(r.id, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        });
+        anyhow::Ok(())
+    })?;
+    let settle = || {
+        let mut last = u64::MAX;
+        loop {
+            std::thread::sleep(Duration::from_millis(1500));
+            let now = seen.load(std::sync::atomic::Ordering::Relaxed);
+            if now == last {
+                return now;
+            }
+            last = now;
+        }
+    };
+    reset_peak(pid);
+    let t0 = Instant::now();
+    let mut steady = vec![];
+    for i in 0..a.restores {
+        eprintln!(
+            "daemon-bench: restore {} of {} ({} rules)...",
+            i + 1,
+            a.restores,
+            kube.rules()
+        );
+        ns.run_stdin("iptables-nft-restore", &[], &text);
+        settle();
+        steady.push(kib(pid, "VmRSS:") / 1024);
+    }
+    let records = seen.load(std::sync::atomic::Ordering::Relaxed);
     println!(
-        "nfscoped memory after watching the {}-rule restore: RSS {} MB, peak {} MB",
+        "{} restores of {} rules: {records} records through the history in {:.1} s; daemon RSS after each: {steady:?} MB, peak {} MB",
+        a.restores,
         kube.rules(),
-        kib(pid, "VmRSS:") / 1024,
+        t0.elapsed().as_secs_f64(),
         kib(pid, "VmHWM:") / 1024
     );
     rt.block_on(async {
+        // Watch replay from since_id 1 by a reading client.
         let mut c = connect(&sock).await?;
+        let t0 = Instant::now();
+        let mut s = c
+            .watch(pb::WatchRequest {
+                since_id: 1,
+                ..Default::default()
+            })
+            .await?
+            .into_inner();
+        let mut first = None;
+        let mut n = 0u64;
+        while let Some(ev) = s.message().await? {
+            if let Some(pb::watch_event::Event::Record(r)) = ev.event {
+                first.get_or_insert_with(|| t0.elapsed());
+                n += 1;
+                if r.id >= records {
+                    break;
+                }
+            }
+        }
+        let el = t0.elapsed().as_secs_f64();
+        println!(
+            "Watch replay from since_id 1: {n} records, first after {:.1} ms, {:.0} records/s",
+            first.unwrap_or_default().as_secs_f64() * 1e3,
+            n as f64 / el
+        );
         for (name, format) in [("nft", pb::Format::Nft), ("json", pb::Format::Json)] {
             let t0 = Instant::now();
-            let r = c
-                .get_ruleset(pb::GetRulesetRequest {
+            let mut s = c
+                .get_ruleset_stream(pb::GetRulesetRequest {
                     format: format as i32,
                     ..Default::default()
                 })
                 .await?
                 .into_inner();
+            let (mut bytes, mut biggest, mut rules) = (0, 0, 0);
+            while let Some(ch) = s.message().await? {
+                rules = rules.max(ch.rules);
+                biggest = biggest.max(ch.text.len());
+                bytes += ch.text.len();
+            }
             println!(
-                "GetRuleset {name}: {:.3} s, {:.1} MB, {} rules",
+                "GetRulesetStream {name}: {:.3} s, {:.1} MB in chunks of at most {:.2} MB, {rules} rules",
                 t0.elapsed().as_secs_f64(),
-                r.text.len() as f64 / 1e6,
-                r.rules
+                bytes as f64 / 1e6,
+                biggest as f64 / 1e6,
             );
         }
+        reset_peak(pid);
+        let t0 = Instant::now();
+        let mut tasks = vec![];
+        for _ in 0..a.concurrent {
+            let mut c = connect(&sock).await?;
+            tasks.push(tokio::spawn(async move {
+                let mut s = c
+                    .get_ruleset_stream(pb::GetRulesetRequest {
+                        format: pb::Format::Json as i32,
+                        ..Default::default()
+                    })
+                    .await?
+                    .into_inner();
+                let mut bytes = 0;
+                while let Some(ch) = s.message().await? {
+                    bytes += ch.text.len();
+                }
+                anyhow::Ok(bytes)
+            }));
+        }
+        for t in tasks {
+            t.await??;
+        }
+        println!(
+            "{} concurrent JSON GetRulesetStream of {} rules: {:.1} s, daemon peak RSS {} MB",
+            a.concurrent,
+            kube.rules(),
+            t0.elapsed().as_secs_f64(),
+            kib(pid, "VmHWM:") / 1024
+        );
         anyhow::Ok(())
     })?;
     println!(
-        "nfscoped memory after the GetRuleset calls ({} rules): RSS {} MB, peak {} MB",
-        kube.rules(),
-        kib(pid, "VmRSS:") / 1024,
-        kib(pid, "VmHWM:") / 1024
+        "nfscoped memory at the end: RSS {} MB",
+        kib(pid, "VmRSS:") / 1024
     );
     Ok(())
 }

@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const RECORDS: TableDefinition<u64, &[u8]> = TableDefinition::new("records");
@@ -21,8 +22,12 @@ pub struct Stored {
     pub record: Record,
 }
 
+/// redb's page cache. Its default (1 GiB) kept every record ever written resident; the daemon
+/// reads recent records back while they are still in the OS page cache anyway.
+const CACHE_BYTES: usize = 8 << 20;
+
 pub struct History {
-    db: Database,
+    db: Arc<Database>,
     next_id: u64,
     max_age: Duration,
     max_records: u64,
@@ -74,7 +79,10 @@ impl History {
                 path.display()
             );
         }
-        let db = Database::open(path).map_err(|e| match e {
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .open(path)
+            .map_err(|e| match e {
             redb::DatabaseError::DatabaseAlreadyOpen => anyhow::anyhow!(
                 "{} is in use by a running nfscoped: ask it instead (nfscope --remote unix:/run/nfscope/nfscoped.sock history)",
                 path.display()
@@ -82,7 +90,7 @@ impl History {
             e => anyhow::anyhow!("open {}: {e}", path.display()),
         })?;
         Ok(History {
-            db,
+            db: Arc::new(db),
             next_id: 0,
             max_age: Duration::MAX,
             max_records: u64::MAX,
@@ -94,7 +102,9 @@ impl History {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
         }
-        let db = Database::create(path)
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(path)
             .with_context(|| format!("open history database {}", path.display()))?;
         let w = db.begin_write()?;
         w.open_table(RECORDS)?;
@@ -105,7 +115,7 @@ impl History {
         drop(t);
         drop(r);
         Ok(History {
-            db,
+            db: Arc::new(db),
             next_id,
             max_age,
             max_records,
@@ -192,6 +202,26 @@ impl History {
 
     /// Records matching `q`, oldest first; the bool says whether the limit cut the answer.
     pub fn query(&self, q: &Query) -> Result<(Vec<Stored>, bool)> {
+        self.reader().query(q)
+    }
+
+    /// A handle that reads without this `History` (concurrent readers need no lock).
+    pub fn reader(&self) -> Reader {
+        Reader {
+            db: self.db.clone(),
+        }
+    }
+}
+
+/// Reads the history; cheap to clone, usable from any thread while the writer appends.
+#[derive(Clone)]
+pub struct Reader {
+    db: Arc<Database>,
+}
+
+impl Reader {
+    /// Records matching `q`, oldest first; the bool says whether the limit cut the answer.
+    pub fn query(&self, q: &Query) -> Result<(Vec<Stored>, bool)> {
         let r = self.db.begin_read()?;
         let t = r.open_table(RECORDS)?;
         let limit = if q.limit == 0 { 10_000 } else { q.limit };
@@ -212,6 +242,27 @@ impl History {
             }
         }
         Ok((out, false))
+    }
+
+    /// The records with ids in `after+1 ..= upto`, at most `max`, oldest first (ids pruned or
+    /// unreadable are absent: callers compare ids).
+    pub fn range(&self, after: u64, upto: u64, max: usize) -> Result<Vec<Stored>> {
+        let r = self.db.begin_read()?;
+        let t = r.open_table(RECORDS)?;
+        let mut out = Vec::new();
+        if upto <= after {
+            return Ok(out);
+        }
+        for e in t.range(after + 1..=upto)? {
+            let (_, v) = e?;
+            if let Ok(s) = serde_json::from_slice::<Stored>(v.value()) {
+                out.push(s);
+            }
+            if out.len() >= max {
+                break;
+            }
+        }
+        Ok(out)
     }
 }
 
