@@ -290,23 +290,14 @@ fn blame(cli: &Cli, a: &BlameArgs) -> Result<()> {
     let history = nfscope::history::History::open_existing(&a.file)?;
     let (rs, legacy) = read_backends(cli, &a.filter, backend(a.backend))?;
     let opts = output::nft_options_for(cli.netns.as_deref(), &rs)?;
-    let mut blamer = blame::Blamer::new(&rs, legacy.as_ref(), &opts);
-    history.scan(|s| blamer.record(s))?;
-    let mut rules = blamer.finish();
-    // The legacy reader reads whole tables: apply the filter here too.
-    let f = &a.filter;
-    rules.retain(|b| {
-        f.table.as_ref().is_none_or(|t| &b.table == t)
-            && f.chain.as_ref().is_none_or(|c| &b.chain == c)
-            && f.family.is_none_or(|fam| b.family == family(fam).name())
-    });
-    let format = match a.format {
-        Format::Nft => blame::Format::Nft,
-        Format::IptablesSave => blame::Format::IptablesSave,
-        Format::Json => blame::Format::Json,
+    let scope = blame::Scope {
+        family: a.filter.family.map(family),
+        table: a.filter.table.clone(),
+        chain: a.filter.chain.clone(),
     };
+    let rules = blame::run(&rs, legacy.as_ref(), &opts, &history.reader(), &scope)?;
     write_streamed(|w| {
-        for c in blame::chunks(&rules, format) {
+        for c in blame::chunks(&rules, format(a.format)) {
             w.write_all(c.as_bytes())?;
         }
         Ok(())

@@ -77,31 +77,56 @@ fn filter(f: &Filter) -> pb::Filter {
     }
 }
 
+fn pb_format(f: Format) -> pb::Format {
+    match f {
+        Format::Nft => pb::Format::Nft,
+        Format::Json => pb::Format::Json,
+        Format::IptablesSave => pb::Format::IptablesSave,
+    }
+}
+
+fn pb_backend(b: crate::BackendArg) -> pb::Backend {
+    match b {
+        crate::BackendArg::Nft => pb::Backend::Nft,
+        crate::BackendArg::Legacy => pb::Backend::Legacy,
+        crate::BackendArg::All => pb::Backend::All,
+    }
+}
+
 fn status_err(s: tonic::Status) -> anyhow::Error {
     anyhow::anyhow!("nfscoped: {}", s.message())
 }
 
 async fn dispatch(cli: &Cli, mut c: NfscopeClient<Channel>) -> Result<Status> {
     match &cli.command {
-        Some(Command::Blame(_)) => anyhow::bail!(
-            "blame is not served by nfscoped yet: run it on the node without --remote (it reads \
-             the history database when no daemon holds it)"
-        ),
+        Some(Command::Blame(a)) => {
+            let req = pb::BlameRequest {
+                filter: Some(filter(&a.filter)),
+                format: pb_format(a.format) as i32,
+                backend: pb_backend(a.backend) as i32,
+            };
+            let mut stream = match c.blame(req).await {
+                Ok(s) => s.into_inner(),
+                Err(e) if e.code() == tonic::Code::Unimplemented => anyhow::bail!(
+                    "this nfscoped does not serve blame (it is older): run `nfscope blame` on the \
+                     node without --remote, with the daemon stopped"
+                ),
+                Err(e) => return Err(status_err(e)),
+            };
+            let mut out = std::io::stdout().lock();
+            while let Some(chunk) = stream.message().await.map_err(status_err)? {
+                if !ok_or_pipe(std::io::Write::write_all(&mut out, chunk.text.as_bytes()))? {
+                    return Ok(Status::Ok);
+                }
+            }
+            ok_or_pipe(std::io::Write::flush(&mut out))?;
+            Ok(Status::Ok)
+        }
         Some(Command::Dump(a)) => {
-            let format = match a.format {
-                Format::Nft => pb::Format::Nft,
-                Format::Json => pb::Format::Json,
-                Format::IptablesSave => pb::Format::IptablesSave,
-            };
-            let backend = match a.backend {
-                crate::BackendArg::Nft => pb::Backend::Nft,
-                crate::BackendArg::Legacy => pb::Backend::Legacy,
-                crate::BackendArg::All => pb::Backend::All,
-            };
             let req = pb::GetRulesetRequest {
                 filter: Some(filter(&a.filter)),
-                format: format as i32,
-                backend: backend as i32,
+                format: pb_format(a.format) as i32,
+                backend: pb_backend(a.backend) as i32,
                 show_writer: a.show_writer,
                 // always explicit: an unspecified style means nft's form to the daemon
                 xt_style: match a.xt {

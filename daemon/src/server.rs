@@ -3,6 +3,7 @@
 
 use crate::hub::Hub;
 use crate::proto_conv;
+use nfscope::blame;
 use nfscope::history::Query;
 use nfscope::lint::{self, NodeSettings};
 use nfscope::output::{self, Backend, DumpFormat};
@@ -31,6 +32,26 @@ pub struct Service {
 
 /// A validated filter: family, table, chain.
 type Validated = (Option<Family>, Option<String>, Option<String>);
+
+/// A request's format (unspecified: nft).
+fn format_of(f: i32) -> Result<DumpFormat, Status> {
+    match pb::Format::try_from(f) {
+        Ok(pb::Format::Json) => Ok(DumpFormat::Json),
+        Ok(pb::Format::IptablesSave) => Ok(DumpFormat::IptablesSave),
+        Ok(pb::Format::Nft | pb::Format::Unspecified) => Ok(DumpFormat::Nft),
+        Err(_) => Err(Status::invalid_argument(format!("unknown format {f}"))),
+    }
+}
+
+/// A request's backend (unspecified: all).
+fn backend_of(b: i32) -> Result<Backend, Status> {
+    match pb::Backend::try_from(b) {
+        Ok(pb::Backend::Nft) => Ok(Backend::Nft),
+        Ok(pb::Backend::Legacy) => Ok(Backend::Legacy),
+        Ok(pb::Backend::All | pb::Backend::Unspecified) => Ok(Backend::All),
+        Err(_) => Err(Status::invalid_argument(format!("unknown backend {b}"))),
+    }
+}
 
 fn validate(f: &Option<pb::Filter>) -> Result<Validated, Status> {
     let Some(f) = f else {
@@ -65,28 +86,8 @@ impl Service {
     /// Validate a GetRuleset request and take what it needs.
     async fn dump_request(&self, req: pb::GetRulesetRequest) -> Result<Dump, Status> {
         let (f, t, c) = validate(&req.filter)?;
-        let format = match pb::Format::try_from(req.format) {
-            Ok(pb::Format::Json) => DumpFormat::Json,
-            Ok(pb::Format::IptablesSave) => DumpFormat::IptablesSave,
-            Ok(_) => DumpFormat::Nft,
-            Err(_) => {
-                return Err(Status::invalid_argument(format!(
-                    "unknown format {}",
-                    req.format
-                )))
-            }
-        };
-        let backend = match pb::Backend::try_from(req.backend) {
-            Ok(pb::Backend::Nft) => Backend::Nft,
-            Ok(pb::Backend::Legacy) => Backend::Legacy,
-            Ok(_) => Backend::All,
-            Err(_) => {
-                return Err(Status::invalid_argument(format!(
-                    "unknown backend {}",
-                    req.backend
-                )))
-            }
-        };
+        let format = format_of(req.format)?;
+        let backend = backend_of(req.backend)?;
         // Unspecified is nft 1.0.6's form: what GetRuleset returned before the field existed.
         let xt = match pb::XtStyle::try_from(req.xt_style) {
             Ok(pb::XtStyle::Translate) => XtStyle::Translate,
@@ -217,6 +218,31 @@ impl Dump {
 /// Largest text piece of a GetRulesetStream message.
 const CHUNK_BYTES: usize = 1 << 20;
 
+/// `text` in pieces of at most about `max` bytes, cut after a newline (a chain of many rules
+/// would otherwise be one message over the clients' 4 MB limit); a longer line stays whole.
+fn split_lines(text: String, max: usize) -> Vec<String> {
+    if text.len() <= max {
+        return vec![text];
+    }
+    let mut out = Vec::new();
+    let mut rest = text.as_str();
+    while rest.len() > max {
+        // Bytes, not str slicing: `max` may fall inside a character; a newline never does.
+        let b = rest.as_bytes();
+        let cut = b[..max]
+            .iter()
+            .rposition(|&c| c == b'\n')
+            .or_else(|| b.iter().position(|&c| c == b'\n'))
+            .map_or(rest.len(), |i| i + 1);
+        out.push(rest[..cut].to_string());
+        rest = &rest[cut..];
+    }
+    if !rest.is_empty() {
+        out.push(rest.to_string());
+    }
+    out
+}
+
 /// Sends what is written to it as GetRulesetChunks of at most CHUNK_BYTES, waiting while the
 /// client has not read the previous ones.
 struct ChunkWriter {
@@ -251,6 +277,7 @@ impl std::io::Write for ChunkWriter {
 
 type ChunkStream = Pin<Box<dyn Stream<Item = Result<pb::GetRulesetChunk, Status>> + Send>>;
 
+type BlameStream = Pin<Box<dyn Stream<Item = Result<pb::BlameChunk, Status>> + Send>>;
 type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::WatchEvent, Status>> + Send>>;
 
 #[tonic::async_trait]
@@ -432,6 +459,57 @@ impl Nfscope for Service {
         })))
     }
 
+    type BlameStream = BlameStream;
+
+    async fn blame(
+        &self,
+        req: Request<pb::BlameRequest>,
+    ) -> Result<Response<Self::BlameStream>, Status> {
+        let req = req.into_inner();
+        let (f, t, c) = validate(&req.filter)?;
+        let format = format_of(req.format)?;
+        let backend = backend_of(req.backend)?;
+        let legacy = if backend.legacy() {
+            Some(self.legacy(f, t.as_deref()).await?)
+        } else {
+            None
+        };
+        let rs = if backend.nft() {
+            self.snapshot(f, t.clone(), c.clone()).await?.0
+        } else {
+            Ruleset::default()
+        };
+        let reader = self.hub.reader.clone();
+        let netns = self.netns.clone();
+        let (tx, rx) = mpsc::channel(2);
+        // The history is read in one read transaction beside the recorder (no lock held).
+        tokio::task::spawn_blocking(move || {
+            let opts = output::nft_options_for(netns.as_deref(), &rs).unwrap_or_default();
+            let scope = blame::Scope {
+                family: f,
+                table: t,
+                chain: c,
+            };
+            let rules = match blame::run(&rs, legacy.as_ref(), &opts, &reader, &scope) {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(Status::internal(format!("history read: {e:#}"))));
+                    return;
+                }
+            };
+            for chain in blame::chunks(&rules, format) {
+                for text in split_lines(chain, CHUNK_BYTES) {
+                    if tx.blocking_send(Ok(pb::BlameChunk { text })).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
+    }
+
     async fn history(
         &self,
         req: Request<pb::HistoryRequest>,
@@ -547,3 +625,22 @@ impl Stream for UntilShutdown {
 
 /// The default largest History response: under every client's default 4 MB limit.
 const HISTORY_PAGE_BYTES: usize = 3_500_000;
+
+#[cfg(test)]
+mod tests {
+    use super::split_lines;
+
+    #[test]
+    fn pieces_end_at_lines_and_join_to_the_text() {
+        let text: String = (0..1000).map(|i| format!("règle {i} ✓\n")).collect();
+        let parts = split_lines(text.clone(), 100);
+        assert!(parts.len() > 100);
+        assert!(parts.iter().all(|p| p.ends_with('\n') && p.len() <= 100));
+        assert_eq!(parts.concat(), text);
+        // A line longer than the limit stays whole; short text is one piece.
+        let long = format!("{}\nshort\n", "é".repeat(300));
+        assert_eq!(split_lines(long.clone(), 100).concat(), long);
+        assert_eq!(split_lines(long.clone(), 100).len(), 2);
+        assert_eq!(split_lines("a\nb".into(), 100), vec!["a\nb".to_string()]);
+    }
+}

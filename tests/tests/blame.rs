@@ -7,6 +7,7 @@ use nfscope_tests::daemon::{tmp, Daemon};
 use nfscope_tests::writers::Writer;
 use nfscope_tests::Netns;
 use serde_json::Value;
+use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -24,6 +25,24 @@ fn blame(ns: &Netns, history: &Path, args: &[&str]) -> Vec<Value> {
         String::from_utf8_lossy(&out.stderr)
     );
     match serde_json::from_slice(&out.stdout).expect("blame json") {
+        Value::Array(v) => v,
+        v => panic!("not an array: {v}"),
+    }
+}
+
+/// `nfscope --remote … blame ARGS` (the daemon's Blame RPC): its stdout.
+fn remote_blame(d: &Daemon, args: &[&str]) -> Vec<u8> {
+    let out = d.remote(&[&["blame"], args].concat());
+    assert!(
+        out.status.success(),
+        "remote blame failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+fn array(json: &[u8]) -> Vec<Value> {
+    match serde_json::from_slice(json).expect("blame json") {
         Value::Array(v) => v,
         v => panic!("not an array: {v}"),
     }
@@ -59,10 +78,30 @@ fn blame_names_who_gave_each_rule_its_form() {
     let (v189, v187) = (Writer::get("bookworm"), Writer::get("bullseye"));
     nfscope_tests::writers::write_kubelet_firewall(&ns, &v189);
     let saved = ns.ok(&v187.tool("iptables-nft-save"), &[]);
-    ns.run_stdin(&v187.tool("iptables-nft-restore"), &[], &saved);
+    // The restore commits at COMMIT and then waits for the end of its input: keeping that open
+    // until the change is recorded keeps the process alive while the daemon reads its exe and
+    // command line from /proc (a process gone by then is recorded without them, `gone`).
+    let mut restore = ns
+        .command(&v187.tool("iptables-nft-restore"))
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn iptables-nft-restore 1.8.7");
+    let mut input = restore.stdin.take().expect("stdin");
+    input
+        .write_all(saved.as_bytes())
+        .expect("write the saved rules");
+    input.flush().expect("flush");
     until_recorded(&d, |v| {
         v["type"] == "rule_replaced" && v["chain"] == "KUBE-FIREWALL"
     });
+    drop(input);
+    assert!(restore.wait().expect("wait").success(), "restore failed");
+    // The daemon answers while it holds the history: the acceptance's remote form.
+    let served = remote_blame(&d, &["--format", "json"]);
+    let served_text = remote_blame(
+        &d,
+        &["--chain", "KUBE-FIREWALL", "--format", "iptables-save"],
+    );
     d.kill9();
 
     let check = |rules: &[Value]| {
@@ -108,11 +147,14 @@ fn blame_names_who_gave_each_rule_its_form() {
     };
     let all = blame(&ns, &history, &[]);
     check(&all);
+    // Remote and embedded print the same.
+    assert_eq!(array(&served), all);
     let only = blame(&ns, &history, &["--chain", "KUBE-FIREWALL"]);
     assert!(only.iter().all(|r| r["chain"] == "KUBE-FIREWALL") && only.len() == 1);
 
     // After kill -9 and a restart, and a clean stop: the same answer.
     let d = Daemon::start(&ns, &dir, &[]);
+    assert_eq!(array(&remote_blame(&d, &["--format", "json"])), all);
     d.stop();
     assert_eq!(blame(&ns, &history, &[]), all);
 
@@ -127,6 +169,7 @@ fn blame_names_who_gave_each_rule_its_form() {
         &history.to_string_lossy(),
     ]);
     let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text, String::from_utf8_lossy(&served_text));
     assert!(
         text.contains("rule_replaced by iptables-nft-re (pid "),
         "{text}"

@@ -14,6 +14,7 @@ use crate::history::Stored;
 use crate::iptnft::{self, Reader};
 use crate::legacy::LegacyRuleset;
 use crate::model::Ruleset;
+use crate::output::DumpFormat as Format;
 use crate::provenance::{self, Writer};
 use crate::render::nft::{self as nftr, NftOptions};
 use nfscope_wire::nft::Family;
@@ -174,6 +175,35 @@ pub fn blame(
     b.finish()
 }
 
+/// Which rules to blame (`None`: all).
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    pub family: Option<Family>,
+    pub table: Option<String>,
+    pub chain: Option<String>,
+}
+
+/// `nfscope blame`, in embedded mode and in the daemon alike: the rules of `rs` and `legacy`
+/// within `scope`, each with its record from the whole `history`.
+pub fn run(
+    rs: &Ruleset,
+    legacy: Option<&LegacyRuleset>,
+    opts: &NftOptions,
+    history: &crate::history::Reader,
+    scope: &Scope,
+) -> anyhow::Result<Vec<Blamed>> {
+    let mut blamer = Blamer::new(rs, legacy, opts);
+    history.scan(|s| blamer.record(s))?;
+    let mut rules = blamer.finish();
+    // The legacy reader reads whole tables, and a snapshot may be wider than asked.
+    rules.retain(|b| {
+        scope.family.is_none_or(|f| b.family == f.name())
+            && scope.table.as_ref().is_none_or(|t| &b.table == t)
+            && scope.chain.as_ref().is_none_or(|c| &b.chain == c)
+    });
+    Ok(rules)
+}
+
 /// [`blame`] fed one record at a time, so the history need not be held: only the records of
 /// rules that exist now are kept.
 pub struct Blamer {
@@ -289,21 +319,12 @@ fn key_now(b: &Blamed) -> Key {
     }
 }
 
-/// How blame prints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// nft text (legacy rules, which have none, as their save line), each rule followed by
-    /// what gave it its form.
-    Nft,
-    /// iptables-save lines (rules iptables cannot read as their nft text), the same way.
-    IptablesSave,
-    /// A JSON array of [`Blamed`] (schema in docs/json-schema.md).
-    Json,
-}
-
 /// The output for `rules` in pieces, one per chain: their concatenation is the whole output
 /// (the JSON array's brackets included), so the daemon can stream the pieces and a client print
-/// them as they come, byte for byte what embedded mode prints.
+/// them as they come, byte for byte what embedded mode prints. `Nft`: each rule's nft text
+/// (legacy rules, which have none, their save line) followed by what gave it its form;
+/// `IptablesSave`: the same with iptables-save lines (rules iptables cannot read as nft text);
+/// `Json`: an array of [`Blamed`] (schema in docs/json-schema.md).
 pub fn chunks(rules: &[Blamed], format: Format) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut start = 0;

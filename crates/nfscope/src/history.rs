@@ -188,16 +188,8 @@ impl History {
 
     /// Every record, oldest first, handed to `f` one at a time (records that do not decode are
     /// skipped).
-    pub fn scan(&self, mut f: impl FnMut(Stored)) -> Result<()> {
-        let r = self.db.begin_read()?;
-        let t = r.open_table(RECORDS)?;
-        for e in t.iter()? {
-            let (_, v) = e?;
-            if let Ok(s) = serde_json::from_slice::<Stored>(v.value()) {
-                f(s);
-            }
-        }
-        Ok(())
+    pub fn scan(&self, f: impl FnMut(Stored)) -> Result<()> {
+        self.reader().scan(f)
     }
 
     /// Records matching `q`, oldest first; the bool says whether the limit cut the answer.
@@ -220,6 +212,20 @@ pub struct Reader {
 }
 
 impl Reader {
+    /// Every record, oldest first, handed to `f` one at a time (records that do not decode are
+    /// skipped). One read transaction: the writer goes on appending meanwhile.
+    pub fn scan(&self, mut f: impl FnMut(Stored)) -> Result<()> {
+        let r = self.db.begin_read()?;
+        let t = r.open_table(RECORDS)?;
+        for e in t.iter()? {
+            let (_, v) = e?;
+            if let Ok(s) = serde_json::from_slice::<Stored>(v.value()) {
+                f(s);
+            }
+        }
+        Ok(())
+    }
+
     /// Records matching `q`, oldest first; the bool says whether the limit cut the answer.
     pub fn query(&self, q: &Query) -> Result<(Vec<Stored>, bool)> {
         let r = self.db.begin_read()?;
