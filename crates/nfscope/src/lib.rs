@@ -20,6 +20,8 @@ pub mod diff;
 pub mod events;
 #[cfg(feature = "history")]
 pub mod history;
+#[cfg(feature = "history")]
+pub mod gap;
 pub mod iptnft;
 pub mod json;
 pub mod legacy;
