@@ -401,7 +401,10 @@ pub fn run_watcher(
     };
     match gap {
         Ok(Some((records, state))) => {
-            tracing::info!(changes = records.len() - 1, "changes while nfscoped was down recorded under a gap marker");
+            tracing::info!(
+                changes = records.len() - 1,
+                "changes while nfscoped was down recorded under a gap marker"
+            );
             hub.publish(&records, None, &state);
         }
         Ok(None) => tracing::info!("no stored state to compare with: stored now"),

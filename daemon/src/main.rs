@@ -394,7 +394,9 @@ async fn main() -> Result<()> {
     .is_ok();
     let _ = std::fs::remove_file(&a.socket);
     // The next start says when the daemon stopped (the gap marker).
-    if let Err(e) = nfscope::gap::mark_stopped(&mut hub.history.lock().unwrap_or_else(|p| p.into_inner())) {
+    if let Err(e) =
+        nfscope::gap::mark_stopped(&mut hub.history.lock().unwrap_or_else(|p| p.into_inner()))
+    {
         tracing::error!(error = %e, "could not note the shutdown in the history");
     }
     tracing::info!(drained, "stopped");

@@ -10,7 +10,11 @@ use std::time::{Duration, Instant};
 
 fn history(d: &Daemon) -> Vec<Value> {
     let out = d.remote(&["history", "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).expect("json line"))
@@ -45,12 +49,27 @@ fn changes_while_down(kill9: bool) {
     let ns = Netns::new(tag);
     let dir = tmp(tag);
     let d = Daemon::start(&ns, &dir, &[]);
-    ns.nft_load("table inet app {\n chain c {\n tcp dport 22 accept\n udp dport 53 accept\n }\n}\n");
-    ns.ok("iptables-nft", &["-A", "INPUT", "-s", "10.0.0.1", "-j", "DROP"]);
-    ns.ok("iptables-legacy", &["-A", "INPUT", "-s", "10.0.0.2", "-j", "DROP"]);
-    until(&d, 1, |v| v["backend"] == "legacy" && v["type"] == "rule_added");
-    until(&d, 1, |v| v["type"] == "rule_added" && v["table"] == "filter" && v["backend"] == "nftables");
-    assert!(!history(&d).iter().any(is_gap), "first start: nothing to compare");
+    ns.nft_load(
+        "table inet app {\n chain c {\n tcp dport 22 accept\n udp dport 53 accept\n }\n}\n",
+    );
+    ns.ok(
+        "iptables-nft",
+        &["-A", "INPUT", "-s", "10.0.0.1", "-j", "DROP"],
+    );
+    ns.ok(
+        "iptables-legacy",
+        &["-A", "INPUT", "-s", "10.0.0.2", "-j", "DROP"],
+    );
+    until(&d, 1, |v| {
+        v["backend"] == "legacy" && v["type"] == "rule_added"
+    });
+    until(&d, 1, |v| {
+        v["type"] == "rule_added" && v["table"] == "filter" && v["backend"] == "nftables"
+    });
+    assert!(
+        !history(&d).iter().any(is_gap),
+        "first start: nothing to compare"
+    );
     if kill9 {
         d.kill9();
         // Its socket stays behind: wait for the next daemon's, not this one.
@@ -67,18 +86,38 @@ fn changes_while_down(kill9: bool) {
         .find(|l| l.contains("tcp dport 22"))
         .and_then(|l| l.rsplit(' ').next().map(str::to_string))
         .expect("handle");
-    ns.ok("nft", &["add", "rule", "inet", "app", "c", "tcp", "dport", "80", "drop"]);
-    ns.ok("nft", &["delete", "rule", "inet", "app", "c", "handle", &handle]);
-    ns.ok("iptables-nft", &["-A", "INPUT", "-s", "10.0.0.3", "-j", "ACCEPT"]);
-    ns.ok("iptables-legacy", &["-D", "INPUT", "-s", "10.0.0.2", "-j", "DROP"]);
-    ns.ok("iptables-legacy", &["-A", "INPUT", "-s", "10.0.0.4", "-j", "DROP"]);
+    ns.ok(
+        "nft",
+        &[
+            "add", "rule", "inet", "app", "c", "tcp", "dport", "80", "drop",
+        ],
+    );
+    ns.ok(
+        "nft",
+        &["delete", "rule", "inet", "app", "c", "handle", &handle],
+    );
+    ns.ok(
+        "iptables-nft",
+        &["-A", "INPUT", "-s", "10.0.0.3", "-j", "ACCEPT"],
+    );
+    ns.ok(
+        "iptables-legacy",
+        &["-D", "INPUT", "-s", "10.0.0.2", "-j", "DROP"],
+    );
+    ns.ok(
+        "iptables-legacy",
+        &["-A", "INPUT", "-s", "10.0.0.4", "-j", "DROP"],
+    );
 
     let d = Daemon::start(&ns, &dir, &[]);
     let h = until(&d, 1, is_gap);
     let g = last_gap(&h);
     let marker = &g[0];
     assert_eq!(marker["gap"]["clean"], !kill9, "{marker:#}");
-    assert!(marker["gap"]["down_ms"].as_i64().is_some_and(|ms| ms >= 0), "{marker:#}");
+    assert!(
+        marker["gap"]["down_ms"].as_i64().is_some_and(|ms| ms >= 0),
+        "{marker:#}"
+    );
     let changes: Vec<&Value> = g[1..].iter().collect();
     assert_eq!(marker["gap"]["changes"], changes.len() as u64, "{g:#?}");
     for c in &changes {
@@ -89,7 +128,11 @@ fn changes_while_down(kill9: bool) {
     let mut got: Vec<(String, String, String)> = changes
         .iter()
         .map(|c| {
-            let r = c.get("rule").or(c.get("after")).cloned().unwrap_or(Value::Null);
+            let r = c
+                .get("rule")
+                .or(c.get("after"))
+                .cloned()
+                .unwrap_or(Value::Null);
             let text = r["iptables"]
                 .as_str()
                 .or(r["nft"].as_str())
@@ -107,7 +150,11 @@ fn changes_while_down(kill9: bool) {
     let mut want = vec![
         s("nftables", "rule_added", "tcp dport 80 drop"),
         s("nftables", "rule_removed", "tcp dport 22 accept"),
-        s("nftables", "rule_added", "-A INPUT -s 10.0.0.3/32 -j ACCEPT"),
+        s(
+            "nftables",
+            "rule_added",
+            "-A INPUT -s 10.0.0.3/32 -j ACCEPT",
+        ),
         s("legacy", "rule_replaced", "-A INPUT -s 10.0.0.4/32 -j DROP"),
     ];
     want.sort();

@@ -182,10 +182,7 @@ pub fn update_for(
             continue;
         }
         let chain = r.chain.as_deref().unwrap_or("");
-        let key = |t: &RuleText| {
-            t.handle
-                .map(|h| rule_key(&r.family, &r.table, chain, h))
-        };
+        let key = |t: &RuleText| t.handle.map(|h| rule_key(&r.family, &r.table, chain, h));
         match r.kind.as_str() {
             "rule_added" | "rule_removed" | "rule_replaced" => {
                 if let Some(k) = r.before.as_ref().and_then(key) {
@@ -208,9 +205,13 @@ pub fn update_for(
             }
             kind => {
                 if kind == "table_removed" {
-                    ops.push(StateOp::DeletePrefix(table_rules_prefix(&r.family, &r.table)));
+                    ops.push(StateOp::DeletePrefix(table_rules_prefix(
+                        &r.family, &r.table,
+                    )));
                 } else if kind == "chain_removed" {
-                    ops.push(StateOp::DeletePrefix(chain_prefix(&r.family, &r.table, chain)));
+                    ops.push(StateOp::DeletePrefix(chain_prefix(
+                        &r.family, &r.table, chain,
+                    )));
                 }
                 let t = (r.family.clone(), r.table.clone());
                 if !tables.contains(&t) {
@@ -275,7 +276,11 @@ fn store_all(h: &mut History, live: &Ruleset, legacy: Option<&LegacyRuleset>) ->
         let chains = legacy
             .map(|l| events::legacy_chains(l, fam))
             .unwrap_or_default();
-        put_json(&mut ops, legacy_key(events::legacy_family_name(fam)), &chains);
+        put_json(
+            &mut ops,
+            legacy_key(events::legacy_family_name(fam)),
+            &chains,
+        );
     }
     ops.push(StateOp::Put(VERSION_KEY.into(), VERSION.to_vec()));
     h.write_state(&StateUpdate { ops })
@@ -360,7 +365,12 @@ fn legacy_changes(h: &History, legacy: Option<&LegacyRuleset>) -> Result<Vec<Rec
 }
 
 /// The stored rules of one chain, by handle.
-fn stored_rules(h: &History, fam: &str, table: &str, chain: &str) -> Result<HashMap<u64, RuleText>> {
+fn stored_rules(
+    h: &History,
+    fam: &str,
+    table: &str,
+    chain: &str,
+) -> Result<HashMap<u64, RuleText>> {
     let mut out = HashMap::new();
     h.state_scan(&chain_prefix(fam, table, chain), |k, v| {
         let handle = k.rsplit('\0').next().and_then(|s| s.parse::<u64>().ok());
@@ -416,7 +426,13 @@ impl Diff {
     }
 
     /// `lt`'s sets, objects and flowtables against the stored ones.
-    fn table_objects(&mut self, ts: &TableState, lt: Option<&model::Table>, f: Family, table: &str) {
+    fn table_objects(
+        &mut self,
+        ts: &TableState,
+        lt: Option<&model::Table>,
+        f: Family,
+        table: &str,
+    ) {
         let empty = model::Table {
             family: f,
             attrs: nft::Table::default(),

@@ -19,9 +19,9 @@ pub mod change;
 pub mod diff;
 pub mod events;
 #[cfg(feature = "history")]
-pub mod history;
-#[cfg(feature = "history")]
 pub mod gap;
+#[cfg(feature = "history")]
+pub mod history;
 pub mod iptnft;
 pub mod json;
 pub mod legacy;
