@@ -3,6 +3,7 @@
 //! `attribution: none`, under a `gap` marker; a restart with nothing changed records the marker
 //! alone. After SIGTERM and after kill -9.
 
+use nfscope_proto::v1 as pb;
 use nfscope_tests::daemon::{tmp, Daemon};
 use nfscope_tests::Netns;
 use serde_json::Value;
@@ -72,8 +73,6 @@ fn changes_while_down(kill9: bool) {
     );
     if kill9 {
         d.kill9();
-        // Its socket stays behind: wait for the next daemon's, not this one.
-        let _ = std::fs::remove_file(dir.join("nfscoped.sock"));
     } else {
         d.stop();
     }
@@ -160,6 +159,19 @@ fn changes_while_down(kill9: bool) {
     want.sort();
     assert_eq!(got, want, "{g:#?}");
 
+    // A Watch replaying from the start sees the marker, typed, before the gap's changes.
+    let replayed = replay_gap(&d.socket);
+    assert_eq!(
+        replayed.0.as_ref().map(|g| g.changes),
+        Some(4),
+        "{replayed:?}"
+    );
+    assert_eq!(replayed.0.as_ref().map(|g| g.clean), Some(!kill9));
+    assert_eq!(
+        replayed.1, 4,
+        "the gap's changes follow the marker, typed as gap changes"
+    );
+
     // Text, remote and embedded: the marker says it.
     let text = String::from_utf8_lossy(&d.remote(&["history"]).stdout).into_owned();
     assert!(text.contains("gap: nfscoped was down from "), "{text}");
@@ -178,6 +190,53 @@ fn changes_while_down(kill9: bool) {
     assert_eq!(g[0]["gap"]["clean"], true);
     d.stop();
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Watch with `since_id` 1 over gRPC: the first gap marker's typed `gap`, and how many records
+/// after it carry a `gap` (until the replay is over: the records of the history so far).
+fn replay_gap(socket: &str) -> (Option<pb::Gap>, usize) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let path = socket.to_string();
+    rt.block_on(async move {
+        let ch = tonic::transport::Endpoint::try_from("http://nfscoped.local")
+            .expect("endpoint")
+            .connect_with_connector(tower::service_fn(move |_: tonic::transport::Uri| {
+                let path = path.clone();
+                async move {
+                    Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(
+                        tokio::net::UnixStream::connect(&path).await?,
+                    ))
+                }
+            }))
+            .await
+            .expect("connect");
+        let mut c = pb::nfscope_client::NfscopeClient::new(ch);
+        let mut s = c
+            .watch(pb::WatchRequest {
+                since_id: 1,
+                ..Default::default()
+            })
+            .await
+            .expect("watch")
+            .into_inner();
+        let (mut marker, mut changes) = (None, 0);
+        // The replay ends where no more records come (a hang guard of seconds, not a bound).
+        while let Ok(Ok(Some(ev))) = tokio::time::timeout(Duration::from_secs(3), s.message()).await
+        {
+            if let Some(pb::watch_event::Event::Record(r)) = ev.event {
+                match (&marker, r.r#type.as_str()) {
+                    (None, "gap") => marker = r.gap,
+                    (Some(_), "gap") => break,
+                    (Some(_), _) if r.gap.is_some() => changes += 1,
+                    _ => {}
+                }
+            }
+        }
+        (marker, changes)
+    })
 }
 
 fn d_history(dir: &std::path::Path) -> String {
