@@ -162,7 +162,8 @@ fn put_json<T: Serialize>(ops: &mut Vec<StateOp>, key: String, v: &T) {
     }
 }
 
-/// How the stored state follows a batch of records about to be stored: rule records folded in;
+/// How the stored state follows a batch of records about to be stored (apply it with exactly
+/// these records: rule records are named by their index): rule records folded in;
 /// tables named by other records, and legacy families named by legacy records, rewritten from
 /// the live view (`live`, `legacy`: the watcher's view after the batch).
 pub fn update_for(
@@ -173,7 +174,7 @@ pub fn update_for(
     let mut ops = Vec::new();
     let mut tables: Vec<(String, String)> = Vec::new();
     let mut families: HashSet<&str> = HashSet::new();
-    for r in records {
+    for (i, r) in records.iter().enumerate() {
         if r.backend == "legacy" {
             families.insert(r.family.as_str());
             continue;
@@ -182,27 +183,8 @@ pub fn update_for(
             continue;
         }
         let chain = r.chain.as_deref().unwrap_or("");
-        let key = |t: &RuleText| t.handle.map(|h| rule_key(&r.family, &r.table, chain, h));
         match r.kind.as_str() {
-            "rule_added" | "rule_removed" | "rule_replaced" => {
-                if let Some(k) = r.before.as_ref().and_then(key) {
-                    ops.push(StateOp::Delete(k));
-                }
-                if let Some(t) = r.after.as_ref() {
-                    if let Some(k) = key(t) {
-                        put_json(&mut ops, k, &StoredRule::of(t));
-                    }
-                }
-                if let Some(t) = r.rule.as_ref() {
-                    if let Some(k) = key(t) {
-                        if r.kind == "rule_added" {
-                            put_json(&mut ops, k, &StoredRule::of(t));
-                        } else {
-                            ops.push(StateOp::Delete(k));
-                        }
-                    }
-                }
-            }
+            "rule_added" | "rule_removed" | "rule_replaced" => ops.push(StateOp::FoldRule(i)),
             kind => {
                 if kind == "table_removed" {
                     ops.push(StateOp::DeletePrefix(table_rules_prefix(
@@ -240,6 +222,37 @@ pub fn update_for(
         }
     }
     StateUpdate { ops }
+}
+
+/// The state operations of one rule record (added, removed, replaced), handed to `f`.
+pub(crate) fn fold_rule(r: &Record, mut f: impl FnMut(StateOp)) {
+    if r.backend != "nftables" {
+        return;
+    }
+    let chain = r.chain.as_deref().unwrap_or("");
+    let key = |t: &RuleText| t.handle.map(|h| rule_key(&r.family, &r.table, chain, h));
+    let put = |f: &mut dyn FnMut(StateOp), k: String, t: &RuleText| {
+        if let Ok(bytes) = serde_json::to_vec(&StoredRule::of(t)) {
+            f(StateOp::Put(k, bytes));
+        }
+    };
+    if let Some(k) = r.before.as_ref().and_then(key) {
+        f(StateOp::Delete(k));
+    }
+    if let Some(t) = r.after.as_ref() {
+        if let Some(k) = key(t) {
+            put(&mut f, k, t);
+        }
+    }
+    if let Some(t) = r.rule.as_ref() {
+        if let Some(k) = key(t) {
+            if r.kind == "rule_added" {
+                put(&mut f, k, t);
+            } else {
+                f(StateOp::Delete(k));
+            }
+        }
+    }
 }
 
 /// Store the whole state of `live` and `legacy` (in write transactions of [`BATCH`] entries;
@@ -340,11 +353,12 @@ pub fn on_start(
     for r in &mut changes {
         r.gap = Some(gap);
     }
-    let mut update = update_for(&changes, live, legacy);
-    put_json(&mut update.ops, SEEN_KEY.into(), &seen_now);
     let mut out = Vec::with_capacity(changes.len() + 1);
     out.push(Record::gap_marker(live.generation, gap));
     out.extend(changes);
+    // Indices into `out`: the update is applied with these records.
+    let mut update = update_for(&out, live, legacy);
+    put_json(&mut update.ops, SEEN_KEY.into(), &seen_now);
     Ok(Some((out, update)))
 }
 

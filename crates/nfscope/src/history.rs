@@ -28,6 +28,9 @@ pub enum StateOp {
     Delete(String),
     /// Delete every key starting with this.
     DeletePrefix(String),
+    /// Fold in the rule record at this index of the batch (serialized only while written, so a
+    /// batch of 80k rules holds no second copy of their texts).
+    FoldRule(usize),
 }
 
 /// A record as stored: its position, when it was received, and the record.
@@ -163,7 +166,7 @@ impl History {
         let w = self.db.begin_write()?;
         {
             let mut t = w.open_table(STATE)?;
-            apply_state(&mut t, state)?;
+            apply_state(&mut t, state, records)?;
         }
         {
             let mut t = w.open_table(RECORDS)?;
@@ -242,7 +245,7 @@ impl History {
         let w = self.db.begin_write()?;
         {
             let mut t = w.open_table(STATE)?;
-            apply_state(&mut t, state)?;
+            apply_state(&mut t, state, &[])?;
         }
         w.commit()?;
         Ok(())
@@ -285,9 +288,31 @@ impl History {
     }
 }
 
-fn apply_state(t: &mut redb::Table<'_, &str, &[u8]>, state: &StateUpdate) -> Result<()> {
+fn apply_state(
+    t: &mut redb::Table<'_, &str, &[u8]>,
+    state: &StateUpdate,
+    records: &[Record],
+) -> Result<()> {
     for op in &state.ops {
+        apply_op(t, op, records)?;
+    }
+    Ok(())
+}
+
+fn apply_op(t: &mut redb::Table<'_, &str, &[u8]>, op: &StateOp, records: &[Record]) -> Result<()> {
+    {
         match op {
+            StateOp::FoldRule(i) => {
+                if let Some(r) = records.get(*i) {
+                    let mut res = Ok(());
+                    crate::gap::fold_rule(r, |op| {
+                        if res.is_ok() {
+                            res = apply_op(t, &op, &[]);
+                        }
+                    });
+                    res?;
+                }
+            }
             StateOp::Put(k, v) => {
                 t.insert(k.as_str(), v.as_slice())?;
             }
