@@ -51,7 +51,7 @@ fn changes_while_down(kill9: bool) {
     let dir = tmp(tag);
     let d = Daemon::start(&ns, &dir, &[]);
     ns.nft_load(
-        "table inet app {\n chain c {\n tcp dport 22 accept\n udp dport 53 accept\n }\n}\n",
+        "table inet app {\n set s {\n type ipv4_addr\n }\n chain c {\n tcp dport 22 accept\n udp dport 53 accept\n }\n}\n",
     );
     ns.ok(
         "iptables-nft",
@@ -98,6 +98,17 @@ fn changes_while_down(kill9: bool) {
     ns.ok(
         "iptables-nft",
         &["-A", "INPUT", "-s", "10.0.0.3", "-j", "ACCEPT"],
+    );
+    ns.ok(
+        "nft",
+        &[
+            "add",
+            "element",
+            "inet",
+            "app",
+            "s",
+            "{ 10.9.9.9, 10.9.9.10 }",
+        ],
     );
     ns.ok(
         "iptables-legacy",
@@ -155,27 +166,34 @@ fn changes_while_down(kill9: bool) {
             "-A INPUT -s 10.0.0.3/32 -j ACCEPT",
         ),
         s("legacy", "rule_replaced", "-A INPUT -s 10.0.0.4/32 -j DROP"),
+        s("nftables", "set_changed", ""),
     ];
     want.sort();
     assert_eq!(got, want, "{g:#?}");
+    let set = changes
+        .iter()
+        .find(|c| c["type"] == "set_changed")
+        .expect("set");
+    assert_eq!(set["set"], "s");
+    assert_eq!(set["elements_added"], 2);
 
     // A Watch replaying from the start sees the marker, typed, before the gap's changes.
     let replayed = replay_gap(&d.socket);
     assert_eq!(
         replayed.0.as_ref().map(|g| g.changes),
-        Some(4),
+        Some(5),
         "{replayed:?}"
     );
     assert_eq!(replayed.0.as_ref().map(|g| g.clean), Some(!kill9));
     assert_eq!(
-        replayed.1, 4,
+        replayed.1, 5,
         "the gap's changes follow the marker, typed as gap changes"
     );
 
     // Text, remote and embedded: the marker says it.
     let text = String::from_utf8_lossy(&d.remote(&["history"]).stdout).into_owned();
     assert!(text.contains("gap: nfscoped was down from "), "{text}");
-    assert!(text.contains("4 changes made meanwhile"), "{text}");
+    assert!(text.contains("5 changes made meanwhile"), "{text}");
 
     // A restart with nothing changed: the marker alone, with 0 changes.
     d.stop();
