@@ -655,3 +655,107 @@ fn nft_changes(h: &History, live: &Ruleset) -> Result<Vec<Record>> {
         false,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn rule(kind: &str, chain: &str, handle: u64, nft: &str) -> Record {
+        let mut r: Record = serde_json::from_value(serde_json::json!({
+            "type": kind, "generation": 1, "backend": "nftables",
+            "family": "inet", "table": "t", "chain": chain,
+        }))
+        .expect("record");
+        let text = RuleText {
+            handle: Some(handle),
+            index: Some(0),
+            nft: nft.into(),
+            iptables: None,
+            parts: vec![nft.into()],
+            target: None,
+            comment: None,
+        };
+        match kind {
+            "rule_replaced" => {
+                r.before = Some(RuleText {
+                    nft: "old".into(),
+                    ..text.clone()
+                });
+                r.after = Some(text);
+            }
+            _ => r.rule = Some(text),
+        }
+        r
+    }
+
+    fn stored(h: &History, chain: &str) -> Vec<(u64, String, Vec<String>)> {
+        let mut v: Vec<_> = stored_rules(h, "inet", "t", chain)
+            .expect("read")
+            .into_iter()
+            .map(|(k, t)| (k, t.nft, t.parts))
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn rule_records_fold_into_the_stored_state_with_their_batch() {
+        let path = std::env::temp_dir().join(format!("nfscope-gap-{}.redb", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let mut h = History::open(&path, Duration::MAX, u64::MAX).expect("open");
+        let live = Ruleset::default();
+        let batch = [
+            rule("rule_added", "a", 5, "tcp dport 22 accept"),
+            rule("rule_added", "a", 6, "udp dport 53 accept"),
+            rule("rule_added", "ab", 7, "drop"),
+        ];
+        h.append_with_state(&batch, &update_for(&batch, &live, None))
+            .expect("append");
+        assert_eq!(stored(&h, "a").len(), 2);
+        let replaced = "tcp dport 2222 accept";
+        let batch = [
+            rule("rule_replaced", "a", 5, replaced),
+            rule("rule_removed", "a", 6, ""),
+        ];
+        h.append_with_state(&batch, &update_for(&batch, &live, None))
+            .expect("append");
+        assert_eq!(
+            stored(&h, "a"),
+            vec![(5, replaced.to_string(), vec![replaced.to_string()])],
+            "replaced in place, removed, parts kept"
+        );
+        // A removed chain goes with its rules, not a chain whose name starts the same.
+        let gone: Record = serde_json::from_value(serde_json::json!({
+            "type": "chain_removed", "generation": 2, "backend": "nftables",
+            "family": "inet", "table": "t", "chain": "a",
+        }))
+        .expect("record");
+        let batch = [gone];
+        h.append_with_state(&batch, &update_for(&batch, &live, None))
+            .expect("append");
+        assert!(stored(&h, "a").is_empty());
+        assert_eq!(stored(&h, "ab").len(), 1);
+        drop(h);
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn the_first_start_stores_and_the_next_compares() {
+        let path =
+            std::env::temp_dir().join(format!("nfscope-gap-first-{}.redb", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let mut h = History::open(&path, Duration::MAX, u64::MAX).expect("open");
+        let live = Ruleset::default();
+        assert!(on_start(&mut h, &live, None).expect("start").is_none());
+        mark_stopped(&mut h).expect("stop");
+        let (records, _) = on_start(&mut h, &live, None)
+            .expect("start")
+            .expect("a gap");
+        assert_eq!(records.len(), 1, "nothing changed: the marker alone");
+        let g = records[0].gap.expect("gap");
+        assert!(g.clean && g.changes == 0 && g.down_ms >= 0, "{g:?}");
+        drop(h);
+        let _ = std::fs::remove_file(&path);
+    }
+}
