@@ -414,7 +414,16 @@ pub fn run_watcher(
     let audit = w.audit_state();
     tracing::info!(listening = audit.listening, note = %audit.note, "legacy x_tables attribution (audit)");
     let _ = ready.send(Ok(()));
+    // Noted in the history about once a minute: after kill -9, the next start's gap marker
+    // says when the daemon was last alive.
+    let mut alive = std::time::Instant::now();
     loop {
+        if alive.elapsed() >= std::time::Duration::from_secs(30) {
+            alive = std::time::Instant::now();
+            if let Err(e) = gap::mark_alive(&mut lock(&hub.history)) {
+                tracing::warn!(error = %e, "could not note the daemon alive in the history");
+            }
+        }
         // Wake when the metrics' findings and writers are due for a refresh.
         match w.next_timeout(Some(hub.metrics.refresh_in())) {
             Ok(None) => hub.metrics.refresh(&w),

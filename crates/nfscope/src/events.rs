@@ -117,7 +117,7 @@ impl Gap {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Gap {
     /// When it stopped: its clean shutdown, or (after `kill -9` or a crash) the last thing it
-    /// stored (a record, or its start).
+    /// stored (a record, its start, or its once-a-minute note that it is running).
     pub stopped_unix_ms: i64,
     /// Whether it shut down cleanly (SIGTERM); otherwise `stopped_unix_ms` is a lower bound.
     pub clean: bool,

@@ -299,6 +299,21 @@ fn store_all(h: &mut History, live: &Ruleset, legacy: Option<&LegacyRuleset>) ->
     h.write_state(&StateUpdate { ops })
 }
 
+/// Note that the daemon is running now (after `kill -9`, the next start's gap begins no earlier
+/// than the last such note).
+pub fn mark_alive(h: &mut History) -> Result<()> {
+    let mut ops = Vec::new();
+    put_json(
+        &mut ops,
+        SEEN_KEY.into(),
+        &Seen {
+            unix_ms: now_ms(),
+            clean: false,
+        },
+    );
+    h.write_state(&StateUpdate { ops })
+}
+
 /// Note that the daemon stops now, cleanly.
 pub fn mark_stopped(h: &mut History) -> Result<()> {
     let mut ops = Vec::new();
