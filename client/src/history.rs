@@ -52,6 +52,11 @@ pub fn print(recs: &[Stored], truncated: bool, json: bool) -> Result<()> {
                 writeln!(out, "{}", serde_json::to_string(s).unwrap_or_default())?;
                 continue;
             }
+            if let Some(g) = s.record.gap.filter(|_| s.record.kind == "gap") {
+                last = Some((s.record.generation, s.time_unix_ms));
+                writeln!(out, "{}", crate::watch::gap_line(&g))?;
+                continue;
+            }
             let key = (s.record.generation, s.time_unix_ms);
             if last != Some(key) {
                 last = Some(key);
@@ -61,6 +66,9 @@ pub fn print(recs: &[Stored], truncated: bool, json: bool) -> Result<()> {
                         format!("{} (pid {}, from audit records)", p.comm, p.pid)
                     }
                     Some(p) => format!("{} (pid {})", p.comm, p.pid),
+                    None if r.gap.is_some() => {
+                        "an unknown writer, while nfscoped was down (found at its start)".into()
+                    }
                     None if r.backend == "legacy" => "an unknown writer (seen by polling)".into(),
                     None => "resync".into(),
                 };

@@ -76,10 +76,17 @@ impl<'a> Printer<'a> {
             writeln!(self.out, "{}", serde_json::to_string(r).unwrap_or_default())?;
             return self.out.flush();
         }
+        if let Some(g) = r.gap.filter(|_| r.kind == "gap") {
+            self.last = Some((r.generation, 0));
+            writeln!(self.out, "{}", paint(self.colour, "1", &gap_line(&g)))?;
+            return self.out.flush();
+        }
         let key = (r.generation, r.process.as_ref().map(|p| p.pid).unwrap_or(0));
         if !r.resync && self.last != Some(key) {
             self.last = Some(key);
-            let h = if r.backend == "legacy" && r.process.is_some() {
+            let h = if r.gap.is_some() {
+                "changed while nfscoped was down (writer not known)".to_string()
+            } else if r.backend == "legacy" && r.process.is_some() {
                 format!(
                     "legacy x_tables changed by {}{}",
                     who(r),
@@ -154,6 +161,19 @@ pub fn run(cli: &Cli, a: &WatchArgs) -> Result<()> {
             return Ok(());
         }
     }
+}
+
+/// The header line of a `gap` marker.
+pub fn gap_line(g: &nfscope::events::Gap) -> String {
+    format!(
+        "gap: nfscoped was down from {}{} to {} ({}); {} change{} made meanwhile, writers not known",
+        nfscope::history::fmt_time(g.stopped_unix_ms),
+        if g.clean { "" } else { " (or later: it did not stop cleanly)" },
+        nfscope::history::fmt_time(g.started_unix_ms),
+        nfscope::events::Gap::human_duration(g.down_ms),
+        g.changes,
+        if g.changes == 1 { "" } else { "s" },
+    )
 }
 
 fn who(r: &Record) -> String {

@@ -13,7 +13,8 @@
 use crate::metrics::Metrics;
 use crate::proto_conv;
 use nfscope::events::Record;
-use nfscope::history::{History, Query, Reader};
+use nfscope::gap;
+use nfscope::history::{History, Query, Reader, StateUpdate};
 use nfscope::watch::{Event, WatchOptions, Watcher};
 use nfscope_proto::v1::{self as pb, watch_event, Snapshot, WatchEvent};
 use std::collections::VecDeque;
@@ -142,9 +143,9 @@ impl Hub {
     }
 
     /// Store and publish one batch of records (a transaction, or a resync after lost events).
-    pub fn publish(&self, records: &[Record], resync: Option<&str>) {
+    pub fn publish(&self, records: &[Record], resync: Option<&str>, state: &StateUpdate) {
         let mut h = lock(&self.history);
-        let stored = match h.append(records) {
+        let stored = match h.append_with_state(records, state) {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!(error = %e, records = records.len(), "history append failed; these records cannot be sent");
@@ -393,25 +394,51 @@ pub fn run_watcher(
         }
     };
     *lock(&hub.current) = (w.state().generation, w.state().rule_count() as u64);
+    // Changes made while the daemon was down: recorded before any client can connect.
+    let gap = {
+        let mut h = lock(&hub.history);
+        gap::on_start(&mut h, w.state(), w.legacy_state())
+    };
+    match gap {
+        Ok(Some((records, state))) => {
+            tracing::info!(
+                changes = records.len() - 1,
+                "changes while nfscoped was down recorded under a gap marker"
+            );
+            hub.publish(&records, None, &state);
+        }
+        Ok(None) => tracing::info!("no stored state to compare with: stored now"),
+        Err(e) => tracing::error!(error = %e, "comparing with the stored state failed"),
+    }
     hub.metrics.set_view(&w);
     let audit = w.audit_state();
     tracing::info!(listening = audit.listening, note = %audit.note, "legacy x_tables attribution (audit)");
     let _ = ready.send(Ok(()));
+    // Noted in the history about once a minute: after kill -9, the next start's gap marker
+    // says when the daemon was last alive.
+    let mut alive = std::time::Instant::now();
     loop {
+        if alive.elapsed() >= std::time::Duration::from_secs(30) {
+            alive = std::time::Instant::now();
+            if let Err(e) = gap::mark_alive(&mut lock(&hub.history)) {
+                tracing::warn!(error = %e, "could not note the daemon alive in the history");
+            }
+        }
         // Wake when the metrics' findings and writers are due for a refresh.
         match w.next_timeout(Some(hub.metrics.refresh_in())) {
             Ok(None) => hub.metrics.refresh(&w),
             Ok(Some(ev)) => {
                 let t0 = std::time::Instant::now();
                 *lock(&hub.current) = (w.state().generation, w.state().rule_count() as u64);
+                let state = |records| gap::update_for(records, w.state(), w.legacy_state());
                 match &ev {
-                    Event::Transaction(t) => hub.publish(&t.records, None),
+                    Event::Transaction(t) => hub.publish(&t.records, None, &state(&t.records)),
                     Event::Resync(r) => {
                         hub.metrics.kernel_resyncs.fetch_add(1, Ordering::Relaxed);
                         tracing::warn!(reason = %r.reason, generation = r.generation, "resync");
-                        hub.publish(&r.records, Some(&r.reason));
+                        hub.publish(&r.records, Some(&r.reason), &state(&r.records));
                     }
-                    Event::Legacy(records) => hub.publish(records, None),
+                    Event::Legacy(records) => hub.publish(records, None, &state(records)),
                 }
                 hub.metrics.observe_latency(t0.elapsed());
                 hub.metrics.set_view(&w);

@@ -393,6 +393,12 @@ async fn main() -> Result<()> {
     .await
     .is_ok();
     let _ = std::fs::remove_file(&a.socket);
+    // The next start says when the daemon stopped (the gap marker).
+    if let Err(e) =
+        nfscope::gap::mark_stopped(&mut hub.history.lock().unwrap_or_else(|p| p.into_inner()))
+    {
+        tracing::error!(error = %e, "could not note the shutdown in the history");
+    }
     tracing::info!(drained, "stopped");
     // Not a return: dropping the runtime would wait for blocking tasks (a snapshot in progress).
     std::process::exit(0)

@@ -50,6 +50,13 @@ pub fn record(s: &Stored) -> pb::Record {
         elements_added: r.elements_added.map(|n| n as u64),
         elements_removed: r.elements_removed.map(|n| n as u64),
         reencoded: r.reencoded,
+        gap: r.gap.map(|g| pb::Gap {
+            stopped_unix_ms: g.stopped_unix_ms,
+            clean: g.clean,
+            started_unix_ms: g.started_unix_ms,
+            down_ms: g.down_ms,
+            changes: g.changes,
+        }),
         json: serde_json::to_string(r).unwrap_or_default(),
     }
 }

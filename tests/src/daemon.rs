@@ -69,10 +69,12 @@ impl Daemon {
         let _ = self.child.wait();
     }
 
-    /// SIGKILL: no shutdown at all.
+    /// SIGKILL: no shutdown at all. Its socket file stays behind; it is removed here so the
+    /// next [`Daemon::start`] waits for the new daemon's.
     pub fn kill9(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.socket);
     }
 }
 

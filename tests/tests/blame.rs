@@ -178,5 +178,42 @@ fn blame_names_who_gave_each_rule_its_form() {
         text.contains("lost: -m mark --mark 0x8000/0x8000; alert match_removed (severe)"),
         "{text}"
     );
+
+    // A change made while the daemon was stopped: that rule is blamed on the gap, the others
+    // keep their blame.
+    ns.ok(
+        "nft",
+        &[
+            "add", "rule", "inet", "app", "c", "tcp", "dport", "80", "drop",
+        ],
+    );
+    let d = Daemon::start(&ns, &dir, &[]);
+    until_recorded(&d, |v| v["type"] == "gap" && v["gap"]["changes"] == 1);
+    d.stop();
+    let now = blame(&ns, &history, &[]);
+    let new: Vec<&Value> = now
+        .iter()
+        .filter(|r| r["nft"].as_str().is_some_and(|t| t.contains("dport 80")))
+        .collect();
+    assert_eq!(new.len(), 1, "{now:#?}");
+    let c = &new[0]["change"];
+    assert_eq!(c["type"], "rule_added", "{c:#}");
+    assert_eq!(c["attribution"], "none", "{c:#}");
+    assert!(c.get("process").is_none(), "{c:#}");
+    assert!(c["gap"]["down_ms"].is_i64(), "{c:#}");
+    let rest: Vec<Value> = now.iter().filter(|r| *r != new[0]).cloned().collect();
+    assert_eq!(rest, all, "the other rules keep their blame");
+    let out = ns.nfscope(&[
+        "blame",
+        "--table",
+        "app",
+        "--file",
+        &history.to_string_lossy(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("rule_added while nfscoped was down (between "),
+        "{text}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -296,7 +296,19 @@ fn incident_through_the_daemon_and_history_survives_kill9() {
     d.kill9();
     let d = Daemon::start(&ns, &dir, &[]);
     let after = d.ok(&["history", "--json"]);
-    assert_eq!(after, before, "history changed across kill -9 and restart");
+    // Kept whole, then the restart's gap marker: nothing changed while it was down.
+    let (kept, marker) = after.rsplit_once('\n').map_or(("", ""), |(k, _)| {
+        k.rsplit_once('\n').map_or(("", k), |(k, m)| (k, m))
+    });
+    assert_eq!(
+        format!("{kept}\n"),
+        before,
+        "history changed across kill -9 and restart"
+    );
+    let marker: serde_json::Value = serde_json::from_str(marker).expect("marker");
+    assert_eq!(marker["type"], "gap", "{after}");
+    assert_eq!(marker["gap"]["changes"], 0, "{marker}");
+    assert_eq!(marker["gap"]["clean"], false, "{marker}");
     let alerts = d.ok(&["history", "--alerts-only", "--json"]);
     assert_eq!(alerts.lines().count(), 1, "{alerts}");
     drop(d);

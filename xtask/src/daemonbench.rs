@@ -290,5 +290,69 @@ pub fn run(a: &Args) -> Result<()> {
         "nfscoped memory at the end: RSS {} MB",
         kib(pid, "VmRSS:") / 1024
     );
+
+    // Changes while it is down: SIGTERM, flush KUBE-SERVICES (one rule per service), start
+    // again on the same history; the new daemon compares before it is ready.
+    let mut d = d;
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+    d.0.wait()?;
+    ns.ok("iptables-nft", &["-t", "nat", "-F", "KUBE-SERVICES"]);
+    let start = |history: &str| -> Result<(Child, f64)> {
+        let _ = std::fs::remove_file(&sock);
+        let t0 = Instant::now();
+        let child = Command::new(&daemon)
+            .args(["--netns", ns.name(), "--socket", &sock, "--history"])
+            .arg(d.1.join(history))
+            .stderr(Stdio::null())
+            .spawn()
+            .context("start nfscoped")?;
+        let end = Instant::now() + Duration::from_secs(600);
+        while !std::path::Path::new(&sock).exists() {
+            if Instant::now() > end {
+                bail!("nfscoped did not start");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok((child, t0.elapsed().as_secs_f64()))
+    };
+    let (child, took) = start("h.redb")?;
+    let gap = rt.block_on(async {
+        let mut c = connect(&sock).await?;
+        let mut s = c
+            .watch(pb::WatchRequest {
+                since_id: records,
+                ..Default::default()
+            })
+            .await?
+            .into_inner();
+        while let Some(ev) = s.message().await? {
+            if let Some(pb::watch_event::Event::Record(r)) = ev.event {
+                if r.r#type == "gap" {
+                    return anyhow::Ok(r.gap.map(|g| g.changes));
+                }
+            }
+        }
+        anyhow::Ok(None)
+    })?;
+    let new_pid = child.id();
+    println!(
+        "restart after a change while down ({} rules): ready after {took:.1} s with the gap recorded ({gap:?} changes); peak RSS {} MB",
+        kube.rules(),
+        kib(new_pid, "VmHWM:") / 1024
+    );
+    let mut child = child;
+    // SAFETY: as above.
+    unsafe { libc::kill(new_pid as i32, libc::SIGTERM) };
+    child.wait()?;
+    let (mut child, took) = start("first.redb")?;
+    println!(
+        "first start with an empty history ({} rules): state stored, ready after {took:.1} s; peak RSS {} MB",
+        kube.rules(),
+        kib(child.id(), "VmHWM:") / 1024
+    );
+    // SAFETY: as above.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    child.wait()?;
     Ok(())
 }

@@ -410,6 +410,24 @@ fn origin(b: &Blamed) -> String {
         }
         None => "an unknown process".to_string(),
     };
+    if let Some(g) = &r.gap {
+        let mut line = format!(
+            "{} while nfscoped was down (between {} and {}, {}): {} [attribution none]",
+            r.kind,
+            crate::history::fmt_time(g.stopped_unix_ms),
+            crate::history::fmt_time(g.started_unix_ms),
+            crate::events::Gap::human_duration(g.down_ms),
+            "writer process not known"
+        );
+        if !r.lost.is_empty() {
+            line.push_str(&format!("; lost: {}", r.lost.join(", ")));
+        }
+        if let Some(a) = &r.alert {
+            line.push_str(&format!("; alert {} ({})", a.kind, a.severity));
+        }
+        line.push_str(&format!("; writer {writer}"));
+        return line;
+    }
     let attribution = if r.attribution.is_empty() {
         "none"
     } else {

@@ -93,6 +93,39 @@ pub struct Record {
     pub elements_added: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub elements_removed: Option<usize>,
+    /// Set on the `gap` marker and on every change it introduces: changes made while nfscoped
+    /// was not running, found on its next start by comparing what it had stored with the live
+    /// ruleset (no process: `attribution` is `none`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gap: Option<Gap>,
+}
+
+impl Gap {
+    /// `42 s`, `3 min 5 s`, `2 h 7 min`, `3 d 4 h`.
+    pub fn human_duration(ms: i64) -> String {
+        let s = ms.max(0) / 1000;
+        match s {
+            0..=59 => format!("down {s} s"),
+            60..=3599 => format!("down {} min {} s", s / 60, s % 60),
+            3600..=86_399 => format!("down {} h {} min", s / 3600, s % 3600 / 60),
+            _ => format!("down {} d {} h", s / 86_400, s % 86_400 / 3600),
+        }
+    }
+}
+
+/// When nfscoped was down, for the changes found on its next start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Gap {
+    /// When it stopped: its clean shutdown, or (after `kill -9` or a crash) the last thing it
+    /// stored (a record, its start, or its once-a-minute note that it is running).
+    pub stopped_unix_ms: i64,
+    /// Whether it shut down cleanly (SIGTERM); otherwise `stopped_unix_ms` is a lower bound.
+    pub clean: bool,
+    /// When it started again and compared.
+    pub started_unix_ms: i64,
+    pub down_ms: i64,
+    /// How many change records the gap holds (they follow the marker).
+    pub changes: u64,
 }
 
 impl Record {
@@ -118,7 +151,17 @@ impl Record {
             resync: false,
             elements_added: None,
             elements_removed: None,
+            gap: None,
         }
+    }
+
+    /// The `gap` marker (no family, table or backend: it concerns the whole firewall).
+    pub fn gap_marker(generation: u32, gap: Gap) -> Record {
+        let mut r = Record::new("gap", generation, Family::Ip, "");
+        r.family = String::new();
+        r.backend = String::new();
+        r.gap = Some(gap);
+        r
     }
 }
 
@@ -184,7 +227,7 @@ impl<'a> Index<'a> {
 }
 
 /// Text of a rule, in the context of the ruleset `idx` indexes.
-fn rule_text_in(idx: &Index<'_>, family: Family, r: &Rule) -> RuleText {
+pub(crate) fn rule_text_in(idx: &Index<'_>, family: Family, r: &Rule) -> RuleText {
     let Some((t, c)) = idx.chain(family, r) else {
         let nft: String = r
             .expressions
@@ -600,6 +643,32 @@ pub fn legacy_records(
     new: &crate::legacy::LegacyRuleset,
 ) -> Vec<Record> {
     use nfscope_wire::xt::entry::Family as XtFamily;
+    let mut out = Vec::new();
+    for fam in [XtFamily::Ipv4, XtFamily::Ipv6, XtFamily::Arp] {
+        let (a, b) = (legacy_chains(old, fam), legacy_chains(new, fam));
+        legacy_family_records(legacy_family_name(fam), &a, &b, &mut out);
+    }
+    out
+}
+
+/// The watch records' name of a legacy family.
+pub(crate) fn legacy_family_name(f: nfscope_wire::xt::entry::Family) -> &'static str {
+    use nfscope_wire::xt::entry::Family as XtFamily;
+    match f {
+        XtFamily::Ipv4 => "ip",
+        XtFamily::Ipv6 => "ip6",
+        XtFamily::Arp => "arp",
+    }
+}
+
+/// [`legacy_records`] of one family (`name`: ip, ip6, arp), from its chains before (`a`) and
+/// after (`b`).
+pub(crate) fn legacy_family_records(
+    name: &str,
+    a: &LegacyChains,
+    b: &LegacyChains,
+    out: &mut Vec<Record>,
+) {
     let text = |l: &str, p: &[String], i: usize| RuleText {
         handle: None,
         index: Some(i),
@@ -609,13 +678,7 @@ pub fn legacy_records(
         target: None,
         comment: None,
     };
-    let mut out = Vec::new();
-    for (fam, name) in [
-        (XtFamily::Ipv4, "ip"),
-        (XtFamily::Ipv6, "ip6"),
-        (XtFamily::Arp, "arp"),
-    ] {
-        let (a, b) = (legacy_chains(old, fam), legacy_chains(new, fam));
+    {
         let rec = |kind: &str, table: &str, chain: &str| {
             let mut r = Record::new(kind, 0, Family::Ip, table);
             r.family = name.to_string();
@@ -623,12 +686,12 @@ pub fn legacy_records(
             r.chain = Some(chain.to_string());
             r
         };
-        for (t, c, _) in &a {
+        for (t, c, _) in a {
             if !b.iter().any(|(t2, c2, _)| t2 == t && c2 == c) {
                 out.push(rec("chain_removed", t, c));
             }
         }
-        for (t, c, new_lines) in &b {
+        for (t, c, new_lines) in b {
             let old_lines = a
                 .iter()
                 .find(|(t2, c2, _)| t2 == t && c2 == c)
@@ -713,7 +776,6 @@ pub fn legacy_records(
             }
         }
     }
-    out
 }
 
 #[cfg(test)]

@@ -12,6 +12,26 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const RECORDS: TableDefinition<u64, &[u8]> = TableDefinition::new("records");
+/// What the daemon needs to compare on its next start (`crate::gap`): the ruleset as of the
+/// last stored record, kept up to date in the same write transaction as the records.
+const STATE: TableDefinition<&str, &[u8]> = TableDefinition::new("state");
+
+/// Changes to the stored state, applied in order with a batch of records.
+#[derive(Debug, Default)]
+pub struct StateUpdate {
+    pub ops: Vec<StateOp>,
+}
+
+#[derive(Debug)]
+pub enum StateOp {
+    Put(String, Vec<u8>),
+    Delete(String),
+    /// Delete every key starting with this.
+    DeletePrefix(String),
+    /// Fold in the rule record at this index of the batch (serialized only while written, so a
+    /// batch of 80k rules holds no second copy of their texts).
+    FoldRule(usize),
+}
 
 /// A record as stored: its position, when it was received, and the record.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -108,6 +128,7 @@ impl History {
             .with_context(|| format!("open history database {}", path.display()))?;
         let w = db.begin_write()?;
         w.open_table(RECORDS)?;
+        w.open_table(STATE)?;
         w.commit()?;
         let r = db.begin_read()?;
         let t = r.open_table(RECORDS)?;
@@ -130,9 +151,23 @@ impl History {
 
     /// Store a transaction's records durably; returns them with ids and time.
     pub fn append(&mut self, records: &[Record]) -> Result<Vec<Stored>> {
+        self.append_with_state(records, &StateUpdate::default())
+    }
+
+    /// [`History::append`], and apply `state` in the same write transaction (both or neither
+    /// survive a crash).
+    pub fn append_with_state(
+        &mut self,
+        records: &[Record],
+        state: &StateUpdate,
+    ) -> Result<Vec<Stored>> {
         let time = now_ms();
         let mut out = Vec::with_capacity(records.len());
         let w = self.db.begin_write()?;
+        {
+            let mut t = w.open_table(STATE)?;
+            apply_state(&mut t, state, records)?;
+        }
         {
             let mut t = w.open_table(RECORDS)?;
             for r in records {
@@ -197,12 +232,102 @@ impl History {
         self.reader().query(q)
     }
 
+    /// Apply `state` alone (no record).
+    pub fn write_state(&mut self, state: &StateUpdate) -> Result<()> {
+        let w = self.db.begin_write()?;
+        {
+            let mut t = w.open_table(STATE)?;
+            apply_state(&mut t, state, &[])?;
+        }
+        w.commit()?;
+        Ok(())
+    }
+
+    /// The stored state value of `key`.
+    pub fn state_get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        let r = self.db.begin_read()?;
+        let t = r.open_table(STATE)?;
+        Ok(t.get(key)?.map(|v| v.value().to_vec()))
+    }
+
+    /// Every stored state entry whose key starts with `prefix`, in key order, one at a time.
+    pub fn state_scan(&self, prefix: &str, mut f: impl FnMut(&str, &[u8])) -> Result<()> {
+        let r = self.db.begin_read()?;
+        let t = r.open_table(STATE)?;
+        for e in t.range(prefix..)? {
+            let (k, v) = e?;
+            if !k.value().starts_with(prefix) {
+                break;
+            }
+            f(k.value(), v.value());
+        }
+        Ok(())
+    }
+
+    /// The newest record, if any.
+    pub fn last(&self) -> Result<Option<Stored>> {
+        let r = self.db.begin_read()?;
+        let t = r.open_table(RECORDS)?;
+        let last = t.last()?;
+        Ok(last.and_then(|(_, v)| serde_json::from_slice(v.value()).ok()))
+    }
+
     /// A handle that reads without this `History` (concurrent readers need no lock).
     pub fn reader(&self) -> Reader {
         Reader {
             db: self.db.clone(),
         }
     }
+}
+
+fn apply_state(
+    t: &mut redb::Table<'_, &str, &[u8]>,
+    state: &StateUpdate,
+    records: &[Record],
+) -> Result<()> {
+    for op in &state.ops {
+        apply_op(t, op, records)?;
+    }
+    Ok(())
+}
+
+fn apply_op(t: &mut redb::Table<'_, &str, &[u8]>, op: &StateOp, records: &[Record]) -> Result<()> {
+    {
+        match op {
+            StateOp::FoldRule(i) => {
+                if let Some(r) = records.get(*i) {
+                    let mut res = Ok(());
+                    crate::gap::fold_rule(r, |op| {
+                        if res.is_ok() {
+                            res = apply_op(t, &op, &[]);
+                        }
+                    });
+                    res?;
+                }
+            }
+            StateOp::Put(k, v) => {
+                t.insert(k.as_str(), v.as_slice())?;
+            }
+            StateOp::Delete(k) => {
+                t.remove(k.as_str())?;
+            }
+            StateOp::DeletePrefix(p) => {
+                // Keys are NUL-separated: a prefix ending in NUL ends before the same text
+                // followed by \x01.
+                match p.strip_suffix('\0') {
+                    Some(stem) => {
+                        let end = format!("{stem}\x01");
+                        t.retain_in(p.as_str()..end.as_str(), |_, _| false)?;
+                    }
+                    None => {
+                        let p = p.as_str();
+                        t.retain_in(p.., |k, _| !k.starts_with(p))?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Reads the history; cheap to clone, usable from any thread while the writer appends.

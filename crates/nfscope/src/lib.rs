@@ -19,6 +19,8 @@ pub mod change;
 pub mod diff;
 pub mod events;
 #[cfg(feature = "history")]
+pub mod gap;
+#[cfg(feature = "history")]
 pub mod history;
 pub mod iptnft;
 pub mod json;
