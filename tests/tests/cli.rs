@@ -69,7 +69,11 @@ fn completions_are_valid_scripts() {
     for shell in ["bash", "zsh", "fish"] {
         for (bin, sub, hidden) in [
             (nfscope_bin(), "completions", "man-pages"),
-            (nfscope_bin().with_file_name("nfscoped"), "--completions", "--man-pages"),
+            (
+                nfscope_bin().with_file_name("nfscoped"),
+                "--completions",
+                "--man-pages",
+            ),
         ] {
             let o = Command::new(&bin)
                 .args([sub, shell])

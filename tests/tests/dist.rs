@@ -15,11 +15,7 @@ use std::process::Command;
 fn deb() -> Option<PathBuf> {
     let exe = std::env::current_exe().expect("current exe");
     // target/<profile>/deps/<test> → target/dist
-    let target = exe
-        .ancestors()
-        .nth(3)
-        .expect("target dir")
-        .to_path_buf();
+    let target = exe.ancestors().nth(3).expect("target dir").to_path_buf();
     let arch = Command::new("dpkg")
         .arg("--print-architecture")
         .output()
@@ -186,7 +182,14 @@ fn package_installs_runs_and_purges_in_a_throwaway_root() {
     std::fs::write(&script, INSTALL).expect("write script");
     let o = Command::new("unshare")
         // A PID namespace too: whatever the script leaves running dies with it.
-        .args(["--mount", "--net", "--pid", "--fork", "--kill-child", "bash"])
+        .args([
+            "--mount",
+            "--net",
+            "--pid",
+            "--fork",
+            "--kill-child",
+            "bash",
+        ])
         .arg(&script)
         .arg(&deb)
         .arg(env!("CARGO_PKG_VERSION"))

@@ -131,7 +131,10 @@ pub fn run(a: &Args) -> Result<()> {
     let arch = output(Command::new("dpkg").arg("--print-architecture"))?
         .trim()
         .to_string();
-    ensure!(!arch.is_empty(), "dpkg --print-architecture printed nothing");
+    ensure!(
+        !arch.is_empty(),
+        "dpkg --print-architecture printed nothing"
+    );
 
     if !a.no_build {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
@@ -348,8 +351,7 @@ License: Apache-2.0
 /// `Name <email>` from DEBFULLNAME / DEBEMAIL (what dch uses), else the project's.
 fn maintainer() -> String {
     let name = std::env::var("DEBFULLNAME").unwrap_or_else(|_| "nfscope maintainers".into());
-    let email =
-        std::env::var("DEBEMAIL").unwrap_or_else(|_| "maintainers@nfscope.invalid".into());
+    let email = std::env::var("DEBEMAIL").unwrap_or_else(|_| "maintainers@nfscope.invalid".into());
     format!("{name} <{email}>")
 }
 
@@ -424,8 +426,13 @@ fn depends_from_objdump(bins: &[&Path]) -> Result<String> {
         {
             match lib.trim() {
                 "libgcc_s.so.1" => gcc = true,
-                "libc.so.6" | "libm.so.6" | "libpthread.so.0" | "libdl.so.2" | "librt.so.1"
-                | "ld-linux-x86-64.so.2" | "ld-linux-aarch64.so.1" => {}
+                "libc.so.6"
+                | "libm.so.6"
+                | "libpthread.so.0"
+                | "libdl.so.2"
+                | "librt.so.1"
+                | "ld-linux-x86-64.so.2"
+                | "ld-linux-aarch64.so.1" => {}
                 other => bail!("{}: no Debian package known for {other}", b.display()),
             }
         }
