@@ -320,6 +320,16 @@ pub enum FamilyArg {
     Netdev,
 }
 
+/// `Cli::command()` without its hidden subcommand (`man-pages`): clap_complete offers hidden
+/// subcommands too.
+fn completion_command() -> clap::Command {
+    let full = Cli::command();
+    clap::Command::new("nfscope")
+        .disable_version_flag(true)
+        .args(full.get_arguments().cloned())
+        .subcommands(full.get_subcommands().filter(|s| !s.is_hide_set()).cloned())
+}
+
 fn main() -> ExitCode {
     lean_allocator();
     let cli = Cli::parse();
@@ -336,7 +346,7 @@ fn main() -> ExitCode {
         Some(Command::Completions { shell }) => {
             clap_complete::generate(
                 *shell,
-                &mut Cli::command(),
+                &mut completion_command(),
                 "nfscope",
                 &mut std::io::stdout(),
             );

@@ -45,7 +45,7 @@ struct Args {
     /// Print a shell completion script (used by `cargo xtask dist`).
     #[arg(long, hide = true, value_name = "SHELL")]
     completions: Option<clap_complete::Shell>,
-    /// Write the man page nfscoped.1 into DIR (used by `cargo xtask dist`).
+    /// Write the man page nfscoped.8 into DIR (used by `cargo xtask dist`).
     #[arg(long, hide = true, value_name = "DIR")]
     man_pages: Option<PathBuf>,
     /// Unix socket to listen on.
@@ -192,6 +192,14 @@ fn bind_unix(a: &Args) -> Result<UnixListener> {
     Ok(l)
 }
 
+/// `Args::command()` without its hidden options: clap_complete offers hidden ones too.
+fn completion_command() -> clap::Command {
+    let full = Args::command();
+    clap::Command::new("nfscoped")
+        .disable_version_flag(true)
+        .args(full.get_arguments().filter(|a| !a.is_hide_set()).cloned())
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let a = Args::parse();
@@ -207,15 +215,22 @@ async fn main() -> Result<()> {
     if let Some(shell) = a.completions {
         clap_complete::generate(
             shell,
-            &mut Args::command(),
+            &mut completion_command(),
             "nfscoped",
             &mut std::io::stdout(),
         );
         return Ok(());
     }
     if let Some(dir) = &a.man_pages {
-        return clap_mangen::generate_to(Args::command(), dir)
-            .with_context(|| format!("man pages into {}", dir.display()));
+        let path = dir.join("nfscoped.8");
+        let write = || -> std::io::Result<()> {
+            let mut f = std::io::BufWriter::new(std::fs::File::create(&path)?);
+            clap_mangen::Man::new(Args::command())
+                .section("8")
+                .render(&mut f)?;
+            std::io::Write::flush(&mut f)
+        };
+        return write().with_context(|| format!("man page {}", path.display()));
     }
     let filter =
         tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());

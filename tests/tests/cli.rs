@@ -64,6 +64,30 @@ fn completions_are_valid_scripts() {
         .output()
         .expect("bash");
     assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "dump", "{o:?}");
+    // The hidden `man-pages` command (for packaging) is offered by no shell; nor are nfscoped's
+    // hidden --completions / --man-pages.
+    for shell in ["bash", "zsh", "fish"] {
+        for (bin, sub, hidden) in [
+            (nfscope_bin(), "completions", "man-pages"),
+            (
+                nfscope_bin().with_file_name("nfscoped"),
+                "--completions",
+                "--man-pages",
+            ),
+        ] {
+            let o = Command::new(&bin)
+                .args([sub, shell])
+                .output()
+                .expect("completions");
+            let script = String::from_utf8_lossy(&o.stdout);
+            assert!(o.status.success() && script.contains("help"), "{o:?}");
+            assert!(
+                !script.contains(hidden),
+                "{} {shell} completion offers {hidden}",
+                bin.display()
+            );
+        }
+    }
 }
 
 #[test]

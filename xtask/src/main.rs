@@ -8,11 +8,13 @@
 //! - `raw-dump`: the floor itself, as a process of its own so its peak RSS is comparable:
 //!   per-chain `NFT_MSG_GETRULE` dumps that decode nothing ([`nfscope::snapshot::raw_rule_dump`]).
 //! - `raw-legacy`: the legacy floor: the x_tables getsockopt reads, decoding nothing.
+//! - `dist`: the Debian package (`target/dist/nfscope_VERSION_ARCH.deb`); see dist.rs.
 //! - `fidelity`: nfscope's text against nft / iptables-save on upstream's own test suites
 //!   (nftables tests/py and tests/shell dumps, iptables extensions/*.t). See docs/fidelity.md.
 
 mod bench;
 mod daemonbench;
+mod dist;
 mod fidelity;
 mod legacybench;
 mod measure;
@@ -47,6 +49,9 @@ enum Cmd {
     /// tests/shell/testcases/**/dumps/*.nft, iptables extensions/*.t) into throw-away namespaces
     /// and compare `nfscope dump` with `nft list ruleset` and the `*-save` tools.
     Fidelity(fidelity::Args),
+    /// The Debian package: release binaries, man pages, completions, the systemd unit and the
+    /// nfscope group, built with dpkg-deb into target/dist/nfscope_VERSION_ARCH.deb.
+    Dist(dist::Args),
     /// The floor: per-chain GETRULE dumps inside a namespace, decoding nothing; prints
     /// `{"bytes":…,"messages":…}`.
     RawDump {
@@ -81,6 +86,7 @@ fn main() -> ExitCode {
         Cmd::DaemonBench(a) => daemonbench::run(&a),
         Cmd::LegacyBench(a) => legacybench::run(&a),
         Cmd::Fidelity(a) => fidelity::run(&a),
+        Cmd::Dist(a) => dist::run(&a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
