@@ -77,7 +77,11 @@ pub fn print(recs: &[Stored], truncated: bool, json: bool) -> Result<()> {
                 } else {
                     format!("generation {}", r.generation)
                 };
-                writeln!(out, "{} {what} by {who}", fmt_time(s.time_unix_ms))?;
+                writeln!(
+                    out,
+                    "{} {what} by {who}",
+                    nfscope::history::fmt_time(s.time_unix_ms)
+                )?;
             }
             writeln!(out, "{}", human(&s.record, false))?;
         }
@@ -92,31 +96,5 @@ pub fn print(recs: &[Stored], truncated: bool, json: bool) -> Result<()> {
     match res {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         r => Ok(r?),
-    }
-}
-
-/// UTC `YYYY-MM-DDTHH:MM:SS.mmmZ` from unix milliseconds.
-pub fn fmt_time(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, m, d) = nfscope::wire::civil::civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        ms.rem_euclid(1000)
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn time_format() {
-        assert_eq!(super::fmt_time(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(
-            super::fmt_time(1_795_000_000_123),
-            "2026-11-18T11:06:40.123Z"
-        );
     }
 }

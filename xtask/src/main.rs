@@ -13,6 +13,7 @@
 //!   (nftables tests/py and tests/shell dumps, iptables extensions/*.t). See docs/fidelity.md.
 
 mod bench;
+mod blamebench;
 mod daemonbench;
 mod dist;
 mod fidelity;
@@ -35,6 +36,8 @@ enum Cmd {
     /// Time and measure nfscope against the floor and the peers on a kube-proxy ruleset
     /// (10,000 services × 2 endpoints at scale 1), in a throw-away network namespace.
     Bench(bench::Args),
+    /// `nfscope blame` against a large history, beside `nfscope dump` (issue 15's target).
+    BlameBench(blamebench::Args),
     /// Watch figures: commit → event latency of single-rule changes (p50/p99), time until the
     /// view is consistent after a kube-proxy-sized restore, memory while watching it.
     WatchBench(watchbench::Args),
@@ -79,6 +82,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let r = match cli.command {
         Cmd::Bench(a) => bench::run(&a),
+        Cmd::BlameBench(a) => blamebench::run(&a),
         Cmd::RawDump { netns } => raw_dump(netns.as_deref()),
         Cmd::RawLegacy { netns } => raw_legacy(netns.as_deref()),
         Cmd::LegacySnapshot { netns } => legacy_snapshot(netns.as_deref()),

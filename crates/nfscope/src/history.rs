@@ -410,3 +410,15 @@ pub fn fmt_time(ms: i64) -> String {
         ms.rem_euclid(1000)
     )
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn time_format() {
+        assert_eq!(super::fmt_time(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            super::fmt_time(1_795_000_000_123),
+            "2026-11-18T11:06:40.123Z"
+        );
+    }
+}
