@@ -24,6 +24,16 @@ pub fn run(cli: &Cli, url: &str) -> Result<Status> {
     })
 }
 
+/// `what: cause`, the cause named once: tonic's transport error and its sources each print the
+/// same io message, so the innermost one is the whole story.
+fn connect_error(e: &tonic::transport::Error, what: String) -> anyhow::Error {
+    let mut root: &dyn std::error::Error = e;
+    while let Some(s) = root.source() {
+        root = s;
+    }
+    anyhow::anyhow!("{what}: {root}")
+}
+
 async fn connect(cli: &Cli, url: &str) -> Result<Channel> {
     if let Some(path) = url.strip_prefix("unix:") {
         let path = path.to_string();
@@ -37,9 +47,12 @@ async fn connect(cli: &Cli, url: &str) -> Result<Channel> {
                 }
             }))
             .await
-            .with_context(|| {
-                format!(
-                    "connect to nfscoped at {url} (is it running? is the socket readable by you?)"
+            .map_err(|e| {
+                connect_error(
+                    &e,
+                    format!(
+                        "connect to nfscoped at {url} (is it running? is the socket readable by you?)"
+                    ),
                 )
             })?;
         return Ok(ch);
@@ -63,7 +76,7 @@ async fn connect(cli: &Cli, url: &str) -> Result<Channel> {
             .tls_config(tls)?
             .connect()
             .await
-            .with_context(|| format!("connect to nfscoped at {url}"))?;
+            .map_err(|e| connect_error(&e, format!("connect to nfscoped at {url}")))?;
         return Ok(ch);
     }
     bail!("--remote takes unix:PATH or https://HOST:PORT, not {url:?}")

@@ -234,3 +234,20 @@ fn version_verbose_names_the_kernel_facts() {
     );
     assert!(d.contains("nf_tables: answers GETGEN"), "{d}");
 }
+
+/// An error names its cause once: no daemon at the socket gives one "No such file or directory",
+/// not the same io message once per layer of the gRPC stack.
+#[test]
+fn a_connect_error_names_its_cause_once() {
+    let o = Command::new(nfscope_bin())
+        .args(["--remote", "unix:/nonexistent/nfscoped.sock", "dump"])
+        .output()
+        .expect("nfscope");
+    assert_eq!(code(&o), Some(1), "{o:?}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("connect to nfscoped at unix:/nonexistent/nfscoped.sock"),
+        "{err}"
+    );
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+}
