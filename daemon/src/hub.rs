@@ -142,12 +142,13 @@ impl Hub {
     }
 
     /// Store and publish one batch of records (a transaction, or a resync after lost events).
-    pub fn publish(&self, records: &[Record], resync: Option<&str>) {
+    pub fn publish(&self, records: Vec<Record>, resync: Option<&str>) {
         let mut h = lock(&self.history);
-        let stored = match h.append(records) {
+        let n = records.len();
+        let stored = match h.append_owned(records) {
             Ok(s) => s,
             Err(e) => {
-                tracing::error!(error = %e, records = records.len(), "history append failed; these records cannot be sent");
+                tracing::error!(error = %e, records = n, "history append failed; these records cannot be sent");
                 vec![]
             }
         };
@@ -165,11 +166,24 @@ impl Hub {
                 f.markers.pop_front();
             }
         }
-        for r in &stored {
+        // Only the newest records that fit are converted: a large transaction is never held
+        // converted whole (80k rules restored are 160k records).
+        let mut tail = VecDeque::new();
+        let mut tail_bytes = 0;
+        for r in stored.iter().rev() {
+            if tail_bytes > RECENT_BYTES {
+                break;
+            }
             let p = proto_conv::record(r);
-            f.recent_bytes += prost::Message::encoded_len(&p);
-            f.recent.push_back(Arc::new(p));
+            tail_bytes += prost::Message::encoded_len(&p);
+            tail.push_front(Arc::new(p));
         }
+        if tail.len() < stored.len() {
+            f.recent.clear();
+            f.recent_bytes = 0;
+        }
+        f.recent_bytes += tail_bytes;
+        f.recent.extend(tail);
         while f.recent_bytes > RECENT_BYTES {
             let Some(r) = f.recent.pop_front() else { break };
             f.recent_bytes -= prost::Message::encoded_len(&*r);
@@ -404,12 +418,18 @@ pub fn run_watcher(
             Ok(Some(ev)) => {
                 let t0 = std::time::Instant::now();
                 *lock(&hub.current) = (w.state().generation, w.state().rule_count() as u64);
-                match &ev {
-                    Event::Transaction(t) => hub.publish(&t.records, None),
+                match ev {
+                    Event::Transaction(mut t) => {
+                        // The decoded netlink changes are not needed: free them before the
+                        // records are stored.
+                        let records = std::mem::take(&mut t.records);
+                        drop(t);
+                        hub.publish(records, None)
+                    }
                     Event::Resync(r) => {
                         hub.metrics.kernel_resyncs.fetch_add(1, Ordering::Relaxed);
                         tracing::warn!(reason = %r.reason, generation = r.generation, "resync");
-                        hub.publish(&r.records, Some(&r.reason));
+                        hub.publish(r.records, Some(&r.reason));
                     }
                     Event::Legacy(records) => hub.publish(records, None),
                 }

@@ -47,6 +47,10 @@ impl Drop for Daemon {
 }
 
 async fn connect(sock: &str) -> Result<NfscopeClient<Channel>> {
+    Ok(NfscopeClient::new(channel(sock).await?).max_decoding_message_size(1 << 30))
+}
+
+async fn channel(sock: &str) -> Result<Channel> {
     let path = sock.to_string();
     let ch = Endpoint::try_from("http://nfscoped.local")?
         .connect_with_connector(tower::service_fn(move |_: tonic::transport::Uri| {
@@ -58,7 +62,7 @@ async fn connect(sock: &str) -> Result<NfscopeClient<Channel>> {
             }
         }))
         .await?;
-    Ok(NfscopeClient::new(ch).max_decoding_message_size(1 << 30))
+    Ok(ch)
 }
 
 fn kib(pid: u32, key: &str) -> u64 {
@@ -92,7 +96,7 @@ pub fn run(a: &Args) -> Result<()> {
         .stderr(Stdio::null())
         .spawn()
         .context("start nfscoped")?;
-    let d = Daemon(child, dir);
+    let mut d = Daemon(child, dir);
     let end = Instant::now() + Duration::from_secs(20);
     while !std::path::Path::new(&sock).exists() {
         if Instant::now() > end {
@@ -132,17 +136,7 @@ pub fn run(a: &Args) -> Result<()> {
             let msg = batch(seq);
             seq += 3;
             let t0 = Instant::now();
-            writer
-                .raw()
-                .send(&msg, neli::consts::socket::Msg::empty())?;
-            let (n, _) = writer
-                .raw()
-                .recv(&mut buf[..], neli::consts::socket::Msg::empty())?;
-            for m in nl::Messages::new(&buf[..n]) {
-                m.map_err(|e| anyhow::anyhow!("{e}"))?
-                    .check_error()
-                    .map_err(|e| anyhow::anyhow!("commit: {e}"))?;
-            }
+            commit(&writer, &msg, &mut buf)?;
             for _ in 0..subs {
                 let t = rx
                     .recv_timeout(Duration::from_secs(5))
@@ -153,6 +147,7 @@ pub fn run(a: &Args) -> Result<()> {
         let (p50, p99) = (pct(&mut lat, 0.5), pct(&mut lat, 0.99));
         println!("event latency through nfscoped, {subs:>2} subscriber(s), {} changes: p50 {p50:.3} ms, p99 {p99:.3} ms", a.changes);
     }
+    stock_python(&sock, &d.1, &writer, &mut seq, a.changes)?;
     let pid = d.0.id();
     let kube = Kube::scaled(a.scale);
     let text = kube.restore_text();
@@ -267,22 +262,24 @@ pub fn run(a: &Args) -> Result<()> {
                     })
                     .await?
                     .into_inner();
-                let mut bytes = 0;
+                let mut biggest = 0;
                 while let Some(ch) = s.message().await? {
-                    bytes += ch.text.len();
+                    biggest = biggest.max(prost::Message::encoded_len(&ch));
                 }
-                anyhow::Ok(bytes)
+                anyhow::Ok(biggest)
             }));
         }
+        let mut biggest = 0;
         for t in tasks {
-            t.await??;
+            biggest = biggest.max(t.await??);
         }
         println!(
-            "{} concurrent JSON GetRulesetStream of {} rules: {:.1} s, daemon peak RSS {} MB",
+            "{} concurrent JSON GetRulesetStream of {} rules: {:.1} s, daemon peak RSS {} MB, largest message {:.2} MB",
             a.concurrent,
             kube.rules(),
             t0.elapsed().as_secs_f64(),
-            kib(pid, "VmHWM:") / 1024
+            kib(pid, "VmHWM:") / 1024,
+            biggest as f64 / 1e6
         );
         anyhow::Ok(())
     })?;
@@ -290,5 +287,164 @@ pub fn run(a: &Args) -> Result<()> {
         "nfscoped memory at the end: RSS {} MB",
         kib(pid, "VmRSS:") / 1024
     );
+    sigterm(&rt, &sock, &mut d)
+}
+
+/// Commit one batch on `writer` and check the kernel's answer.
+fn commit(writer: &NfSocket, msg: &[u8], buf: &mut [u8]) -> Result<()> {
+    writer.raw().send(msg, neli::consts::socket::Msg::empty())?;
+    let (n, _) = writer.raw().recv(&mut *buf, neli::consts::socket::Msg::empty())?;
+    for m in nl::Messages::new(&buf[..n]) {
+        m.map_err(|e| anyhow::anyhow!("{e}"))?
+            .check_error()
+            .map_err(|e| anyhow::anyhow!("commit: {e}"))?;
+    }
     Ok(())
+}
+
+/// One-rule changes seen by a stock Python grpcio client (tests/clients/stock_client.py `watch`,
+/// the venv scripts/test.sh makes): commit → the line it prints for the record.
+fn stock_python(
+    sock: &str,
+    dir: &std::path::Path,
+    writer: &NfSocket,
+    seq: &mut u32,
+    changes: usize,
+) -> Result<()> {
+    let python = PathBuf::from(VENV).join("bin/python3");
+    if !python.exists() {
+        println!(
+            "stock Python client: skipped ({} missing: scripts/test.sh makes it)",
+            python.display()
+        );
+        return Ok(());
+    }
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .context("repo")?;
+    let stubs = dir.join("stubs");
+    std::fs::create_dir_all(&stubs)?;
+    let proto = repo.join("proto");
+    let o = Command::new(&python)
+        .args(["-m", "grpc_tools.protoc", "-I"])
+        .arg(&proto)
+        .arg(format!("--python_out={}", stubs.display()))
+        .arg(format!("--grpc_python_out={}", stubs.display()))
+        .arg(proto.join("nfscope/v1/nfscope.proto"))
+        .output()?;
+    if !o.status.success() {
+        bail!("grpc_tools.protoc: {}", String::from_utf8_lossy(&o.stderr));
+    }
+    let mut child = Command::new(&python)
+        .arg(repo.join("tests/clients/stock_client.py"))
+        .arg(&stubs)
+        .arg(sock)
+        .arg("watch")
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let out = child.stdout.take().context("stdout")?;
+    let (tx, rx) = std::sync::mpsc::channel::<(Instant, String)>();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for l in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send((Instant::now(), l)).is_err() {
+                return;
+            }
+        }
+    });
+    let r = (|| {
+        // The start marker: the stream is open.
+        rx.recv_timeout(Duration::from_secs(20))
+            .context("the Python client printed nothing")?;
+        let mut buf = vec![0u8; 65536];
+        let mut lat = vec![];
+        for _ in 0..changes {
+            let msg = batch(*seq);
+            *seq += 3;
+            let t0 = Instant::now();
+            commit(writer, &msg, &mut buf)?;
+            loop {
+                let (t, l) = rx
+                    .recv_timeout(Duration::from_secs(5))
+                    .context("the Python client got no record within 5 s")?;
+                if l == "record" {
+                    lat.push(t.duration_since(t0).as_secs_f64() * 1e3);
+                    break;
+                }
+            }
+        }
+        let max = lat.iter().cloned().fold(0.0, f64::max);
+        let (p50, p99) = (pct(&mut lat, 0.5), pct(&mut lat, 0.99));
+        println!("one-rule change to a stock Python grpcio client (Watch), {changes} changes: p50 {p50:.3} ms, p99 {p99:.3} ms, max {max:.3} ms");
+        anyhow::Ok(())
+    })();
+    let _ = child.kill();
+    let _ = child.wait();
+    r
+}
+
+/// The venv scripts/test.sh makes (grpcio, grpcio-tools, ...).
+const VENV: &str = "/var/cache/nfscope/venv";
+
+/// How a stream ended: the status code of its end (`Ok` when it ended without one).
+async fn end_of<T>(mut s: tonic::Streaming<T>) -> String {
+    loop {
+        match s.message().await {
+            Ok(Some(_)) => continue,
+            Ok(None) => return "OK".into(),
+            Err(e) => return format!("{:?}", e.code()),
+        }
+    }
+}
+
+/// SIGTERM with clients attached: a Watch stream that reads, one that never reads (a replay
+/// from the first record queued behind it), a health Watch. Time to exit, and how each ended.
+fn sigterm(rt: &tokio::runtime::Runtime, sock: &str, d: &mut Daemon) -> Result<()> {
+    let child = &mut d.0;
+    rt.block_on(async {
+        let mut c = connect(sock).await?;
+        let idle = c
+            .watch(pb::WatchRequest {
+                since_id: 1,
+                ..Default::default()
+            })
+            .await?
+            .into_inner();
+        let mut c = connect(sock).await?;
+        let mut live = c.watch(pb::WatchRequest::default()).await?.into_inner();
+        live.message().await?; // the start marker
+        let ch = channel(sock).await?;
+        let mut health = tonic_health::pb::health_client::HealthClient::new(ch)
+            .watch(tonic_health::pb::HealthCheckRequest {
+                service: String::new(),
+            })
+            .await?
+            .into_inner();
+        health.message().await?; // SERVING
+        let live = tokio::spawn(end_of(live));
+        let health = tokio::spawn(end_of(health));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let t0 = Instant::now();
+        // SAFETY: kill(2) on our own child's pid.
+        if unsafe { libc::kill(child.id() as i32, libc::SIGTERM) } != 0 {
+            bail!("kill: {}", std::io::Error::last_os_error());
+        }
+        let status = loop {
+            if let Some(st) = child.try_wait()? {
+                break st;
+            }
+            if t0.elapsed() > Duration::from_secs(30) {
+                bail!("nfscoped still running 30 s after SIGTERM");
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        };
+        let exit = t0.elapsed();
+        let (live, health) = (live.await?, health.await?);
+        let idle = end_of(idle).await;
+        println!(
+            "SIGTERM with a reading Watch, a Watch not reading and a health Watch attached: exit after {:.0} ms ({status}); reading Watch ended {live}, non-reading Watch (read after exit) {idle}, health Watch {health}",
+            exit.as_secs_f64() * 1e3
+        );
+        anyhow::Ok(())
+    })
 }

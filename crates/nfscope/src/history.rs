@@ -130,16 +130,22 @@ impl History {
 
     /// Store a transaction's records durably; returns them with ids and time.
     pub fn append(&mut self, records: &[Record]) -> Result<Vec<Stored>> {
+        self.append_owned(records.to_vec())
+    }
+
+    /// [`History::append`] taking the records (a large transaction is not copied).
+    pub fn append_owned(&mut self, records: Vec<Record>) -> Result<Vec<Stored>> {
         let time = now_ms();
+        let n = records.len() as u64;
         let mut out = Vec::with_capacity(records.len());
         let w = self.db.begin_write()?;
         {
             let mut t = w.open_table(RECORDS)?;
-            for r in records {
+            for record in records {
                 let s = Stored {
                     id: self.next_id,
                     time_unix_ms: time,
-                    record: r.clone(),
+                    record,
                 };
                 let bytes = serde_json::to_vec(&s)?;
                 t.insert(s.id, bytes.as_slice())?;
@@ -148,7 +154,7 @@ impl History {
             }
         }
         w.commit()?;
-        self.inserts_since_prune += records.len() as u64;
+        self.inserts_since_prune += n;
         if self.inserts_since_prune > 10_000 || self.inserts_since_prune * 10 > self.max_records {
             self.prune()?;
         }
