@@ -293,7 +293,9 @@ pub fn run(a: &Args) -> Result<()> {
 /// Commit one batch on `writer` and check the kernel's answer.
 fn commit(writer: &NfSocket, msg: &[u8], buf: &mut [u8]) -> Result<()> {
     writer.raw().send(msg, neli::consts::socket::Msg::empty())?;
-    let (n, _) = writer.raw().recv(&mut *buf, neli::consts::socket::Msg::empty())?;
+    let (n, _) = writer
+        .raw()
+        .recv(&mut *buf, neli::consts::socket::Msg::empty())?;
     for m in nl::Messages::new(&buf[..n]) {
         m.map_err(|e| anyhow::anyhow!("{e}"))?
             .check_error()
