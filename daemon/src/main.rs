@@ -285,6 +285,7 @@ async fn main() -> Result<()> {
         netns: a.netns.clone(),
         streams: Arc::new(tokio::sync::Semaphore::new(a.max_streams)),
         queue: 256,
+        dumps: Arc::new(tokio::sync::Semaphore::new(1)),
     };
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter

@@ -65,6 +65,17 @@ async fn channel(sock: &str) -> Result<Channel> {
     Ok(ch)
 }
 
+/// CPU time the process has used (user + system, in clock ticks).
+fn cpu_ticks(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            let f: Vec<&str> = s.rsplit_once(')')?.1.split_whitespace().collect();
+            Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+        })
+        .unwrap_or(0)
+}
+
 fn kib(pid: u32, key: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -166,13 +177,15 @@ pub fn run(a: &Args) -> Result<()> {
         });
         anyhow::Ok(())
     })?;
+    // Done with a restore: no new record for the reader and the daemon idle (it may spend
+    // seconds on a large transaction before its first record is published).
     let settle = || {
-        let mut last = u64::MAX;
+        let mut last = (u64::MAX, u64::MAX);
         loop {
-            std::thread::sleep(Duration::from_millis(1500));
-            let now = seen.load(std::sync::atomic::Ordering::Relaxed);
-            if now == last {
-                return now;
+            std::thread::sleep(Duration::from_millis(1000));
+            let now = (seen.load(std::sync::atomic::Ordering::Relaxed), cpu_ticks(pid));
+            if now.0 == last.0 && now.1.saturating_sub(last.1) < 5 {
+                return now.0;
             }
             last = now;
         }
