@@ -1,6 +1,7 @@
-//! `cargo xtask daemon-bench`: nfscoped's figures (issue #6): event latency through the daemon
-//! with 1 and 50 Watch subscribers, GetRuleset time and size on the kube-proxy ruleset, and the
-//! daemon's memory. Runs `nfscoped --netns` on a throw-away namespace; rules are committed by this
+//! `cargo xtask daemon-bench`: nfscoped's figures (issues #6, #12): event latency through the
+//! daemon with 1 and 50 Watch subscribers and to a stock Python grpcio client, the daemon's
+//! memory through repeated restores of the kube-proxy ruleset, Watch replay speed, GetRuleset
+//! streams (alone and concurrent), and SIGTERM with clients attached (docs/daemon.md, Measured). Runs `nfscoped --netns` on a throw-away namespace; rules are committed by this
 //! process on its own netlink socket, so latency = record received by a subscriber − batch sent.
 
 use crate::watchbench::{batch, pct};
@@ -183,7 +184,10 @@ pub fn run(a: &Args) -> Result<()> {
         let mut last = (u64::MAX, u64::MAX);
         loop {
             std::thread::sleep(Duration::from_millis(1000));
-            let now = (seen.load(std::sync::atomic::Ordering::Relaxed), cpu_ticks(pid));
+            let now = (
+                seen.load(std::sync::atomic::Ordering::Relaxed),
+                cpu_ticks(pid),
+            );
             if now.0 == last.0 && now.1.saturating_sub(last.1) < 5 {
                 return now.0;
             }
