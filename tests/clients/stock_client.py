@@ -93,6 +93,9 @@ elif cmd == "replay":
     h = stub.History(nfscope_pb2.HistoryRequest(limit=1_000_000), timeout=30)
     want = [r.id for r in h.records if r.id > since]
     out("stored", len(want))
+    if not want:
+        # Not stored yet: nothing to wait for (the caller asks again).
+        sys.exit(0)
     got = []
     marker = False
     stream = stub.Watch(nfscope_pb2.WatchRequest(since_id=since), timeout=60)
