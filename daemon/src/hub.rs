@@ -143,12 +143,13 @@ impl Hub {
     }
 
     /// Store and publish one batch of records (a transaction, or a resync after lost events).
-    pub fn publish(&self, records: &[Record], resync: Option<&str>, state: &StateUpdate) {
+    pub fn publish(&self, records: Vec<Record>, resync: Option<&str>, state: &StateUpdate) {
         let mut h = lock(&self.history);
+        let n = records.len();
         let stored = match h.append_with_state(records, state) {
             Ok(s) => s,
             Err(e) => {
-                tracing::error!(error = %e, records = records.len(), "history append failed; these records cannot be sent");
+                tracing::error!(error = %e, records = n, "history append failed; these records cannot be sent");
                 vec![]
             }
         };
@@ -166,11 +167,24 @@ impl Hub {
                 f.markers.pop_front();
             }
         }
-        for r in &stored {
+        // Only the newest records that fit are converted: a large transaction is never held
+        // converted whole (80k rules restored are 160k records).
+        let mut tail = VecDeque::new();
+        let mut tail_bytes = 0;
+        for r in stored.iter().rev() {
+            if tail_bytes > RECENT_BYTES {
+                break;
+            }
             let p = proto_conv::record(r);
-            f.recent_bytes += prost::Message::encoded_len(&p);
-            f.recent.push_back(Arc::new(p));
+            tail_bytes += prost::Message::encoded_len(&p);
+            tail.push_front(Arc::new(p));
         }
+        if tail.len() < stored.len() {
+            f.recent.clear();
+            f.recent_bytes = 0;
+        }
+        f.recent_bytes += tail_bytes;
+        f.recent.extend(tail);
         while f.recent_bytes > RECENT_BYTES {
             let Some(r) = f.recent.pop_front() else { break };
             f.recent_bytes -= prost::Message::encoded_len(&*r);
@@ -405,7 +419,7 @@ pub fn run_watcher(
                 changes = records.len() - 1,
                 "changes while nfscoped was down recorded under a gap marker"
             );
-            hub.publish(&records, None, &state);
+            hub.publish(records, None, &state);
         }
         Ok(None) => tracing::info!("no stored state to compare with: stored now"),
         Err(e) => tracing::error!(error = %e, "comparing with the stored state failed"),
@@ -431,14 +445,25 @@ pub fn run_watcher(
                 let t0 = std::time::Instant::now();
                 *lock(&hub.current) = (w.state().generation, w.state().rule_count() as u64);
                 let state = |records| gap::update_for(records, w.state(), w.legacy_state());
-                match &ev {
-                    Event::Transaction(t) => hub.publish(&t.records, None, &state(&t.records)),
+                match ev {
+                    Event::Transaction(mut t) => {
+                        // The decoded netlink changes are not needed: free them before the
+                        // records are stored.
+                        let records = std::mem::take(&mut t.records);
+                        drop(t);
+                        let st = state(&records);
+                        hub.publish(records, None, &st)
+                    }
                     Event::Resync(r) => {
                         hub.metrics.kernel_resyncs.fetch_add(1, Ordering::Relaxed);
                         tracing::warn!(reason = %r.reason, generation = r.generation, "resync");
-                        hub.publish(&r.records, Some(&r.reason), &state(&r.records));
+                        let st = state(&r.records);
+                        hub.publish(r.records, Some(&r.reason), &st);
                     }
-                    Event::Legacy(records) => hub.publish(records, None, &state(records)),
+                    Event::Legacy(records) => {
+                        let st = state(&records);
+                        hub.publish(records, None, &st)
+                    }
                 }
                 hub.metrics.observe_latency(t0.elapsed());
                 hub.metrics.set_view(&w);

@@ -28,6 +28,10 @@ pub struct Service {
     pub netns: Option<String>,
     pub streams: Arc<Semaphore>,
     pub queue: usize,
+    /// One `GetRuleset`/`GetRulesetStream` snapshot and rendering at a time: each holds a whole
+    /// ruleset (about 125 MB at 80k rules), so concurrent calls wait their turn instead of
+    /// multiplying the daemon's memory.
+    pub dumps: Arc<Semaphore>,
 }
 
 /// A validated filter: family, table, chain.
@@ -286,9 +290,11 @@ impl Nfscope for Service {
         &self,
         req: Request<pb::GetRulesetRequest>,
     ) -> Result<Response<pb::GetRulesetResponse>, Status> {
+        let permit = self.dumps.clone().acquire_owned().await.map_err(internal)?;
         let d = self.dump_request(req.into_inner()).await?;
         let head = d.head();
         let text = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let mut out = Vec::new();
             d.write(&mut out).map(|_| out)
         })
@@ -310,9 +316,11 @@ impl Nfscope for Service {
         &self,
         req: Request<pb::GetRulesetRequest>,
     ) -> Result<Response<Self::GetRulesetStreamStream>, Status> {
+        let permit = self.dumps.clone().acquire_owned().await.map_err(internal)?;
         let d = self.dump_request(req.into_inner()).await?;
         let (tx, rx) = mpsc::channel(2);
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let mut w = ChunkWriter {
                 first: Some(d.head()),
                 buf: Vec::with_capacity(CHUNK_BYTES),

@@ -1,6 +1,7 @@
-//! `cargo xtask daemon-bench`: nfscoped's figures (issue #6): event latency through the daemon
-//! with 1 and 50 Watch subscribers, GetRuleset time and size on the kube-proxy ruleset, and the
-//! daemon's memory. Runs `nfscoped --netns` on a throw-away namespace; rules are committed by this
+//! `cargo xtask daemon-bench`: nfscoped's figures (issues #6, #12): event latency through the
+//! daemon with 1 and 50 Watch subscribers and to a stock Python grpcio client, the daemon's
+//! memory through repeated restores of the kube-proxy ruleset, Watch replay speed, GetRuleset
+//! streams (alone and concurrent), and SIGTERM with clients attached (docs/daemon.md, Measured). Runs `nfscoped --netns` on a throw-away namespace; rules are committed by this
 //! process on its own netlink socket, so latency = record received by a subscriber − batch sent.
 
 use crate::watchbench::{batch, pct};
@@ -47,6 +48,10 @@ impl Drop for Daemon {
 }
 
 async fn connect(sock: &str) -> Result<NfscopeClient<Channel>> {
+    Ok(NfscopeClient::new(channel(sock).await?).max_decoding_message_size(1 << 30))
+}
+
+async fn channel(sock: &str) -> Result<Channel> {
     let path = sock.to_string();
     let ch = Endpoint::try_from("http://nfscoped.local")?
         .connect_with_connector(tower::service_fn(move |_: tonic::transport::Uri| {
@@ -58,7 +63,18 @@ async fn connect(sock: &str) -> Result<NfscopeClient<Channel>> {
             }
         }))
         .await?;
-    Ok(NfscopeClient::new(ch).max_decoding_message_size(1 << 30))
+    Ok(ch)
+}
+
+/// CPU time the process has used (user + system, in clock ticks).
+fn cpu_ticks(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            let f: Vec<&str> = s.rsplit_once(')')?.1.split_whitespace().collect();
+            Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+        })
+        .unwrap_or(0)
 }
 
 fn kib(pid: u32, key: &str) -> u64 {
@@ -132,17 +148,7 @@ pub fn run(a: &Args) -> Result<()> {
             let msg = batch(seq);
             seq += 3;
             let t0 = Instant::now();
-            writer
-                .raw()
-                .send(&msg, neli::consts::socket::Msg::empty())?;
-            let (n, _) = writer
-                .raw()
-                .recv(&mut buf[..], neli::consts::socket::Msg::empty())?;
-            for m in nl::Messages::new(&buf[..n]) {
-                m.map_err(|e| anyhow::anyhow!("{e}"))?
-                    .check_error()
-                    .map_err(|e| anyhow::anyhow!("commit: {e}"))?;
-            }
+            commit(&writer, &msg, &mut buf)?;
             for _ in 0..subs {
                 let t = rx
                     .recv_timeout(Duration::from_secs(5))
@@ -153,6 +159,7 @@ pub fn run(a: &Args) -> Result<()> {
         let (p50, p99) = (pct(&mut lat, 0.5), pct(&mut lat, 0.99));
         println!("event latency through nfscoped, {subs:>2} subscriber(s), {} changes: p50 {p50:.3} ms, p99 {p99:.3} ms", a.changes);
     }
+    stock_python(&sock, &d.1, &writer, &mut seq, a.changes)?;
     let pid = d.0.id();
     let kube = Kube::scaled(a.scale);
     let text = kube.restore_text();
@@ -171,13 +178,18 @@ pub fn run(a: &Args) -> Result<()> {
         });
         anyhow::Ok(())
     })?;
+    // Done with a restore: no new record for the reader and the daemon idle (it may spend
+    // seconds on a large transaction before its first record is published).
     let settle = || {
-        let mut last = u64::MAX;
+        let mut last = (u64::MAX, u64::MAX);
         loop {
-            std::thread::sleep(Duration::from_millis(1500));
-            let now = seen.load(std::sync::atomic::Ordering::Relaxed);
-            if now == last {
-                return now;
+            std::thread::sleep(Duration::from_millis(1000));
+            let now = (
+                seen.load(std::sync::atomic::Ordering::Relaxed),
+                cpu_ticks(pid),
+            );
+            if now.0 == last.0 && now.1.saturating_sub(last.1) < 5 {
+                return now.0;
             }
             last = now;
         }
@@ -267,22 +279,24 @@ pub fn run(a: &Args) -> Result<()> {
                     })
                     .await?
                     .into_inner();
-                let mut bytes = 0;
+                let mut biggest = 0;
                 while let Some(ch) = s.message().await? {
-                    bytes += ch.text.len();
+                    biggest = biggest.max(prost::Message::encoded_len(&ch));
                 }
-                anyhow::Ok(bytes)
+                anyhow::Ok(biggest)
             }));
         }
+        let mut biggest = 0;
         for t in tasks {
-            t.await??;
+            biggest = biggest.max(t.await??);
         }
         println!(
-            "{} concurrent JSON GetRulesetStream of {} rules: {:.1} s, daemon peak RSS {} MB",
+            "{} concurrent JSON GetRulesetStream of {} rules: {:.1} s, daemon peak RSS {} MB, largest message {:.2} MB",
             a.concurrent,
             kube.rules(),
             t0.elapsed().as_secs_f64(),
-            kib(pid, "VmHWM:") / 1024
+            kib(pid, "VmHWM:") / 1024,
+            biggest as f64 / 1e6
         );
         anyhow::Ok(())
     })?;
@@ -294,9 +308,7 @@ pub fn run(a: &Args) -> Result<()> {
     // Changes while it is down: SIGTERM, flush KUBE-SERVICES (one rule per service), start
     // again on the same history; the new daemon compares before it is ready.
     let mut d = d;
-    // SAFETY: kill(2) on our own child's pid.
-    unsafe { libc::kill(pid as i32, libc::SIGTERM) };
-    d.0.wait()?;
+    sigterm(&rt, &sock, &mut d)?;
     ns.ok("iptables-nft", &["-t", "nat", "-F", "KUBE-SERVICES"]);
     let start = |history: &str| -> Result<(Child, f64)> {
         let _ = std::fs::remove_file(&sock);
@@ -355,4 +367,165 @@ pub fn run(a: &Args) -> Result<()> {
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     child.wait()?;
     Ok(())
+}
+
+/// Commit one batch on `writer` and check the kernel's answer.
+fn commit(writer: &NfSocket, msg: &[u8], buf: &mut [u8]) -> Result<()> {
+    writer.raw().send(msg, neli::consts::socket::Msg::empty())?;
+    let (n, _) = writer
+        .raw()
+        .recv(&mut *buf, neli::consts::socket::Msg::empty())?;
+    for m in nl::Messages::new(&buf[..n]) {
+        m.map_err(|e| anyhow::anyhow!("{e}"))?
+            .check_error()
+            .map_err(|e| anyhow::anyhow!("commit: {e}"))?;
+    }
+    Ok(())
+}
+
+/// One-rule changes seen by a stock Python grpcio client (tests/clients/stock_client.py `watch`,
+/// the venv scripts/test.sh makes): commit → the line it prints for the record.
+fn stock_python(
+    sock: &str,
+    dir: &std::path::Path,
+    writer: &NfSocket,
+    seq: &mut u32,
+    changes: usize,
+) -> Result<()> {
+    let python = PathBuf::from(VENV).join("bin/python3");
+    if !python.exists() {
+        println!(
+            "stock Python client: skipped ({} missing: scripts/test.sh makes it)",
+            python.display()
+        );
+        return Ok(());
+    }
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .context("repo")?;
+    let stubs = dir.join("stubs");
+    std::fs::create_dir_all(&stubs)?;
+    let proto = repo.join("proto");
+    let o = Command::new(&python)
+        .args(["-m", "grpc_tools.protoc", "-I"])
+        .arg(&proto)
+        .arg(format!("--python_out={}", stubs.display()))
+        .arg(format!("--grpc_python_out={}", stubs.display()))
+        .arg(proto.join("nfscope/v1/nfscope.proto"))
+        .output()?;
+    if !o.status.success() {
+        bail!("grpc_tools.protoc: {}", String::from_utf8_lossy(&o.stderr));
+    }
+    let mut child = Command::new(&python)
+        .arg(repo.join("tests/clients/stock_client.py"))
+        .arg(&stubs)
+        .arg(sock)
+        .arg("watch")
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let out = child.stdout.take().context("stdout")?;
+    let (tx, rx) = std::sync::mpsc::channel::<(Instant, String)>();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for l in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send((Instant::now(), l)).is_err() {
+                return;
+            }
+        }
+    });
+    let r = (|| {
+        // The start marker: the stream is open.
+        rx.recv_timeout(Duration::from_secs(20))
+            .context("the Python client printed nothing")?;
+        let mut buf = vec![0u8; 65536];
+        let mut lat = vec![];
+        for _ in 0..changes {
+            let msg = batch(*seq);
+            *seq += 3;
+            let t0 = Instant::now();
+            commit(writer, &msg, &mut buf)?;
+            loop {
+                let (t, l) = rx
+                    .recv_timeout(Duration::from_secs(5))
+                    .context("the Python client got no record within 5 s")?;
+                if l == "record" {
+                    lat.push(t.duration_since(t0).as_secs_f64() * 1e3);
+                    break;
+                }
+            }
+        }
+        let max = lat.iter().cloned().fold(0.0, f64::max);
+        let (p50, p99) = (pct(&mut lat, 0.5), pct(&mut lat, 0.99));
+        println!("one-rule change to a stock Python grpcio client (Watch), {changes} changes: p50 {p50:.3} ms, p99 {p99:.3} ms, max {max:.3} ms");
+        anyhow::Ok(())
+    })();
+    let _ = child.kill();
+    let _ = child.wait();
+    r
+}
+
+/// The venv scripts/test.sh makes (grpcio, grpcio-tools, ...).
+const VENV: &str = "/var/cache/nfscope/venv";
+
+/// How a stream ended: the status code of its end (`Ok` when it ended without one).
+async fn end_of<T>(mut s: tonic::Streaming<T>) -> String {
+    loop {
+        match s.message().await {
+            Ok(Some(_)) => continue,
+            Ok(None) => return "OK".into(),
+            Err(e) => return format!("{:?}", e.code()),
+        }
+    }
+}
+
+/// SIGTERM with clients attached: a Watch stream that reads, one that never reads (a replay
+/// from the first record queued behind it), a health Watch. Time to exit, and how each ended.
+fn sigterm(rt: &tokio::runtime::Runtime, sock: &str, d: &mut Daemon) -> Result<()> {
+    let child = &mut d.0;
+    rt.block_on(async {
+        let mut c = connect(sock).await?;
+        let idle = c
+            .watch(pb::WatchRequest {
+                since_id: 1,
+                ..Default::default()
+            })
+            .await?
+            .into_inner();
+        let mut c = connect(sock).await?;
+        let mut live = c.watch(pb::WatchRequest::default()).await?.into_inner();
+        live.message().await?; // the start marker
+        let ch = channel(sock).await?;
+        let mut health = tonic_health::pb::health_client::HealthClient::new(ch)
+            .watch(tonic_health::pb::HealthCheckRequest {
+                service: String::new(),
+            })
+            .await?
+            .into_inner();
+        health.message().await?; // SERVING
+        let live = tokio::spawn(end_of(live));
+        let health = tokio::spawn(end_of(health));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let t0 = Instant::now();
+        // SAFETY: kill(2) on our own child's pid.
+        if unsafe { libc::kill(child.id() as i32, libc::SIGTERM) } != 0 {
+            bail!("kill: {}", std::io::Error::last_os_error());
+        }
+        let status = loop {
+            if let Some(st) = child.try_wait()? {
+                break st;
+            }
+            if t0.elapsed() > Duration::from_secs(30) {
+                bail!("nfscoped still running 30 s after SIGTERM");
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        };
+        let exit = t0.elapsed();
+        let (live, health) = (live.await?, health.await?);
+        let idle = end_of(idle).await;
+        println!(
+            "SIGTERM with a reading Watch, a Watch not reading and a health Watch attached: exit after {:.0} ms ({status}); reading Watch ended {live}, non-reading Watch (read after exit) {idle}, health Watch {health}",
+            exit.as_secs_f64() * 1e3
+        );
+        anyhow::Ok(())
+    })
 }

@@ -725,7 +725,7 @@ mod tests {
             rule("rule_added", "a", 6, "udp dport 53 accept"),
             rule("rule_added", "ab", 7, "drop"),
         ];
-        h.append_with_state(&batch, &update_for(&batch, &live, None))
+        h.append_with_state(batch.to_vec(), &update_for(&batch, &live, None))
             .expect("append");
         assert_eq!(stored(&h, "a").len(), 2);
         let replaced = "tcp dport 2222 accept";
@@ -733,7 +733,7 @@ mod tests {
             rule("rule_replaced", "a", 5, replaced),
             rule("rule_removed", "a", 6, ""),
         ];
-        h.append_with_state(&batch, &update_for(&batch, &live, None))
+        h.append_with_state(batch.to_vec(), &update_for(&batch, &live, None))
             .expect("append");
         assert_eq!(
             stored(&h, "a"),
@@ -747,7 +747,7 @@ mod tests {
         }))
         .expect("record");
         let batch = [gone];
-        h.append_with_state(&batch, &update_for(&batch, &live, None))
+        h.append_with_state(batch.to_vec(), &update_for(&batch, &live, None))
             .expect("append");
         assert!(stored(&h, "a").is_empty());
         assert_eq!(stored(&h, "ab").len(), 1);

@@ -151,30 +151,36 @@ impl History {
 
     /// Store a transaction's records durably; returns them with ids and time.
     pub fn append(&mut self, records: &[Record]) -> Result<Vec<Stored>> {
+        self.append_with_state(records.to_vec(), &StateUpdate::default())
+    }
+
+    /// [`History::append`] taking the records (a large transaction is not copied).
+    pub fn append_owned(&mut self, records: Vec<Record>) -> Result<Vec<Stored>> {
         self.append_with_state(records, &StateUpdate::default())
     }
 
-    /// [`History::append`], and apply `state` in the same write transaction (both or neither
-    /// survive a crash).
+    /// [`History::append_owned`], and apply `state` in the same write transaction (both or
+    /// neither survive a crash).
     pub fn append_with_state(
         &mut self,
-        records: &[Record],
+        records: Vec<Record>,
         state: &StateUpdate,
     ) -> Result<Vec<Stored>> {
         let time = now_ms();
+        let n = records.len() as u64;
         let mut out = Vec::with_capacity(records.len());
         let w = self.db.begin_write()?;
         {
             let mut t = w.open_table(STATE)?;
-            apply_state(&mut t, state, records)?;
+            apply_state(&mut t, state, &records)?;
         }
         {
             let mut t = w.open_table(RECORDS)?;
-            for r in records {
+            for record in records {
                 let s = Stored {
                     id: self.next_id,
                     time_unix_ms: time,
-                    record: r.clone(),
+                    record,
                 };
                 let bytes = serde_json::to_vec(&s)?;
                 t.insert(s.id, bytes.as_slice())?;
@@ -183,7 +189,7 @@ impl History {
             }
         }
         w.commit()?;
-        self.inserts_since_prune += records.len() as u64;
+        self.inserts_since_prune += n;
         if self.inserts_since_prune > 10_000 || self.inserts_since_prune * 10 > self.max_records {
             self.prune()?;
         }
