@@ -2,10 +2,12 @@
 //! `--restores` × its rules, beside `nfscope dump` of the same ruleset, in one run (issue 15's
 //! target: blame ≤ 2× dump, peak RSS ≤ 200 MB at 80k rules and 800k records).
 //!
-//! The history is written directly with the library (what the daemon stores for a restore:
-//! one `rule_added` record per rule, with its texts), so building 800k records takes seconds,
-//! not ten daemon-watched restores: every round but the last names handles the kernel no longer
-//! has (rules since replaced), the last names the live rules. Blame reads every record either way.
+//! The history is written directly with the library, as the daemon writes it (the state stored
+//! whole on the first start, then each batch with its state update; for a restore: one
+//! `rule_added` record per rule, with its texts), so building 800k records takes seconds, not
+//! ten daemon-watched restores: every round but the last names handles the kernel no longer has
+//! (rules since replaced), the last names the live rules. `--read-whole` writes the records
+//! alone (a history without the stored state, which blame reads whole).
 
 use crate::measure;
 use anyhow::{ensure, Context, Result};
@@ -26,6 +28,9 @@ pub struct Args {
     /// Timed runs of each command (the median is printed).
     #[arg(long, default_value_t = 3)]
     runs: usize,
+    /// Write the records without the stored state (blame then reads the whole history).
+    #[arg(long)]
+    read_whole: bool,
 }
 
 pub fn run(a: &Args) -> Result<()> {
@@ -49,7 +54,7 @@ pub fn run(a: &Args) -> Result<()> {
     std::fs::create_dir_all(&dir)?;
     let outcome = (|| {
         let path = dir.join("history.redb");
-        let records = write_history(ns.name(), &path, a.restores)?;
+        let records = write_history(ns.name(), &path, a.restores, !a.read_whole)?;
         let nfs = nfscope.to_string_lossy().into_owned();
         let dump: Vec<String> = [&nfs, "--netns", ns.name(), "dump"]
             .iter()
@@ -98,12 +103,19 @@ fn timed(argv: &[String], runs: usize) -> Result<(Duration, u64)> {
     Ok((measure::median(&walls), rss))
 }
 
-/// The history: `restores` rounds of one `rule_added` record per live rule; returns how many.
-fn write_history(netns: &str, path: &Path, restores: usize) -> Result<u64> {
+/// The history: `restores` rounds of one `rule_added` record per live rule (with the stored
+/// state when `state`); returns how many.
+fn write_history(netns: &str, path: &Path, restores: usize, state: bool) -> Result<u64> {
     let (rs, _) = nfscope::snapshot::take_in_netns(netns, &Default::default())?;
     let opts = nfscope::output::nft_options_for(Some(netns), &rs)?;
-    let rules = nfscope::blame::Blamer::new(&rs, None, &opts).finish();
     let mut h = History::open(path, Duration::from_secs(365 * 86_400), u64::MAX)?;
+    // The rules' texts as blame sees them (nothing recorded yet).
+    let rules = nfscope::blame::run(&rs, None, &opts, &h.reader(), &Default::default())?;
+    let empty = nfscope::Ruleset::default();
+    if state {
+        // The daemon's first start, before the rules were loaded.
+        nfscope::gap::on_start(&mut h, &empty, None)?;
+    }
     let mut n = 0u64;
     for round in 0..restores {
         // Earlier rounds: handles since replaced (the kernel never reuses them).
@@ -124,7 +136,12 @@ fn write_history(netns: &str, path: &Path, restores: usize) -> Result<u64> {
                     }))
                 })
                 .collect::<Result<Vec<nfscope::events::Record>, _>>()?;
-            n += h.append(&records)?.len() as u64;
+            let update = if state {
+                nfscope::gap::update_for(&records, &empty, None)
+            } else {
+                Default::default()
+            };
+            n += h.append_with_state(records, &update)?.len() as u64;
         }
         eprintln!(
             "history: round {} of {restores} written ({n} records)",

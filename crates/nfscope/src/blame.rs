@@ -18,7 +18,7 @@ use crate::output::DumpFormat as Format;
 use crate::provenance::{self, Writer};
 use crate::render::nft::{self as nftr, NftOptions};
 use nfscope_wire::nft::Family;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 /// One rule that exists now, and what gave it its current form.
@@ -48,34 +48,67 @@ pub struct Blamed {
 }
 
 /// Rule identity in the history.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Key {
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub(crate) enum Key {
     Nft(String, String, String, u64),
     /// (family, table, chain, save line)
     Legacy(String, String, String, String),
 }
 
-/// What the history says of the rules whose keys are in `wanted`, read record by record, oldest
-/// first: for each key, the records that gave its rules their form, oldest first (legacy keys
-/// can hold several equal rules).
-#[derive(Default)]
-struct Story {
-    by_key: HashMap<Key, Vec<Stored>>,
+/// What the history says of rules, read record by record, oldest first: for each key, the ids
+/// of the records that gave its rules their form, oldest first (legacy keys can hold several
+/// equal rules). Read from the whole history when nothing better is stored; kept per legacy
+/// family in the history's state (`crate::gap`), so blame need not read the history.
+#[derive(Default, Clone, Serialize, Deserialize)]
+#[serde(from = "Vec<(Key, Vec<u64>)>", into = "Vec<(Key, Vec<u64>)>")]
+pub(crate) struct Story {
+    by_key: HashMap<Key, Vec<u64>>,
+}
+
+impl From<Vec<(Key, Vec<u64>)>> for Story {
+    fn from(v: Vec<(Key, Vec<u64>)>) -> Story {
+        Story {
+            by_key: v.into_iter().collect(),
+        }
+    }
+}
+
+impl From<Story> for Vec<(Key, Vec<u64>)> {
+    fn from(s: Story) -> Self {
+        let mut v: Vec<_> = s.by_key.into_iter().collect();
+        v.sort_by(|a, b| a.0.cmp_text(&b.0));
+        v
+    }
+}
+
+impl Key {
+    /// A stable order for storing (the keys' fields in order).
+    fn cmp_text(&self, o: &Key) -> std::cmp::Ordering {
+        let t = |k: &Key| match k {
+            Key::Nft(f, t, c, h) => (0, f.clone(), t.clone(), c.clone(), h.to_string()),
+            Key::Legacy(f, t, c, l) => (1, f.clone(), t.clone(), c.clone(), l.clone()),
+        };
+        t(self).cmp(&t(o))
+    }
 }
 
 impl Story {
     #[cfg(test)]
-    fn read(records: impl IntoIterator<Item = Stored>, wanted: &HashMap<Key, usize>) -> Story {
+    fn read<'a>(
+        records: impl IntoIterator<Item = (u64, &'a Record)>,
+        wanted: &HashMap<Key, usize>,
+    ) -> Story {
         let mut st = Story::default();
-        for s in records {
-            st.add(s, wanted);
+        for (id, r) in records {
+            st.add(r, id, Some(wanted));
         }
         st
     }
 
-    fn add(&mut self, s: Stored, wanted: &HashMap<Key, usize>) {
+    /// Record `r` (whose id is `id`). With `wanted` (the keys of the rules now), only those
+    /// keys are kept.
+    pub(crate) fn add(&mut self, r: &Record, id: u64, wanted: Option<&HashMap<Key, usize>>) {
         let by_key = &mut self.by_key;
-        let r = &s.record;
         match r.kind.as_str() {
             "table_removed" | "table_added" => {
                 by_key.retain(|k, _| !in_table(k, &r.backend, &r.family, &r.table));
@@ -93,13 +126,10 @@ impl Story {
                     }
                 }
                 let Some(k) = key_of(r, true) else { return };
-                if let Some(&n) = wanted.get(&k) {
-                    let v = by_key.entry(k).or_default();
-                    v.push(s);
-                    // Only as many as there are such rules now: the newest ones.
-                    if v.len() > n {
-                        v.remove(0);
-                    }
+                if wanted.is_none_or(|w| w.contains_key(&k)) {
+                    // Not cut to the count of such rules now: a later removal takes the
+                    // oldest, and the newest are the rules' now.
+                    by_key.entry(k).or_default().push(id);
                 }
             }
             "rule_removed" => {
@@ -111,12 +141,15 @@ impl Story {
         }
     }
 
-    /// The record for the `nth` rule (0-based, in chain order) with key `k`. Equal legacy rules
-    /// take the records in order; the ones before the story began come first.
-    fn of(&self, k: &Key, nth: usize, count: usize) -> Option<Stored> {
+    /// The record id for the `nth` rule (0-based, in chain order) of the `count` rules with key
+    /// `k` now. Equal legacy rules take the newest records in order; the ones before the story
+    /// began come first.
+    fn of(&self, k: &Key, nth: usize, count: usize) -> Option<u64> {
         let v = self.by_key.get(k)?;
-        let before = count.saturating_sub(v.len());
-        nth.checked_sub(before).and_then(|i| v.get(i)).cloned()
+        (nth + v.len())
+            .checked_sub(count)
+            .and_then(|i| v.get(i))
+            .copied()
     }
 }
 
@@ -128,7 +161,7 @@ fn in_table(k: &Key, backend: &str, family: &str, table: &str) -> bool {
 }
 
 /// Forget the oldest record of `k` (a rule with that identity went away).
-fn drop_one(by_key: &mut HashMap<Key, Vec<Stored>>, k: &Key) {
+fn drop_one(by_key: &mut HashMap<Key, Vec<u64>>, k: &Key) {
     if let Some(v) = by_key.get_mut(k) {
         if !v.is_empty() {
             v.remove(0);
@@ -160,21 +193,6 @@ fn key_of(r: &Record, now: bool) -> Option<Key> {
     }
 }
 
-/// Every rule of `rs` (nf_tables) and `legacy`, with the record of `records` (the history,
-/// oldest first) that gave it its current form.
-pub fn blame(
-    rs: &Ruleset,
-    legacy: Option<&LegacyRuleset>,
-    records: impl IntoIterator<Item = Stored>,
-    opts: &NftOptions,
-) -> Vec<Blamed> {
-    let mut b = Blamer::new(rs, legacy, opts);
-    for s in records {
-        b.record(s);
-    }
-    b.finish()
-}
-
 /// Which rules to blame (`None`: all).
 #[derive(Debug, Clone, Default)]
 pub struct Scope {
@@ -184,7 +202,11 @@ pub struct Scope {
 }
 
 /// `nfscope blame`, in embedded mode and in the daemon alike: the rules of `rs` and `legacy`
-/// within `scope`, each with its record from the whole `history`.
+/// within `scope`, each with the record of `history` that gave it its current form.
+///
+/// A history nfscoped keeps knows, in its stored state, the record of every rule (gap.rs
+/// keeps it with each batch), so blame reads one record per rule, whatever the history's
+/// length. A history without that state (or with records from before it) is read whole.
 pub fn run(
     rs: &Ruleset,
     legacy: Option<&LegacyRuleset>,
@@ -192,61 +214,89 @@ pub fn run(
     history: &crate::history::Reader,
     scope: &Scope,
 ) -> anyhow::Result<Vec<Blamed>> {
-    let mut blamer = Blamer::new(rs, legacy, opts);
-    history.scan(|s| blamer.record(s))?;
-    let mut rules = blamer.finish();
+    let mut rules = rules_now(rs, legacy, opts);
     // The legacy reader reads whole tables, and a snapshot may be wider than asked.
     rules.retain(|b| {
         scope.family.is_none_or(|f| b.family == f.name())
             && scope.table.as_ref().is_none_or(|t| &b.table == t)
             && scope.chain.as_ref().is_none_or(|c| &b.chain == c)
     });
+    let ids = match crate::gap::indexed_from(history)? {
+        Some(from) if !history.any_before(from)? => ids_stored(&rules, history)?,
+        _ => ids_read(&rules, history)?,
+    };
+    let wanted: Vec<u64> = ids.iter().flatten().copied().collect();
+    let mut records = history.get(&wanted)?;
+    for (b, id) in rules.iter_mut().zip(ids) {
+        b.change = id.and_then(|id| records.remove(&id));
+    }
     Ok(rules)
 }
 
-/// [`blame`] fed one record at a time, so the history need not be held: only the records of
-/// rules that exist now are kept.
-pub struct Blamer {
-    rules: Vec<Blamed>,
-    keys: Vec<Key>,
-    wanted: HashMap<Key, usize>,
-    story: Story,
+/// The record id of each of `rules`, from the history's stored state.
+fn ids_stored(
+    rules: &[Blamed],
+    history: &crate::history::Reader,
+) -> anyhow::Result<Vec<Option<u64>>> {
+    let mut chains: HashMap<(&str, &str, &str), HashMap<u64, u64>> = HashMap::new();
+    let mut stories: HashMap<&str, Story> = HashMap::new();
+    let mut legacy: Vec<(usize, Key)> = Vec::new();
+    let mut out = vec![None; rules.len()];
+    for (i, b) in rules.iter().enumerate() {
+        match b.handle {
+            Some(h) if b.backend == "nftables" => {
+                let c = (b.family.as_str(), b.table.as_str(), b.chain.as_str());
+                if !chains.contains_key(&c) {
+                    chains.insert(c, crate::gap::chain_records(history, c.0, c.1, c.2)?);
+                }
+                out[i] = chains[&c].get(&h).copied();
+            }
+            _ => {
+                if !stories.contains_key(b.family.as_str()) {
+                    stories.insert(&b.family, crate::gap::legacy_story(history, &b.family)?);
+                }
+                legacy.push((i, key_now(b)));
+            }
+        }
+    }
+    let mut count: HashMap<&Key, usize> = HashMap::new();
+    for (_, k) in &legacy {
+        *count.entry(k).or_default() += 1;
+    }
+    let mut seen: HashMap<&Key, usize> = HashMap::new();
+    for (i, k) in &legacy {
+        let nth = seen.entry(k).or_default();
+        let fam = &rules[*i].family;
+        out[*i] = stories
+            .get(fam.as_str())
+            .and_then(|s| s.of(k, *nth, count[k]));
+        *nth += 1;
+    }
+    Ok(out)
 }
 
-impl Blamer {
-    /// The rules of `rs` and `legacy`, waiting for the history.
-    pub fn new(rs: &Ruleset, legacy: Option<&LegacyRuleset>, opts: &NftOptions) -> Blamer {
-        let rules = rules_now(rs, legacy, opts);
-        // How many rules now have each identity.
-        let keys: Vec<Key> = rules.iter().map(key_now).collect();
-        let mut wanted: HashMap<Key, usize> = HashMap::new();
-        for k in &keys {
-            *wanted.entry(k.clone()).or_default() += 1;
-        }
-        Blamer {
-            rules,
-            keys,
-            wanted,
-            story: Story::default(),
-        }
+/// The record id of each of `rules`, reading the whole history (one JSON parse per record).
+fn ids_read(
+    rules: &[Blamed],
+    history: &crate::history::Reader,
+) -> anyhow::Result<Vec<Option<u64>>> {
+    let keys: Vec<Key> = rules.iter().map(key_now).collect();
+    let mut wanted: HashMap<Key, usize> = HashMap::new();
+    for k in &keys {
+        *wanted.entry(k.clone()).or_default() += 1;
     }
-
-    /// The next history record (oldest first).
-    pub fn record(&mut self, s: Stored) {
-        self.story.add(s, &self.wanted);
-    }
-
-    /// Each rule with its record.
-    pub fn finish(self) -> Vec<Blamed> {
-        let mut rules = self.rules;
-        let mut seen: HashMap<&Key, usize> = HashMap::new();
-        for (b, k) in rules.iter_mut().zip(&self.keys) {
+    let mut story = Story::default();
+    history.scan(|s| story.add(&s.record, s.id, Some(&wanted)))?;
+    let mut seen: HashMap<&Key, usize> = HashMap::new();
+    Ok(keys
+        .iter()
+        .map(|k| {
             let nth = seen.entry(k).or_default();
-            b.change = self.story.of(k, *nth, self.wanted[k]);
+            let id = story.of(k, *nth, wanted[k]);
             *nth += 1;
-        }
-        rules
-    }
+            id
+        })
+        .collect())
 }
 
 /// Every rule of `rs` and `legacy`, in chain order, not yet blamed.
@@ -491,28 +541,24 @@ mod tests {
             kind: "match_removed".into(),
             severity: "severe".into(),
         });
-        let s = Story::read(
-            [
-                rec(
-                    1,
-                    "rule_added",
-                    Some(5),
-                    "-A INPUT -m mark --mark 0x1 -j DROP",
-                    false,
-                ),
-                rec(2, "rule_added", Some(6), "-A INPUT -j ACCEPT", false),
-                replaced,
-            ],
-            &wanted,
-        );
-        assert_eq!(s.of(&k, 0, 1).map(|s| s.id), Some(3));
-        let s = Story::read(
-            [
-                rec(1, "rule_added", Some(5), "x", false),
-                rec(2, "rule_removed", Some(5), "x", false),
-            ],
-            &wanted,
-        );
+        let recs = [
+            rec(
+                1,
+                "rule_added",
+                Some(5),
+                "-A INPUT -m mark --mark 0x1 -j DROP",
+                false,
+            ),
+            rec(2, "rule_added", Some(6), "-A INPUT -j ACCEPT", false),
+            replaced,
+        ];
+        let s = Story::read(recs.iter().map(|s| (s.id, &s.record)), &wanted);
+        assert_eq!(s.of(&k, 0, 1), Some(3));
+        let recs = [
+            rec(1, "rule_added", Some(5), "x", false),
+            rec(2, "rule_removed", Some(5), "x", false),
+        ];
+        let s = Story::read(recs.iter().map(|s| (s.id, &s.record)), &wanted);
         assert_eq!(
             s.of(&k, 0, 1),
             None,
@@ -526,20 +572,93 @@ mod tests {
         let k = Key::Legacy("ip".into(), "filter".into(), "INPUT".into(), line.into());
         // Three equal rules now; the history saw two of them added.
         let wanted = HashMap::from([(k.clone(), 3)]);
-        let s = Story::read(
-            [
-                rec(7, "rule_added", None, line, true),
-                rec(9, "rule_added", None, line, true),
-            ],
-            &wanted,
-        );
+        let recs = [
+            rec(7, "rule_added", None, line, true),
+            rec(9, "rule_added", None, line, true),
+        ];
+        let s = Story::read(recs.iter().map(|s| (s.id, &s.record)), &wanted);
         assert_eq!(
             s.of(&k, 0, 3),
             None,
             "the first was there before the history"
         );
-        assert_eq!(s.of(&k, 1, 3).map(|s| s.id), Some(7));
-        assert_eq!(s.of(&k, 2, 3).map(|s| s.id), Some(9));
+        assert_eq!(s.of(&k, 1, 3), Some(7));
+        assert_eq!(s.of(&k, 2, 3), Some(9));
+        // Kept in the stored state with no `wanted`: the newest records are the rules' now.
+        let mut unbounded = Story::default();
+        for r in &recs {
+            unbounded.add(&r.record, r.id, None);
+        }
+        let back: Story =
+            serde_json::from_slice(&serde_json::to_vec(&unbounded).expect("json")).expect("story");
+        assert_eq!(
+            back.of(&k, 0, 1),
+            Some(9),
+            "one such rule now: the newest record"
+        );
+    }
+
+    #[test]
+    fn the_stored_state_and_the_whole_history_agree() {
+        use crate::history::History;
+        let dir = std::env::temp_dir().join(format!("nfscope-blame-ut-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("h.redb");
+        let mut h = History::open(&path, std::time::Duration::MAX, u64::MAX).expect("open history");
+        let empty = Ruleset::default();
+        crate::gap::on_start(&mut h, &empty, None).expect("first start");
+        let (l, m) = ("-A INPUT -j ACCEPT", "-A INPUT -j DROP");
+        let mut replaced = rec(0, "rule_replaced", Some(5), "-A INPUT -j DROP", false);
+        replaced.record.before = replaced.record.after.clone();
+        let batches = [
+            vec![
+                rec(0, "rule_added", Some(5), "x", false),
+                rec(0, "rule_added", Some(6), "y", false),
+                rec(0, "rule_added", None, l, true),
+                rec(0, "rule_added", None, l, true),
+            ],
+            vec![replaced, rec(0, "rule_removed", None, l, true)],
+            vec![
+                rec(0, "rule_removed", Some(6), "y", false),
+                rec(0, "rule_added", None, m, true),
+            ],
+        ];
+        for b in batches {
+            let b = b.into_iter().map(|s| s.record).collect::<Vec<_>>();
+            let update = crate::gap::update_for(&b, &empty, None);
+            h.append_with_state(b, &update).expect("append");
+        }
+        let w = provenance::legacy(nfscope_wire::xt::entry::Family::Ipv4);
+        let mk = |backend: &'static str, handle: Option<u64>, line: &str| Blamed {
+            backend,
+            family: "ip".into(),
+            table: "filter".into(),
+            chain: "INPUT".into(),
+            handle,
+            index: 0,
+            nft: None,
+            iptables: Some(line.into()),
+            writer: w.clone(),
+            change: None,
+        };
+        let rules = vec![
+            mk("nftables", Some(5), "-A INPUT -j DROP"),
+            mk("nftables", Some(7), "z"),
+            mk("legacy", None, l),
+            mk("legacy", None, m),
+            mk("legacy", None, "-A INPUT -j LOG"),
+        ];
+        let reader = h.reader();
+        assert_eq!(crate::gap::indexed_from(&reader).expect("state"), Some(1));
+        let stored = ids_stored(&rules, &reader).expect("stored");
+        let read = ids_read(&rules, &reader).expect("read");
+        // Ids: batch 1 is 1..=4, batch 2 is 5..=6, batch 3 is 7..=8.
+        assert_eq!(stored, vec![Some(5), None, Some(4), Some(8), None]);
+        assert_eq!(
+            stored, read,
+            "the stored state says what reading the history says"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -19,9 +19,10 @@
 //! at a time), next to the live ruleset the watcher holds anyway. The first start with no stored
 //! state records nothing and stores the state.
 
+use crate::blame;
 use crate::change::Change;
 use crate::events::{self, Gap, Index, LegacyChains, Record, RuleText};
-use crate::history::{now_ms, History, StateOp, StateUpdate};
+use crate::history::{self, now_ms, History, StateOp, StateUpdate};
 use crate::legacy::LegacyRuleset;
 use crate::model::{self, Ruleset};
 use anyhow::Result;
@@ -32,7 +33,11 @@ use std::collections::{HashMap, HashSet};
 
 const VERSION_KEY: &str = "m\0version";
 const SEEN_KEY: &str = "m\0seen";
-const VERSION: &[u8] = b"1";
+/// 2: rules carry the id of their record, legacy families their blame story.
+const VERSION: &[u8] = b"2";
+/// The first record id from which the state knows which record gave each rule its form (the
+/// state was stored whole then; rules there at that time have no record).
+const INDEXED_FROM_KEY: &str = "m\0indexed_from";
 /// State entries written per write transaction when the whole state is stored at once.
 const BATCH: usize = 4096;
 
@@ -43,15 +48,27 @@ struct StoredRule {
     parts: Vec<String>,
     target: Option<String>,
     comment: Option<String>,
+    /// The id of the record that gave the rule this form (`None`: it was there when the state
+    /// was stored whole).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    record: Option<u64>,
+}
+
+/// [`StoredRule`]'s record id alone (what blame reads; the rest is skipped unparsed).
+#[derive(Deserialize)]
+struct RecordOf {
+    #[serde(default)]
+    record: Option<u64>,
 }
 
 impl StoredRule {
-    fn of(t: &RuleText) -> StoredRule {
+    fn of(t: &RuleText, record: Option<u64>) -> StoredRule {
         StoredRule {
             text: t.clone(),
             parts: t.parts.clone(),
             target: t.target.clone(),
             comment: t.comment.clone(),
+            record,
         }
     }
 
@@ -103,6 +120,9 @@ fn table_key(fam: &str, table: &str) -> String {
 }
 fn legacy_key(fam: &str) -> String {
     format!("l\0{fam}")
+}
+fn legacy_blame_key(fam: &str) -> String {
+    format!("b\0{fam}")
 }
 
 const XT_FAMILIES: [XtFamily; 3] = [XtFamily::Ipv4, XtFamily::Ipv6, XtFamily::Arp];
@@ -219,20 +239,44 @@ pub fn update_for(
                 .map(|l| events::legacy_chains(l, fam))
                 .unwrap_or_default();
             put_json(&mut ops, legacy_key(name), &chains);
+            ops.push(StateOp::FoldLegacy(
+                legacy_blame_key(name),
+                name.to_string(),
+            ));
         }
     }
     StateUpdate { ops }
 }
 
-/// The state operations of one rule record (added, removed, replaced), handed to `f`.
-pub(crate) fn fold_rule(r: &Record, mut f: impl FnMut(StateOp)) {
+/// The stored blame story of a legacy family (`stored`, absent at first) with the batch's
+/// legacy records of `family` folded in (`records[i]` has the id `first_id + i`).
+pub(crate) fn fold_legacy(
+    stored: Option<&[u8]>,
+    family: &str,
+    records: &[Record],
+    first_id: u64,
+) -> Vec<u8> {
+    let mut story: blame::Story = stored
+        .and_then(|b| serde_json::from_slice(b).ok())
+        .unwrap_or_default();
+    for (i, r) in records.iter().enumerate() {
+        if r.backend == "legacy" && r.family == family {
+            story.add(r, first_id + i as u64, None);
+        }
+    }
+    serde_json::to_vec(&story).unwrap_or_default()
+}
+
+/// The state operations of one rule record (added, removed, replaced; stored with the id
+/// `id`), handed to `f`.
+pub(crate) fn fold_rule(r: &Record, id: u64, mut f: impl FnMut(StateOp)) {
     if r.backend != "nftables" {
         return;
     }
     let chain = r.chain.as_deref().unwrap_or("");
     let key = |t: &RuleText| t.handle.map(|h| rule_key(&r.family, &r.table, chain, h));
     let put = |f: &mut dyn FnMut(StateOp), k: String, t: &RuleText| {
-        if let Ok(bytes) = serde_json::to_vec(&StoredRule::of(t)) {
+        if let Ok(bytes) = serde_json::to_vec(&StoredRule::of(t, Some(id))) {
             f(StateOp::Put(k, bytes));
         }
     };
@@ -255,6 +299,45 @@ pub(crate) fn fold_rule(r: &Record, mut f: impl FnMut(StateOp)) {
     }
 }
 
+/// The first record id from which the stored state knows which record gave each rule its form
+/// (`None`: no such state, as in a history nfscoped never wrote or one from before record ids
+/// were kept).
+pub(crate) fn indexed_from(h: &history::Reader) -> Result<Option<u64>> {
+    if h.state_get(VERSION_KEY)?.as_deref() != Some(VERSION) {
+        return Ok(None);
+    }
+    Ok(h.state_get(INDEXED_FROM_KEY)?
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| s.parse().ok()))
+}
+
+/// The stored rules of one nf_tables chain: handle → the id of the record that gave the rule
+/// its form (rules there when the state was stored whole are absent).
+pub(crate) fn chain_records(
+    h: &history::Reader,
+    fam: &str,
+    table: &str,
+    chain: &str,
+) -> Result<HashMap<u64, u64>> {
+    let mut out = HashMap::new();
+    h.state_scan(&chain_prefix(fam, table, chain), |k, v| {
+        let handle = k.rsplit('\0').next().and_then(|s| s.parse::<u64>().ok());
+        if let (Some(handle), Ok(RecordOf { record: Some(id) })) =
+            (handle, serde_json::from_slice::<RecordOf>(v))
+        {
+            out.insert(handle, id);
+        }
+    })?;
+    Ok(out)
+}
+
+/// The stored blame story of one legacy family (`ip`, `ip6`, `arp`).
+pub(crate) fn legacy_story(h: &history::Reader, fam: &str) -> Result<blame::Story> {
+    Ok(h.state_get(&legacy_blame_key(fam))?
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default())
+}
+
 /// Store the whole state of `live` and `legacy` (in write transactions of [`BATCH`] entries;
 /// the version key, written last, says it is complete).
 fn store_all(h: &mut History, live: &Ruleset, legacy: Option<&LegacyRuleset>) -> Result<()> {
@@ -263,6 +346,11 @@ fn store_all(h: &mut History, live: &Ruleset, legacy: Option<&LegacyRuleset>) ->
         StateOp::DeletePrefix("r\0".into()),
         StateOp::DeletePrefix("t\0".into()),
         StateOp::DeletePrefix("l\0".into()),
+        StateOp::DeletePrefix("b\0".into()),
+        StateOp::Put(
+            INDEXED_FROM_KEY.into(),
+            h.next_id().to_string().into_bytes(),
+        ),
     ];
     let idx = Index::new(live);
     for t in &live.tables {
@@ -275,7 +363,7 @@ fn store_all(h: &mut History, live: &Ruleset, legacy: Option<&LegacyRuleset>) ->
                 put_json(
                     &mut ops,
                     rule_key(&fam, t.name(), c.name(), handle),
-                    &StoredRule::of(&text),
+                    &StoredRule::of(&text, None),
                 );
                 if ops.len() >= BATCH {
                     h.write_state(&StateUpdate {

@@ -7,6 +7,7 @@ use crate::events::Record;
 use anyhow::{Context, Result};
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -31,6 +32,9 @@ pub enum StateOp {
     /// Fold in the rule record at this index of the batch (serialized only while written, so a
     /// batch of 80k rules holds no second copy of their texts).
     FoldRule(usize),
+    /// Fold the batch's legacy records of this family (second) into the value at this key
+    /// (first): which record gave each legacy rule its form (`crate::gap`).
+    FoldLegacy(String, String),
 }
 
 /// A record as stored: its position, when it was received, and the record.
@@ -172,7 +176,7 @@ impl History {
         let w = self.db.begin_write()?;
         {
             let mut t = w.open_table(STATE)?;
-            apply_state(&mut t, state, &records)?;
+            apply_state(&mut t, state, &records, self.next_id)?;
         }
         {
             let mut t = w.open_table(RECORDS)?;
@@ -243,7 +247,7 @@ impl History {
         let w = self.db.begin_write()?;
         {
             let mut t = w.open_table(STATE)?;
-            apply_state(&mut t, state, &[])?;
+            apply_state(&mut t, state, &[], self.next_id)?;
         }
         w.commit()?;
         Ok(())
@@ -251,23 +255,12 @@ impl History {
 
     /// The stored state value of `key`.
     pub fn state_get(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        let r = self.db.begin_read()?;
-        let t = r.open_table(STATE)?;
-        Ok(t.get(key)?.map(|v| v.value().to_vec()))
+        self.reader().state_get(key)
     }
 
     /// Every stored state entry whose key starts with `prefix`, in key order, one at a time.
-    pub fn state_scan(&self, prefix: &str, mut f: impl FnMut(&str, &[u8])) -> Result<()> {
-        let r = self.db.begin_read()?;
-        let t = r.open_table(STATE)?;
-        for e in t.range(prefix..)? {
-            let (k, v) = e?;
-            if !k.value().starts_with(prefix) {
-                break;
-            }
-            f(k.value(), v.value());
-        }
-        Ok(())
+    pub fn state_scan(&self, prefix: &str, f: impl FnMut(&str, &[u8])) -> Result<()> {
+        self.reader().state_scan(prefix, f)
     }
 
     /// The newest record, if any.
@@ -286,30 +279,42 @@ impl History {
     }
 }
 
+/// Apply `state` with `records`, whose first gets the id `first_id`.
 fn apply_state(
     t: &mut redb::Table<'_, &str, &[u8]>,
     state: &StateUpdate,
     records: &[Record],
+    first_id: u64,
 ) -> Result<()> {
     for op in &state.ops {
-        apply_op(t, op, records)?;
+        apply_op(t, op, records, first_id)?;
     }
     Ok(())
 }
 
-fn apply_op(t: &mut redb::Table<'_, &str, &[u8]>, op: &StateOp, records: &[Record]) -> Result<()> {
+fn apply_op(
+    t: &mut redb::Table<'_, &str, &[u8]>,
+    op: &StateOp,
+    records: &[Record],
+    first_id: u64,
+) -> Result<()> {
     {
         match op {
             StateOp::FoldRule(i) => {
                 if let Some(r) = records.get(*i) {
                     let mut res = Ok(());
-                    crate::gap::fold_rule(r, |op| {
+                    crate::gap::fold_rule(r, first_id + *i as u64, |op| {
                         if res.is_ok() {
-                            res = apply_op(t, &op, &[]);
+                            res = apply_op(t, &op, &[], first_id);
                         }
                     });
                     res?;
                 }
+            }
+            StateOp::FoldLegacy(key, family) => {
+                let old = t.get(key.as_str())?.map(|v| v.value().to_vec());
+                let new = crate::gap::fold_legacy(old.as_deref(), family, records, first_id);
+                t.insert(key.as_str(), new.as_slice())?;
             }
             StateOp::Put(k, v) => {
                 t.insert(k.as_str(), v.as_slice())?;
@@ -353,6 +358,54 @@ impl Reader {
             if let Ok(s) = serde_json::from_slice::<Stored>(v.value()) {
                 f(s);
             }
+        }
+        Ok(())
+    }
+
+    /// The records with these ids (ascending, for locality), by id; ids pruned or unreadable
+    /// are absent.
+    pub fn get(&self, ids: &[u64]) -> Result<HashMap<u64, Stored>> {
+        let r = self.db.begin_read()?;
+        let t = r.open_table(RECORDS)?;
+        let mut sorted = ids.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let mut out = HashMap::with_capacity(sorted.len());
+        for id in sorted {
+            if let Some(v) = t.get(id)? {
+                if let Ok(s) = serde_json::from_slice::<Stored>(v.value()) {
+                    out.insert(id, s);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether any record has an id below `id`.
+    pub fn any_before(&self, id: u64) -> Result<bool> {
+        let r = self.db.begin_read()?;
+        let t = r.open_table(RECORDS)?;
+        let first = t.first()?.map(|(k, _)| k.value());
+        Ok(first.is_some_and(|k| k < id))
+    }
+
+    /// The stored state value of `key`.
+    pub fn state_get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        let r = self.db.begin_read()?;
+        let t = r.open_table(STATE)?;
+        Ok(t.get(key)?.map(|v| v.value().to_vec()))
+    }
+
+    /// Every stored state entry whose key starts with `prefix`, in key order, one at a time.
+    pub fn state_scan(&self, prefix: &str, mut f: impl FnMut(&str, &[u8])) -> Result<()> {
+        let r = self.db.begin_read()?;
+        let t = r.open_table(STATE)?;
+        for e in t.range(prefix..)? {
+            let (k, v) = e?;
+            if !k.value().starts_with(prefix) {
+                break;
+            }
+            f(k.value(), v.value());
         }
         Ok(())
     }
