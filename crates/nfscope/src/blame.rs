@@ -246,10 +246,13 @@ fn ids_stored(
         match b.handle {
             Some(h) if b.backend == "nftables" => {
                 let c = (b.family.as_str(), b.table.as_str(), b.chain.as_str());
-                if !chains.contains_key(&c) {
-                    chains.insert(c, crate::gap::chain_records(history, c.0, c.1, c.2)?);
-                }
-                out[i] = chains[&c].get(&h).copied();
+                let stored = match chains.entry(c) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(crate::gap::chain_records(history, c.0, c.1, c.2)?)
+                    }
+                };
+                out[i] = stored.get(&h).copied();
             }
             _ => {
                 if !stories.contains_key(b.family.as_str()) {
