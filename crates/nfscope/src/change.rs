@@ -154,8 +154,18 @@ impl Ruleset {
     /// built once (a kube-proxy restore adds 30k chains and 80k rules in one transaction; a scan
     /// per change would be quadratic).
     pub fn apply_all(&mut self, changes: &[Change]) {
+        self.apply_each(changes)
+    }
+
+    /// [`Ruleset::apply_all`] of changes made one at a time (the watcher decodes a large
+    /// transaction's packed rules as they are applied).
+    pub(crate) fn apply_each<C: std::borrow::Borrow<Change>>(
+        &mut self,
+        changes: impl IntoIterator<Item = C>,
+    ) {
         let mut idx: Option<ChainIndex> = None;
         for c in changes {
+            let c = c.borrow();
             match c {
                 Change::NewRule(f, r, append) => {
                     let map = idx.get_or_insert_with(|| self.chain_index());

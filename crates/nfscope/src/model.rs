@@ -106,11 +106,13 @@ impl Ruleset {
 /// One rule as the model keeps it: the rule's netlink attributes as the kernel sent them,
 /// word-packed ([`nfscope_wire::pack`]), with the handle beside them for lookups. Decoded on
 /// demand by [`Rules`]. An 80,011-rule kube-proxy ruleset holds 23 MB of packed rules where
-/// decoded rules took about 120 MB (see docs/benchmark.md).
+/// decoded rules took about 120 MB (see docs/benchmark.md). The bytes are shared: a copy of a
+/// ruleset (the watcher keeps the view before a large transaction while it makes its records)
+/// copies no rule.
 #[derive(Clone, PartialEq, Eq)]
-struct Packed {
+pub(crate) struct Packed {
     handle: Option<u64>,
-    bytes: Box<[u8]>,
+    bytes: std::sync::Arc<[u8]>,
     /// Holds an xt `set` match or `SET` target (ipset names must be looked up to print it).
     ipsets: bool,
 }
@@ -120,10 +122,10 @@ thread_local! {
 }
 
 impl Packed {
-    fn from_wire(attrs: &[u8], handle: Option<u64>) -> Packed {
+    pub(crate) fn from_wire(attrs: &[u8], handle: Option<u64>) -> Packed {
         Packed {
             handle,
-            bytes: nfscope_wire::pack::pack(attrs).into_boxed_slice(),
+            bytes: nfscope_wire::pack::pack(attrs).into(),
             ipsets: nft::Rule::names_ipsets(attrs),
         }
     }
@@ -137,7 +139,7 @@ impl Packed {
     /// The decoded rule. The bytes were a decodable rule when they were packed (the snapshot and
     /// the watcher parse every rule before keeping it), so this cannot fail; if it ever did, the
     /// rule comes back holding the raw bytes as an unknown attribute rather than vanishing.
-    fn decode(&self) -> nft::Rule {
+    pub(crate) fn decode(&self) -> nft::Rule {
         SCRATCH.with(|s| {
             let mut buf = s.borrow_mut();
             match nfscope_wire::pack::unpack(&self.bytes, &mut buf)
