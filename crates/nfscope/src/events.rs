@@ -340,7 +340,7 @@ pub fn records(
                         family: *f,
                         table: rule.table.clone().unwrap_or_default(),
                         chain: rule.chain.clone().unwrap_or_default(),
-                        text: Some(d),
+                        text: Some(Box::new(d)),
                         rule: None,
                         used: false,
                     });
@@ -465,7 +465,8 @@ struct Del {
     family: Family,
     table: String,
     chain: String,
-    text: Option<RuleText>,
+    /// Boxed: most deletions wait without one.
+    text: Option<Box<RuleText>>,
     /// The rule as the event carried it, to make its text from.
     rule: Option<Packed>,
     used: bool,
@@ -541,7 +542,7 @@ impl Pairer {
                                 continue;
                             }
                             if d.text.is_none() {
-                                d.text = Some(text_of(d));
+                                d.text = Some(Box::new(text_of(d)));
                                 d.rule = None;
                             }
                             if let Some(text) = &d.text {
@@ -583,7 +584,7 @@ impl Pairer {
             return r;
         };
         dels[i].used = true;
-        let b = dels[i].text.take().unwrap_or_default();
+        let b = dels[i].text.take().map(|b| *b).unwrap_or_default();
         let mut r = Record::new("rule_replaced", generation, f, &t);
         r.chain = Some(c);
         r.lost = b
@@ -636,7 +637,7 @@ impl Pairer {
         let d = &mut self.dels[self.removed];
         self.removed += 1;
         let b = match d.text.take() {
-            Some(b) => b,
+            Some(b) => *b,
             None => text_of(d),
         };
         d.used = true;
@@ -667,13 +668,14 @@ impl Pending {
     /// `c` as decoded from a message whose attributes were `attrs`.
     pub(crate) fn new(c: Change, attrs: &[u8]) -> Pending {
         match c {
+            // An addition's table and chain are read from its rule when its record is made.
             Change::NewRule(family, r, append) => Pending::Rule {
                 family,
                 del: false,
                 append,
                 rule: Packed::from_wire(attrs, r.handle),
-                table: r.table.unwrap_or_default(),
-                chain: r.chain.unwrap_or_default(),
+                table: String::new(),
+                chain: String::new(),
             },
             Change::DelRule(family, r) => Pending::Rule {
                 family,
@@ -701,6 +703,16 @@ impl Pending {
             } else {
                 Change::NewRule(*family, rule.decode(), *append)
             }),
+        }
+    }
+
+    /// An added rule's packed form (shared, not copied), for the view.
+    pub(crate) fn packed(&self) -> Option<Packed> {
+        match self {
+            Pending::Rule {
+                del: false, rule, ..
+            } => Some(rule.clone()),
+            _ => None,
         }
     }
 

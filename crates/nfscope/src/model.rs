@@ -130,7 +130,7 @@ impl Packed {
         }
     }
 
-    fn new(r: &nft::Rule) -> Packed {
+    pub(crate) fn new(r: &nft::Rule) -> Packed {
         let mut buf = Vec::new();
         r.emit(&mut buf);
         Packed::from_wire(&buf, r.handle)
@@ -175,6 +175,14 @@ impl Rules {
     }
     pub fn push(&mut self, r: &nft::Rule) {
         self.0.push(Packed::new(r));
+    }
+    pub(crate) fn insert_packed(&mut self, at: usize, p: Packed) {
+        self.0.insert(at.min(self.0.len()), p);
+    }
+    pub(crate) fn set_packed(&mut self, at: usize, p: Packed) {
+        if let Some(x) = self.0.get_mut(at) {
+            *x = p;
+        }
     }
     pub fn insert(&mut self, at: usize, r: &nft::Rule) {
         self.0.insert(at.min(self.0.len()), Packed::new(r));

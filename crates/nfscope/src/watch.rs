@@ -851,7 +851,7 @@ impl Watcher {
                     if let Some(max) = self.opts.parts.filter(|&m| pending.len() > m) {
                         let before = self.state.clone();
                         self.state
-                            .apply_each(pending.iter().map(events::Pending::change));
+                            .apply_each(pending.iter().map(|p| (p.change(), p.packed())));
                         self.state.generation = generation;
                         let records = events::RecordParts::new(
                             generation,
