@@ -28,6 +28,9 @@ const CHUNK: u64 = 1024;
 /// The newest records are also kept converted, up to this many bytes (subscribers at the head
 /// take them from here instead of each reading and converting them again).
 const RECENT_BYTES: usize = 8 << 20;
+/// A transaction of more changes than this is stored and published in parts of this many
+/// records (one write transaction of the history each, with the state update of its records).
+const PART: usize = 4096;
 /// Kernel resync markers kept for subscribers that have not reached them yet.
 const MARKERS: usize = 1024;
 
@@ -144,6 +147,18 @@ impl Hub {
 
     /// Store and publish one batch of records (a transaction, or a resync after lost events).
     pub fn publish(&self, records: Vec<Record>, resync: Option<&str>, state: &StateUpdate) {
+        self.publish_part(records, resync, state, false)
+    }
+
+    /// [`Hub::publish`] of a part of a transaction; `continues`: the records follow the
+    /// previous part's, in the same transaction (for the window, one batch).
+    pub fn publish_part(
+        &self,
+        records: Vec<Record>,
+        resync: Option<&str>,
+        state: &StateUpdate,
+        continues: bool,
+    ) {
         let mut h = lock(&self.history);
         let n = records.len();
         let stored = match h.append_with_state(records, state) {
@@ -191,7 +206,10 @@ impl Hub {
         }
         if let (Some(first), Some(last)) = (stored.first(), stored.last()) {
             f.head = last.id;
-            f.batches.push_back((first.id, last.id));
+            match f.batches.back_mut() {
+                Some(b) if continues && b.1 + 1 == first.id => b.1 = last.id,
+                _ => f.batches.push_back((first.id, last.id)),
+            }
             let head = f.head;
             while f
                 .batches
@@ -395,7 +413,11 @@ pub fn run_watcher(
     netns: Option<String>,
     ready: std::sync::mpsc::Sender<Result<(), String>>,
 ) {
-    let opts = WatchOptions::default();
+    // A large transaction is stored and published in parts: never held whole.
+    let opts = WatchOptions {
+        parts: Some(PART),
+        ..WatchOptions::default()
+    };
     let started = match &netns {
         Some(ns) => Watcher::start_in_netns(ns, opts),
         None => Watcher::start(opts),
@@ -450,9 +472,10 @@ pub fn run_watcher(
                         // The decoded netlink changes are not needed: free them before the
                         // records are stored.
                         let records = std::mem::take(&mut t.records);
+                        let continues = t.part > 0;
                         drop(t);
                         let st = state(&records);
-                        hub.publish(records, None, &st)
+                        hub.publish_part(records, None, &st, continues)
                     }
                     Event::Resync(r) => {
                         hub.metrics.kernel_resyncs.fetch_add(1, Ordering::Relaxed);

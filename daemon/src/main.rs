@@ -302,13 +302,16 @@ async fn main() -> Result<()> {
         queue: 256,
         dumps: Arc::new(tokio::sync::Semaphore::new(1)),
     };
-    let (health_reporter, health) = tonic_health::server::health_reporter();
+    let health_reporter = tonic_health::server::HealthReporter::new();
     health_reporter
         .set_serving::<NfscopeServer<server::Service>>()
         .await;
-    let health = health
-        .accept_compressed(CompressionEncoding::Gzip)
-        .send_compressed(CompressionEncoding::Gzip);
+    let health = tonic_health::pb::health_server::HealthServer::new(server::Health {
+        inner: tonic_health::server::HealthService::from_health_reporter(health_reporter.clone()),
+        hub: hub.clone(),
+    })
+    .accept_compressed(CompressionEncoding::Gzip)
+    .send_compressed(CompressionEncoding::Gzip);
     // Both reflection versions: grpcurl 1.8 and Python's grpcio-reflection ask v1alpha.
     let reflection_builder = || {
         tonic_reflection::server::Builder::configure()

@@ -457,14 +457,11 @@ impl Nfscope for Service {
                 .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
             drop(permit);
         });
-        Ok(Response::new(Box::pin(UntilShutdown {
-            rx: tokio_stream::wrappers::ReceiverStream::new(rx),
-            closed: Box::pin(async move {
-                let mut closed = closed;
-                let _ = closed.wait_for(|c| *c).await;
-            }),
-            done: false,
-        })))
+        Ok(Response::new(Box::pin(UntilShutdown::new(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+            closed,
+            false,
+        ))))
     }
 
     type BlameStream = BlameStream;
@@ -597,17 +594,65 @@ impl Nfscope for Service {
     }
 }
 
-/// A Watch stream that ends with UNAVAILABLE as soon as the daemon shuts down, whether or not
-/// its queue is drained (a client that does not read must not hold the daemon up), so a
-/// client can tell shutdown from a normal end and resume with `since_id`.
-struct UntilShutdown {
-    rx: tokio_stream::wrappers::ReceiverStream<Result<pb::WatchEvent, Status>>,
+/// A stream that ends with UNAVAILABLE as soon as the daemon shuts down, so a client can tell
+/// shutdown from a normal end (a Watch resumes with `since_id`). A Watch stream ends whether or
+/// not its queue is drained (a client that does not read must not hold the daemon up); a
+/// health Watch (`inner_first`) first sends what is ready (NOT_SERVING).
+struct UntilShutdown<S> {
+    rx: S,
     closed: Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+    inner_first: bool,
     done: bool,
 }
 
-impl Stream for UntilShutdown {
-    type Item = Result<pb::WatchEvent, Status>;
+impl<S> UntilShutdown<S> {
+    fn new(rx: S, closed: tokio::sync::watch::Receiver<bool>, inner_first: bool) -> Self {
+        UntilShutdown {
+            rx,
+            closed: Box::pin(async move {
+                let mut closed = closed;
+                let _ = closed.wait_for(|c| *c).await;
+            }),
+            inner_first,
+            done: false,
+        }
+    }
+}
+
+/// The standard health service, whose Watch streams end with UNAVAILABLE at shutdown (after
+/// NOT_SERVING) instead of staying open until the connection is cut.
+pub struct Health {
+    pub inner: tonic_health::server::HealthService,
+    pub hub: Arc<Hub>,
+}
+
+#[tonic::async_trait]
+impl tonic_health::pb::health_server::Health for Health {
+    async fn check(
+        &self,
+        req: Request<tonic_health::pb::HealthCheckRequest>,
+    ) -> Result<Response<tonic_health::pb::HealthCheckResponse>, Status> {
+        self.inner.check(req).await
+    }
+
+    type WatchStream =
+        Pin<Box<dyn Stream<Item = Result<tonic_health::pb::HealthCheckResponse, Status>> + Send>>;
+
+    async fn watch(
+        &self,
+        req: Request<tonic_health::pb::HealthCheckRequest>,
+    ) -> Result<Response<Self::WatchStream>, Status> {
+        let closed = self.hub.subscribe_closed();
+        let s = self.inner.watch(req).await?.into_inner();
+        Ok(Response::new(Box::pin(UntilShutdown::new(s, closed, true))))
+    }
+}
+
+impl<S, T> Stream for UntilShutdown<S>
+where
+    S: Stream<Item = Result<T, Status>> + Unpin,
+{
+    type Item = Result<T, Status>;
 
     fn poll_next(
         mut self: Pin<&mut Self>,
@@ -616,6 +661,11 @@ impl Stream for UntilShutdown {
         use std::task::Poll;
         if self.done {
             return Poll::Ready(None);
+        }
+        if self.inner_first {
+            if let Poll::Ready(Some(r)) = Pin::new(&mut self.rx).poll_next(cx) {
+                return Poll::Ready(Some(r));
+            }
         }
         if self.closed.as_mut().poll(cx).is_ready() {
             self.done = true;

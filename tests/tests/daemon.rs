@@ -720,3 +720,77 @@ fn watch_starts_with_the_ruleset_and_replays_from_a_generation() {
         assert!(r.rule.expect("rule").iptables.contains("10.0.0.2"));
     });
 }
+
+/// How a stream ended: its status code (`OK` when it ended without one).
+async fn end_of<T>(mut s: tonic::Streaming<T>) -> String {
+    loop {
+        match s.message().await {
+            Ok(Some(_)) => continue,
+            Ok(None) => return "OK".into(),
+            Err(e) => return format!("{:?}", e.code()),
+        }
+    }
+}
+
+/// SIGTERM with a tonic client's health Watch open (it never ends by itself): it sees
+/// NOT_SERVING, then the stream ends with UNAVAILABLE, not cut (which a tonic client reports
+/// as `Unknown`); a Watch stream likewise.
+#[test]
+fn sigterm_ends_a_health_watch_with_unavailable() {
+    let ns = Netns::new("dhterm");
+    ns.nft_load("table ip t {\n chain c {\n }\n}\n");
+    let dir = tmp("hterm");
+    let d = Daemon::start(&ns, &dir, &[]);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let (health, watch) = rt.block_on(async {
+        let mut c = d.client().await;
+        let mut watch = c
+            .watch(nfscope_proto::v1::WatchRequest::default())
+            .await
+            .expect("watch")
+            .into_inner();
+        watch.message().await.expect("start marker");
+        let path = d.socket.clone();
+        let ch = tonic::transport::Endpoint::try_from("http://nfscoped.local")
+            .expect("endpoint")
+            .connect_with_connector(tower::service_fn(move |_: tonic::transport::Uri| {
+                let path = path.clone();
+                async move {
+                    Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(
+                        tokio::net::UnixStream::connect(&path).await?,
+                    ))
+                }
+            }))
+            .await
+            .expect("connect");
+        let mut health = tonic_health::pb::health_client::HealthClient::new(ch)
+            .watch(tonic_health::pb::HealthCheckRequest {
+                service: String::new(),
+            })
+            .await
+            .expect("health watch")
+            .into_inner();
+        let first = health.message().await.expect("health").expect("a status");
+        assert_eq!(first.status, 1, "SERVING");
+        let watch = tokio::spawn(end_of(watch));
+        let health = tokio::spawn(async move {
+            let mut seen = vec![];
+            loop {
+                match health.message().await {
+                    Ok(Some(m)) => seen.push(m.status.to_string()),
+                    Ok(None) => return (seen, "OK".to_string()),
+                    Err(e) => return (seen, format!("{:?}", e.code())),
+                }
+            }
+        });
+        drop(d);
+        (
+            health.await.expect("health task"),
+            watch.await.expect("watch task"),
+        )
+    });
+    // 2: NOT_SERVING
+    assert_eq!(health, (vec!["2".to_string()], "Unavailable".to_string()));
+    assert_eq!(watch, "Unavailable");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -6,7 +6,7 @@
 //! the watch stream all go through here.
 
 use crate::error::{Error, Result};
-use crate::model::{Chain, Obj, Rules, Ruleset, Set, Table};
+use crate::model::{Chain, Obj, Packed, Rules, Ruleset, Set, Table};
 use nfscope_wire::nfnl::{NfMsg, NFNL_SUBSYS_NFTABLES};
 use nfscope_wire::nft::{self, msg, Family};
 use nfscope_wire::nl::{self, Message, Messages};
@@ -104,7 +104,8 @@ pub fn decode_dump(buf: &[u8]) -> Result<Ruleset> {
 }
 
 /// Put a NEWRULE into its chain where the kernel put it.
-fn place_rule(ch: &mut Chain, r: &nft::Rule, append: bool) {
+/// `packed`: the rule already packed (kept as is, not packed again).
+fn place_rule(ch: &mut Chain, r: &nft::Rule, append: bool, packed: Option<Packed>) {
     // A NEWRULE with a handle we hold is a re-read, not a new rule: the kernel gives every new
     // rule a handle larger than any in its table, so only look when the handle is not above the
     // chain's last one (O(1) on the append path).
@@ -114,8 +115,9 @@ fn place_rule(ch: &mut Chain, r: &nft::Rule, append: bool) {
     } else {
         None
     };
+    let packed = packed.unwrap_or_else(|| Packed::new(r));
     if let Some(i) = replace {
-        ch.rules.set(i, r);
+        ch.rules.set_packed(i, packed);
         return;
     }
     // NFTA_RULE_POSITION names the rule this one follows; the kernel sends it only for rules
@@ -126,7 +128,7 @@ fn place_rule(ch: &mut Chain, r: &nft::Rule, append: bool) {
         None if append => Some(ch.rules.len()),
         None => Some(0),
     };
-    ch.rules.insert(at.unwrap_or(ch.rules.len()), r);
+    ch.rules.insert_packed(at.unwrap_or(ch.rules.len()), packed);
 }
 
 /// (family, table, chain) → (table index, chain index).
@@ -154,8 +156,19 @@ impl Ruleset {
     /// built once (a kube-proxy restore adds 30k chains and 80k rules in one transaction; a scan
     /// per change would be quadratic).
     pub fn apply_all(&mut self, changes: &[Change]) {
+        self.apply_each(changes.iter().map(|c| (c, None)))
+    }
+
+    /// [`Ruleset::apply_all`] of changes made one at a time (the watcher decodes a large
+    /// transaction's packed rules as they are applied), each added rule with its packed form
+    /// when the caller has it.
+    pub(crate) fn apply_each<C: std::borrow::Borrow<Change>>(
+        &mut self,
+        changes: impl IntoIterator<Item = (C, Option<Packed>)>,
+    ) {
         let mut idx: Option<ChainIndex> = None;
-        for c in changes {
+        for (c, packed) in changes {
+            let c = c.borrow();
             match c {
                 Change::NewRule(f, r, append) => {
                     let map = idx.get_or_insert_with(|| self.chain_index());
@@ -165,7 +178,7 @@ impl Ruleset {
                         r.chain.clone().unwrap_or_default(),
                     );
                     if let Some(&(ti, ci)) = map.get(&key) {
-                        place_rule(&mut self.tables[ti].chains[ci], r, *append);
+                        place_rule(&mut self.tables[ti].chains[ci], r, *append, packed);
                     }
                 }
                 Change::NewChain(f, ch) => {
@@ -248,7 +261,7 @@ impl Ruleset {
                     .table_mut(*f, &r.table)
                     .and_then(|t| t.chains.iter_mut().find(|x| same(&x.attrs.name, &r.chain)))
                 {
-                    place_rule(ch, r, *append);
+                    place_rule(ch, r, *append, None);
                 }
             }
             Change::DelRule(f, r) => {

@@ -8,17 +8,18 @@
 
 use crate::change::Change;
 use crate::iptnft::{self, Reader};
-use crate::model::{Chain, Ruleset, Table};
+use crate::model::{Chain, Packed, Ruleset, Table};
 use crate::process::ProcessInfo;
 use crate::render::nft::{self as nftr, NftOptions};
 use nfscope_wire::nft::{Family, Rule};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::rc::Rc;
 
 /// A rule as shown in a record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleText {
     pub handle: Option<u64>,
     /// Position in its chain (0-based) when known.
@@ -215,9 +216,9 @@ impl<'a> Index<'a> {
             .or_insert_with(|| {
                 Rc::new(
                     c.rules
-                        .iter()
+                        .handles()
                         .enumerate()
-                        .filter_map(|(i, r)| r.handle.map(|h| (h, i)))
+                        .filter_map(|(i, h)| h.map(|h| (h, i)))
                         .collect(),
                 )
             })
@@ -284,6 +285,16 @@ pub(crate) fn rule_text_in(idx: &Index<'_>, family: Family, r: &Rule) -> RuleTex
     }
 }
 
+/// The text of a deleted rule, in the view before its deletion: the DELRULE event carries the
+/// whole rule; index and context come from the view.
+fn deleted_text(idx: &Index<'_>, f: Family, r: &Rule) -> RuleText {
+    let full = idx.chain(f, r).and_then(|(t, ch)| {
+        idx.position(f, t, ch, r.handle)
+            .and_then(|i| ch.rules.get(i))
+    });
+    rule_text_in(idx, f, full.as_ref().unwrap_or(r))
+}
+
 /// Texts of deleted rules, computed on the state *before* the changes are applied.
 pub fn deleted_texts(before: &Ruleset, changes: &[Change]) -> Vec<Option<RuleText>> {
     if !changes.iter().any(|c| matches!(c, Change::DelRule(..))) {
@@ -293,14 +304,7 @@ pub fn deleted_texts(before: &Ruleset, changes: &[Change]) -> Vec<Option<RuleTex
     changes
         .iter()
         .map(|c| match c {
-            Change::DelRule(f, r) => {
-                // The DELRULE event carries the whole rule; index and context come from our view.
-                let full = idx.chain(*f, r).and_then(|(t, ch)| {
-                    idx.position(*f, t, ch, r.handle)
-                        .and_then(|i| ch.rules.get(i))
-                });
-                Some(rule_text_in(&idx, *f, full.as_ref().unwrap_or(r)))
-            }
+            Change::DelRule(f, r) => Some(deleted_text(&idx, *f, r)),
             _ => None,
         })
         .collect()
@@ -318,30 +322,12 @@ pub fn records(
 ) -> Vec<Record> {
     let mut out: Vec<Record> = Vec::new();
     let idx = Index::new(after);
-    let mut chains_added = std::collections::HashSet::new();
-    // Rule deletions and additions per (family, table, chain), to pair them.
-    let mut dels: Vec<(Family, String, String, RuleText)> = Vec::new();
+    let mut chains_added = HashSet::new();
+    // Rule deletions and additions, to pair them.
+    let mut dels: Vec<Del> = Vec::new();
     let mut adds: Vec<(Family, String, String, RuleText)> = Vec::new();
     for (c, d) in changes.iter().zip(deleted) {
-        let simple = |kind, f: &Family, table: &Option<String>| {
-            Record::new(kind, generation, *f, table.as_deref().unwrap_or(""))
-        };
         match c {
-            Change::NewTable(f, t) => out.push(simple("table_added", f, &t.name)),
-            Change::DelTable(f, t) => out.push(simple("table_removed", f, &t.name)),
-            Change::NewChain(f, ch) => {
-                let mut r = simple("chain_added", f, &ch.table);
-                r.chain = ch.name.clone();
-                // A base chain is announced twice (created, then its policy set): one record.
-                if chains_added.insert((*f, ch.table.clone(), ch.name.clone())) {
-                    out.push(r);
-                }
-            }
-            Change::DelChain(f, ch) => {
-                let mut r = simple("chain_removed", f, &ch.table);
-                r.chain = ch.name.clone();
-                out.push(r);
-            }
             Change::NewRule(f, rule, _) => adds.push((
                 *f,
                 rule.table.clone().unwrap_or_default(),
@@ -350,204 +336,503 @@ pub fn records(
             )),
             Change::DelRule(f, rule) => {
                 if let Some(d) = d {
-                    dels.push((
-                        *f,
-                        rule.table.clone().unwrap_or_default(),
-                        rule.chain.clone().unwrap_or_default(),
-                        d,
-                    ));
+                    dels.push(Del {
+                        family: *f,
+                        table: rule.table.clone().unwrap_or_default(),
+                        chain: rule.chain.clone().unwrap_or_default(),
+                        text: Some(Box::new(d)),
+                        rule: None,
+                        used: false,
+                    });
                 }
             }
-            Change::NewSet(f, s) | Change::DelSet(f, s) => {
-                if s.flags.unwrap_or(0) & nfscope_wire::nft::set_flags::ANONYMOUS == 0 {
-                    let mut r = simple(
-                        if matches!(c, Change::NewSet(..)) {
-                            "set_added"
-                        } else {
-                            "set_removed"
-                        },
-                        f,
-                        &s.table,
-                    );
-                    r.set = s.name.clone();
-                    out.push(r);
-                }
-            }
-            Change::NewSetElems(f, l) | Change::DelSetElems(f, l) => {
-                let n = l.elements.as_ref().map(|e| e.0.len()).unwrap_or(0);
-                let name = l.set.clone().unwrap_or_default();
-                if name.starts_with("__set") || name.starts_with("__map") {
-                    continue; // anonymous sets belong to their rule
-                }
-                let added = matches!(c, Change::NewSetElems(..));
-                match out.iter_mut().find(|r| {
-                    r.kind == "set_changed"
-                        && r.set.as_deref() == Some(&name)
-                        && r.table == l.table.clone().unwrap_or_default()
-                }) {
-                    Some(r) => {
-                        if added {
-                            *r.elements_added.get_or_insert(0) += n;
-                        } else {
-                            *r.elements_removed.get_or_insert(0) += n;
-                        }
-                    }
-                    None => {
-                        let mut r = simple("set_changed", f, &l.table);
-                        r.set = Some(name);
-                        if added {
-                            r.elements_added = Some(n);
-                        } else {
-                            r.elements_removed = Some(n);
-                        }
-                        out.push(r);
-                    }
-                }
-            }
-            Change::NewObj(f, o) | Change::DelObj(f, o) => {
-                let mut r = simple("object_changed", f, &o.table);
-                r.set = o.name.clone();
-                out.push(r);
-            }
-            Change::NewFlowtable(f, ft) | Change::DelFlowtable(f, ft) => {
-                let mut r = simple("flowtable_changed", f, &ft.table);
-                r.set = ft.name.clone();
-                out.push(r);
-            }
-            Change::NewGen(_) | Change::Other { .. } => {}
+            c => other_record(c, generation, &mut chains_added, &mut out),
         }
     }
-    pair(generation, dels, adds, &mut out);
+    // Every text is at hand.
+    let mut no_text = |_: &Del| RuleText::default();
+    let mut p = Pairer::new(dels);
+    for (f, t, c, a) in adds {
+        out.push(p.add(generation, f, t, c, a, &mut no_text));
+    }
+    while let Some(r) = p.next_removed(generation, &mut no_text) {
+        out.push(r);
+    }
     for r in &mut out {
-        r.process = process.cloned();
-        if process.is_some() {
-            r.attribution = "netlink".to_string();
-        }
-        r.resync = resync;
+        finish(r, process, resync);
     }
     out
 }
 
-/// Pair deletions with additions in the same chain: first by equal comment and target, in
-/// order, then by position; the rest are plain removals / additions.
-fn pair(
+fn finish(r: &mut Record, process: Option<&ProcessInfo>, resync: bool) {
+    r.process = process.cloned();
+    if process.is_some() {
+        r.attribution = "netlink".to_string();
+    }
+    r.resync = resync;
+}
+
+/// The record of a change that is not a rule's, added to `out` (set element changes of one
+/// set are counted in one `set_changed` record).
+fn other_record(
+    c: &Change,
     generation: u32,
-    dels: Vec<(Family, String, String, RuleText)>,
-    adds: Vec<(Family, String, String, RuleText)>,
+    chains_added: &mut HashSet<(Family, Option<String>, Option<String>)>,
     out: &mut Vec<Record>,
 ) {
-    use std::collections::{HashMap, VecDeque};
-    let mut used = vec![false; dels.len()];
-    let mut rule_records = Vec::new();
-    // Index the deletions per chain, and per chain + meaning, so pairing stays linear on a
-    // flush-and-restore of a large ruleset.
-    let mut per_chain: HashMap<(Family, String, String), Vec<usize>> = HashMap::new();
-    let mut per_meaning: HashMap<(Family, String, String, String), VecDeque<usize>> =
-        HashMap::new();
-    for (i, (f, t, c, b)) in dels.iter().enumerate() {
-        per_chain
-            .entry((*f, t.clone(), c.clone()))
-            .or_default()
-            .push(i);
-        let key = format!(
-            "{}\u{0}{}",
-            b.parts.join("\u{0}"),
-            b.target.as_deref().unwrap_or("")
-        );
-        per_meaning
-            .entry((*f, t.clone(), c.clone(), key))
-            .or_default()
-            .push_back(i);
-    }
-    for (f, t, c, a) in adds {
-        let key = format!(
-            "{}\u{0}{}",
-            a.parts.join("\u{0}"),
-            a.target.as_deref().unwrap_or("")
-        );
-        let by_meaning = per_meaning
-            .get_mut(&(f, t.clone(), c.clone(), key))
-            .and_then(|q| {
-                while let Some(i) = q.pop_front() {
-                    if !used[i] {
-                        return Some(i);
+    let simple = |kind, f: &Family, table: &Option<String>| {
+        Record::new(kind, generation, *f, table.as_deref().unwrap_or(""))
+    };
+    match c {
+        Change::NewTable(f, t) => out.push(simple("table_added", f, &t.name)),
+        Change::DelTable(f, t) => out.push(simple("table_removed", f, &t.name)),
+        Change::NewChain(f, ch) => {
+            let mut r = simple("chain_added", f, &ch.table);
+            r.chain = ch.name.clone();
+            // A base chain is announced twice (created, then its policy set): one record.
+            if chains_added.insert((*f, ch.table.clone(), ch.name.clone())) {
+                out.push(r);
+            }
+        }
+        Change::DelChain(f, ch) => {
+            let mut r = simple("chain_removed", f, &ch.table);
+            r.chain = ch.name.clone();
+            out.push(r);
+        }
+        Change::NewSet(f, s) | Change::DelSet(f, s) => {
+            if s.flags.unwrap_or(0) & nfscope_wire::nft::set_flags::ANONYMOUS == 0 {
+                let mut r = simple(
+                    if matches!(c, Change::NewSet(..)) {
+                        "set_added"
+                    } else {
+                        "set_removed"
+                    },
+                    f,
+                    &s.table,
+                );
+                r.set = s.name.clone();
+                out.push(r);
+            }
+        }
+        Change::NewSetElems(f, l) | Change::DelSetElems(f, l) => {
+            let n = l.elements.as_ref().map(|e| e.0.len()).unwrap_or(0);
+            let name = l.set.clone().unwrap_or_default();
+            if name.starts_with("__set") || name.starts_with("__map") {
+                return; // anonymous sets belong to their rule
+            }
+            let added = matches!(c, Change::NewSetElems(..));
+            match out.iter_mut().find(|r| {
+                r.kind == "set_changed"
+                    && r.set.as_deref() == Some(&name)
+                    && r.table == l.table.clone().unwrap_or_default()
+            }) {
+                Some(r) => {
+                    if added {
+                        *r.elements_added.get_or_insert(0) += n;
+                    } else {
+                        *r.elements_removed.get_or_insert(0) += n;
                     }
                 }
-                None
-            });
-        let empty = Vec::new();
-        let cands = per_chain.get(&(f, t.clone(), c.clone())).unwrap_or(&empty);
-        let by_label = || {
-            cands.iter().copied().find(|&i| {
-                !used[i]
-                    && dels[i].3.target == a.target
-                    && dels[i].3.comment == a.comment
-                    && (a.comment.is_some() || dels[i].3.index == a.index)
-            })
-        };
-        let by_position = || {
-            cands
-                .iter()
-                .copied()
-                .find(|&i| !used[i] && dels[i].3.index.is_some() && dels[i].3.index == a.index)
-        };
-        match by_meaning.or_else(by_label).or_else(by_position) {
-            Some(i) => {
-                used[i] = true;
-                let b = &dels[i].3;
-                let mut r = Record::new("rule_replaced", generation, f, &t);
-                r.chain = Some(c.clone());
-                r.lost = b
-                    .parts
-                    .iter()
-                    .filter(|p| !a.parts.contains(p))
-                    .cloned()
-                    .collect();
-                r.gained = a
-                    .parts
-                    .iter()
-                    .filter(|p| !b.parts.contains(p))
-                    .cloned()
-                    .collect();
-                if b.target != a.target {
-                    r.lost.extend(b.target.clone());
-                    r.gained.extend(a.target.clone());
+                None => {
+                    let mut r = simple("set_changed", f, &l.table);
+                    r.set = Some(name);
+                    if added {
+                        r.elements_added = Some(n);
+                    } else {
+                        r.elements_removed = Some(n);
+                    }
+                    out.push(r);
                 }
-                r.reencoded = r.lost.is_empty() && r.gained.is_empty();
-                let matches_lost = b.parts.iter().any(|p| !a.parts.contains(p));
-                if matches_lost {
-                    let severe = matches!(a.target.as_deref(), Some("-j DROP" | "-j ACCEPT"))
-                        || a.target
-                            .as_deref()
-                            .is_some_and(|t| t.starts_with("-j REJECT"));
-                    r.alert = Some(Alert {
-                        kind: "match_removed".into(),
-                        severity: if severe { "severe" } else { "warning" }.into(),
+            }
+        }
+        Change::NewObj(f, o) | Change::DelObj(f, o) => {
+            let mut r = simple("object_changed", f, &o.table);
+            r.set = o.name.clone();
+            out.push(r);
+        }
+        Change::NewFlowtable(f, ft) | Change::DelFlowtable(f, ft) => {
+            let mut r = simple("flowtable_changed", f, &ft.table);
+            r.set = ft.name.clone();
+            out.push(r);
+        }
+        Change::NewRule(..) | Change::DelRule(..) | Change::NewGen(_) | Change::Other { .. } => {}
+    }
+}
+
+/// A deleted rule waiting to be paired with an added one. Its text is made (from the view
+/// before the transaction) when its chain is first needed, unless it was given.
+struct Del {
+    family: Family,
+    table: String,
+    chain: String,
+    /// Boxed: most deletions wait without one.
+    text: Option<Box<RuleText>>,
+    /// The rule as the event carried it, to make its text from.
+    rule: Option<Packed>,
+    used: bool,
+}
+
+/// The deletions of one chain, and (once an added rule of the chain looked) those not yet
+/// paired by meaning.
+#[derive(Default)]
+struct ChainDels {
+    dels: Vec<usize>,
+    by_meaning: Option<HashMap<String, VecDeque<usize>>>,
+}
+
+/// Pairs deletions with additions in the same chain: first by equal meaning (parts and
+/// target), in order, then by comment and target, then by position; the rest are plain
+/// removals / additions. Indexed per chain, so pairing stays linear on a flush-and-restore of
+/// a large ruleset.
+struct Pairer {
+    dels: Vec<Del>,
+    chains: HashMap<(Family, String, String), ChainDels>,
+    /// The next deletion `next_removed` looks at.
+    removed: usize,
+}
+
+fn meaning(t: &RuleText) -> String {
+    format!(
+        "{}\u{0}{}",
+        t.parts.join("\u{0}"),
+        t.target.as_deref().unwrap_or("")
+    )
+}
+
+type TextOf<'a> = dyn FnMut(&Del) -> RuleText + 'a;
+
+impl Pairer {
+    fn new(dels: Vec<Del>) -> Pairer {
+        let mut chains: HashMap<(Family, String, String), ChainDels> = HashMap::new();
+        for (i, d) in dels.iter().enumerate() {
+            chains
+                .entry((d.family, d.table.clone(), d.chain.clone()))
+                .or_default()
+                .dels
+                .push(i);
+        }
+        Pairer {
+            dels,
+            chains,
+            removed: 0,
+        }
+    }
+
+    /// The record of an added rule (`a`, in `f`/`t`/`c`): the replacement of a deletion of its
+    /// chain, or an addition.
+    fn add(
+        &mut self,
+        generation: u32,
+        f: Family,
+        t: String,
+        c: String,
+        a: RuleText,
+        text_of: &mut TextOf<'_>,
+    ) -> Record {
+        let dels = &mut self.dels;
+        let found =
+            self.chains
+                .get_mut(&(f, t.clone(), c.clone()))
+                .and_then(|cd| {
+                    let by_meaning = cd.by_meaning.get_or_insert_with(|| {
+                        let mut m: HashMap<String, VecDeque<usize>> = HashMap::new();
+                        for &i in &cd.dels {
+                            let d = &mut dels[i];
+                            if d.used {
+                                continue;
+                            }
+                            if d.text.is_none() {
+                                d.text = Some(Box::new(text_of(d)));
+                                d.rule = None;
+                            }
+                            if let Some(text) = &d.text {
+                                m.entry(meaning(text)).or_default().push_back(i);
+                            }
+                        }
+                        m
                     });
-                }
-                r.before = Some(b.clone());
-                r.after = Some(a);
-                rule_records.push(r);
-            }
-            None => {
-                let mut r = Record::new("rule_added", generation, f, &t);
-                r.chain = Some(c);
-                r.rule = Some(a);
-                rule_records.push(r);
-            }
-        }
-    }
-    drop(per_meaning);
-    drop(per_chain);
-    for (i, (f, t, c, b)) in dels.into_iter().enumerate() {
-        if !used[i] {
-            let mut r = Record::new("rule_removed", generation, f, &t);
+                    let key = meaning(&a);
+                    let by_meaning = by_meaning.get_mut(&key).and_then(|q| {
+                        while let Some(i) = q.pop_front() {
+                            if !dels[i].used {
+                                return Some(i);
+                            }
+                        }
+                        None
+                    });
+                    let text = |i: usize| dels[i].text.as_ref().filter(|_| !dels[i].used);
+                    let by_label = || {
+                        cd.dels.iter().copied().find(|&i| {
+                            text(i).is_some_and(|b| {
+                                b.target == a.target
+                                    && b.comment == a.comment
+                                    && (a.comment.is_some() || b.index == a.index)
+                            })
+                        })
+                    };
+                    let by_position = || {
+                        cd.dels.iter().copied().find(|&i| {
+                            text(i).is_some_and(|b| b.index.is_some() && b.index == a.index)
+                        })
+                    };
+                    by_meaning.or_else(by_label).or_else(by_position)
+                });
+        let Some(i) = found else {
+            let mut r = Record::new("rule_added", generation, f, &t);
             r.chain = Some(c);
-            r.rule = Some(b);
-            rule_records.push(r);
+            r.rule = Some(a);
+            return r;
+        };
+        dels[i].used = true;
+        let b = dels[i].text.take().map(|b| *b).unwrap_or_default();
+        let mut r = Record::new("rule_replaced", generation, f, &t);
+        r.chain = Some(c);
+        r.lost = b
+            .parts
+            .iter()
+            .filter(|p| !a.parts.contains(p))
+            .cloned()
+            .collect();
+        r.gained = a
+            .parts
+            .iter()
+            .filter(|p| !b.parts.contains(p))
+            .cloned()
+            .collect();
+        if b.target != a.target {
+            r.lost.extend(b.target.clone());
+            r.gained.extend(a.target.clone());
+        }
+        r.reencoded = r.lost.is_empty() && r.gained.is_empty();
+        let matches_lost = b.parts.iter().any(|p| !a.parts.contains(p));
+        if matches_lost {
+            let severe = matches!(a.target.as_deref(), Some("-j DROP" | "-j ACCEPT"))
+                || a.target
+                    .as_deref()
+                    .is_some_and(|t| t.starts_with("-j REJECT"));
+            r.alert = Some(Alert {
+                kind: "match_removed".into(),
+                severity: if severe { "severe" } else { "warning" }.into(),
+            });
+        }
+        r.before = Some(b);
+        r.after = Some(a);
+        r
+    }
+
+    /// Whether every deletion has its record.
+    fn done(&mut self) -> bool {
+        while self.dels.get(self.removed).is_some_and(|d| d.used) {
+            self.removed += 1;
+        }
+        self.removed == self.dels.len()
+    }
+
+    /// The record of the next deletion no addition replaced (in their order), after all
+    /// additions.
+    fn next_removed(&mut self, generation: u32, text_of: &mut TextOf<'_>) -> Option<Record> {
+        if self.done() {
+            return None;
+        }
+        let d = &mut self.dels[self.removed];
+        self.removed += 1;
+        let b = match d.text.take() {
+            Some(b) => *b,
+            None => text_of(d),
+        };
+        d.used = true;
+        d.rule = None;
+        let mut r = Record::new("rule_removed", generation, d.family, &d.table);
+        r.chain = Some(std::mem::take(&mut d.chain));
+        r.rule = Some(b);
+        Some(r)
+    }
+}
+
+/// A change of a transaction being received. Rules stay packed (a restore of 80k rules is
+/// one transaction of 160k rule changes, held until the kernel's NEWGEN closes it).
+pub(crate) enum Pending {
+    Rule {
+        family: Family,
+        table: String,
+        chain: String,
+        del: bool,
+        append: bool,
+        rule: Packed,
+    },
+    /// Boxed: a `Change` is far larger than a packed rule's slot.
+    Other(Box<Change>),
+}
+
+impl Pending {
+    /// `c` as decoded from a message whose attributes were `attrs`.
+    pub(crate) fn new(c: Change, attrs: &[u8]) -> Pending {
+        match c {
+            // An addition's table and chain are read from its rule when its record is made.
+            Change::NewRule(family, r, append) => Pending::Rule {
+                family,
+                del: false,
+                append,
+                rule: Packed::from_wire(attrs, r.handle),
+                table: String::new(),
+                chain: String::new(),
+            },
+            Change::DelRule(family, r) => Pending::Rule {
+                family,
+                del: true,
+                append: false,
+                rule: Packed::from_wire(attrs, r.handle),
+                table: r.table.unwrap_or_default(),
+                chain: r.chain.unwrap_or_default(),
+            },
+            c => Pending::Other(Box::new(c)),
         }
     }
-    out.extend(rule_records);
+
+    pub(crate) fn change(&self) -> Cow<'_, Change> {
+        match self {
+            Pending::Other(c) => Cow::Borrowed(&**c),
+            Pending::Rule {
+                family,
+                del,
+                append,
+                rule,
+                ..
+            } => Cow::Owned(if *del {
+                Change::DelRule(*family, rule.decode())
+            } else {
+                Change::NewRule(*family, rule.decode(), *append)
+            }),
+        }
+    }
+
+    /// An added rule's packed form (shared, not copied), for the view.
+    pub(crate) fn packed(&self) -> Option<Packed> {
+        match self {
+            Pending::Rule {
+                del: false, rule, ..
+            } => Some(rule.clone()),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn into_change(self) -> Change {
+        match self {
+            Pending::Other(c) => *c,
+            p => p.change().into_owned(),
+        }
+    }
+}
+
+/// A large transaction's records, made a part at a time: the same records, in the same order,
+/// as [`records`] makes at once. Holds the view before the transaction (its rules are shared
+/// with the live view, not copied) and the transaction's rule changes packed; the texts of
+/// deleted rules are made when their chain is reached.
+pub(crate) struct RecordParts {
+    generation: u32,
+    process: Option<ProcessInfo>,
+    before: Ruleset,
+    head: VecDeque<Record>,
+    adds: VecDeque<(Family, Packed)>,
+    pairer: Pairer,
+}
+
+impl RecordParts {
+    /// `changes` have been applied to `before`'s copy, the live view.
+    pub(crate) fn new(
+        generation: u32,
+        process: Option<ProcessInfo>,
+        changes: Vec<Pending>,
+        before: Ruleset,
+    ) -> RecordParts {
+        let mut head = Vec::new();
+        let mut chains_added = HashSet::new();
+        let mut adds = VecDeque::new();
+        let mut dels = Vec::new();
+        for p in changes {
+            match p {
+                Pending::Rule {
+                    family,
+                    del: false,
+                    rule,
+                    ..
+                } => adds.push_back((family, rule)),
+                Pending::Rule {
+                    family,
+                    table,
+                    chain,
+                    rule,
+                    ..
+                } => dels.push(Del {
+                    family,
+                    table,
+                    chain,
+                    text: None,
+                    rule: Some(rule),
+                    used: false,
+                }),
+                Pending::Other(c) => other_record(&c, generation, &mut chains_added, &mut head),
+            }
+        }
+        RecordParts {
+            generation,
+            process,
+            before,
+            head: head.into(),
+            adds,
+            pairer: Pairer::new(dels),
+        }
+    }
+
+    /// The next at most `max` records (none: all were made); `after` is the view after the
+    /// transaction.
+    pub(crate) fn next_part(&mut self, after: &Ruleset, max: usize) -> Vec<Record> {
+        let max = max.max(1);
+        let mut out = Vec::new();
+        while out.len() < max {
+            match self.head.pop_front() {
+                Some(r) => out.push(r),
+                None => break,
+            }
+        }
+        if out.len() < max && !(self.adds.is_empty() && self.pairer.done()) {
+            let before = Index::new(&self.before);
+            let mut text_of = |d: &Del| {
+                let r = d.rule.as_ref().map(Packed::decode).unwrap_or_default();
+                deleted_text(&before, d.family, &r)
+            };
+            if !self.adds.is_empty() {
+                let after = Index::new(after);
+                while out.len() < max {
+                    let Some((f, p)) = self.adds.pop_front() else {
+                        break;
+                    };
+                    let rule = p.decode();
+                    let a = rule_text_in(&after, f, &rule);
+                    let (t, c) = (
+                        rule.table.unwrap_or_default(),
+                        rule.chain.unwrap_or_default(),
+                    );
+                    out.push(self.pairer.add(self.generation, f, t, c, a, &mut text_of));
+                }
+            }
+            while out.len() < max {
+                match self.pairer.next_removed(self.generation, &mut text_of) {
+                    Some(r) => out.push(r),
+                    None => break,
+                }
+            }
+        }
+        for r in &mut out {
+            finish(r, self.process.as_ref(), false);
+        }
+        out
+    }
+
+    /// Whether every record was made.
+    pub(crate) fn done(&mut self) -> bool {
+        self.head.is_empty() && self.adds.is_empty() && self.pairer.done()
+    }
 }
 
 /// A legacy family's rules as save lines, per (table, chain): `(-A line, the parts compared for

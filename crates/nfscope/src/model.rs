@@ -106,11 +106,13 @@ impl Ruleset {
 /// One rule as the model keeps it: the rule's netlink attributes as the kernel sent them,
 /// word-packed ([`nfscope_wire::pack`]), with the handle beside them for lookups. Decoded on
 /// demand by [`Rules`]. An 80,011-rule kube-proxy ruleset holds 23 MB of packed rules where
-/// decoded rules took about 120 MB (see docs/benchmark.md).
+/// decoded rules took about 120 MB (see docs/benchmark.md). The bytes are shared: a copy of a
+/// ruleset (the watcher keeps the view before a large transaction while it makes its records)
+/// copies no rule.
 #[derive(Clone, PartialEq, Eq)]
-struct Packed {
+pub(crate) struct Packed {
     handle: Option<u64>,
-    bytes: Box<[u8]>,
+    bytes: std::sync::Arc<[u8]>,
     /// Holds an xt `set` match or `SET` target (ipset names must be looked up to print it).
     ipsets: bool,
 }
@@ -120,15 +122,15 @@ thread_local! {
 }
 
 impl Packed {
-    fn from_wire(attrs: &[u8], handle: Option<u64>) -> Packed {
+    pub(crate) fn from_wire(attrs: &[u8], handle: Option<u64>) -> Packed {
         Packed {
             handle,
-            bytes: nfscope_wire::pack::pack(attrs).into_boxed_slice(),
+            bytes: nfscope_wire::pack::pack(attrs).into(),
             ipsets: nft::Rule::names_ipsets(attrs),
         }
     }
 
-    fn new(r: &nft::Rule) -> Packed {
+    pub(crate) fn new(r: &nft::Rule) -> Packed {
         let mut buf = Vec::new();
         r.emit(&mut buf);
         Packed::from_wire(&buf, r.handle)
@@ -137,7 +139,7 @@ impl Packed {
     /// The decoded rule. The bytes were a decodable rule when they were packed (the snapshot and
     /// the watcher parse every rule before keeping it), so this cannot fail; if it ever did, the
     /// rule comes back holding the raw bytes as an unknown attribute rather than vanishing.
-    fn decode(&self) -> nft::Rule {
+    pub(crate) fn decode(&self) -> nft::Rule {
         SCRATCH.with(|s| {
             let mut buf = s.borrow_mut();
             match nfscope_wire::pack::unpack(&self.bytes, &mut buf)
@@ -173,6 +175,14 @@ impl Rules {
     }
     pub fn push(&mut self, r: &nft::Rule) {
         self.0.push(Packed::new(r));
+    }
+    pub(crate) fn insert_packed(&mut self, at: usize, p: Packed) {
+        self.0.insert(at.min(self.0.len()), p);
+    }
+    pub(crate) fn set_packed(&mut self, at: usize, p: Packed) {
+        if let Some(x) = self.0.get_mut(at) {
+            *x = p;
+        }
     }
     pub fn insert(&mut self, at: usize, r: &nft::Rule) {
         self.0.insert(at.min(self.0.len()), Packed::new(r));

@@ -60,6 +60,11 @@ pub struct WatchOptions {
     /// namespace, which must be the initial one): they trigger an immediate poll and name the
     /// writer. Without `CAP_AUDIT_READ`, or with audit disabled, polling alone.
     pub legacy_audit: bool,
+    /// Hand a transaction of more than this many changes over in parts of at most this many
+    /// records (consecutive [`Event::Transaction`]s of one generation: `part` 0, 1, …, `more`
+    /// false on the last), made one part at a time: a restore of 80k rules is then never held
+    /// as 160k records. `None`: every transaction whole.
+    pub parts: Option<usize>,
 }
 
 impl Default for WatchOptions {
@@ -69,6 +74,7 @@ impl Default for WatchOptions {
             snapshot: Options::default(),
             legacy_poll: Some(std::time::Duration::from_secs(2)),
             legacy_audit: true,
+            parts: None,
         }
     }
 }
@@ -78,12 +84,32 @@ impl Default for WatchOptions {
 pub struct Transaction {
     pub generation: u32,
     pub process: ProcessInfo,
+    /// The decoded changes (empty when the transaction comes in parts).
     #[serde(skip)]
     pub changes: Vec<Change>,
     /// One record per rule / chain / table / set change, with the semantic diff.
     pub records: Vec<Record>,
     #[serde(skip)]
     pub received: Option<SystemTime>,
+    /// Which part of the transaction this is (0: the first, or the whole; see
+    /// [`WatchOptions::parts`]).
+    #[serde(skip)]
+    pub part: usize,
+    /// More parts of this transaction follow.
+    #[serde(skip)]
+    pub more: bool,
+}
+
+/// A large transaction whose records are being handed over in parts.
+struct InParts {
+    records: events::RecordParts,
+    max: usize,
+    /// Events queued before the transaction, still to be handed over before it.
+    ahead: usize,
+    generation: u32,
+    process: ProcessInfo,
+    received: Option<SystemTime>,
+    next: usize,
 }
 
 /// A resync after lost events: what changed between our last view and a fresh snapshot.
@@ -305,11 +331,12 @@ pub struct Watcher {
     dump: Vec<NfSocket>,
     opts: WatchOptions,
     state: Ruleset,
-    pending: Vec<Change>,
+    pending: Vec<events::Pending>,
     /// The committer looked up at the transaction's first message (its netlink port id is
     /// usually its pid), while it is surely still alive; confirmed or discarded at NEWGEN.
     early: Option<ProcessInfo>,
     ready: VecDeque<Event>,
+    parts: Option<InParts>,
     /// Events skipped because the view already had them, and resyncs done.
     pub skipped: u64,
     pub resyncs: u64,
@@ -402,7 +429,7 @@ impl Watcher {
     /// event is ready; else the next legacy poll, the end of an audit event's wait or of a
     /// held change's wait. `None`: only input can bring anything.
     fn next_wake(&self, now: Instant) -> Option<Duration> {
-        if !self.ready.is_empty() {
+        if !self.ready.is_empty() || self.parts.is_some() {
             return Some(Duration::ZERO);
         }
         let mut wake: Option<Instant> = None;
@@ -463,6 +490,7 @@ impl Watcher {
             pending: vec![],
             early: None,
             ready: VecDeque::new(),
+            parts: None,
             skipped: 0,
             resyncs: 0,
             audit: None,
@@ -661,7 +689,15 @@ impl Watcher {
     fn next_inner(&mut self, timeout: Option<std::time::Duration>) -> Result<Option<Event>> {
         let deadline = timeout.map(|t| std::time::Instant::now() + t);
         loop {
+            if self.parts.as_ref().is_some_and(|p| p.ahead == 0) {
+                if let Some(e) = self.next_part() {
+                    return Ok(Some(e));
+                }
+            }
             if let Some(e) = self.ready.pop_front() {
+                if let Some(p) = &mut self.parts {
+                    p.ahead = p.ahead.saturating_sub(1);
+                }
                 return Ok(Some(e));
             }
             let now = std::time::Instant::now();
@@ -753,6 +789,43 @@ impl Watcher {
         Ok(got || audit)
     }
 
+    /// The next part of the transaction in parts (`None`, and no more parts, when it is done).
+    fn next_part(&mut self) -> Option<Event> {
+        let p = self.parts.as_mut()?;
+        let records = p.records.next_part(&self.state, p.max);
+        let more = !p.records.done();
+        let e = Event::Transaction(Transaction {
+            generation: p.generation,
+            process: p.process.clone(),
+            changes: vec![],
+            records,
+            received: p.received,
+            part: p.next,
+            more,
+        });
+        p.next += 1;
+        if !more {
+            self.parts = None;
+        }
+        Some(e)
+    }
+
+    /// Queue the rest of a transaction in parts (in its place among the events), before the
+    /// view changes again.
+    fn finish_parts(&mut self) {
+        while let Some(at) = self.parts.as_ref().map(|p| p.ahead) {
+            match self.next_part() {
+                Some(e) => {
+                    self.ready.insert(at.min(self.ready.len()), e);
+                    if let Some(p) = &mut self.parts {
+                        p.ahead += 1;
+                    }
+                }
+                None => self.parts = None,
+            }
+        }
+    }
+
     fn handle_datagram(&mut self, buf: &[u8]) -> Result<()> {
         for m in Messages::new(buf) {
             let m = m.map_err(|e| Error::decode("event framing", e))?;
@@ -771,10 +844,38 @@ impl Watcher {
                         g.proc_pid.unwrap_or(0),
                         g.proc_name.as_deref().unwrap_or(""),
                     );
-                    let changes = std::mem::take(&mut self.pending);
+                    self.finish_parts();
+                    let pending = std::mem::take(&mut self.pending);
+                    let generation = g.id.unwrap_or(self.state.generation);
+                    let received = Some(SystemTime::now());
+                    if let Some(max) = self.opts.parts.filter(|&m| pending.len() > m) {
+                        let before = self.state.clone();
+                        self.state
+                            .apply_each(pending.iter().map(|p| (p.change(), p.packed())));
+                        self.state.generation = generation;
+                        let records = events::RecordParts::new(
+                            generation,
+                            Some(process.clone()),
+                            pending,
+                            before,
+                        );
+                        self.parts = Some(InParts {
+                            records,
+                            max,
+                            ahead: self.ready.len(),
+                            generation,
+                            process,
+                            received,
+                            next: 0,
+                        });
+                        continue;
+                    }
+                    let changes: Vec<Change> = pending
+                        .into_iter()
+                        .map(events::Pending::into_change)
+                        .collect();
                     let deleted = events::deleted_texts(&self.state, &changes);
                     self.state.apply_all(&changes);
-                    let generation = g.id.unwrap_or(self.state.generation);
                     self.state.generation = generation;
                     let records = events::records(
                         generation,
@@ -789,14 +890,16 @@ impl Watcher {
                         process,
                         changes,
                         records,
-                        received: Some(SystemTime::now()),
+                        received,
+                        part: 0,
+                        more: false,
                     }));
                 }
                 c => {
                     if self.pending.is_empty() && m.pid != 0 {
                         self.early = Some(ProcessInfo::lookup_any(m.pid));
                     }
-                    self.pending.push(c)
+                    self.pending.push(events::Pending::new(c, nf.attrs))
                 }
             }
         }
@@ -805,6 +908,7 @@ impl Watcher {
 
     /// Replace our view by a fresh snapshot and queue the difference as a resync event.
     pub fn resync(&mut self, reason: &str) -> Result<()> {
+        self.finish_parts();
         self.pending.clear();
         self.early = None;
         let (fresh, _) = snapshot::take_with(&mut self.dump, &self.opts.snapshot)?;
