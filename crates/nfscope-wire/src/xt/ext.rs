@@ -84,6 +84,12 @@ pub mod ct;
 pub mod dccp;
 pub mod devgroup;
 pub mod dscp;
+pub mod ebt_802_3;
+pub mod ebt_ip;
+pub mod ebt_mark;
+pub mod ebt_mark_m;
+pub mod ebt_pkttype;
+pub mod ebt_vlan;
 pub mod ecn;
 pub mod error;
 pub mod esp;
@@ -255,6 +261,18 @@ macro_rules! xt_enum {
 
 xt_enum! {
     Addrtype(addrtype::Addrtype),
+    /// ebtables `802_3`.
+    Ebt8023(ebt_802_3::Ebt8023),
+    /// ebtables `ip`.
+    EbtIp(ebt_ip::EbtIp),
+    /// ebtables `mark` target.
+    EbtMark(ebt_mark::EbtMark),
+    /// ebtables `mark_m`.
+    EbtMarkM(ebt_mark_m::EbtMarkM),
+    /// ebtables `pkttype`.
+    EbtPkttype(ebt_pkttype::EbtPkttype),
+    /// ebtables `vlan`.
+    EbtVlan(ebt_vlan::EbtVlan),
     Ah(ah::Ah),
     Bpf(bpf::Bpf),
     Cgroup(cgroup::Cgroup),
@@ -393,6 +411,14 @@ pub fn decode(kind: XtKind, name: &str, rev: u8, family: u8, data: &[u8]) -> Xt 
 fn decode_known(kind: XtKind, name: &str, rev: u8, f: u8, d: &[u8]) -> Option<Xt> {
     use XtKind::{Match as M, Target as T};
     Some(match (kind, name) {
+        (M, "802_3") if f == NFPROTO_BRIDGE => Xt::Ebt8023(ebt_802_3::Ebt8023::parse(rev, d)?),
+        (M, "ip") if f == NFPROTO_BRIDGE => Xt::EbtIp(ebt_ip::EbtIp::parse(rev, d)?),
+        (M, "mark_m") if f == NFPROTO_BRIDGE => Xt::EbtMarkM(ebt_mark_m::EbtMarkM::parse(rev, d)?),
+        (M, "pkttype") if f == NFPROTO_BRIDGE => {
+            Xt::EbtPkttype(ebt_pkttype::EbtPkttype::parse(rev, d)?)
+        }
+        (M, "vlan") if f == NFPROTO_BRIDGE => Xt::EbtVlan(ebt_vlan::EbtVlan::parse(rev, d)?),
+        (T, "mark") if f == NFPROTO_BRIDGE => Xt::EbtMark(ebt_mark::EbtMark::parse(rev, d)?),
         (M, "addrtype") => Xt::Addrtype(addrtype::Addrtype::parse(rev, d)?),
         (M, "ah") => Xt::Ah(ah::Ah::parse(rev, f, d)?),
         (M, "bpf") => Xt::Bpf(bpf::Bpf::parse(rev, d)?),
