@@ -383,6 +383,7 @@ pub(super) fn translate_arp(
     let mut extra: Vec<Part> = Vec::new();
     let mut unknown = false;
     let mut other = false;
+    let mut ignored: Vec<Part> = Vec::new();
     walk(
         exprs,
         |t| {
@@ -407,6 +408,15 @@ pub(super) fn translate_arp(
                             }
                         }
                         6 => a.op = (be16(&t.data), 0xffff, neq),
+                        // a hardware address compare of other than 6 bytes (a prefix mask
+                        // written short) is skipped by arptables-nft 1.8.9: kept as ignored
+                        o if t.data.len() != 6 && (o == 8 || o == 8 + hln + 4) => {
+                            ignored.push(part(
+                                format!("arp hardware address +{offset}/{len}"),
+                                t.idx,
+                                true,
+                            ));
+                        }
                         8 => {
                             let (v, m) = widen(&t, len as usize, len);
                             a.src_mac = Some((v, m, neq));
@@ -527,5 +537,6 @@ pub(super) fn translate_arp(
     }
     out.matches = s.into_iter().map(|t| part(t, vec![], true)).collect();
     out.matches.extend(extra);
+    out.ignored = ignored;
     out
 }
