@@ -989,11 +989,11 @@ pub fn save_with(rs: &crate::Ruleset, family: Family, reader: Reader, o: &SaveOp
         let policies: Vec<Option<&str>> = chains
             .iter()
             .map(|c| {
-                c.rules
-                    .iter()
-                    .last()
-                    .filter(|r| is_policy_rule(t, r))
-                    .and_then(|r| ebarp::policy_rule(&r))
+                if t.family != Family::Bridge {
+                    return None;
+                }
+                let last = c.rules.len().checked_sub(1)?;
+                c.rules.get(last).and_then(|r| ebarp::policy_rule(&r))
             })
             .collect();
         table_pieces(
