@@ -86,6 +86,7 @@ pub mod devgroup;
 pub mod dscp;
 pub mod ebt_802_3;
 pub mod ebt_ip;
+pub mod ebt_ip6;
 pub mod ebt_mark;
 pub mod ebt_mark_m;
 pub mod ebt_pkttype;
@@ -265,6 +266,8 @@ xt_enum! {
     Ebt8023(ebt_802_3::Ebt8023),
     /// ebtables `ip`.
     EbtIp(ebt_ip::EbtIp),
+    /// ebtables `ip6`.
+    EbtIp6(ebt_ip6::EbtIp6),
     /// ebtables `mark` target.
     EbtMark(ebt_mark::EbtMark),
     /// ebtables `mark_m`.
@@ -413,6 +416,7 @@ fn decode_known(kind: XtKind, name: &str, rev: u8, f: u8, d: &[u8]) -> Option<Xt
     Some(match (kind, name) {
         (M, "802_3") if f == NFPROTO_BRIDGE => Xt::Ebt8023(ebt_802_3::Ebt8023::parse(rev, d)?),
         (M, "ip") if f == NFPROTO_BRIDGE => Xt::EbtIp(ebt_ip::EbtIp::parse(rev, d)?),
+        (M, "ip6") if f == NFPROTO_BRIDGE => Xt::EbtIp6(ebt_ip6::EbtIp6::parse(rev, d)?),
         (M, "mark_m") if f == NFPROTO_BRIDGE => Xt::EbtMarkM(ebt_mark_m::EbtMarkM::parse(rev, d)?),
         (M, "pkttype") if f == NFPROTO_BRIDGE => {
             Xt::EbtPkttype(ebt_pkttype::EbtPkttype::parse(rev, d)?)

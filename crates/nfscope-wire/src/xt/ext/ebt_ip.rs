@@ -56,7 +56,7 @@ impl EbtIp {
 }
 
 /// A protocol's name from /etc/protocols (`getprotobynumber`), else its number.
-fn proto(p: u8) -> String {
+pub(super) fn proto(p: u8) -> String {
     if let Ok(s) = std::fs::read_to_string("/etc/protocols") {
         for l in s.lines() {
             let l = l.split('#').next().unwrap_or("");
