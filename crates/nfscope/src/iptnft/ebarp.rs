@@ -451,11 +451,23 @@ pub(super) fn translate_arp(
                 let name = x.name.as_deref().unwrap_or("");
                 let text =
                     xt_fragment_with(true, name, x.rev.unwrap_or(0), Family::Arp, info, names);
-                // `-j NAME` first, its options after the rule's fields
+                // `-j NAME` first, its options after the rule's fields (CLASSIFY and MARK
+                // have an arp form of their own)
                 let rest = text.strip_prefix("-j ").unwrap_or(&text);
                 let (w, opts) = rest.split_once(' ').unwrap_or((rest, ""));
                 jump = Some(w.to_string());
-                args = opts.to_string();
+                let fam = nfscope_wire::xt::ext::NFPROTO_ARP;
+                let kind = nfscope_wire::xt::ext::XtKind::Target;
+                let x = nfscope_wire::xt::ext::decode(
+                    kind,
+                    name,
+                    x.rev.unwrap_or(0).min(255) as u8,
+                    fam,
+                    info,
+                );
+                args = crate::render::arptables::arp_target_options(&x)
+                    .map(|s| s.trim_end().to_string())
+                    .unwrap_or_else(|| opts.to_string());
             }
             Expr::Match(m) => {
                 let info = m.info.as_ref().map(|b| b.0.as_slice()).unwrap_or(&[]);
