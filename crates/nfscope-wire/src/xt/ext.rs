@@ -89,6 +89,7 @@ pub mod ebt_ip;
 pub mod ebt_ip6;
 pub mod ebt_mark;
 pub mod ebt_mark_m;
+pub mod ebt_nat;
 pub mod ebt_pkttype;
 pub mod ebt_vlan;
 pub mod ecn;
@@ -272,6 +273,8 @@ xt_enum! {
     EbtMark(ebt_mark::EbtMark),
     /// ebtables `mark_m`.
     EbtMarkM(ebt_mark_m::EbtMarkM),
+    /// ebtables `snat`, `dnat`, `redirect`, `arpreply`.
+    EbtNat(ebt_nat::EbtNat),
     /// ebtables `pkttype`.
     EbtPkttype(ebt_pkttype::EbtPkttype),
     /// ebtables `vlan`.
@@ -422,6 +425,9 @@ fn decode_known(kind: XtKind, name: &str, rev: u8, f: u8, d: &[u8]) -> Option<Xt
             Xt::EbtPkttype(ebt_pkttype::EbtPkttype::parse(rev, d)?)
         }
         (M, "vlan") if f == NFPROTO_BRIDGE => Xt::EbtVlan(ebt_vlan::EbtVlan::parse(rev, d)?),
+        (T, "snat" | "dnat" | "redirect" | "arpreply") if f == NFPROTO_BRIDGE => {
+            Xt::EbtNat(ebt_nat::EbtNat::parse(name, rev, d)?)
+        }
         (T, "mark") if f == NFPROTO_BRIDGE => Xt::EbtMark(ebt_mark::EbtMark::parse(rev, d)?),
         (M, "addrtype") => Xt::Addrtype(addrtype::Addrtype::parse(rev, d)?),
         (M, "ah") => Xt::Ah(ah::Ah::parse(rev, f, d)?),
