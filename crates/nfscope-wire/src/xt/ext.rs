@@ -87,6 +87,7 @@ pub mod dscp;
 pub mod ebt_802_3;
 pub mod ebt_ip;
 pub mod ebt_ip6;
+pub mod ebt_log;
 pub mod ebt_mark;
 pub mod ebt_mark_m;
 pub mod ebt_nat;
@@ -273,6 +274,10 @@ xt_enum! {
     EbtMark(ebt_mark::EbtMark),
     /// ebtables `mark_m`.
     EbtMarkM(ebt_mark_m::EbtMarkM),
+    /// ebtables `log` watcher.
+    EbtLog(ebt_log::EbtLog),
+    /// ebtables `nflog` watcher.
+    EbtNflog(ebt_log::EbtNflog),
     /// ebtables `snat`, `dnat`, `redirect`, `arpreply`.
     EbtNat(ebt_nat::EbtNat),
     /// ebtables `pkttype`.
@@ -428,6 +433,8 @@ fn decode_known(kind: XtKind, name: &str, rev: u8, f: u8, d: &[u8]) -> Option<Xt
         (T, "snat" | "dnat" | "redirect" | "arpreply") if f == NFPROTO_BRIDGE => {
             Xt::EbtNat(ebt_nat::EbtNat::parse(name, rev, d)?)
         }
+        (T, "log") if f == NFPROTO_BRIDGE => Xt::EbtLog(ebt_log::EbtLog::parse(rev, d)?),
+        (T, "nflog") if f == NFPROTO_BRIDGE => Xt::EbtNflog(ebt_log::EbtNflog::parse(rev, d)?),
         (T, "mark") if f == NFPROTO_BRIDGE => Xt::EbtMark(ebt_mark::EbtMark::parse(rev, d)?),
         (M, "addrtype") => Xt::Addrtype(addrtype::Addrtype::parse(rev, d)?),
         (M, "ah") => Xt::Ah(ah::Ah::parse(rev, f, d)?),

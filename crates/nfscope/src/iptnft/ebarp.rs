@@ -317,15 +317,16 @@ pub(super) fn translate_eb(
             }
             Expr::Target(x) => {
                 let info = x.info.as_ref().map(|b| b.0.as_slice()).unwrap_or(&[]);
-                let text = xt_fragment_with(
-                    true,
-                    x.name.as_deref().unwrap_or(""),
-                    x.rev.unwrap_or(0),
-                    Family::Bridge,
-                    info,
-                    names,
-                );
-                target = Some(part(text, vec![i], false));
+                let name = x.name.as_deref().unwrap_or("");
+                let text =
+                    xt_fragment_with(true, name, x.rev.unwrap_or(0), Family::Bridge, info, names);
+                // `log` and `nflog` are watchers: printed among the matches, the verdict
+                // stays the rule's own (ebtables' nft_bridge_parse_target)
+                if matches!(name, "log" | "nflog") && !text.starts_with("-j ") {
+                    matches.borrow_mut().push(part(text, vec![i], false));
+                } else {
+                    target = Some(part(text, vec![i], false));
+                }
             }
             // anything else (a set lookup: `--among-*`, not read here) is said, not dropped
             _ => {
