@@ -246,8 +246,8 @@ fn ids_stored(
         match b.handle {
             Some(h) if b.backend == "nftables" => {
                 let c = (b.family.as_str(), b.table.as_str(), b.chain.as_str());
-                if !chains.contains_key(&c) {
-                    chains.insert(c, crate::gap::chain_records(history, c.0, c.1, c.2)?);
+                if let std::collections::hash_map::Entry::Vacant(e) = chains.entry(c) {
+                    e.insert(crate::gap::chain_records(history, c.0, c.1, c.2)?);
                 }
                 out[i] = chains[&c].get(&h).copied();
             }
