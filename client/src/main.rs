@@ -248,8 +248,9 @@ pub struct Filter {
 #[derive(clap::Args, Debug)]
 pub struct DumpArgs {
     /// Output format: nft text (as `nft list ruleset` prints it, xt expressions per --xt),
-    /// iptables-save text (as iptables-nft-save / iptables-legacy-save print it; legacy arp
-    /// tables as arptables-legacy-save does), or JSON (the whole model with each rule's texts,
+    /// iptables-save text (as iptables-nft-save / iptables-legacy-save print it; nf_tables
+    /// bridge and arp tables as ebtables-nft-save / arptables-nft-save, legacy arp tables as
+    /// arptables-legacy-save do), or JSON (the whole model with each rule's texts,
     /// writer and compat; schema in docs/json-schema.md).
     #[arg(long, short, value_enum, default_value_t = Format::Nft)]
     pub format: Format,

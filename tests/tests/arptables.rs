@@ -337,10 +337,19 @@ fn dump_shows_arp_legacy_tables_in_every_format() {
         "*filter\n:INPUT ACCEPT\n:OUTPUT ACCEPT\n:FORWARD ACCEPT\n-A INPUT -j ACCEPT -d 10.0.0.0/8\nCOMMIT\n",
     );
     let all = run(&["dump", "--format", "iptables-save"]);
+    // each backend's text, labelled: arptables-nft-save's, then arptables-legacy-save's
+    let nft_save: String = ns
+        .ok("arptables-nft-save", &[])
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect();
     assert_same_lines(
         "--backend all, both",
         &all,
-        &format!("# nfscope: arp legacy x_tables backend (arptables-legacy)\n{theirs}"),
+        &format!(
+            "# nfscope: arp nf_tables backend (arptables-nft)\n{nft_save}# nfscope: arp legacy x_tables backend (arptables-legacy)\n{theirs}"
+        ),
     );
     let nft_text = run(&["dump", "--backend", "nft"]);
     assert_same_lines(

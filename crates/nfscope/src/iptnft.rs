@@ -21,6 +21,8 @@ use serde::Serialize;
 use std::fmt::Write;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+mod ebarp;
+
 /// An iptables-nft reader band.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum Reader {
@@ -198,6 +200,11 @@ pub fn translate_with(
     names: &dyn Names,
 ) -> IptRule {
     let family = table.family;
+    match family {
+        Family::Bridge => return ebarp::translate_eb(table, chain, rule, names),
+        Family::Arp => return ebarp::translate_arp(table, chain, rule, names),
+        _ => {}
+    }
     let mut out = IptRule {
         chain: chain.name().to_string(),
         head: vec![],
@@ -882,6 +889,17 @@ pub fn outcome(table: &Table, chain: &Chain, rule: &Rule, reader: Reader) -> Out
 /// The tables iptables-nft knows, in the order iptables-nft-save prints them.
 const SAVE_TABLES: [&str; 5] = ["mangle", "raw", "filter", "nat", "security"];
 
+/// The tables the `*-nft-save` of `family` prints, in its order (ebtables-nft-save: filter,
+/// nat, broute; arptables-nft-save: filter).
+fn save_tables_of(family: Family) -> &'static [&'static str] {
+    match family {
+        Family::Ip | Family::Ip6 => &SAVE_TABLES,
+        Family::Bridge => &["filter", "nat", "broute"],
+        Family::Arp => &["filter"],
+        _ => &[],
+    }
+}
+
 /// `iptables-nft-save` (or `ip6tables-nft-save` for `Family::Ip6`) text of the nf_tables
 /// ruleset, as `reader` prints it; `counters` as with `-c`. Without the `# Generated`/`# Completed`
 /// comment lines (like [`crate::render::iptables::legacy_save`]).
@@ -931,6 +949,9 @@ pub fn save_with(rs: &crate::Ruleset, family: Family, reader: Reader, o: &SaveOp
             let mut body = String::new();
             for c in chains {
                 for rule in &c.rules {
+                    if is_policy_rule(t, &rule) {
+                        continue;
+                    }
                     let r = translate_with(t, c, &rule, reader, o.names);
                     if r.refused.is_some() {
                         return None;
@@ -965,16 +986,43 @@ pub fn save_with(rs: &crate::Ruleset, family: Family, reader: Reader, o: &SaveOp
         } else {
             render(&chains)
         };
-        table_pieces(t, &chains, body.as_deref().map(|b| vec![b]), &mut |x| {
-            out.push_str(x)
-        });
+        let policies: Vec<Option<&str>> = chains
+            .iter()
+            .map(|c| {
+                if t.family != Family::Bridge {
+                    return None;
+                }
+                let last = c.rules.len().checked_sub(1)?;
+                c.rules.get(last).and_then(|r| ebarp::policy_rule(&r))
+            })
+            .collect();
+        table_pieces(
+            t,
+            &chains,
+            &policies,
+            body.as_deref().map(|b| vec![b]),
+            &mut |x| out.push_str(x),
+        );
     }
     out
 }
 
 /// One table's save text from its rules' `-A` lines (`None`: a rule was refused, and so is
 /// the table), handed out piece by piece.
-fn table_pieces(t: &Table, chains: &[&Chain], body: Option<Vec<&str>>, emit: &mut dyn FnMut(&str)) {
+/// Whether ebtables-nft-save prints `rule` as its chain's policy rather than as a rule.
+fn is_policy_rule(t: &Table, rule: &Rule) -> bool {
+    t.family == Family::Bridge && ebarp::policy_rule(rule).is_some()
+}
+
+/// One table's save text from its rules' `-A` lines (`None`: a rule was refused, and so is
+/// the table), handed out piece by piece. `policies`: each chain's ebtables policy rule, if any.
+fn table_pieces(
+    t: &Table,
+    chains: &[&Chain],
+    policies: &[Option<&str>],
+    body: Option<Vec<&str>>,
+    emit: &mut dyn FnMut(&str),
+) {
     let name = t.name();
     let Some(body) = body else {
         emit(&format!(
@@ -985,7 +1033,9 @@ fn table_pieces(t: &Table, chains: &[&Chain], body: Option<Vec<&str>>, emit: &mu
     let mut head = format!("*{name}\n");
     // iptables-nft-save 1.8.9 prints every built-in chain of the table, those nf_tables
     // does not hold as `ACCEPT [0:0]`, in hook order before the others
-    let builtins = builtin_chains(name);
+    let builtins = builtin_chains(t.family, name);
+    // ip/ip6 print chain counters; ebtables/arptables-nft-save none
+    let iptables = matches!(t.family, Family::Ip | Family::Ip6);
     let mut next = 0;
     let mut missing_upto = |head: &mut String, hook: u32| {
         while let Some(&(b, h)) = builtins.get(next) {
@@ -994,11 +1044,11 @@ fn table_pieces(t: &Table, chains: &[&Chain], body: Option<Vec<&str>>, emit: &mu
             }
             next += 1;
             if !chains.iter().any(|c| c.is_base() && c.name() == b) {
-                let _ = writeln!(head, ":{b} ACCEPT [0:0]");
+                let _ = writeln!(head, ":{b} ACCEPT{}", if iptables { " [0:0]" } else { "" });
             }
         }
     };
-    for c in chains {
+    for (i, c) in chains.iter().enumerate() {
         let hook = if c.is_base() {
             c.attrs.hook.as_ref().and_then(|h| h.hooknum).unwrap_or(0)
         } else {
@@ -1017,9 +1067,24 @@ fn table_pieces(t: &Table, chains: &[&Chain], body: Option<Vec<&str>>, emit: &mu
             } else {
                 "ACCEPT"
             };
-            let _ = writeln!(head, ":{} {policy} [{pk}:{by}]", c.name());
+            if iptables {
+                let _ = writeln!(head, ":{} {policy} [{pk}:{by}]", c.name());
+            } else {
+                let _ = writeln!(head, ":{} {policy}", c.name());
+            }
         } else {
-            let _ = writeln!(head, ":{} - [0:0]", c.name());
+            match t.family {
+                Family::Bridge => {
+                    let p = policies.get(i).copied().flatten().unwrap_or("ACCEPT");
+                    let _ = writeln!(head, ":{} {p}", c.name());
+                }
+                Family::Arp => {
+                    let _ = writeln!(head, ":{} -", c.name());
+                }
+                _ => {
+                    let _ = writeln!(head, ":{} - [0:0]", c.name());
+                }
+            }
         }
     }
     missing_upto(&mut head, u32::MAX);
@@ -1027,16 +1092,27 @@ fn table_pieces(t: &Table, chains: &[&Chain], body: Option<Vec<&str>>, emit: &mu
     for b in body {
         emit(b);
     }
-    emit("COMMIT\n");
+    if iptables {
+        emit("COMMIT\n"); // ebtables/arptables-nft-save 1.8.9 print none
+    }
 }
 
-/// The built-in chains of an iptables table and their hooks (`NF_INET_*`), in hook order.
-fn builtin_chains(table: &str) -> &'static [(&'static str, u32)] {
+/// The built-in chains of an iptables, ebtables or arptables table and their hooks
+/// (`NF_INET_*`, `NF_BR_*`, `NF_ARP_*`), in hook order.
+fn builtin_chains(family: Family, table: &str) -> &'static [(&'static str, u32)] {
     const PRE: (&str, u32) = ("PREROUTING", 0);
     const IN: (&str, u32) = ("INPUT", 1);
     const FWD: (&str, u32) = ("FORWARD", 2);
     const OUT: (&str, u32) = ("OUTPUT", 3);
     const POST: (&str, u32) = ("POSTROUTING", 4);
+    match (family, table) {
+        (Family::Bridge, "filter") => return &[IN, FWD, OUT],
+        (Family::Bridge, "nat") => return &[PRE, OUT, POST],
+        (Family::Bridge, "broute") => return &[("BROUTING", 0)],
+        (Family::Arp, "filter") => return &[("INPUT", 0), ("OUTPUT", 1)],
+        (Family::Ip | Family::Ip6, _) => {}
+        _ => return &[],
+    }
     match table {
         "filter" | "security" => &[IN, FWD, OUT],
         "nat" => &[PRE, IN, OUT, POST],
@@ -1050,7 +1126,7 @@ fn builtin_chains(table: &str) -> &'static [(&'static str, u32)] {
 pub fn prints_tables(rs: &crate::Ruleset, family: Family) -> bool {
     rs.tables
         .iter()
-        .any(|t| t.family == family && SAVE_TABLES.contains(&t.name()))
+        .any(|t| t.family == family && save_tables_of(family).contains(&t.name()))
 }
 
 /// The tables of `family` iptables-save prints, in its order.
@@ -1059,9 +1135,9 @@ fn save_tables(rs: &crate::Ruleset, family: Family) -> Vec<(usize, &Table)> {
         .tables
         .iter()
         .enumerate()
-        .filter(|(_, t)| t.family == family && SAVE_TABLES.contains(&t.name()))
+        .filter(|(_, t)| t.family == family && save_tables_of(family).contains(&t.name()))
         .collect();
-    v.sort_by_key(|(_, t)| SAVE_TABLES.iter().position(|x| *x == t.name()));
+    v.sort_by_key(|(_, t)| save_tables_of(family).iter().position(|x| *x == t.name()));
     v
 }
 
@@ -1072,6 +1148,8 @@ pub struct SaveChain {
     /// A rule iptables cannot express (the table is printed as incompatible).
     pub refused: bool,
     pub rules: usize,
+    /// The policy of an ebtables user chain, from its policy rule (not printed as a rule).
+    pub policy: Option<&'static str>,
 }
 
 /// What [`SaveSink`]s are made from: the reader, counters (`-c`) and the lazily read ipset
@@ -1094,7 +1172,7 @@ pub struct SaveSink<'t> {
 
 /// Whether iptables-save prints this table.
 fn saved(t: &Table) -> bool {
-    matches!(t.family, Family::Ip | Family::Ip6) && SAVE_TABLES.contains(&t.name())
+    save_tables_of(t.family).contains(&t.name())
 }
 
 /// ipset names, read on first use.
@@ -1152,6 +1230,10 @@ impl crate::snapshot::ChainRules<SaveChain> for SaveSink<'_> {
         let rule = Rule::parse_in_chain(attrs)
             .map_err(|e| crate::Error::decode(crate::snapshot::rules_op(t, c), e))?;
         out.rules += 1;
+        if is_policy_rule(t, &rule) {
+            out.policy = ebarp::policy_rule(&rule);
+            return Ok(());
+        }
         if out.refused {
             return Ok(());
         }
@@ -1197,8 +1279,12 @@ pub fn write_save_streamed(
             here.resize_with(t.chains.len(), || None);
             let mut out = SaveChain::default();
             for rule in &c.rules {
-                let r = translate_with(t, c, &rule, stream.reader, &LazyIpsets(&stream.ipsets));
                 out.rules += 1;
+                if is_policy_rule(t, &rule) {
+                    out.policy = ebarp::policy_rule(&rule);
+                    continue;
+                }
+                let r = translate_with(t, c, &rule, stream.reader, &LazyIpsets(&stream.ipsets));
                 if r.refused.is_some() {
                     out.refused = true;
                     break;
@@ -1222,8 +1308,12 @@ pub fn write_save_streamed(
                 .filter_map(|&ci| out_of(ci).map(|o| o.body.as_str()))
                 .collect()
         });
+        let policies: Vec<Option<&str>> = order
+            .iter()
+            .map(|&ci| out_of(ci).and_then(|o| o.policy))
+            .collect();
         let order: Vec<&Chain> = order.into_iter().map(|i| &t.chains[i]).collect();
-        table_pieces(t, &order, body, &mut |x| {
+        table_pieces(t, &order, &policies, body, &mut |x| {
             if err.is_ok() {
                 err = w.write_all(x.as_bytes());
             }

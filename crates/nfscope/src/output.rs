@@ -350,12 +350,21 @@ pub fn write_iptables_save(
             w.write_all(part.as_bytes())?;
         }
     }
+    if let Some(n) = nft.filter(|_| backend.nft()) {
+        if both.contains(&Family::Arp) && iptnft::prints_tables(&n.ruleset, Family::Arp) {
+            w.write_all(b"# nfscope: arp nf_tables backend (arptables-nft)\n")?;
+        }
+        iptnft::write_save_streamed(w, &n.ruleset, &n.chains, Family::Arp, &n.stream)?;
+    }
     if backend.legacy() {
         let part = arptables::legacy_save(l, sopts);
         if both.contains(&Family::Arp) && !part.is_empty() {
             w.write_all(b"# nfscope: arp legacy x_tables backend (arptables-legacy)\n")?;
         }
         w.write_all(part.as_bytes())?;
+    }
+    if let Some(n) = nft.filter(|_| backend.nft()) {
+        iptnft::write_save_streamed(w, &n.ruleset, &n.chains, Family::Bridge, &n.stream)?;
     }
     Ok(())
 }
@@ -444,8 +453,24 @@ pub fn dump_with(
                     s.push_str(&part);
                 }
             }
-            // arp: the legacy side only (arptables-nft's save text is not produced yet; the nft
-            // arp tables are in the nft and JSON formats).
+            // arp: arptables-nft-save's text, then arptables-legacy-save's; bridge:
+            // ebtables-nft-save's (legacy ebtables is not read)
+            let nft_part = |fam: Family| {
+                let names = SetNames(&nft.ipsets);
+                let opts = iptnft::SaveOpts {
+                    show_writer: nft.show_writer,
+                    names: &names,
+                    counters,
+                };
+                iptnft::save_with(rs, fam, Reader::TEXT, &opts)
+            };
+            if backend.nft() {
+                let part = nft_part(Family::Arp);
+                if both.contains(&Family::Arp) && !part.is_empty() {
+                    s.push_str("# nfscope: arp nf_tables backend (arptables-nft)\n");
+                }
+                s.push_str(&part);
+            }
             if backend.legacy() {
                 let part = with_writer(
                     arptables::legacy_save(l, sopts),
@@ -455,6 +480,9 @@ pub fn dump_with(
                     s.push_str("# nfscope: arp legacy x_tables backend (arptables-legacy)\n");
                 }
                 s.push_str(&part);
+            }
+            if backend.nft() {
+                s.push_str(&nft_part(Family::Bridge));
             }
             s
         }

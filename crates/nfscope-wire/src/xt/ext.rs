@@ -84,6 +84,15 @@ pub mod ct;
 pub mod dccp;
 pub mod devgroup;
 pub mod dscp;
+pub mod ebt_802_3;
+pub mod ebt_ip;
+pub mod ebt_ip6;
+pub mod ebt_log;
+pub mod ebt_mark;
+pub mod ebt_mark_m;
+pub mod ebt_nat;
+pub mod ebt_pkttype;
+pub mod ebt_vlan;
 pub mod ecn;
 pub mod error;
 pub mod esp;
@@ -255,6 +264,26 @@ macro_rules! xt_enum {
 
 xt_enum! {
     Addrtype(addrtype::Addrtype),
+    /// ebtables `802_3`.
+    Ebt8023(ebt_802_3::Ebt8023),
+    /// ebtables `ip`.
+    EbtIp(ebt_ip::EbtIp),
+    /// ebtables `ip6`.
+    EbtIp6(ebt_ip6::EbtIp6),
+    /// ebtables `mark` target.
+    EbtMark(ebt_mark::EbtMark),
+    /// ebtables `mark_m`.
+    EbtMarkM(ebt_mark_m::EbtMarkM),
+    /// ebtables `log` watcher.
+    EbtLog(ebt_log::EbtLog),
+    /// ebtables `nflog` watcher.
+    EbtNflog(ebt_log::EbtNflog),
+    /// ebtables `snat`, `dnat`, `redirect`, `arpreply`.
+    EbtNat(ebt_nat::EbtNat),
+    /// ebtables `pkttype`.
+    EbtPkttype(ebt_pkttype::EbtPkttype),
+    /// ebtables `vlan`.
+    EbtVlan(ebt_vlan::EbtVlan),
     Ah(ah::Ah),
     Bpf(bpf::Bpf),
     Cgroup(cgroup::Cgroup),
@@ -393,6 +422,20 @@ pub fn decode(kind: XtKind, name: &str, rev: u8, family: u8, data: &[u8]) -> Xt 
 fn decode_known(kind: XtKind, name: &str, rev: u8, f: u8, d: &[u8]) -> Option<Xt> {
     use XtKind::{Match as M, Target as T};
     Some(match (kind, name) {
+        (M, "802_3") if f == NFPROTO_BRIDGE => Xt::Ebt8023(ebt_802_3::Ebt8023::parse(rev, d)?),
+        (M, "ip") if f == NFPROTO_BRIDGE => Xt::EbtIp(ebt_ip::EbtIp::parse(rev, d)?),
+        (M, "ip6") if f == NFPROTO_BRIDGE => Xt::EbtIp6(ebt_ip6::EbtIp6::parse(rev, d)?),
+        (M, "mark_m") if f == NFPROTO_BRIDGE => Xt::EbtMarkM(ebt_mark_m::EbtMarkM::parse(rev, d)?),
+        (M, "pkttype") if f == NFPROTO_BRIDGE => {
+            Xt::EbtPkttype(ebt_pkttype::EbtPkttype::parse(rev, d)?)
+        }
+        (M, "vlan") if f == NFPROTO_BRIDGE => Xt::EbtVlan(ebt_vlan::EbtVlan::parse(rev, d)?),
+        (T, "snat" | "dnat" | "redirect" | "arpreply") if f == NFPROTO_BRIDGE => {
+            Xt::EbtNat(ebt_nat::EbtNat::parse(name, rev, d)?)
+        }
+        (T, "log") if f == NFPROTO_BRIDGE => Xt::EbtLog(ebt_log::EbtLog::parse(rev, d)?),
+        (T, "nflog") if f == NFPROTO_BRIDGE => Xt::EbtNflog(ebt_log::EbtNflog::parse(rev, d)?),
+        (T, "mark") if f == NFPROTO_BRIDGE => Xt::EbtMark(ebt_mark::EbtMark::parse(rev, d)?),
         (M, "addrtype") => Xt::Addrtype(addrtype::Addrtype::parse(rev, d)?),
         (M, "ah") => Xt::Ah(ah::Ah::parse(rev, f, d)?),
         (M, "bpf") => Xt::Bpf(bpf::Bpf::parse(rev, d)?),

@@ -263,15 +263,31 @@ fn raw_suffix(b: &XtBlob) -> String {
 
 /// What arptables' target `print` functions add after the details.
 fn target_options(t: &XtBlob) -> String {
-    match t.decode(XtKind::Target, Family::Arp) {
+    let x = t.decode(XtKind::Target, Family::Arp);
+    if let Some(s) = arp_target_options(&x) {
+        return s;
+    }
+    match x {
         Xt::ArpMangle(m) => mangle_options(&m),
+        // A payload-less target (the standard one, or one without options) prints nothing.
+        _ if t.data.is_empty() => String::new(),
+        Xt::Standard(_) => String::new(),
+        _ => format!("{} ", raw_suffix(t).trim_start()),
+    }
+}
+
+/// The options libxt_CLASSIFY and libxt_MARK print for an arp rule (their `arp` save/print
+/// forms, the same in arptables-legacy and arptables-nft-save): `--set-class 1:2 `,
+/// `--set-mark 1` / `--and-mark 11` / `--or-mark 11` (hex without `0x`).
+pub(crate) fn arp_target_options(x: &Xt) -> Option<String> {
+    Some(match x {
         Xt::Classify(c) => format!(
             "--set-class {:x}:{:x} ",
             c.priority >> 16,
             c.priority & 0xffff
         ),
         Xt::MarkTarget(MarkTarget::Xmark { mark, mask }) => {
-            if mark == 0 {
+            if *mark == 0 {
                 format!("--and-mark {:x}", !mask)
             } else if mark == mask {
                 format!("--or-mark {mark:x}")
@@ -279,11 +295,8 @@ fn target_options(t: &XtBlob) -> String {
                 format!("--set-mark {mark:x}")
             }
         }
-        // A payload-less target (the standard one, or one without options) prints nothing.
-        _ if t.data.is_empty() => String::new(),
-        Xt::Standard(_) => String::new(),
-        _ => format!("{} ", raw_suffix(t).trim_start()),
-    }
+        _ => return None,
+    })
 }
 
 fn mangle_options(m: &ArpMangle) -> String {
