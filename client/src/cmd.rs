@@ -295,11 +295,26 @@ fn blame(cli: &Cli, a: &BlameArgs) -> Result<()> {
         table: a.filter.table.clone(),
         chain: a.filter.chain.clone(),
     };
-    let rules = blame::run(&rs, legacy.as_ref(), &opts, &history.reader(), &scope)?;
+    // Printed chain by chain as blame makes them; a closed pipe ends it quietly.
+    let mut failed = None;
     write_streamed(|w| {
-        for c in blame::chunks(&rules, format(a.format)) {
-            w.write_all(c.as_bytes())?;
+        let r = blame::run(
+            &rs,
+            legacy.as_ref(),
+            &opts,
+            &history.reader(),
+            &scope,
+            format(a.format),
+            |c| Ok(w.write_all(c.as_bytes())?),
+        );
+        match r.map_err(|e| e.downcast::<std::io::Error>()) {
+            Ok(()) => Ok(()),
+            Err(Ok(io)) => Err(io),
+            Err(Err(e)) => {
+                failed = Some(e);
+                Ok(())
+            }
         }
-        Ok(())
-    })
+    })?;
+    failed.map_or(Ok(()), Err)
 }

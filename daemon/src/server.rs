@@ -495,19 +495,24 @@ impl Nfscope for Service {
                 table: t,
                 chain: c,
             };
-            let rules = match blame::run(&rs, legacy.as_ref(), &opts, &reader, &scope) {
-                Ok(r) => r,
-                Err(e) => {
-                    let _ = tx.blocking_send(Err(Status::internal(format!("history read: {e:#}"))));
-                    return;
-                }
-            };
-            for chain in blame::chunks(&rules, format) {
-                for text in split_lines(chain, CHUNK_BYTES) {
-                    if tx.blocking_send(Ok(pb::BlameChunk { text })).is_err() {
-                        return;
+            // One chain at a time; a client that went away ends it.
+            let sent = blame::run(
+                &rs,
+                legacy.as_ref(),
+                &opts,
+                &reader,
+                &scope,
+                format,
+                |chain| {
+                    for text in split_lines(chain, CHUNK_BYTES) {
+                        tx.blocking_send(Ok(pb::BlameChunk { text }))
+                            .map_err(|_| anyhow::anyhow!("the client went away"))?;
                     }
-                }
+                    Ok(())
+                },
+            );
+            if let Err(e) = sent {
+                let _ = tx.blocking_send(Err(Status::internal(format!("history read: {e:#}"))));
             }
         });
         Ok(Response::new(Box::pin(

@@ -4,9 +4,10 @@
 //!
 //! The history is written directly with the library, as the daemon writes it (the state stored
 //! whole on the first start, then each batch with its state update; for a restore: one
-//! `rule_added` record per rule, with its texts), so building 800k records takes seconds, not
-//! ten daemon-watched restores: every round but the last names handles the kernel no longer has
-//! (rules since replaced), the last names the live rules. `--read-whole` writes the records
+//! `rule_removed` record per rule of the restore before and one `rule_added` record per rule,
+//! with its texts), so building 1.5M records takes a minute or two, not ten daemon-watched
+//! restores: every round but the last names handles the kernel no longer has (rules since
+//! replaced), the last names the live rules. `--read-whole` writes the records
 //! alone (a history without the stored state, which blame reads whole).
 
 use crate::measure;
@@ -22,7 +23,8 @@ pub struct Args {
     /// Kube-proxy ruleset scale (1 = 80,011 rules).
     #[arg(long, default_value_t = 1.0)]
     scale: f64,
-    /// Rounds of records in the history (each as many records as there are rules).
+    /// Restores in the history: the first adds every rule, each later one removes the rules of
+    /// the one before and adds them again (new handles), as `iptables-nft-restore` does.
     #[arg(long, default_value_t = 10)]
     restores: usize,
     /// Timed runs of each command (the median is printed).
@@ -31,6 +33,10 @@ pub struct Args {
     /// Write the records without the stored state (blame then reads the whole history).
     #[arg(long)]
     read_whole: bool,
+    /// After the figures, keep the namespace and the history, print the commands, and wait for
+    /// a line on stdin (to profile them).
+    #[arg(long)]
+    hold: bool,
 }
 
 pub fn run(a: &Args) -> Result<()> {
@@ -81,6 +87,16 @@ pub fn run(a: &Args) -> Result<()> {
             b_rss as f64 / 1024.0,
             ms(b_wall) / ms(d_wall)
         );
+        if a.hold {
+            println!(
+                "  holding: {}\n           {}",
+                dump.join(" "),
+                blame.join(" ")
+            );
+            println!("  press Enter to clean up");
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+        }
         Ok(())
     })();
     let _ = std::fs::remove_dir_all(&dir);
@@ -110,7 +126,20 @@ fn write_history(netns: &str, path: &Path, restores: usize, state: bool) -> Resu
     let opts = nfscope::output::nft_options_for(Some(netns), &rs)?;
     let mut h = History::open(path, Duration::from_secs(365 * 86_400), u64::MAX)?;
     // The rules' texts as blame sees them (nothing recorded yet).
-    let rules = nfscope::blame::run(&rs, None, &opts, &h.reader(), &Default::default())?;
+    let mut json = String::new();
+    nfscope::blame::run(
+        &rs,
+        None,
+        &opts,
+        &h.reader(),
+        &Default::default(),
+        nfscope::output::DumpFormat::Json,
+        |c| {
+            json.push_str(&c);
+            Ok(())
+        },
+    )?;
+    let rules: Vec<serde_json::Value> = serde_json::from_str(&json)?;
     let empty = nfscope::Ruleset::default();
     if state {
         // The daemon's first start, before the rules were loaded.
@@ -120,22 +149,31 @@ fn write_history(netns: &str, path: &Path, restores: usize, state: bool) -> Resu
     for round in 0..restores {
         // Earlier rounds: handles since replaced (the kernel never reuses them).
         let shift = ((restores - 1 - round) as u64) * 10_000_000;
+        let before = shift + 10_000_000;
         for batch in rules.chunks(10_000) {
-            let records = batch
-                .iter()
-                .map(|b| {
-                    serde_json::from_value(serde_json::json!({
-                        "type": "rule_added", "generation": round + 1,
-                        "backend": "nftables", "family": b.family, "table": b.table,
-                        "chain": b.chain, "attribution": "netlink",
-                        "process": {"pid": 4242, "comm": "iptables-nft-re", "cmdline":
-                            ["/usr/sbin/iptables-nft-restore", "--noflush"], "cgroup": "/",
-                            "gone": false},
-                        "rule": {"handle": b.handle.unwrap_or(0) + shift, "index": b.index,
-                            "nft": b.nft, "iptables": b.iptables},
-                    }))
-                })
-                .collect::<Result<Vec<nfscope::events::Record>, _>>()?;
+            let record = |kind: &str, b: &serde_json::Value, shift: u64| {
+                serde_json::from_value::<nfscope::events::Record>(serde_json::json!({
+                    "type": kind, "generation": round + 1,
+                    "backend": "nftables", "family": b["family"], "table": b["table"],
+                    "chain": b["chain"], "attribution": "netlink",
+                    "process": {"pid": 4242, "comm": "iptables-nft-re", "cmdline":
+                        ["/usr/sbin/iptables-nft-restore", "--noflush"], "cgroup": "/",
+                        "gone": false},
+                    "rule": {"handle": b["handle"].as_u64().unwrap_or(0) + shift,
+                        "index": b["index"], "nft": b["nft"], "iptables": b["iptables"]},
+                }))
+            };
+            // A restore replaces the rules of the round before: their removals, then the adds,
+            // in one transaction (so the stored state holds the live rules only).
+            let mut records = Vec::with_capacity(2 * batch.len());
+            if round > 0 {
+                for b in batch {
+                    records.push(record("rule_removed", b, before)?);
+                }
+            }
+            for b in batch {
+                records.push(record("rule_added", b, shift)?);
+            }
             let update = if state {
                 nfscope::gap::update_for(&records, &empty, None)
             } else {

@@ -202,160 +202,334 @@ pub struct Scope {
 }
 
 /// `nfscope blame`, in embedded mode and in the daemon alike: the rules of `rs` and `legacy`
-/// within `scope`, each with the record of `history` that gave it its current form.
+/// within `scope`, each with the record of `history` that gave it its current form, in
+/// `format`, handed to `emit` one chain at a time. The pieces' concatenation is the whole
+/// output (the JSON array's brackets included), so the daemon streams them and a client prints
+/// them as they come, byte for byte what embedded mode prints. `Nft`: each rule's nft text
+/// (legacy rules, which have none, their save line) followed by what gave it its form;
+/// `IptablesSave`: the same with iptables-save lines (rules iptables cannot read as nft text);
+/// `Json`: an array of [`Blamed`] (schema in docs/json-schema.md).
 ///
 /// A history nfscoped keeps knows, in its stored state, the record of every rule (gap.rs
 /// keeps it with each batch), so blame reads one record per rule, whatever the history's
-/// length. A history without that state (or with records from before it) is read whole.
+/// length. A history without that state (or with records from before it) is read whole first.
+/// The history is read in one read transaction (the writer goes on meanwhile), and only one
+/// chain's rules and records are held at a time.
 pub fn run(
     rs: &Ruleset,
     legacy: Option<&LegacyRuleset>,
     opts: &NftOptions,
     history: &crate::history::Reader,
     scope: &Scope,
-) -> anyhow::Result<Vec<Blamed>> {
-    let mut rules = rules_now(rs, legacy, opts);
-    // The legacy reader reads whole tables, and a snapshot may be wider than asked.
-    rules.retain(|b| {
-        scope.family.is_none_or(|f| b.family == f.name())
-            && scope.table.as_ref().is_none_or(|t| &b.table == t)
-            && scope.chain.as_ref().is_none_or(|c| &b.chain == c)
-    });
-    let ids = match crate::gap::indexed_from(history)? {
-        Some(from) if !history.any_before(from)? => ids_stored(&rules, history)?,
-        _ => ids_read(&rules, history)?,
+    format: Format,
+    mut emit: impl FnMut(String) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let view = history.view()?;
+    let units = units(rs, legacy, scope);
+    let source = match crate::gap::indexed_from(&view)? {
+        Some(from) if !view.any_before(from)? => {
+            let mut stories = HashMap::new();
+            for u in &units {
+                if let Unit::Legacy { family, .. } = u {
+                    if !stories.contains_key(*family) {
+                        stories
+                            .insert(family.to_string(), crate::gap::legacy_story(&view, family)?);
+                    }
+                }
+            }
+            Source::Stored(stories)
+        }
+        _ => {
+            let names = crate::render::iptables::SetNames(&opts.ipsets);
+            let keys = units
+                .iter()
+                .flat_map(|u| u.rules(opts, &names, Need::KEYS))
+                .map(|b| key_now(&b))
+                .collect();
+            Source::read(&view, keys)?
+        }
     };
-    let wanted: Vec<u64> = ids.iter().flatten().copied().collect();
-    let mut records = history.get(&wanted)?;
-    for (b, id) in rules.iter_mut().zip(ids) {
-        b.change = id.and_then(|id| records.remove(&id));
+    let need = Need::of(format);
+    // One chain's work (render, look up, format) is independent of the others': chains are
+    // done in batches of about BATCH_RULES rules on every core, and emitted in order. Only a
+    // batch is held at a time.
+    const BATCH_RULES: usize = 4096;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    let one = |i: usize| -> anyhow::Result<String> {
+        let names = crate::render::iptables::SetNames(&opts.ipsets);
+        let mut rules = units[i].rules(opts, &names, need);
+        let ids = source.chain_ids(&view, &rules)?;
+        let wanted: Vec<u64> = ids.iter().flatten().copied().collect();
+        let mut records = view.get(&wanted)?;
+        for (b, id) in rules.iter_mut().zip(ids) {
+            b.change = id.and_then(|id| records.remove(&id));
+        }
+        Ok(chunk(&rules, format, i == 0))
+    };
+    let mut start = 0;
+    while start < units.len() {
+        let mut end = start;
+        let mut n = 0;
+        while end < units.len() && (end == start || n + units[end].len() <= BATCH_RULES) {
+            n += units[end].len();
+            end += 1;
+        }
+        let next = std::sync::atomic::AtomicUsize::new(start);
+        let work = || {
+            let mut done = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= end {
+                    return done;
+                }
+                done.push((i, one(i)));
+            }
+        };
+        let mut out: Vec<(usize, anyhow::Result<String>)> = std::thread::scope(|s| {
+            let others: Vec<_> = (1..threads.min(end - start))
+                .map(|_| s.spawn(work))
+                .collect();
+            let mut all = work();
+            for h in others {
+                match h.join() {
+                    Ok(done) => all.extend(done),
+                    Err(p) => std::panic::resume_unwind(p),
+                }
+            }
+            all
+        });
+        out.sort_unstable_by_key(|(i, _)| *i);
+        for (_, text) in out {
+            emit(text?)?;
+        }
+        start = end;
     }
-    Ok(rules)
+    if format == Format::Json {
+        emit(if units.is_empty() { "[]\n" } else { "\n]\n" }.to_string())?;
+    }
+    Ok(())
 }
 
-/// The record id of each of `rules`, from the history's stored state.
-fn ids_stored(
-    rules: &[Blamed],
-    history: &crate::history::Reader,
-) -> anyhow::Result<Vec<Option<u64>>> {
-    let mut chains: HashMap<(&str, &str, &str), HashMap<u64, u64>> = HashMap::new();
-    let mut stories: HashMap<&str, Story> = HashMap::new();
-    let mut legacy: Vec<(usize, Key)> = Vec::new();
-    let mut out = vec![None; rules.len()];
-    for (i, b) in rules.iter().enumerate() {
-        match b.handle {
-            Some(h) if b.backend == "nftables" => {
-                let c = (b.family.as_str(), b.table.as_str(), b.chain.as_str());
-                let stored = match chains.entry(c) {
-                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                    std::collections::hash_map::Entry::Vacant(e) => {
-                        e.insert(crate::gap::chain_records(history, c.0, c.1, c.2)?)
-                    }
-                };
-                out[i] = stored.get(&h).copied();
-            }
-            _ => {
-                if !stories.contains_key(b.family.as_str()) {
-                    stories.insert(&b.family, crate::gap::legacy_story(history, &b.family)?);
+/// Where the record ids of rules come from.
+enum Source {
+    /// The history's stored state (per nf_tables chain; per legacy family, its story, read
+    /// once).
+    Stored(HashMap<String, Story>),
+    /// The whole history, read once.
+    Read(Story),
+}
+
+impl Source {
+    /// Read the whole history for the rules with these keys (one JSON parse per record).
+    fn read(view: &crate::history::View, keys: Vec<Key>) -> anyhow::Result<Source> {
+        let mut wanted: HashMap<Key, usize> = HashMap::new();
+        for k in keys {
+            *wanted.entry(k).or_default() += 1;
+        }
+        let mut story = Story::default();
+        view.scan(|s| story.add(&s.record, s.id, Some(&wanted)))?;
+        Ok(Source::Read(story))
+    }
+
+    /// The record id of each of `rules` (of one chain, or of several: keys hold the chain).
+    fn chain_ids(
+        &self,
+        view: &crate::history::View,
+        rules: &[Blamed],
+    ) -> anyhow::Result<Vec<Option<u64>>> {
+        let mut out = vec![None; rules.len()];
+        let mut legacy: Vec<(usize, Key)> = Vec::new();
+        for (i, b) in rules.iter().enumerate() {
+            match (b.handle, self) {
+                (Some(h), Source::Stored(_)) if b.backend == "nftables" => {
+                    out[i] = crate::gap::rule_record(view, &b.family, &b.table, &b.chain, h)?;
                 }
-                legacy.push((i, key_now(b)));
+                _ => legacy.push((i, key_now(b))),
             }
         }
-    }
-    let mut count: HashMap<&Key, usize> = HashMap::new();
-    for (_, k) in &legacy {
-        *count.entry(k).or_default() += 1;
-    }
-    let mut seen: HashMap<&Key, usize> = HashMap::new();
-    for (i, k) in &legacy {
-        let nth = seen.entry(k).or_default();
-        let fam = &rules[*i].family;
-        out[*i] = stories
-            .get(fam.as_str())
-            .and_then(|s| s.of(k, *nth, count[k]));
-        *nth += 1;
-    }
-    Ok(out)
-}
-
-/// The record id of each of `rules`, reading the whole history (one JSON parse per record).
-fn ids_read(
-    rules: &[Blamed],
-    history: &crate::history::Reader,
-) -> anyhow::Result<Vec<Option<u64>>> {
-    let keys: Vec<Key> = rules.iter().map(key_now).collect();
-    let mut wanted: HashMap<Key, usize> = HashMap::new();
-    for k in &keys {
-        *wanted.entry(k.clone()).or_default() += 1;
-    }
-    let mut story = Story::default();
-    history.scan(|s| story.add(&s.record, s.id, Some(&wanted)))?;
-    let mut seen: HashMap<&Key, usize> = HashMap::new();
-    Ok(keys
-        .iter()
-        .map(|k| {
+        // Equal keys take their records in order (nf_tables keys are unique: one each).
+        let mut count: HashMap<&Key, usize> = HashMap::new();
+        for (_, k) in &legacy {
+            *count.entry(k).or_default() += 1;
+        }
+        let mut seen: HashMap<&Key, usize> = HashMap::new();
+        for (i, k) in &legacy {
             let nth = seen.entry(k).or_default();
-            let id = story.of(k, *nth, wanted[k]);
+            let story = match self {
+                Source::Stored(stories) => stories.get(rules[*i].family.as_str()),
+                Source::Read(story) => Some(story),
+            };
+            out[*i] = story.and_then(|s| s.of(k, *nth, count[k]));
             *nth += 1;
-            id
-        })
-        .collect())
+        }
+        Ok(out)
+    }
 }
 
-/// Every rule of `rs` and `legacy`, in chain order, not yet blamed.
-fn rules_now(rs: &Ruleset, legacy: Option<&LegacyRuleset>, opts: &NftOptions) -> Vec<Blamed> {
+/// Which texts of a rule to make.
+#[derive(Clone, Copy)]
+struct Need {
+    nft: bool,
+    iptables: bool,
+}
+
+impl Need {
+    /// Only what identifies rules (handles, legacy save lines).
+    const KEYS: Need = Need {
+        nft: false,
+        iptables: false,
+    };
+
+    fn of(format: Format) -> Need {
+        match format {
+            Format::Nft => Need {
+                nft: true,
+                iptables: false,
+            },
+            // nft text only for rules iptables cannot read.
+            Format::IptablesSave => Need {
+                nft: false,
+                iptables: true,
+            },
+            Format::Json => Need {
+                nft: true,
+                iptables: true,
+            },
+        }
+    }
+}
+
+/// One chain with rules, within the scope: its rules are made (rendered) when it is blamed.
+enum Unit<'a> {
+    Nft {
+        table: &'a crate::model::Table,
+        chain: &'a crate::model::Chain,
+        info: provenance::TableInfo,
+    },
+    Legacy {
+        family: &'static str,
+        xt: nfscope_wire::xt::entry::Family,
+        table: String,
+        chain: String,
+        lines: Vec<String>,
+    },
+}
+
+/// The chains of `rs` and `legacy` within `scope` that have rules, in chain order.
+fn units<'a>(rs: &'a Ruleset, legacy: Option<&LegacyRuleset>, scope: &Scope) -> Vec<Unit<'a>> {
+    let wanted = |family: &str, table: &str, chain: &str| {
+        scope.family.is_none_or(|f| family == f.name())
+            && scope.table.as_deref().is_none_or(|t| table == t)
+            && scope.chain.as_deref().is_none_or(|c| chain == c)
+    };
     let mut out = Vec::new();
-    let names = crate::render::iptables::SetNames(&opts.ipsets);
     for t in &rs.tables {
+        let family = t.family.name();
         let info = provenance::TableInfo::of(t);
         for c in &t.chains {
-            for (index, r) in c.rules.iter().enumerate() {
-                let iptables = matches!(t.family, Family::Ip | Family::Ip6)
-                    .then(|| iptnft::translate_with(t, c, &r, Reader::TEXT, &names))
-                    .filter(|l| l.refused.is_none())
-                    .map(|l| l.line());
-                out.push(Blamed {
-                    backend: "nftables",
-                    family: t.family.name(),
-                    table: t.name().to_string(),
-                    chain: c.name().to_string(),
-                    handle: r.handle,
-                    index,
-                    nft: Some(nftr::rule(t, c, &r, opts)),
-                    iptables,
-                    writer: provenance::of_rule_in(&info, t, c, &r),
-                    change: None,
+            if !c.rules.is_empty() && wanted(&family, t.name(), c.name()) {
+                out.push(Unit::Nft {
+                    table: t,
+                    chain: c,
+                    info,
                 });
             }
         }
     }
     if let Some(l) = legacy {
         use nfscope_wire::xt::entry::Family as XtFamily;
-        for fam in [XtFamily::Ipv4, XtFamily::Ipv6, XtFamily::Arp] {
-            let family = match fam {
+        for xt in [XtFamily::Ipv4, XtFamily::Ipv6, XtFamily::Arp] {
+            let family = match xt {
                 XtFamily::Ipv4 => "ip",
                 XtFamily::Ipv6 => "ip6",
                 XtFamily::Arp => "arp",
             };
-            for (table, chain, lines) in crate::events::legacy_chains(l, fam) {
-                for (index, (line, _)) in lines.into_iter().enumerate() {
-                    out.push(Blamed {
-                        backend: "legacy",
-                        family: family.to_string(),
-                        table: table.clone(),
-                        chain: chain.clone(),
-                        handle: None,
-                        index,
-                        nft: None,
-                        iptables: Some(line),
-                        writer: provenance::legacy(fam),
-                        change: None,
+            for (table, chain, lines) in crate::events::legacy_chains(l, xt) {
+                if !lines.is_empty() && wanted(family, &table, &chain) {
+                    out.push(Unit::Legacy {
+                        family,
+                        xt,
+                        table,
+                        chain,
+                        lines: lines.into_iter().map(|(line, _)| line).collect(),
                     });
                 }
             }
         }
     }
     out
+}
+
+impl Unit<'_> {
+    /// How many rules.
+    fn len(&self) -> usize {
+        match self {
+            Unit::Nft { chain, .. } => chain.rules.len(),
+            Unit::Legacy { lines, .. } => lines.len(),
+        }
+    }
+
+    /// The chain's rules, not yet blamed, with the texts `need` asks for.
+    fn rules(
+        &self,
+        opts: &NftOptions,
+        names: &crate::render::iptables::SetNames,
+        need: Need,
+    ) -> Vec<Blamed> {
+        match self {
+            Unit::Nft { table, chain, info } => {
+                let (t, c) = (*table, *chain);
+                let ip = matches!(t.family, Family::Ip | Family::Ip6);
+                let family = t.family.name();
+                c.rules
+                    .iter()
+                    .enumerate()
+                    .map(|(index, r)| {
+                        let iptables = (ip && need.iptables)
+                            .then(|| iptnft::translate_with(t, c, &r, Reader::TEXT, names))
+                            .filter(|l| l.refused.is_none())
+                            .map(|l| l.line());
+                        let nft = (need.nft || (need.iptables && iptables.is_none()))
+                            .then(|| nftr::rule(t, c, &r, opts));
+                        Blamed {
+                            backend: "nftables",
+                            family: family.clone(),
+                            table: t.name().to_string(),
+                            chain: c.name().to_string(),
+                            handle: r.handle,
+                            index,
+                            nft,
+                            iptables,
+                            writer: provenance::of_rule_in(info, t, c, &r),
+                            change: None,
+                        }
+                    })
+                    .collect()
+            }
+            Unit::Legacy {
+                family,
+                xt,
+                table,
+                chain,
+                lines,
+            } => lines
+                .iter()
+                .enumerate()
+                .map(|(index, line)| Blamed {
+                    backend: "legacy",
+                    family: family.to_string(),
+                    table: table.clone(),
+                    chain: chain.clone(),
+                    handle: None,
+                    index,
+                    nft: None,
+                    iptables: Some(line.clone()),
+                    writer: provenance::legacy(*xt),
+                    change: None,
+                })
+                .collect(),
+        }
+    }
 }
 
 fn key_now(b: &Blamed) -> Key {
@@ -372,68 +546,41 @@ fn key_now(b: &Blamed) -> Key {
     }
 }
 
-/// The output for `rules` in pieces, one per chain: their concatenation is the whole output
-/// (the JSON array's brackets included), so the daemon can stream the pieces and a client print
-/// them as they come, byte for byte what embedded mode prints. `Nft`: each rule's nft text
-/// (legacy rules, which have none, their save line) followed by what gave it its form;
-/// `IptablesSave`: the same with iptables-save lines (rules iptables cannot read as nft text);
-/// `Json`: an array of [`Blamed`] (schema in docs/json-schema.md).
-pub fn chunks(rules: &[Blamed], format: Format) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let mut start = 0;
-    while start < rules.len() {
-        let here = chain_of(&rules[start]);
-        let end = start
-            + rules[start..]
-                .iter()
-                .take_while(|b| chain_of(b) == here)
-                .count();
-        let mut s = String::new();
-        for (i, b) in rules[start..end].iter().enumerate() {
-            match format {
-                Format::Json => {
-                    s.push_str(if start + i == 0 { "[\n" } else { ",\n" });
-                    let v = serde_json::to_string_pretty(b).unwrap_or_default();
-                    for (j, line) in v.lines().enumerate() {
-                        if j > 0 {
-                            s.push('\n');
-                        }
-                        s.push_str("  ");
-                        s.push_str(line);
+/// The output for the rules of one chain (see [`run`]); `first`: the first chain of the output.
+fn chunk(rules: &[Blamed], format: Format, first: bool) -> String {
+    let mut s = String::new();
+    for (i, b) in rules.iter().enumerate() {
+        match format {
+            Format::Json => {
+                s.push_str(if first && i == 0 { "[\n" } else { ",\n" });
+                let v = serde_json::to_string_pretty(b).unwrap_or_default();
+                for (j, line) in v.lines().enumerate() {
+                    if j > 0 {
+                        s.push('\n');
                     }
-                }
-                Format::Nft | Format::IptablesSave => {
-                    if i == 0 {
-                        s.push_str(&format!(
-                            "# {} {} {} {}\n",
-                            b.backend, b.family, b.table, b.chain
-                        ));
-                    }
-                    let text = match format {
-                        Format::IptablesSave => b.iptables.as_ref().or(b.nft.as_ref()),
-                        _ => b.nft.as_ref().or(b.iptables.as_ref()),
-                    };
-                    s.push_str(text.map_or("", String::as_str));
-                    s.push_str("\n    ");
-                    s.push_str(&origin(b));
-                    s.push('\n');
+                    s.push_str("  ");
+                    s.push_str(line);
                 }
             }
+            Format::Nft | Format::IptablesSave => {
+                if i == 0 {
+                    s.push_str(&format!(
+                        "# {} {} {} {}\n",
+                        b.backend, b.family, b.table, b.chain
+                    ));
+                }
+                let text = match format {
+                    Format::IptablesSave => b.iptables.as_ref().or(b.nft.as_ref()),
+                    _ => b.nft.as_ref().or(b.iptables.as_ref()),
+                };
+                s.push_str(text.map_or("", String::as_str));
+                s.push_str("\n    ");
+                s.push_str(&origin(b));
+                s.push('\n');
+            }
         }
-        out.push(s);
-        start = end;
     }
-    if format == Format::Json {
-        match out.last_mut() {
-            Some(last) => last.push_str("\n]\n"),
-            None => out.push("[]\n".to_string()),
-        }
-    }
-    out
-}
-
-fn chain_of(b: &Blamed) -> (&str, &str, &str, &str) {
-    (b.backend, &b.family, &b.table, &b.chain)
+    s
 }
 
 /// One line: the change that gave `b` its form (or that it predates the history) and its writer.
@@ -651,10 +798,17 @@ mod tests {
             mk("legacy", None, m),
             mk("legacy", None, "-A INPUT -j LOG"),
         ];
-        let reader = h.reader();
-        assert_eq!(crate::gap::indexed_from(&reader).expect("state"), Some(1));
-        let stored = ids_stored(&rules, &reader).expect("stored");
-        let read = ids_read(&rules, &reader).expect("read");
+        let view = h.reader().view().expect("view");
+        assert_eq!(crate::gap::indexed_from(&view).expect("state"), Some(1));
+        let stored = Source::Stored(HashMap::from([(
+            "ip".to_string(),
+            crate::gap::legacy_story(&view, "ip").expect("story"),
+        )]))
+        .chain_ids(&view, &rules)
+        .expect("stored");
+        let read = Source::read(&view, rules.iter().map(key_now).collect())
+            .and_then(|s| s.chain_ids(&view, &rules))
+            .expect("read");
         // Ids: batch 1 is 1..=4, batch 2 is 5..=6, batch 3 is 7..=8.
         assert_eq!(stored, vec![Some(5), None, Some(4), Some(8), None]);
         assert_eq!(
@@ -662,6 +816,36 @@ mod tests {
             "the stored state says what reading the history says"
         );
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// What [`run`] emits for `rules`, chain by chain.
+    fn chunks(rules: &[Blamed], format: Format) -> Vec<String> {
+        let chain_of = |b: &Blamed| {
+            (
+                b.backend,
+                b.family.clone(),
+                b.table.clone(),
+                b.chain.clone(),
+            )
+        };
+        let mut out: Vec<String> = Vec::new();
+        let mut start = 0;
+        while start < rules.len() {
+            let here = chain_of(&rules[start]);
+            let n = rules[start..]
+                .iter()
+                .take_while(|b| chain_of(b) == here)
+                .count();
+            out.push(chunk(&rules[start..start + n], format, start == 0));
+            start += n;
+        }
+        if format == Format::Json {
+            match out.last_mut() {
+                Some(last) => last.push_str("\n]\n"),
+                None => out.push("[]\n".to_string()),
+            }
+        }
+        out
     }
 
     #[test]

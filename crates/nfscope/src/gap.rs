@@ -302,7 +302,7 @@ pub(crate) fn fold_rule(r: &Record, id: u64, mut f: impl FnMut(StateOp)) {
 /// The first record id from which the stored state knows which record gave each rule its form
 /// (`None`: no such state, as in a history nfscoped never wrote or one from before record ids
 /// were kept).
-pub(crate) fn indexed_from(h: &history::Reader) -> Result<Option<u64>> {
+pub(crate) fn indexed_from(h: &history::View) -> Result<Option<u64>> {
     if h.state_get(VERSION_KEY)?.as_deref() != Some(VERSION) {
         return Ok(None);
     }
@@ -311,28 +311,26 @@ pub(crate) fn indexed_from(h: &history::Reader) -> Result<Option<u64>> {
         .and_then(|s| s.parse().ok()))
 }
 
-/// The stored rules of one nf_tables chain: handle → the id of the record that gave the rule
-/// its form (rules there when the state was stored whole are absent).
-pub(crate) fn chain_records(
-    h: &history::Reader,
+/// The id of the record that gave the stored nf_tables rule (family, table, chain, handle) its
+/// form (`None`: no such rule stored, or it was there when the state was stored whole). One
+/// lookup: blame's cost follows the rules there are, not the state's size.
+pub(crate) fn rule_record(
+    h: &history::View,
     fam: &str,
     table: &str,
     chain: &str,
-) -> Result<HashMap<u64, u64>> {
-    let mut out = HashMap::new();
-    h.state_scan(&chain_prefix(fam, table, chain), |k, v| {
-        let handle = k.rsplit('\0').next().and_then(|s| s.parse::<u64>().ok());
-        if let (Some(handle), Ok(RecordOf { record: Some(id) })) =
-            (handle, serde_json::from_slice::<RecordOf>(v))
-        {
-            out.insert(handle, id);
-        }
-    })?;
-    Ok(out)
+    handle: u64,
+) -> Result<Option<u64>> {
+    Ok(h.state_with(&rule_key(fam, table, chain, handle), |v| {
+        serde_json::from_slice::<RecordOf>(v)
+            .ok()
+            .and_then(|r| r.record)
+    })?
+    .flatten())
 }
 
 /// The stored blame story of one legacy family (`ip`, `ip6`, `arp`).
-pub(crate) fn legacy_story(h: &history::Reader, fam: &str) -> Result<blame::Story> {
+pub(crate) fn legacy_story(h: &history::View, fam: &str) -> Result<blame::Story> {
     Ok(h.state_get(&legacy_blame_key(fam))?
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default())

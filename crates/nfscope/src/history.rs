@@ -46,6 +46,24 @@ pub struct Stored {
     pub record: Record,
 }
 
+impl Stored {
+    /// A stored record from its JSON. Two direct parses of the same bytes (the record, and its
+    /// id and time) are about twice as fast as serde's `flatten`, which buffers every field.
+    pub fn from_json(bytes: &[u8]) -> serde_json::Result<Stored> {
+        #[derive(Deserialize)]
+        struct Head {
+            id: u64,
+            time_unix_ms: i64,
+        }
+        let head: Head = serde_json::from_slice(bytes)?;
+        Ok(Stored {
+            id: head.id,
+            time_unix_ms: head.time_unix_ms,
+            record: serde_json::from_slice(bytes)?,
+        })
+    }
+}
+
 /// redb's page cache. Its default (1 GiB) kept every record ever written resident; the daemon
 /// reads recent records back while they are still in the OS page cache anyway.
 const CACHE_BYTES: usize = 8 << 20;
@@ -213,7 +231,7 @@ impl History {
             let mut doomed = Vec::new();
             for (i, e) in t.iter()?.enumerate() {
                 let (k, v) = e?;
-                let old = serde_json::from_slice::<Stored>(v.value())
+                let old = Stored::from_json(v.value())
                     .map(|s| s.time_unix_ms < oldest_ok)
                     .unwrap_or(true);
                 if (i as u64) < over || old {
@@ -268,7 +286,7 @@ impl History {
         let r = self.db.begin_read()?;
         let t = r.open_table(RECORDS)?;
         let last = t.last()?;
-        Ok(last.and_then(|(_, v)| serde_json::from_slice(v.value()).ok()))
+        Ok(last.and_then(|(_, v)| Stored::from_json(v.value()).ok()))
     }
 
     /// A handle that reads without this `History` (concurrent readers need no lock).
@@ -350,64 +368,38 @@ pub struct Reader {
 impl Reader {
     /// Every record, oldest first, handed to `f` one at a time (records that do not decode are
     /// skipped). One read transaction: the writer goes on appending meanwhile.
-    pub fn scan(&self, mut f: impl FnMut(Stored)) -> Result<()> {
-        let r = self.db.begin_read()?;
-        let t = r.open_table(RECORDS)?;
-        for e in t.iter()? {
-            let (_, v) = e?;
-            if let Ok(s) = serde_json::from_slice::<Stored>(v.value()) {
-                f(s);
-            }
-        }
-        Ok(())
+    pub fn scan(&self, f: impl FnMut(Stored)) -> Result<()> {
+        self.view()?.scan(f)
     }
 
-    /// The records with these ids (ascending, for locality), by id; ids pruned or unreadable
-    /// are absent.
-    pub fn get(&self, ids: &[u64]) -> Result<HashMap<u64, Stored>> {
+    /// One consistent view of the history (a read transaction): what it reads stays as it was
+    /// when the view began, whatever the writer appends meanwhile.
+    pub fn view(&self) -> Result<View> {
         let r = self.db.begin_read()?;
-        let t = r.open_table(RECORDS)?;
-        let mut sorted = ids.to_vec();
-        sorted.sort_unstable();
-        sorted.dedup();
-        let mut out = HashMap::with_capacity(sorted.len());
-        for id in sorted {
-            if let Some(v) = t.get(id)? {
-                if let Ok(s) = serde_json::from_slice::<Stored>(v.value()) {
-                    out.insert(id, s);
-                }
-            }
-        }
-        Ok(out)
+        Ok(View {
+            records: r.open_table(RECORDS)?,
+            state: r.open_table(STATE)?,
+        })
+    }
+
+    /// The records with these ids, by id (see [`View::get`]).
+    pub fn get(&self, ids: &[u64]) -> Result<HashMap<u64, Stored>> {
+        self.view()?.get(ids)
     }
 
     /// Whether any record has an id below `id`.
     pub fn any_before(&self, id: u64) -> Result<bool> {
-        let r = self.db.begin_read()?;
-        let t = r.open_table(RECORDS)?;
-        let first = t.first()?.map(|(k, _)| k.value());
-        Ok(first.is_some_and(|k| k < id))
+        self.view()?.any_before(id)
     }
 
     /// The stored state value of `key`.
     pub fn state_get(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        let r = self.db.begin_read()?;
-        let t = r.open_table(STATE)?;
-        Ok(t.get(key)?.map(|v| v.value().to_vec()))
+        self.view()?.state_get(key)
     }
 
     /// Every stored state entry whose key starts with `prefix`, in key order, one at a time.
-    pub fn state_scan(&self, prefix: &str, mut f: impl FnMut(&str, &[u8])) -> Result<()> {
-        let r = self.db.begin_read()?;
-        let t = r.open_table(STATE)?;
-        for e in t.range(prefix..)? {
-            let (k, v) = e?;
-            if !k.value().starts_with(prefix) {
-                break;
-            }
-            f(k.value(), v.value());
-        }
-        Ok(())
+    pub fn state_scan(&self, prefix: &str, f: impl FnMut(&str, &[u8])) -> Result<()> {
+        self.view()?.state_scan(prefix, f)
     }
 
     /// Records matching `q`, oldest first; the bool says whether the limit cut the answer.
@@ -418,7 +410,7 @@ impl Reader {
         let mut out = Vec::new();
         for e in t.range(q.after_id.saturating_add(1)..)? {
             let (_, v) = e?;
-            let Ok(s) = serde_json::from_slice::<Stored>(v.value()) else {
+            let Ok(s) = Stored::from_json(v.value()) else {
                 continue;
             };
             if q.until_unix_ms != 0 && s.time_unix_ms > q.until_unix_ms {
@@ -445,7 +437,7 @@ impl Reader {
         }
         for e in t.range(after + 1..=upto)? {
             let (_, v) = e?;
-            if let Ok(s) = serde_json::from_slice::<Stored>(v.value()) {
+            if let Ok(s) = Stored::from_json(v.value()) {
                 out.push(s);
             }
             if out.len() >= max {
@@ -453,6 +445,71 @@ impl Reader {
             }
         }
         Ok(out)
+    }
+}
+
+/// The history as it was when [`Reader::view`] was called (one read transaction, its tables open).
+pub struct View {
+    records: redb::ReadOnlyTable<u64, &'static [u8]>,
+    state: redb::ReadOnlyTable<&'static str, &'static [u8]>,
+}
+
+impl View {
+    /// The records with these ids (read in ascending order, for locality), by id; ids pruned or
+    /// unreadable are absent.
+    pub fn get(&self, ids: &[u64]) -> Result<HashMap<u64, Stored>> {
+        let mut sorted = ids.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let mut out = HashMap::with_capacity(sorted.len());
+        for id in sorted {
+            if let Some(v) = self.records.get(id)? {
+                if let Ok(s) = Stored::from_json(v.value()) {
+                    out.insert(id, s);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether any record has an id below `id`.
+    pub fn any_before(&self, id: u64) -> Result<bool> {
+        let first = self.records.first()?.map(|(k, _)| k.value());
+        Ok(first.is_some_and(|k| k < id))
+    }
+
+    /// The stored state value of `key`.
+    pub fn state_get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        self.state_with(key, <[u8]>::to_vec)
+    }
+
+    /// What `f` makes of the stored state value of `key` (not copied).
+    pub fn state_with<T>(&self, key: &str, f: impl FnOnce(&[u8]) -> T) -> Result<Option<T>> {
+        Ok(self.state.get(key)?.map(|v| f(v.value())))
+    }
+
+    /// Every stored state entry whose key starts with `prefix`, in key order, one at a time.
+    pub fn state_scan(&self, prefix: &str, mut f: impl FnMut(&str, &[u8])) -> Result<()> {
+        for e in self.state.range(prefix..)? {
+            let (k, v) = e?;
+            if !k.value().starts_with(prefix) {
+                break;
+            }
+            f(k.value(), v.value());
+        }
+        Ok(())
+    }
+
+    /// Every record, oldest first, handed to `f` one at a time (records that do not decode are
+    /// skipped).
+    pub fn scan(&self, mut f: impl FnMut(Stored)) -> Result<()> {
+        for e in self.records.iter()? {
+            let (_, v) = e?;
+            if let Ok(s) = Stored::from_json(v.value()) {
+                f(s);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -472,6 +529,20 @@ pub fn fmt_time(ms: i64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn stored_from_json_reads_what_serde_writes() {
+        let s: super::Stored = serde_json::from_value(serde_json::json!({
+            "id": 7, "time_unix_ms": 1_795_000_000_123_i64, "type": "rule_added",
+            "generation": 3, "backend": "nftables", "family": "ip", "table": "filter",
+            "chain": "INPUT", "attribution": "netlink",
+            "rule": {"handle": 5, "nft": "accept", "iptables": "-A INPUT -j ACCEPT"},
+        }))
+        .expect("serde's reading");
+        let bytes = serde_json::to_vec(&s).expect("json");
+        assert_eq!(super::Stored::from_json(&bytes).expect("ours"), s);
+        assert!(super::Stored::from_json(br#"{"id": 1}"#).is_err());
+    }
+
     #[test]
     fn time_format() {
         assert_eq!(super::fmt_time(0), "1970-01-01T00:00:00.000Z");
