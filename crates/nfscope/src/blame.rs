@@ -250,64 +250,81 @@ pub fn run(
         }
     };
     let need = Need::of(format);
-    // One chain's work (render, look up, format) is independent of the others': chains are
-    // done in batches of about BATCH_RULES rules on every core, and emitted in order. Only a
-    // batch is held at a time.
-    const BATCH_RULES: usize = 4096;
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
     let one = |i: usize| -> anyhow::Result<String> {
         let names = crate::render::iptables::SetNames(&opts.ipsets);
         let mut rules = units[i].rules(opts, &names, need);
         let ids = source.chain_ids(&view, &rules)?;
         let wanted: Vec<u64> = ids.iter().flatten().copied().collect();
-        let mut records = view.get(&wanted)?;
+        // The text formats print who and when, not the record's own texts.
+        let mut records = match format {
+            Format::Json => view.get(&wanted)?,
+            Format::Nft | Format::IptablesSave => view.get_brief(&wanted)?,
+        };
         for (b, id) in rules.iter_mut().zip(ids) {
             b.change = id.and_then(|id| records.remove(&id));
         }
         Ok(chunk(&rules, format, i == 0))
     };
-    let mut start = 0;
-    while start < units.len() {
-        let mut end = start;
-        let mut n = 0;
-        while end < units.len() && (end == start || n + units[end].len() <= BATCH_RULES) {
-            n += units[end].len();
-            end += 1;
-        }
-        let next = std::sync::atomic::AtomicUsize::new(start);
-        let work = || {
-            let mut done = Vec::new();
-            loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if i >= end {
-                    return done;
-                }
-                done.push((i, one(i)));
-            }
-        };
-        let mut out: Vec<(usize, anyhow::Result<String>)> = std::thread::scope(|s| {
-            let others: Vec<_> = (1..threads.min(end - start))
-                .map(|_| s.spawn(work))
-                .collect();
-            let mut all = work();
-            for h in others {
-                match h.join() {
-                    Ok(done) => all.extend(done),
-                    Err(p) => std::panic::resume_unwind(p),
-                }
-            }
-            all
-        });
-        out.sort_unstable_by_key(|(i, _)| *i);
-        for (_, text) in out {
-            emit(text?)?;
-        }
-        start = end;
-    }
+    in_order(&units, one, &mut emit)?;
     if format == Format::Json {
         emit(if units.is_empty() { "[]\n" } else { "\n]\n" }.to_string())?;
     }
     Ok(())
+}
+
+/// `one(i)` for every unit, on worker threads (one per core, at most 4, started once: a
+/// thread's allocator heap is kept for the whole run), handed to `emit` in order. At most
+/// about [`WINDOW_RULES`] rules are in the works at a time, so only that many are held.
+fn in_order(
+    units: &[Unit],
+    one: impl Fn(usize) -> anyhow::Result<String> + Sync,
+    mut emit: impl FnMut(String) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    const WINDOW_RULES: usize = 8192;
+    use std::sync::mpsc;
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    let (job_tx, job_rx) = mpsc::channel::<usize>();
+    let job_rx = std::sync::Mutex::new(job_rx);
+    std::thread::scope(|s| {
+        // Dropped when this ends, early or not: the workers then stop.
+        let job_tx = job_tx;
+        let (res_tx, res_rx) = mpsc::channel::<(usize, anyhow::Result<String>)>();
+        for _ in 0..workers {
+            let (res_tx, job_rx, one) = (res_tx.clone(), &job_rx, &one);
+            s.spawn(move || loop {
+                let job = match job_rx.lock() {
+                    Ok(rx) => rx.recv(),
+                    Err(_) => return,
+                };
+                let Ok(i) = job else { return };
+                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| one(i)))
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("blaming a chain failed (panic)")));
+                if res_tx.send((i, r)).is_err() {
+                    return;
+                }
+            });
+        }
+        drop(res_tx);
+        let (mut next_job, mut next_emit, mut busy) = (0, 0, 0);
+        let mut done = std::collections::BTreeMap::new();
+        while next_emit < units.len() {
+            while next_job < units.len()
+                && (busy == 0 || busy + units[next_job].len() <= WINDOW_RULES)
+            {
+                busy += units[next_job].len();
+                job_tx.send(next_job)?;
+                next_job += 1;
+            }
+            let (i, r) = res_rx.recv()?;
+            done.insert(i, r);
+            while let Some(r) = done.remove(&next_emit) {
+                busy -= units[next_emit].len();
+                emit(r?)?;
+                next_emit += 1;
+            }
+        }
+        Ok(())
+    })
 }
 
 /// Where the record ids of rules come from.

@@ -44,14 +44,15 @@ const BATCH: usize = 4096;
 /// A rule's record text with the parts the semantic diff compares (not in its JSON).
 #[derive(Serialize, Deserialize)]
 struct StoredRule {
+    /// The id of the record that gave the rule this form (`None`: it was there when the state
+    /// was stored whole). First, so that blame reads it from the value's start
+    /// ([`RecordOf::read`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    record: Option<u64>,
     text: RuleText,
     parts: Vec<String>,
     target: Option<String>,
     comment: Option<String>,
-    /// The id of the record that gave the rule this form (`None`: it was there when the state
-    /// was stored whole).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    record: Option<u64>,
 }
 
 /// [`StoredRule`]'s record id alone (what blame reads; the rest is skipped unparsed).
@@ -59,6 +60,28 @@ struct StoredRule {
 struct RecordOf {
     #[serde(default)]
     record: Option<u64>,
+}
+
+impl RecordOf {
+    /// The record id of a stored rule's JSON: read from its start when it begins with it (as
+    /// [`StoredRule`] writes it), else from the whole value (entries written before the field
+    /// came first).
+    fn read(v: &[u8]) -> Option<u64> {
+        if let Some(rest) = v.strip_prefix(br#"{"record":"#) {
+            let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+            if matches!(rest.get(digits), Some(b',' | b'}')) {
+                if let Some(id) = std::str::from_utf8(&rest[..digits])
+                    .ok()
+                    .and_then(|d| d.parse().ok())
+                {
+                    return Some(id);
+                }
+            }
+        }
+        serde_json::from_slice::<RecordOf>(v)
+            .ok()
+            .and_then(|r| r.record)
+    }
 }
 
 impl StoredRule {
@@ -321,12 +344,10 @@ pub(crate) fn rule_record(
     chain: &str,
     handle: u64,
 ) -> Result<Option<u64>> {
-    Ok(h.state_with(&rule_key(fam, table, chain, handle), |v| {
-        serde_json::from_slice::<RecordOf>(v)
-            .ok()
-            .and_then(|r| r.record)
-    })?
-    .flatten())
+    Ok(
+        h.state_with(&rule_key(fam, table, chain, handle), RecordOf::read)?
+            .flatten(),
+    )
 }
 
 /// The stored blame story of one legacy family (`ip`, `ip6`, `arp`).
@@ -761,6 +782,32 @@ fn nft_changes(h: &History, live: &Ruleset) -> Result<Vec<Record>> {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn a_stored_rule_s_record_id_reads_from_its_start_or_its_whole() {
+        let text = RuleText {
+            handle: Some(4),
+            index: Some(0),
+            nft: "accept".into(),
+            iptables: None,
+            parts: vec![],
+            target: None,
+            comment: None,
+        };
+        let now = serde_json::to_vec(&StoredRule::of(&text, Some(1234567))).expect("json");
+        assert!(now.starts_with(br#"{"record":1234567,"#), "record first");
+        assert_eq!(RecordOf::read(&now), Some(1234567));
+        let none = serde_json::to_vec(&StoredRule::of(&text, None)).expect("json");
+        assert_eq!(RecordOf::read(&none), None);
+        // As an older nfscoped wrote it (the field last), and odd starts.
+        let old = br#"{"text":{"handle":4,"nft":"accept"},"parts":[],"record":77}"#;
+        assert_eq!(RecordOf::read(old), Some(77));
+        assert_eq!(RecordOf::read(br#"{"record":12x,"a":1}"#), None);
+        assert_eq!(
+            RecordOf::read(br#"{"record":99999999999999999999999}"#),
+            None
+        );
+    }
 
     fn rule(kind: &str, chain: &str, handle: u64, nft: &str) -> Record {
         let mut r: Record = serde_json::from_value(serde_json::json!({
