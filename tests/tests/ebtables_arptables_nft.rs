@@ -83,3 +83,13 @@ fn arptables_nft_save_text() {
         "arp",
     );
 }
+
+#[test]
+fn ebtables_nft_save_among() {
+    check(
+        "ebtables/among.cmds",
+        "ebtables-nft",
+        "ebtables-nft-save",
+        "bridge",
+    );
+}
