@@ -93,3 +93,13 @@ fn ebtables_nft_save_among() {
         "bridge",
     );
 }
+
+#[test]
+fn ebtables_nft_save_arp() {
+    check(
+        "ebtables/arp.cmds",
+        "ebtables-nft",
+        "ebtables-nft-save",
+        "bridge",
+    );
+}
