@@ -103,3 +103,13 @@ fn ebtables_nft_save_arp() {
         "bridge",
     );
 }
+
+#[test]
+fn ebtables_nft_save_stp() {
+    check(
+        "ebtables/stp.cmds",
+        "ebtables-nft",
+        "ebtables-nft-save",
+        "bridge",
+    );
+}

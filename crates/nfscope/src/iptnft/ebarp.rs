@@ -156,6 +156,21 @@ fn ifname(data: &[u8]) -> String {
     super::ifname(data)
 }
 
+/// `-s` / `-d` (`ebt_print_mac_and_mask`): the names libxtables gives four address/mask pairs
+/// (`xtables_print_well_known_mac_and_mask`), else `aa:bb:cc:dd:ee:ff[/mask]`.
+fn ebt_mac_and_mask(mac: &[u8], mask: &[u8]) -> String {
+    const ONES: [u8; 6] = [0xff; 6];
+    const LOW: [u8; 6] = [1, 0, 0, 0, 0, 0];
+    let name = match (mac, mask) {
+        ([0, 0, 0, 0, 0, 0], m) if m == LOW => "Unicast",
+        (a, m) if a == LOW && m == LOW => "Multicast",
+        (a, m) if a == ONES && m == ONES => "Broadcast",
+        ([1, 0x80, 0xc2, 0, 0, 0], m) if m == ONES => "BGA",
+        _ => return mac_and_mask(mac, mask),
+    };
+    name.to_string()
+}
+
 /// `len` bytes compared out of `width`, with an optional mask: the value and the full mask.
 fn widen(t: &Test, width: usize, len: u32) -> (Vec<u8>, Vec<u8>) {
     let mut v = vec![0u8; width];
@@ -407,7 +422,7 @@ pub(super) fn translate_eb(
                     let (slot, opt) = if off == 0 { (2, "-d") } else { (1, "-s") };
                     let bang = if neq { "! " } else { "" };
                     head[slot] = Some(part(
-                        format!("{opt} {bang}{}", mac_and_mask(&v, &m)),
+                        format!("{opt} {bang}{}", ebt_mac_and_mask(&v, &m)),
                         t.idx,
                         true,
                     ));
