@@ -113,3 +113,13 @@ fn ebtables_nft_save_stp() {
         "bridge",
     );
 }
+
+#[test]
+fn ebtables_nft_save_icmp_types() {
+    check(
+        "ebtables/icmp.cmds",
+        "ebtables-nft",
+        "ebtables-nft-save",
+        "bridge",
+    );
+}
