@@ -514,6 +514,13 @@ pub(super) fn translate_eb(
     if !proto.is_empty() {
         out.ignored.push(part("meta protocol".into(), proto, true));
     }
+    // ebtables-nft 1.8.9 links each match or watcher it reads after the first one in as the
+    // first one's successor (`parse_watcher` sets `(*match_list)->next`), replacing the one
+    // before: of three or more only the first and the last are left
+    if matches.len() > 2 {
+        let last = matches.len() - 1;
+        out.ignored.extend(matches.drain(1..last));
+    }
     if let Some(c) = rule.comment() {
         matches.push(part(format!("--comment {}", save_string(&c)), vec![], true));
     }
