@@ -129,3 +129,43 @@ impl Ext for EbtStp {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{decode, Xt, XtKind, NFPROTO_BRIDGE};
+
+    fn text(d: &[u8]) -> String {
+        let mut s = String::new();
+        decode(XtKind::Match, "stp", 0, NFPROTO_BRIDGE, d).save(&mut s);
+        s
+    }
+
+    #[test]
+    fn fields_at_their_offsets() {
+        let mut d = [0u8; 72];
+        d[0] = 0x80; // tcn
+        d[6..8].copy_from_slice(&7u16.to_ne_bytes()); // root prio 7:9
+        d[8..10].copy_from_slice(&9u16.to_ne_bytes());
+        d[24..28].copy_from_slice(&70000u32.to_ne_bytes()); // root cost 70000
+        d[28..32].copy_from_slice(&70000u32.to_ne_bytes());
+        d[64..66].copy_from_slice(&15u16.to_ne_bytes()); // forward delay 15:20
+        d[66..68].copy_from_slice(&20u16.to_ne_bytes());
+        d[68..70].copy_from_slice(&0x0815u16.to_ne_bytes());
+        d[70..72].copy_from_slice(&0x0010u16.to_ne_bytes());
+        assert_eq!(
+            text(&d),
+            " --stp-type tcn --stp-root-prio 7:9 --stp-root-cost ! 70000 --stp-forward-delay 15:20"
+        );
+    }
+
+    #[test]
+    fn wrong_size_stays_raw() {
+        for n in [0, 71, 73, 80] {
+            let d = vec![0xffu8; n];
+            let x = decode(XtKind::Match, "stp", 0, NFPROTO_BRIDGE, &d);
+            assert!(matches!(x, Xt::Unknown(_)), "{n}");
+            let x = decode(XtKind::Match, "arp", 0, NFPROTO_BRIDGE, &d[..n.min(51)]);
+            assert!(matches!(x, Xt::Unknown(_)), "{n}");
+        }
+    }
+}
