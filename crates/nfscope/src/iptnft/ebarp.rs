@@ -11,7 +11,7 @@ use super::{refuses, save_string, xt_fragment_with, IptRule, Part};
 use crate::model::{Chain, Table};
 use nfscope_wire::nft::expr::{Expr, Lookup};
 use nfscope_wire::nft::{Data, Family, Rule, VerdictCode};
-use nfscope_wire::xt::ext::fmt::mac_and_mask;
+use nfscope_wire::xt::ext::fmt::{ether_ntoa, mac_and_mask};
 use nfscope_wire::xt::ext::Names;
 use std::fmt::Write;
 
@@ -289,8 +289,7 @@ impl Among {
                 if k > 0 {
                     s.push(',');
                 }
-                let m = mac.map(|b| format!("{b:x}")).join(":");
-                s.push_str(&m);
+                s.push_str(&ether_ntoa(mac));
                 if *ip != [0; 4] {
                     let _ = write!(s, "={}", std::net::Ipv4Addr::from(*ip));
                 }

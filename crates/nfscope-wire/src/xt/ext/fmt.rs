@@ -125,6 +125,11 @@ pub fn mac(m: &[u8]) -> String {
     s
 }
 
+/// glibc `ether_ntoa`: `a:b:c:0:e:f` (hex without leading zeros).
+pub fn ether_ntoa(m: &[u8; 6]) -> String {
+    m.map(|b| format!("{b:x}")).join(":")
+}
+
 /// `xtables_print_mac_and_mask`: the address, then `/mask` unless the mask is all ones.
 pub fn mac_and_mask(m: &[u8], mask: &[u8]) -> String {
     if mask.iter().all(|&b| b == 0xff) {
