@@ -806,6 +806,8 @@ fn translate(x: &Xt, cx: &Cx<'_>) -> Option<String> {
                 ));
             }
         }
+        // arptables' MARK (revision 2 for NFPROTO_ARP) has no xlate in libxtables 1.8.9
+        Xt::MarkTarget(_) if cx.family == ext::NFPROTO_ARP => return None,
         Xt::MarkTarget(t) => {
             xl.add("meta mark set ");
             match t {
