@@ -331,7 +331,7 @@ fn among_lookup(
         6 => false,
         12 => {
             // the IPv4 address in the register after the 6 bytes of the MAC address
-            let (ipl, ii) = regs.get(&(sreg + 2))?;
+            let (ipl, ii) = regs.get(&sreg.checked_add(2)?)?;
             let want = if dir == 1 { 16 } else { 12 };
             if !matches!(ipl, Load::Payload { base: 1, offset, len: 4 } if *offset == want) {
                 return None;
