@@ -248,9 +248,11 @@ struct Among {
     exprs: Vec<usize>,
 }
 
-/// One direction of `among`: inverted, and its (MAC, IPv4 or 0.0.0.0) pairs.
+/// One direction of `among`: inverted, keyed by MAC . IPv4 (`MAC=IP` pairs were given), and
+/// its (MAC, IPv4 or 0.0.0.0) pairs.
 struct AmongList {
     inv: bool,
+    ip: bool,
     pairs: Vec<([u8; 6], [u8; 4])>,
 }
 
@@ -265,19 +267,17 @@ impl Among {
         self.exprs.extend(exprs);
         true
     }
-    /// Whether a direction holds IP addresses (then the rule holds a `meta protocol ip`).
+    /// Whether a direction is keyed by IP addresses too (then ebtables-nft writes a `meta
+    /// protocol ip` first).
     fn has_ip(&self) -> bool {
-        self.dirs
-            .iter()
-            .flatten()
-            .any(|d| d.pairs.iter().any(|(_, ip)| *ip != [0; 4]))
+        self.dirs.iter().flatten().any(|d| d.ip)
     }
     /// `--among-src [!] LIST --among-dst [!] LIST` (`bramong_print`: MACs as `ether_ntoa`
     /// prints them, `=IP` unless 0.0.0.0).
     fn text(&self) -> String {
         let mut s = String::new();
         for (d, opt) in ["--among-src", "--among-dst"].iter().enumerate() {
-            let Some(AmongList { inv, pairs }) = &self.dirs[d] else {
+            let Some(AmongList { inv, pairs, .. }) = &self.dirs[d] else {
                 continue;
             };
             if !s.is_empty() {
@@ -355,7 +355,7 @@ fn among_lookup(
     }
     pairs.sort_unstable();
     let inv = l.flags.unwrap_or(0) & NFT_LOOKUP_F_INV != 0;
-    Some((dir, AmongList { inv, pairs }, exprs))
+    Some((dir, AmongList { inv, ip, pairs }, exprs))
 }
 
 /// `rule` as ebtables-nft 1.8.9 reads it (bridge family).
