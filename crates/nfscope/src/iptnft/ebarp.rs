@@ -1,10 +1,12 @@
 //! How ebtables-nft and arptables-nft 1.8.9 read an nf_tables `bridge` / `arp` rule back, and
 //! the line `ebtables-nft-save` / `arptables-nft-save` print for it (`iptables/nft-bridge.c`,
 //! `iptables/nft-arp.c`). The same register walk as the ip/ip6 reader in the parent module:
-//! a load (meta key or payload), an optional mask, a compare; xt blobs through the xt registry.
+//! a load (meta key or payload), an optional mask, a compare; xt blobs through the xt registry;
+//! ebtables' `among` from its set lookups ([`Among`]).
 //!
-//! ebtables order: `-p -s -d -i --logical-in -o --logical-out`, matches, `-j TARGET` (`CONTINUE`
-//! when the rule has none). arptables order: `-j TARGET` first, then `-i -o -s --src-mac -d
+//! ebtables order: `-p -s -d -i --logical-in -o --logical-out`, matches (only the first and the
+//! last of three or more: ebtables-nft 1.8.9 keeps no others), `-j TARGET` (`CONTINUE` when the
+//! rule has none). arptables order: `-j TARGET` first, then `-i -o -s --src-mac -d
 //! --dst-mac --h-length --opcode --h-type --proto-type` (numeric), then the target's options.
 
 use super::{refuses, save_string, xt_fragment_with, IptRule, Part};
