@@ -83,3 +83,43 @@ fn arptables_nft_save_text() {
         "arp",
     );
 }
+
+#[test]
+fn ebtables_nft_save_among() {
+    check(
+        "ebtables/among.cmds",
+        "ebtables-nft",
+        "ebtables-nft-save",
+        "bridge",
+    );
+}
+
+#[test]
+fn ebtables_nft_save_arp() {
+    check(
+        "ebtables/arp.cmds",
+        "ebtables-nft",
+        "ebtables-nft-save",
+        "bridge",
+    );
+}
+
+#[test]
+fn ebtables_nft_save_stp() {
+    check(
+        "ebtables/stp.cmds",
+        "ebtables-nft",
+        "ebtables-nft-save",
+        "bridge",
+    );
+}
+
+#[test]
+fn ebtables_nft_save_icmp_types() {
+    check(
+        "ebtables/icmp.cmds",
+        "ebtables-nft",
+        "ebtables-nft-save",
+        "bridge",
+    );
+}

@@ -85,6 +85,7 @@ pub mod dccp;
 pub mod devgroup;
 pub mod dscp;
 pub mod ebt_802_3;
+pub mod ebt_arp;
 pub mod ebt_ip;
 pub mod ebt_ip6;
 pub mod ebt_log;
@@ -92,6 +93,7 @@ pub mod ebt_mark;
 pub mod ebt_mark_m;
 pub mod ebt_nat;
 pub mod ebt_pkttype;
+pub mod ebt_stp;
 pub mod ebt_vlan;
 pub mod ecn;
 pub mod error;
@@ -266,6 +268,8 @@ xt_enum! {
     Addrtype(addrtype::Addrtype),
     /// ebtables `802_3`.
     Ebt8023(ebt_802_3::Ebt8023),
+    /// ebtables `arp`.
+    EbtArp(ebt_arp::EbtArp),
     /// ebtables `ip`.
     EbtIp(ebt_ip::EbtIp),
     /// ebtables `ip6`.
@@ -282,6 +286,8 @@ xt_enum! {
     EbtNat(ebt_nat::EbtNat),
     /// ebtables `pkttype`.
     EbtPkttype(ebt_pkttype::EbtPkttype),
+    /// ebtables `stp`.
+    EbtStp(ebt_stp::EbtStp),
     /// ebtables `vlan`.
     EbtVlan(ebt_vlan::EbtVlan),
     Ah(ah::Ah),
@@ -423,6 +429,8 @@ fn decode_known(kind: XtKind, name: &str, rev: u8, f: u8, d: &[u8]) -> Option<Xt
     use XtKind::{Match as M, Target as T};
     Some(match (kind, name) {
         (M, "802_3") if f == NFPROTO_BRIDGE => Xt::Ebt8023(ebt_802_3::Ebt8023::parse(rev, d)?),
+        (M, "arp") if f == NFPROTO_BRIDGE => Xt::EbtArp(ebt_arp::EbtArp::parse(rev, d)?),
+        (M, "stp") if f == NFPROTO_BRIDGE => Xt::EbtStp(ebt_stp::EbtStp::parse(rev, d)?),
         (M, "ip") if f == NFPROTO_BRIDGE => Xt::EbtIp(ebt_ip::EbtIp::parse(rev, d)?),
         (M, "ip6") if f == NFPROTO_BRIDGE => Xt::EbtIp6(ebt_ip6::EbtIp6::parse(rev, d)?),
         (M, "mark_m") if f == NFPROTO_BRIDGE => Xt::EbtMarkM(ebt_mark_m::EbtMarkM::parse(rev, d)?),

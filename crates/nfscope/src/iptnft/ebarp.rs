@@ -1,16 +1,19 @@
 //! How ebtables-nft and arptables-nft 1.8.9 read an nf_tables `bridge` / `arp` rule back, and
 //! the line `ebtables-nft-save` / `arptables-nft-save` print for it (`iptables/nft-bridge.c`,
 //! `iptables/nft-arp.c`). The same register walk as the ip/ip6 reader in the parent module:
-//! a load (meta key or payload), an optional mask, a compare; xt blobs through the xt registry.
+//! a load (meta key or payload), an optional mask, a compare; xt blobs through the xt registry;
+//! ebtables' `among` from its set lookups ([`Among`]).
 //!
-//! ebtables order: `-p -s -d -i --logical-in -o --logical-out`, matches, `-j TARGET` (`CONTINUE`
-//! when the rule has none). arptables order: `-j TARGET` first, then `-i -o -s --src-mac -d
+//! ebtables order: `-p -s -d -i --logical-in -o --logical-out`, matches (only the first and the
+//! last of three or more: ebtables-nft 1.8.9 keeps no others), `-j TARGET` (`CONTINUE` when the
+//! rule has none). arptables order: `-j TARGET` first, then `-i -o -s --src-mac -d
 //! --dst-mac --h-length --opcode --h-type --proto-type` (numeric), then the target's options.
 
 use super::{refuses, save_string, xt_fragment_with, IptRule, Part};
 use crate::model::{Chain, Table};
-use nfscope_wire::nft::expr::Expr;
+use nfscope_wire::nft::expr::{Expr, Lookup};
 use nfscope_wire::nft::{Data, Family, Rule, VerdictCode};
+use nfscope_wire::xt::ext::fmt::{ether_ntoa, mac_and_mask};
 use nfscope_wire::xt::ext::Names;
 use std::fmt::Write;
 
@@ -21,6 +24,10 @@ const META_BRI_OIFNAME: u32 = 18;
 const CMP_NEQ: u32 = 1;
 const CMP_LT: u32 = 2;
 const CMP_GTE: u32 = 5;
+/// `NFT_META_PROTOCOL`.
+const META_PROTOCOL: u32 = 1;
+/// `NFT_LOOKUP_F_INV`.
+const NFT_LOOKUP_F_INV: u32 = 1;
 
 /// The register walk both readers share: what was loaded, and its mask.
 #[derive(Clone)]
@@ -38,11 +45,26 @@ struct Test {
     idx: Vec<usize>,
 }
 
+/// What the registers hold: each load by its destination register (as a 4-byte register
+/// number, [`reg32`]), with the index of its expression.
+type Regs = std::collections::BTreeMap<u32, (Load, usize)>;
+
+/// A register number as a 4-byte register (`NFT_REG_1`..`NFT_REG_4` are 16 bytes wide:
+/// `NFT_REG32_00` is the first 4 bytes of `NFT_REG_1`).
+fn reg32(r: u32) -> u32 {
+    if (1..=4).contains(&r) {
+        8 + (r - 1) * 4
+    } else {
+        r
+    }
+}
+
 /// Walk `exprs`, calling `test` for each load+cmp and `other` for every other expression
-/// that is not a load or mask.
-fn walk(exprs: &[Expr], mut test: impl FnMut(Test), mut other: impl FnMut(usize, &Expr)) {
+/// that is not a load or mask, with what the registers hold.
+fn walk(exprs: &[Expr], mut test: impl FnMut(Test), mut other: impl FnMut(usize, &Expr, &Regs)) {
     let mut load: Option<(Load, usize)> = None;
     let mut mask: Option<(Vec<u8>, usize)> = None;
+    let mut regs = Regs::new();
     for (i, e) in exprs.iter().enumerate() {
         match e {
             Expr::Meta(m) if m.dreg.is_some() => {
@@ -56,6 +78,9 @@ fn walk(exprs: &[Expr], mut test: impl FnMut(Test), mut other: impl FnMut(usize,
                     }
                     _ => None,
                 };
+                if let (Some(r), Some(l)) = (p.dreg, &load) {
+                    regs.insert(reg32(r), l.clone());
+                }
                 mask = None;
             }
             Expr::Bitwise(b) if load.is_some() => {
@@ -87,7 +112,7 @@ fn walk(exprs: &[Expr], mut test: impl FnMut(Test), mut other: impl FnMut(usize,
                     idx,
                 });
             }
-            _ => other(i, e),
+            _ => other(i, e, &regs),
         }
     }
 }
@@ -133,19 +158,19 @@ fn ifname(data: &[u8]) -> String {
     super::ifname(data)
 }
 
-/// `aa:bb:cc:dd:ee:ff[/mask]`, the mask left out when all ones (`xtables_print_mac_and_mask`).
-fn mac_and_mask(data: &[u8], mask: &[u8]) -> String {
-    let hex = |b: &[u8]| {
-        b.iter()
-            .map(|x| format!("{x:02x}"))
-            .collect::<Vec<_>>()
-            .join(":")
+/// `-s` / `-d` (`ebt_print_mac_and_mask`): the names libxtables gives four address/mask pairs
+/// (`xtables_print_well_known_mac_and_mask`), else `aa:bb:cc:dd:ee:ff[/mask]`.
+fn ebt_mac_and_mask(mac: &[u8], mask: &[u8]) -> String {
+    const ONES: [u8; 6] = [0xff; 6];
+    const LOW: [u8; 6] = [1, 0, 0, 0, 0, 0];
+    let name = match (mac, mask) {
+        ([0, 0, 0, 0, 0, 0], m) if m == LOW => "Unicast",
+        (a, m) if a == LOW && m == LOW => "Multicast",
+        (a, m) if a == ONES && m == ONES => "Broadcast",
+        ([1, 0x80, 0xc2, 0, 0, 0], m) if m == ONES => "BGA",
+        _ => return mac_and_mask(mac, mask),
     };
-    if mask.iter().all(|&m| m == 0xff) {
-        hex(data)
-    } else {
-        format!("{}/{}", hex(data), hex(mask))
-    }
+    name.to_string()
 }
 
 /// `len` bytes compared out of `width`, with an optional mask: the value and the full mask.
@@ -210,6 +235,131 @@ pub(super) fn policy_rule(rule: &Rule) -> Option<&'static str> {
     }
 }
 
+/// ebtables' `among` match, which ebtables-nft 1.8.9 writes natively (`add_nft_among`): per
+/// direction, a `lookup` of the Ethernet address, or with `MAC=IP` pairs of the concatenation
+/// Ethernet address . IPv4 address (two payload loads into consecutive registers), in an
+/// anonymous set; with pairs, a `meta protocol ip` compare first, which ebtables-nft reads
+/// back as nothing. Read back as one match (`nft_bridge_parse_lookup`), where its first
+/// lookup is, printed source first, each list sorted as `nft_among_insert_pair` sorts it.
+#[derive(Default)]
+struct Among {
+    /// Source, destination.
+    dirs: [Option<AmongList>; 2],
+    /// Its part's index in the matches.
+    at: Option<usize>,
+    exprs: Vec<usize>,
+}
+
+/// One direction of `among`: inverted, keyed by MAC . IPv4 (`MAC=IP` pairs were given), and
+/// its (MAC, IPv4 or 0.0.0.0) pairs.
+struct AmongList {
+    inv: bool,
+    ip: bool,
+    pairs: Vec<([u8; 6], [u8; 4])>,
+}
+
+impl Among {
+    /// `lookup` (expression `i`) as ebtables-nft reads it: `false` if it is not an `among`
+    /// lookup (a set not found, keys other than its payloads).
+    fn add(&mut self, table: &Table, l: &Lookup, i: usize, regs: &Regs) -> bool {
+        let Some((dir, list, exprs)) = among_lookup(table, l, i, regs) else {
+            return false;
+        };
+        self.dirs[dir] = Some(list);
+        self.exprs.extend(exprs);
+        true
+    }
+    /// Whether a direction is keyed by IP addresses too (then ebtables-nft writes a `meta
+    /// protocol ip` first).
+    fn has_ip(&self) -> bool {
+        self.dirs.iter().flatten().any(|d| d.ip)
+    }
+    /// `--among-src [!] LIST --among-dst [!] LIST` (`bramong_print`: MACs as `ether_ntoa`
+    /// prints them, `=IP` unless 0.0.0.0).
+    fn text(&self) -> String {
+        let mut s = String::new();
+        for (d, opt) in ["--among-src", "--among-dst"].iter().enumerate() {
+            let Some(AmongList { inv, pairs, .. }) = &self.dirs[d] else {
+                continue;
+            };
+            if !s.is_empty() {
+                s.push(' ');
+            }
+            s.push_str(opt);
+            s.push_str(if *inv { " ! " } else { " " });
+            for (k, (mac, ip)) in pairs.iter().enumerate() {
+                if k > 0 {
+                    s.push(',');
+                }
+                s.push_str(&ether_ntoa(mac));
+                if *ip != [0; 4] {
+                    let _ = write!(s, "={}", std::net::Ipv4Addr::from(*ip));
+                }
+            }
+        }
+        s
+    }
+}
+
+/// One `among` lookup: direction (0 source, 1 destination), its list (pairs sorted), and the
+/// expressions read (loads and lookup); `None` if it is not one (`lookup_analyze_payloads`).
+fn among_lookup(
+    table: &Table,
+    l: &Lookup,
+    i: usize,
+    regs: &Regs,
+) -> Option<(usize, AmongList, Vec<usize>)> {
+    if l.dreg.is_some() {
+        return None;
+    }
+    let set = table.set(l.set.as_deref()?)?;
+    let sreg = reg32(l.sreg?);
+    let (eth, ei) = regs.get(&sreg)?;
+    let dir = match eth {
+        Load::Payload {
+            base: 0,
+            offset: 6,
+            len: 6,
+        } => 0,
+        Load::Payload {
+            base: 0,
+            offset: 0,
+            len: 6,
+        } => 1,
+        _ => return None,
+    };
+    let mut exprs = vec![*ei];
+    let ip = match set.attrs.key_len? {
+        6 => false,
+        12 => {
+            // the IPv4 address in the register after the 6 bytes of the MAC address
+            let (ipl, ii) = regs.get(&sreg.checked_add(2)?)?;
+            let want = if dir == 1 { 16 } else { 12 };
+            if !matches!(ipl, Load::Payload { base: 1, offset, len: 4 } if *offset == want) {
+                return None;
+            }
+            exprs.push(*ii);
+            true
+        }
+        _ => return None,
+    };
+    exprs.push(i);
+    let mut pairs = Vec::with_capacity(set.elements.len());
+    for e in &set.elements {
+        let k = e.key.as_ref().and_then(Data::value)?;
+        let mac: [u8; 6] = k.get(..6)?.try_into().ok()?;
+        let addr: [u8; 4] = if ip {
+            k.get(8..12)?.try_into().ok()?
+        } else {
+            [0; 4]
+        };
+        pairs.push((mac, addr));
+    }
+    pairs.sort_unstable();
+    let inv = l.flags.unwrap_or(0) & NFT_LOOKUP_F_INV != 0;
+    Some((dir, AmongList { inv, ip, pairs }, exprs))
+}
+
 /// `rule` as ebtables-nft 1.8.9 reads it (bridge family).
 pub(super) fn translate_eb(
     table: &Table,
@@ -226,6 +376,9 @@ pub(super) fn translate_eb(
     let matches: std::cell::RefCell<Vec<Part>> = Default::default();
     let mut unknown: Option<String> = None;
     let mut other_expr: Option<String> = None;
+    let mut among = Among::default();
+    // `meta protocol` compares: ebtables-nft reads them as nothing
+    let mut proto: Vec<usize> = Vec::new();
     for e in exprs {
         if let Some(why) = refuses(e, super::Reader::TEXT) {
             out.refused.get_or_insert(why);
@@ -250,6 +403,7 @@ pub(super) fn translate_eb(
                         true,
                     ));
                 }
+                Load::Meta(META_PROTOCOL) => proto.extend(t.idx),
                 Load::Meta(3) => {
                     // mark_m, written natively: `meta mark [& M] ==/!= V`
                     let v = super::ne_u32(&t.data);
@@ -269,7 +423,7 @@ pub(super) fn translate_eb(
                     let (slot, opt) = if off == 0 { (2, "-d") } else { (1, "-s") };
                     let bang = if neq { "! " } else { "" };
                     head[slot] = Some(part(
-                        format!("{opt} {bang}{}", mac_and_mask(&v, &m)),
+                        format!("{opt} {bang}{}", ebt_mac_and_mask(&v, &m)),
                         t.idx,
                         true,
                     ));
@@ -296,11 +450,18 @@ pub(super) fn translate_eb(
                 }
             }
         },
-        |i, e| match e {
+        |i, e, regs| match e {
             Expr::Counter(c) => out.counters = Some((c.packets.unwrap_or(0), c.bytes.unwrap_or(0))),
             Expr::Immediate(_) => {
                 if let Some(w) = verdict_word(e) {
                     target = Some(part(format!("-j {w}"), vec![i], true));
+                }
+            }
+            Expr::Lookup(l) if among.add(table, l, i, regs) => {
+                if among.at.is_none() {
+                    let mut m = matches.borrow_mut();
+                    among.at = Some(m.len());
+                    m.push(part(String::new(), vec![], true));
                 }
             }
             Expr::Match(m) => {
@@ -328,13 +489,12 @@ pub(super) fn translate_eb(
                     target = Some(part(text, vec![i], false));
                 }
             }
-            // anything else (a set lookup: `--among-*`, not read here) is said, not dropped
+            // anything else (a lookup other than `among`'s) is said, not dropped
             _ => {
                 other_expr.get_or_insert_with(|| format!("expression `{}` not read", e.name()));
             }
         },
     );
-    let _ = table;
     if let Some(why) = other_expr {
         out.refused.get_or_insert(why);
     }
@@ -342,6 +502,26 @@ pub(super) fn translate_eb(
         out.refused.get_or_insert(why);
     }
     let mut matches = matches.into_inner();
+    if let Some(at) = among.at {
+        let mut exprs = std::mem::take(&mut among.exprs);
+        if among.has_ip() {
+            exprs.append(&mut proto);
+        }
+        exprs.sort_unstable();
+        if let Some(p) = matches.get_mut(at) {
+            *p = part(among.text(), exprs, true);
+        }
+    }
+    if !proto.is_empty() {
+        out.ignored.push(part("meta protocol".into(), proto, true));
+    }
+    // ebtables-nft 1.8.9 links each match or watcher it reads after the first one in as the
+    // first one's successor (`parse_watcher` sets `(*match_list)->next`), replacing the one
+    // before: of three or more only the first and the last are left
+    if matches.len() > 2 {
+        let last = matches.len() - 1;
+        out.ignored.extend(matches.drain(1..last));
+    }
     if let Some(c) = rule.comment() {
         matches.push(part(format!("--comment {}", save_string(&c)), vec![], true));
     }
@@ -440,7 +620,7 @@ pub(super) fn translate_arp(
                 _ => unknown = true,
             }
         },
-        |i, e| match e {
+        |i, e, _| match e {
             Expr::Counter(c) => out.counters = Some((c.packets.unwrap_or(0), c.bytes.unwrap_or(0))),
             Expr::Immediate(_) => {
                 if let Some(w) = verdict_word(e) {

@@ -67,17 +67,8 @@ impl ArpMangle {
     }
 }
 
-/// `aa:bb:cc:dd:ee:ff` (lower-case hex, as `print_mac` and `xtables_print_mac`).
-pub fn mac(m: &[u8]) -> String {
-    let mut s = String::with_capacity(m.len() * 3);
-    for (i, b) in m.iter().enumerate() {
-        if i > 0 {
-            s.push(':');
-        }
-        let _ = write!(s, "{b:02x}");
-    }
-    s
-}
+/// `aa:bb:cc:dd:ee:ff` (as `print_mac` and `xtables_print_mac`).
+pub use super::fmt::mac;
 
 impl Ext for ArpMangle {
     fn save(&self, _: &Ctx<'_>, out: &mut String) {

@@ -6,16 +6,17 @@
 //!   u8 igmp_type[2], 24 u16 dport[2] | u8 icmp_code[2]
 //! ```
 //! bitmask: 0x01 SOURCE, 0x02 DEST, 0x04 TOS, 0x08 PROTO, 0x10 SPORT, 0x20 DPORT, 0x40 ICMP,
-//! 0x80 IGMP. ICMP and IGMP types print as numbers here (ebtables names them: not decoded, so
-//! such a payload stays raw).
+//! 0x80 IGMP. ICMP and IGMP types print by name where `libxt_icmp.h` has one
+//! ([`super::icmp::ebt_icmp_type`]).
 
 use super::fmt::{ip4_mask, Rd};
+use super::icmp::{ebt_icmp_type, ICMP_NAMES, IGMP_NAMES};
 use super::{Ctx, Ext};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 
-/// `--ip-src --ip-dst --ip-tos --ip-proto --ip-sport --ip-dport`.
+/// `--ip-src --ip-dst --ip-tos --ip-proto --ip-sport --ip-dport --ip-icmp-type --ip-igmp-type`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EbtIp {
     pub saddr: Ipv4Addr,
@@ -26,7 +27,9 @@ pub struct EbtIp {
     pub protocol: u8,
     pub bitmask: u8,
     pub invflags: u8,
+    /// Also `icmp_type` / `igmp_type` (their bytes, in order) when ICMP / IGMP is set.
     pub sport: [u16; 2],
+    /// Also `icmp_code` when ICMP is set.
     pub dport: [u16; 2],
 }
 
@@ -37,9 +40,6 @@ impl EbtIp {
         }
         let r = Rd::sized(d, 28)?;
         let bitmask = r.u8(18)?;
-        if bitmask & 0xc0 != 0 {
-            return None; // icmp / igmp types: not decoded
-        }
         Some(EbtIp {
             saddr: r.ip4(0)?,
             daddr: r.ip4(4)?,
@@ -111,5 +111,20 @@ impl Ext for EbtIp {
         if self.bitmask & 0x20 != 0 {
             let _ = write!(out, " --ip-dport {}{}", bang(0x20), range(self.dport));
         }
+        let (ty, code) = (bytes(self.sport), bytes(self.dport));
+        if self.bitmask & 0x40 != 0 {
+            let _ = write!(out, " --ip-icmp-type {}", bang(0x40));
+            ebt_icmp_type(out, ICMP_NAMES, ty, Some(code));
+        }
+        if self.bitmask & 0x80 != 0 {
+            let _ = write!(out, " --ip-igmp-type {}", bang(0x80));
+            ebt_icmp_type(out, IGMP_NAMES, ty, None);
+        }
     }
+}
+
+/// The two bytes of a `u16 [2]` / `u8 [2]` union read as `u16`s: the `u8 [2]` view.
+pub(super) fn bytes(v: [u16; 2]) -> [u8; 2] {
+    let b = v[0].to_ne_bytes();
+    [b[0], b[1]]
 }

@@ -6,15 +6,17 @@
 //!   72 u16 dport[2] | u8 icmpv6_code[2]
 //! ```
 //! bitmask: 0x01 SOURCE, 0x02 DEST, 0x04 TCLASS, 0x08 PROTO, 0x10 SPORT, 0x20 DPORT, 0x40
-//! ICMP6. ICMPv6 types are not decoded here (such a payload stays raw).
+//! ICMP6. ICMPv6 types print by name where `libxt_icmp.h` has one.
 
+use super::ebt_ip::bytes;
 use super::fmt::{ip6, ip6_mask, Rd};
+use super::icmp::{ebt_icmp_type, ICMPV6_NAMES};
 use super::{Ctx, Ext};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::net::Ipv6Addr;
 
-/// `--ip6-src --ip6-dst --ip6-tclass --ip6-proto --ip6-sport --ip6-dport`.
+/// `--ip6-src --ip6-dst --ip6-tclass --ip6-proto --ip6-sport --ip6-dport --ip6-icmp-type`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EbtIp6 {
     pub saddr: Ipv6Addr,
@@ -25,7 +27,9 @@ pub struct EbtIp6 {
     pub protocol: u8,
     pub bitmask: u8,
     pub invflags: u8,
+    /// Also `icmpv6_type` (its bytes) when ICMP6 is set.
     pub sport: [u16; 2],
+    /// Also `icmpv6_code` when ICMP6 is set.
     pub dport: [u16; 2],
 }
 
@@ -36,9 +40,6 @@ impl EbtIp6 {
         }
         let r = Rd::sized(d, 76)?;
         let bitmask = r.u8(66)?;
-        if bitmask & 0x40 != 0 {
-            return None; // icmpv6 types: not decoded
-        }
         Some(EbtIp6 {
             saddr: r.ip6(0)?,
             daddr: r.ip6(16)?,
@@ -98,6 +99,11 @@ impl Ext for EbtIp6 {
         }
         if self.bitmask & 0x20 != 0 {
             let _ = write!(out, " --ip6-dport {}{}", bang(0x20), range(self.dport));
+        }
+        if self.bitmask & 0x40 != 0 {
+            let _ = write!(out, " --ip6-icmp-type {}", bang(0x40));
+            let (ty, code) = (bytes(self.sport), bytes(self.dport));
+            ebt_icmp_type(out, ICMPV6_NAMES, ty, Some(code));
         }
     }
 }

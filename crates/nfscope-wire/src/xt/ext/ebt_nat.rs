@@ -8,7 +8,7 @@
 //! ```
 
 use super::ebt_mark::ebt_verdict;
-use super::fmt::Rd;
+use super::fmt::{mac, Rd};
 use super::{Ctx, Ext};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -64,13 +64,6 @@ impl EbtNat {
             target: r.i32(8)?,
         })
     }
-}
-
-fn mac(m: &[u8; 6]) -> String {
-    m.iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
 }
 
 impl Ext for EbtNat {

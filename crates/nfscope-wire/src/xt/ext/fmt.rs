@@ -113,6 +113,32 @@ pub fn ip6(a: &Ipv6Addr) -> String {
     a.to_string()
 }
 
+/// `aa:bb:cc:dd:ee:ff` (lower-case hex, two digits a byte: `xtables_print_mac`).
+pub fn mac(m: &[u8]) -> String {
+    let mut s = String::with_capacity(m.len() * 3);
+    for (i, b) in m.iter().enumerate() {
+        if i > 0 {
+            s.push(':');
+        }
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// glibc `ether_ntoa`: `a:b:c:0:e:f` (hex without leading zeros).
+pub fn ether_ntoa(m: &[u8; 6]) -> String {
+    m.map(|b| format!("{b:x}")).join(":")
+}
+
+/// `xtables_print_mac_and_mask`: the address, then `/mask` unless the mask is all ones.
+pub fn mac_and_mask(m: &[u8], mask: &[u8]) -> String {
+    if mask.iter().all(|&b| b == 0xff) {
+        mac(m)
+    } else {
+        format!("{}/{}", mac(m), mac(mask))
+    }
+}
+
 /// `xtables_ipmask_to_numeric`: "" for /32, `/N` for a prefix, `/a.b.c.d` otherwise.
 pub fn ip4_mask(m: Ipv4Addr) -> String {
     let v = u32::from(m);

@@ -101,6 +101,8 @@ pub fn text(kind: XtKind, name: &str, rev: u32, info: &[u8], cx: &Cx<'_>) -> Str
             (XtKind::Match, "vlan") => ebt_vlan(info),
             (XtKind::Match, "ip") => ebt_ip(info, false),
             (XtKind::Match, "ip6") => ebt_ip(info, true),
+            (XtKind::Target, "nflog") => ebt_nflog(&x),
+            (XtKind::Target, "dnat" | "snat" | "redirect") => ebt_nat(&x),
             _ => None,
         }
     } else {
@@ -347,6 +349,10 @@ fn ebt_ip(info: &[u8], v6: bool) -> Option<String> {
         }
     };
     let mut xl = Xl::default();
+    // ip6 only: what would name the protocol otherwise
+    if v6 && bits & (1 | 2 | 4 | 0x40) == 0 {
+        xl.add("ether type ip6 ");
+    }
     for (bit, what, a, m) in [(1u8, "saddr", 0, 2), (2u8, "daddr", 1, 3)] {
         if bits & bit != 0 {
             xl.add(&format!("{fam} {what} "));
@@ -361,19 +367,12 @@ fn ebt_ip(info: &[u8], v6: bool) -> Option<String> {
         }
     }
     if bits & 4 != 0 {
-        if v6 {
-            xl.add("ip6 dscp ");
-            if inv & 4 != 0 {
-                xl.add("!= ");
-            }
-            xl.add(&format!("0x{:02x} ", tos & 0x3f));
-        } else {
-            xl.add("@nh,8,8 ");
-            if inv & 4 != 0 {
-                xl.add("!= ");
-            }
-            xl.add(&format!("0x{tos:02x} "));
+        // ECN bits dropped
+        xl.add(&format!("{fam} dscp "));
+        if inv & 4 != 0 {
+            xl.add("!= ");
         }
+        xl.add(&format!("0x{:02x} ", tos & 0x3f));
     }
     let mut pname = None;
     if bits & 8 != 0 {
@@ -417,8 +416,85 @@ fn ebt_ip(info: &[u8], v6: bool) -> Option<String> {
             xl.add(&format!("{}-{} ", p[0], p[1]));
         }
     }
+    // icmp / icmpv6 type and code (the same bytes as the ports), igmp type
+    let (ty, code) = (sport[0].to_ne_bytes(), dport[0].to_ne_bytes());
+    let range = |r: [u8; 2]| {
+        if r[0] == r[1] {
+            format!("{} ", r[0])
+        } else {
+            format!("{}-{} ", r[0], r[1])
+        }
+    };
+    let neq = |bit: u8| if inv & bit != 0 { "!= " } else { "" };
     if bits & 0x40 != 0 {
-        return None; // icmp: not reproduced
+        let icmp = if v6 { "icmpv6" } else { "icmp" };
+        xl.add(&format!("{icmp} type {}{}", neq(0x40), range(ty)));
+        if code != [0, 0xff] {
+            xl.add(&format!("{icmp} code {}{}", neq(0x40), range(code)));
+        }
+    }
+    if !v6 && bits & 0x80 != 0 {
+        xl.add(&format!("@th,0,8 {}{}", neq(0x80), range(ty)));
+    }
+    Some(xl.get())
+}
+
+/// ebtables' `nflog` watcher, as iptables 1.8.9's xlate prints it.
+fn ebt_nflog(x: &Xt) -> Option<String> {
+    let Xt::EbtNflog(n) = x else { return None };
+    let mut xl = Xl::default();
+    xl.add("log ");
+    if !n.prefix.is_empty() {
+        xl.add(&format!("prefix \"{}\" ", n.prefix));
+    }
+    xl.add(&format!("group {} ", n.group));
+    if n.len != 0 {
+        xl.add(&format!("snaplen {} ", n.len));
+    }
+    // EBT_NFLOG_DEFAULT_THRESHOLD
+    if n.threshold != 1 {
+        xl.add(&format!("queue-threshold {} ", n.threshold));
+    }
+    Some(xl.get())
+}
+
+/// ebtables' `dnat`, `snat` and `redirect` targets, as iptables 1.8.9's xlate prints them
+/// (`snat` only with `NAT_ARP_BIT` set, i.e. without `--snat-arp`).
+fn ebt_nat(x: &Xt) -> Option<String> {
+    use nfscope_wire::xt::ext::ebt_nat::EbtNatKind;
+    use nfscope_wire::xt::ext::fmt::ether_ntoa;
+    let Xt::EbtNat(n) = x else { return None };
+    let verdict = |v: i32| match v {
+        -1 => "accept",
+        -2 => "drop",
+        -3 => "continue",
+        -4 => "return",
+        _ => "",
+    };
+    let mut xl = Xl::default();
+    match n.kind {
+        EbtNatKind::Dnat => xl.add(&format!(
+            "ether daddr set {} {} ",
+            ether_ntoa(&n.mac),
+            verdict(n.target)
+        )),
+        EbtNatKind::Snat => {
+            if n.target & 0x10 == 0 {
+                return None;
+            }
+            xl.add(&format!(
+                "ether saddr set {} {} ",
+                ether_ntoa(&n.mac),
+                verdict(n.target | !0xf)
+            ));
+        }
+        EbtNatKind::Redirect => {
+            xl.add("meta set pkttype host");
+            if n.target != -1 {
+                xl.add(&format!(" {} ", verdict(n.target)));
+            }
+        }
+        EbtNatKind::Arpreply => return None,
     }
     Some(xl.get())
 }
@@ -730,6 +806,8 @@ fn translate(x: &Xt, cx: &Cx<'_>) -> Option<String> {
                 ));
             }
         }
+        // arptables' MARK (revision 2 for NFPROTO_ARP) has no xlate in libxtables 1.8.9
+        Xt::MarkTarget(_) if cx.family == ext::NFPROTO_ARP => return None,
         Xt::MarkTarget(t) => {
             xl.add("meta mark set ");
             match t {
