@@ -9,7 +9,13 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// mimalloc keeps freed memory for 10 ms before returning it to the OS; a snapshot frees and
 /// allocates in bursts, so its peak RSS grows by that memory (`stats` at 80k rules: 55 MB
 /// instead of 41 MB), for no measurable speed. Purge at once.
+///
+/// And no transparent huge pages: memory purged and touched again is zeroed by the kernel
+/// 2 MB at a time, not 4 KB at a time (blame of 80k rules: a seventh of its CPU time went to
+/// zeroing pages; without: 0.12 s less system time, 22 MB less peak RSS; dump 10 MB less).
 fn lean_allocator() {
+    // SAFETY: prctl with integer arguments; it only sets a flag of this process.
+    unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
     /// `mi_option_purge_delay` in mimalloc 3's `mi_option_e` (libmimalloc-sys 0.1.49, whose
     /// constants are mimalloc 2's).
     const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
