@@ -5,6 +5,9 @@
 //! - per nf_tables rule, keyed (family, table, chain, handle): its record text (nft text,
 //!   iptables line, the parts compared for meaning), folded in from the rule records as they are
 //!   stored (added, removed, replaced), so a transaction costs what it changed, not the ruleset;
+//!   and under the same key in its own prefix, the id of the record that gave the rule its form
+//!   (what `nfscope blame` looks up: eight bytes a rule, so the lookups stay in a few pages);
+//! - per legacy family: the blame story of its rules (which records gave them their form);
 //! - per nf_tables table: its chains, sets (with a 64-bit hash per element), objects and
 //!   flowtables by name, rewritten from the live view when a record names the table for anything
 //!   but a rule;
@@ -17,7 +20,8 @@
 //! replacements, lost/gained, alerts), with no process and `attribution: none`, each carrying
 //! the [`Gap`]. The comparison reads the stored state one chain at a time (and one legacy family
 //! at a time), next to the live ruleset the watcher holds anyway. The first start with no stored
-//! state records nothing and stores the state.
+//! state records nothing and stores the state. A state of the version before (2: no separate
+//! record ids) is upgraded in place on start; an older one is stored anew.
 
 use crate::blame;
 use crate::change::Change;
@@ -33,8 +37,11 @@ use std::collections::{HashMap, HashSet};
 
 const VERSION_KEY: &str = "m\0version";
 const SEEN_KEY: &str = "m\0seen";
-/// 2: rules carry the id of their record, legacy families their blame story.
-const VERSION: &[u8] = b"2";
+/// 2: rules carry the id of their record, legacy families their blame story. 3: and each
+/// rule's record id is kept apart too ([`id_key`]: eight bytes, dense, what blame looks up).
+const VERSION: &[u8] = b"3";
+/// The version before, which [`on_start`] upgrades in place (its rules' record ids copied).
+const VERSION_2: &[u8] = b"2";
 /// The first record id from which the state knows which record gave each rule its form (the
 /// state was stored whole then; rules there at that time have no record).
 const INDEXED_FROM_KEY: &str = "m\0indexed_from";
@@ -138,6 +145,16 @@ fn chain_prefix(fam: &str, table: &str, chain: &str) -> String {
 fn table_rules_prefix(fam: &str, table: &str) -> String {
     format!("r\0{fam}\0{table}\0")
 }
+/// The id of the record that gave the stored rule [`rule_key`] names its form (little-endian
+/// u64), under its own prefix: 80k of them fill a thousand pages, where the rules' texts fill
+/// twenty thousand.
+fn id_key(fam: &str, table: &str, chain: &str, handle: u64) -> String {
+    format!("i\0{fam}\0{table}\0{chain}\0{handle:020}")
+}
+/// The [`id_key`] of a [`rule_key`] (same suffix).
+fn id_key_of(rule_key: &str) -> String {
+    format!("i{}", rule_key.strip_prefix('r').unwrap_or(rule_key))
+}
 fn table_key(fam: &str, table: &str) -> String {
     format!("t\0{fam}\0{table}")
 }
@@ -229,14 +246,14 @@ pub fn update_for(
         match r.kind.as_str() {
             "rule_added" | "rule_removed" | "rule_replaced" => ops.push(StateOp::FoldRule(i)),
             kind => {
-                if kind == "table_removed" {
-                    ops.push(StateOp::DeletePrefix(table_rules_prefix(
-                        &r.family, &r.table,
-                    )));
-                } else if kind == "chain_removed" {
-                    ops.push(StateOp::DeletePrefix(chain_prefix(
-                        &r.family, &r.table, chain,
-                    )));
+                let gone = match kind {
+                    "table_removed" => Some(table_rules_prefix(&r.family, &r.table)),
+                    "chain_removed" => Some(chain_prefix(&r.family, &r.table, chain)),
+                    _ => None,
+                };
+                if let Some(p) = gone {
+                    ops.push(StateOp::DeletePrefix(id_key_of(&p)));
+                    ops.push(StateOp::DeletePrefix(p));
                 }
                 let t = (r.family.clone(), r.table.clone());
                 if !tables.contains(&t) {
@@ -300,11 +317,16 @@ pub(crate) fn fold_rule(r: &Record, id: u64, mut f: impl FnMut(StateOp)) {
     let key = |t: &RuleText| t.handle.map(|h| rule_key(&r.family, &r.table, chain, h));
     let put = |f: &mut dyn FnMut(StateOp), k: String, t: &RuleText| {
         if let Ok(bytes) = serde_json::to_vec(&StoredRule::of(t, Some(id))) {
+            f(StateOp::Put(id_key_of(&k), id.to_le_bytes().to_vec()));
             f(StateOp::Put(k, bytes));
         }
     };
-    if let Some(k) = r.before.as_ref().and_then(key) {
+    let delete = |f: &mut dyn FnMut(StateOp), k: String| {
+        f(StateOp::Delete(id_key_of(&k)));
         f(StateOp::Delete(k));
+    };
+    if let Some(k) = r.before.as_ref().and_then(key) {
+        delete(&mut f, k);
     }
     if let Some(t) = r.after.as_ref() {
         if let Some(k) = key(t) {
@@ -316,7 +338,7 @@ pub(crate) fn fold_rule(r: &Record, id: u64, mut f: impl FnMut(StateOp)) {
             if r.kind == "rule_added" {
                 put(&mut f, k, t);
             } else {
-                f(StateOp::Delete(k));
+                delete(&mut f, k);
             }
         }
     }
@@ -344,10 +366,10 @@ pub(crate) fn rule_record(
     chain: &str,
     handle: u64,
 ) -> Result<Option<u64>> {
-    Ok(
-        h.state_with(&rule_key(fam, table, chain, handle), RecordOf::read)?
-            .flatten(),
-    )
+    Ok(h.state_with(&id_key(fam, table, chain, handle), |v| {
+        <[u8; 8]>::try_from(v).ok().map(u64::from_le_bytes)
+    })?
+    .flatten())
 }
 
 /// The stored blame story of one legacy family (`ip`, `ip6`, `arp`).
@@ -363,6 +385,7 @@ fn store_all(h: &mut History, live: &Ruleset, legacy: Option<&LegacyRuleset>) ->
     let mut ops = vec![
         StateOp::Delete(VERSION_KEY.to_string()),
         StateOp::DeletePrefix("r\0".into()),
+        StateOp::DeletePrefix("i\0".into()),
         StateOp::DeletePrefix("t\0".into()),
         StateOp::DeletePrefix("l\0".into()),
         StateOp::DeletePrefix("b\0".into()),
@@ -404,6 +427,27 @@ fn store_all(h: &mut History, live: &Ruleset, legacy: Option<&LegacyRuleset>) ->
     }
     ops.push(StateOp::Put(VERSION_KEY.into(), VERSION.to_vec()));
     h.write_state(&StateUpdate { ops })
+}
+
+/// Version 2 → 3 in place: each stored rule's record id copied under [`id_key`] (what blame
+/// reads), so the history stays indexed from where it was.
+fn upgrade_from_2(h: &mut History) -> Result<()> {
+    let mut ids = Vec::new();
+    h.state_scan("r\0", |k, v| {
+        if let Some(id) = RecordOf::read(v) {
+            ids.push((id_key_of(k), id));
+        }
+    })?;
+    for batch in ids.chunks(BATCH) {
+        let ops = batch
+            .iter()
+            .map(|(k, id)| StateOp::Put(k.clone(), id.to_le_bytes().to_vec()))
+            .collect();
+        h.write_state(&StateUpdate { ops })?;
+    }
+    h.write_state(&StateUpdate {
+        ops: vec![StateOp::Put(VERSION_KEY.into(), VERSION.to_vec())],
+    })
 }
 
 /// Note that the daemon is running now (after `kill -9`, the next start's gap begins no earlier
@@ -448,6 +492,9 @@ pub fn on_start(
         unix_ms: started,
         clean: false,
     };
+    if h.state_get(VERSION_KEY)?.as_deref() == Some(VERSION_2) {
+        upgrade_from_2(h)?;
+    }
     if h.state_get(VERSION_KEY)?.as_deref() != Some(VERSION) {
         store_all(h, live, legacy)?;
         let mut ops = Vec::new();
@@ -861,6 +908,20 @@ mod tests {
         h.append_with_state(batch.to_vec(), &update_for(&batch, &live, None))
             .expect("append");
         assert_eq!(stored(&h, "a").len(), 2);
+        let id_of = |h: &History, chain: &str, handle: u64| {
+            rule_record(
+                &h.reader().view().expect("view"),
+                "inet",
+                "t",
+                chain,
+                handle,
+            )
+            .expect("lookup")
+        };
+        assert_eq!(
+            [id_of(&h, "a", 5), id_of(&h, "a", 6), id_of(&h, "ab", 7)],
+            [Some(1), Some(2), Some(3)]
+        );
         let replaced = "tcp dport 2222 accept";
         let batch = [
             rule("rule_replaced", "a", 5, replaced),
@@ -873,6 +934,7 @@ mod tests {
             vec![(5, replaced.to_string(), vec![replaced.to_string()])],
             "replaced in place, removed, parts kept"
         );
+        assert_eq!([id_of(&h, "a", 5), id_of(&h, "a", 6)], [Some(4), None]);
         // A removed chain goes with its rules, not a chain whose name starts the same.
         let gone: Record = serde_json::from_value(serde_json::json!({
             "type": "chain_removed", "generation": 2, "backend": "nftables",
@@ -884,6 +946,55 @@ mod tests {
             .expect("append");
         assert!(stored(&h, "a").is_empty());
         assert_eq!(stored(&h, "ab").len(), 1);
+        assert_eq!([id_of(&h, "a", 5), id_of(&h, "ab", 7)], [None, Some(3)]);
+        drop(h);
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn a_version_2_state_is_upgraded_in_place() {
+        let path = std::env::temp_dir().join(format!("nfscope-gap-v2-{}.redb", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let mut h = History::open(&path, Duration::MAX, u64::MAX).expect("open");
+        let live = Ruleset::default();
+        assert!(on_start(&mut h, &live, None).expect("start").is_none());
+        let batch = [
+            rule("rule_added", "a", 5, "accept"),
+            rule("rule_added", "a", 6, "drop"),
+        ];
+        h.append_with_state(batch.to_vec(), &update_for(&batch, &live, None))
+            .expect("append");
+        // As version 2 left it: no id entries.
+        h.write_state(&StateUpdate {
+            ops: vec![
+                StateOp::DeletePrefix("i\0".into()),
+                StateOp::Put(VERSION_KEY.into(), VERSION_2.to_vec()),
+            ],
+        })
+        .expect("make it version 2");
+        let view = h.reader().view().expect("view");
+        assert_eq!(
+            rule_record(&view, "inet", "t", "a", 5).expect("lookup"),
+            None
+        );
+        drop(view);
+        let (_records, _update) = on_start(&mut h, &live, None)
+            .expect("start")
+            .expect("compared, not stored whole");
+        let view = h.reader().view().expect("view");
+        assert_eq!(
+            indexed_from(&view).expect("state"),
+            Some(1),
+            "still indexed from 1"
+        );
+        assert_eq!(
+            [
+                rule_record(&view, "inet", "t", "a", 5).expect("lookup"),
+                rule_record(&view, "inet", "t", "a", 6).expect("lookup"),
+            ],
+            [Some(1), Some(2)]
+        );
+        drop(view);
         drop(h);
         let _ = std::fs::remove_file(&path);
     }
