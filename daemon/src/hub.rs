@@ -23,8 +23,9 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, watch};
 use tonic::Status;
 
-/// Records read from the history per step of a subscriber.
-const CHUNK: u64 = 1024;
+/// Records read from the history per step of a subscriber (the next step is read while one is
+/// sent).
+const CHUNK: u64 = 512;
 /// The newest records are also kept converted, up to this many bytes (subscribers at the head
 /// take them from here instead of each reading and converting them again).
 const RECENT_BYTES: usize = 8 << 20;
@@ -33,6 +34,9 @@ const RECENT_BYTES: usize = 8 << 20;
 const PART: usize = 4096;
 /// Kernel resync markers kept for subscribers that have not reached them yet.
 const MARKERS: usize = 1024;
+
+/// A chunk of records being read: the first id read, and the events of those selected.
+type Chunk = tokio::task::JoinHandle<anyhow::Result<(Option<u64>, Vec<WatchEvent>)>>;
 
 /// A kernel resync marker: sent before the record `before_id`.
 struct Marker {
@@ -237,6 +241,8 @@ impl Hub {
         let mut closed = self.closed.subscribe();
         let mut cursor = from;
         let mut marker_seq = at.marker_seq;
+        // The chunk read ahead: (after, upto, live) and the read.
+        let mut ahead: Option<((u64, u64, bool), Chunk)> = None;
         loop {
             if *closed.borrow() {
                 return;
@@ -322,32 +328,25 @@ impl Hub {
                 cursor = upto;
                 continue;
             }
-            let reader = self.reader.clone();
-            // since_generation selects what is replayed, not the live records
-            let q = if cursor >= at.head {
-                Query {
-                    after_generation: 0,
-                    ..query.clone()
-                }
-            } else {
-                query.clone()
+            let live = cursor >= at.head;
+            let read = match ahead.take() {
+                Some((key, read)) if key == (cursor, upto, live) => read,
+                _ => self.read(cursor, upto, &query, live),
             };
-            let after = cursor;
-            let read = tokio::task::spawn_blocking(move || {
-                reader.range(after, upto, CHUNK as usize).map(|recs| {
-                    let first = recs.first().map(|s| s.id);
-                    let evs: Vec<WatchEvent> = recs
-                        .iter()
-                        .filter(|s| q.matches(s))
-                        .map(|s| WatchEvent {
-                            event: Some(watch_event::Event::Record(proto_conv::record(s))),
-                        })
-                        .collect();
-                    (first, evs)
-                })
-            })
-            .await;
-            let (first, evs) = match read {
+            // The next full chunk is read meanwhile (while this one is sent), when it is
+            // already published and no marker comes before its end.
+            let next = upto + CHUNK;
+            if next <= head && next_marker.is_none_or(|b| b > next) {
+                let fresh = {
+                    let f = lock(&self.feed);
+                    f.recent.front().is_none_or(|r| r.id > upto + 1)
+                };
+                if fresh {
+                    let live = upto >= at.head;
+                    ahead = Some(((upto, next, live), self.read(upto, next, &query, live)));
+                }
+            }
+            let (first, evs) = match read.await {
                 Ok(Ok(r)) => r,
                 Ok(Err(e)) => {
                     tracing::error!(error = %e, "history read failed");
@@ -374,6 +373,33 @@ impl Hub {
             }
             cursor = upto;
         }
+    }
+
+    /// Read (on a blocking thread) and convert the records with ids in `after+1 ..= upto`
+    /// that `query` selects (`live`: since_generation selects what is replayed, not the live
+    /// records); with the first id read.
+    fn read(&self, after: u64, upto: u64, query: &Query, live: bool) -> Chunk {
+        let reader = self.reader.clone();
+        let q = Query {
+            after_generation: if live { 0 } else { query.after_generation },
+            ..query.clone()
+        };
+        tokio::task::spawn_blocking(move || {
+            let mut first = None;
+            let mut evs = Vec::with_capacity((upto - after).min(CHUNK) as usize);
+            // Each record's JSON is cut from its stored bytes, not serialized again.
+            reader
+                .range_with_json(after, upto, CHUNK as usize, |s, json| {
+                    first.get_or_insert(s.id);
+                    if q.matches(&s) {
+                        let r = proto_conv::record_with_json(s, json);
+                        evs.push(WatchEvent {
+                            event: Some(watch_event::Event::Record(r)),
+                        });
+                    }
+                })
+                .map(|_| (first, evs))
+        })
     }
 
     /// Tell a subscriber `n` records were not sent (`resync` with the count, then a fresh

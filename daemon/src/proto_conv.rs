@@ -5,48 +5,54 @@ use nfscope::history::Stored;
 use nfscope::lint::{Finding, Severity};
 use nfscope_proto::v1 as pb;
 
-fn rule_text(r: &Option<RuleText>) -> Option<pb::RuleText> {
-    r.as_ref().map(|r| pb::RuleText {
+fn rule_text(r: Option<RuleText>) -> Option<pb::RuleText> {
+    r.map(|r| pb::RuleText {
         handle: r.handle.unwrap_or(0),
-        nft: r.nft.clone(),
-        iptables: r.iptables.clone().unwrap_or_default(),
+        nft: r.nft,
+        iptables: r.iptables.unwrap_or_default(),
     })
 }
 
 pub fn record(s: &Stored) -> pb::Record {
-    let r = &s.record;
+    let json = serde_json::to_string(&s.record).unwrap_or_default();
+    record_with_json(s.clone(), json)
+}
+
+/// [`record`] of a record taken apart, whose JSON (`json`) is already at hand.
+pub fn record_with_json(s: Stored, json: String) -> pb::Record {
+    let r = s.record;
     pb::Record {
         id: s.id,
         time_unix_ms: s.time_unix_ms,
-        r#type: r.kind.clone(),
+        r#type: r.kind,
         generation: r.generation,
-        backend: r.backend.clone(),
-        family: r.family.clone(),
-        table: r.table.clone(),
-        chain: r.chain.clone().unwrap_or_default(),
-        process: r.process.as_ref().map(|p| pb::Process {
+        backend: r.backend,
+        family: r.family,
+        table: r.table,
+        chain: r.chain.unwrap_or_default(),
+        process: r.process.map(|p| pb::Process {
             pid: p.pid,
-            comm: p.comm.clone(),
-            exe: p.exe.clone().unwrap_or_default(),
-            cmdline: p.cmdline.clone().unwrap_or_default(),
-            cgroup: p.cgroup.clone().unwrap_or_default(),
-            container: p.container.clone().unwrap_or_default(),
-            pod_uid: p.pod_uid.clone().unwrap_or_default(),
+            comm: p.comm,
+            exe: p.exe.unwrap_or_default(),
+            cmdline: p.cmdline.unwrap_or_default(),
+            cgroup: p.cgroup.unwrap_or_default(),
+            container: p.container.unwrap_or_default(),
+            pod_uid: p.pod_uid.unwrap_or_default(),
             gone: p.gone,
         }),
-        rule: rule_text(&r.rule),
-        before: rule_text(&r.before),
-        after: rule_text(&r.after),
-        lost: r.lost.clone(),
-        gained: r.gained.clone(),
-        alert: r.alert.as_ref().map(|a| pb::Alert {
-            kind: a.kind.clone(),
-            severity: a.severity.clone(),
+        rule: rule_text(r.rule),
+        before: rule_text(r.before),
+        after: rule_text(r.after),
+        lost: r.lost,
+        gained: r.gained,
+        alert: r.alert.map(|a| pb::Alert {
+            kind: a.kind,
+            severity: a.severity,
         }),
         resync: r.resync,
-        attribution: r.attribution.clone(),
-        audit_event: r.audit_event.clone().unwrap_or_default(),
-        set: r.set.clone().unwrap_or_default(),
+        attribution: r.attribution,
+        audit_event: r.audit_event.unwrap_or_default(),
+        set: r.set.unwrap_or_default(),
         elements_added: r.elements_added.map(|n| n as u64),
         elements_removed: r.elements_removed.map(|n| n as u64),
         reencoded: r.reencoded,
@@ -57,7 +63,7 @@ pub fn record(s: &Stored) -> pb::Record {
             down_ms: g.down_ms,
             changes: g.changes,
         }),
-        json: serde_json::to_string(r).unwrap_or_default(),
+        json,
     }
 }
 

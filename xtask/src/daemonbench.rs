@@ -77,6 +77,23 @@ fn cpu_ticks(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// Wait (at most `max`) until `pid` has been idle for `quiet` seconds in a row: after a large
+/// change the daemon recomputes its metrics' writers and lint findings, deferred to take at
+/// most a fifth of its watcher thread, so seconds after the last record.
+fn wait_idle(pid: u32, quiet: u32, max: Duration) {
+    let end = Instant::now() + max;
+    let mut idle = 0;
+    while idle < quiet && Instant::now() < end {
+        let t = cpu_ticks(pid);
+        std::thread::sleep(Duration::from_secs(1));
+        idle = if cpu_ticks(pid).saturating_sub(t) < 5 {
+            idle + 1
+        } else {
+            0
+        };
+    }
+}
+
 fn kib(pid: u32, key: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -216,6 +233,8 @@ pub fn run(a: &Args) -> Result<()> {
         t0.elapsed().as_secs_f64(),
         kib(pid, "VmHWM:") / 1024
     );
+    // The replay alone: not beside the daemon's deferred metrics refresh.
+    wait_idle(pid, 5, Duration::from_secs(60));
     rt.block_on(async {
         // Watch replay from since_id 1 by a reading client.
         let mut c = connect(&sock).await?;

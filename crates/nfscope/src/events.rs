@@ -320,7 +320,7 @@ pub fn records(
     after: &Ruleset,
     resync: bool,
 ) -> Vec<Record> {
-    let mut out: Vec<Record> = Vec::new();
+    let mut others: Vec<Other> = Vec::new();
     let idx = Index::new(after);
     let mut chains_added = HashSet::new();
     // Rule deletions and additions, to pair them.
@@ -342,13 +342,15 @@ pub fn records(
                         chain: rule.chain.clone().unwrap_or_default(),
                         text: Some(Box::new(d)),
                         rule: None,
+                        handle: rule.handle,
                         used: false,
                     });
                 }
             }
-            c => other_record(c, generation, &mut chains_added, &mut out),
+            c => other_record(c, &mut chains_added, &mut others),
         }
     }
+    let mut out: Vec<Record> = others.into_iter().map(|o| o.record(generation)).collect();
     // Every text is at hand.
     let mut no_text = |_: &Del| RuleText::default();
     let mut p = Pairer::new(dels);
@@ -372,16 +374,44 @@ fn finish(r: &mut Record, process: Option<&ProcessInfo>, resync: bool) {
     r.resync = resync;
 }
 
+/// The record of a change that is not a rule's, small until it is made (a restore of a large
+/// ruleset is tens of thousands of chain changes, held while the rule records are made).
+struct Other {
+    kind: &'static str,
+    family: Family,
+    table: String,
+    chain: Option<String>,
+    set: Option<String>,
+    elements_added: Option<usize>,
+    elements_removed: Option<usize>,
+}
+
+impl Other {
+    fn record(self, generation: u32) -> Record {
+        let mut r = Record::new(self.kind, generation, self.family, &self.table);
+        r.chain = self.chain;
+        r.set = self.set;
+        r.elements_added = self.elements_added;
+        r.elements_removed = self.elements_removed;
+        r
+    }
+}
+
 /// The record of a change that is not a rule's, added to `out` (set element changes of one
 /// set are counted in one `set_changed` record).
 fn other_record(
     c: &Change,
-    generation: u32,
     chains_added: &mut HashSet<(Family, Option<String>, Option<String>)>,
-    out: &mut Vec<Record>,
+    out: &mut Vec<Other>,
 ) {
-    let simple = |kind, f: &Family, table: &Option<String>| {
-        Record::new(kind, generation, *f, table.as_deref().unwrap_or(""))
+    let simple = |kind, f: &Family, table: &Option<String>| Other {
+        kind,
+        family: *f,
+        table: table.clone().unwrap_or_default(),
+        chain: None,
+        set: None,
+        elements_added: None,
+        elements_removed: None,
     };
     match c {
         Change::NewTable(f, t) => out.push(simple("table_added", f, &t.name)),
@@ -467,9 +497,27 @@ struct Del {
     chain: String,
     /// Boxed: most deletions wait without one.
     text: Option<Box<RuleText>>,
-    /// The rule as the event carried it, to make its text from.
+    /// The rule as the event carried it, to make its text from (none: the view before the
+    /// transaction holds it, by this handle).
     rule: Option<Packed>,
+    handle: Option<u64>,
     used: bool,
+}
+
+impl Del {
+    /// The rule to make the text from: as the event carried it, or only where it is (its text
+    /// is then the view's rule's, as [`deleted_text`] makes it for any deletion the view holds).
+    fn rule(&self) -> Rule {
+        match &self.rule {
+            Some(p) => p.decode(),
+            None => Rule {
+                table: Some(self.table.clone()),
+                chain: Some(self.chain.clone()),
+                handle: self.handle,
+                ..Rule::default()
+            },
+        }
+    }
 }
 
 /// The deletions of one chain, and (once an added rule of the chain looked) those not yet
@@ -660,6 +708,15 @@ pub(crate) enum Pending {
         append: bool,
         rule: Packed,
     },
+    /// A deletion of a rule the view holds, in a transaction of more changes than a part:
+    /// nothing of the event is kept (the text of a deleted rule the view holds is made from
+    /// the view's rule).
+    Held {
+        family: Family,
+        table: String,
+        chain: String,
+        handle: Option<u64>,
+    },
     /// Boxed: a `Change` is far larger than a packed rule's slot.
     Other(Box<Change>),
 }
@@ -689,9 +746,33 @@ impl Pending {
         }
     }
 
+    /// The deletion of the rule `r` (of `family`), which the view holds.
+    pub(crate) fn held(family: Family, r: Rule) -> Pending {
+        Pending::Held {
+            family,
+            table: r.table.unwrap_or_default(),
+            chain: r.chain.unwrap_or_default(),
+            handle: r.handle,
+        }
+    }
+
     pub(crate) fn change(&self) -> Cow<'_, Change> {
         match self {
             Pending::Other(c) => Cow::Borrowed(&**c),
+            Pending::Held {
+                family,
+                table,
+                chain,
+                handle,
+            } => Cow::Owned(Change::DelRule(
+                *family,
+                Rule {
+                    table: Some(table.clone()),
+                    chain: Some(chain.clone()),
+                    handle: *handle,
+                    ..Rule::default()
+                },
+            )),
             Pending::Rule {
                 family,
                 del,
@@ -732,7 +813,7 @@ pub(crate) struct RecordParts {
     generation: u32,
     process: Option<ProcessInfo>,
     before: Ruleset,
-    head: VecDeque<Record>,
+    head: VecDeque<Other>,
     adds: VecDeque<(Family, Packed)>,
     pairer: Pairer,
 }
@@ -768,10 +849,25 @@ impl RecordParts {
                     table,
                     chain,
                     text: None,
+                    handle: None,
                     rule: Some(rule),
                     used: false,
                 }),
-                Pending::Other(c) => other_record(&c, generation, &mut chains_added, &mut head),
+                Pending::Held {
+                    family,
+                    table,
+                    chain,
+                    handle,
+                } => dels.push(Del {
+                    family,
+                    table,
+                    chain,
+                    text: None,
+                    rule: None,
+                    handle,
+                    used: false,
+                }),
+                Pending::Other(c) => other_record(&c, &mut chains_added, &mut head),
             }
         }
         RecordParts {
@@ -791,16 +887,13 @@ impl RecordParts {
         let mut out = Vec::new();
         while out.len() < max {
             match self.head.pop_front() {
-                Some(r) => out.push(r),
+                Some(o) => out.push(o.record(self.generation)),
                 None => break,
             }
         }
         if out.len() < max && !(self.adds.is_empty() && self.pairer.done()) {
             let before = Index::new(&self.before);
-            let mut text_of = |d: &Del| {
-                let r = d.rule.as_ref().map(Packed::decode).unwrap_or_default();
-                deleted_text(&before, d.family, &r)
-            };
+            let mut text_of = |d: &Del| deleted_text(&before, d.family, &d.rule());
             if !self.adds.is_empty() {
                 let after = Index::new(after);
                 while out.len() < max {

@@ -131,6 +131,49 @@ impl Stored {
     }
 }
 
+/// The head serde writes before a stored record's own fields, `{"id":N,"time_unix_ms":T,`:
+/// id, time, and the rest (the record's fields and the closing brace).
+fn split_head(b: &[u8]) -> Option<(u64, i64, &[u8])> {
+    fn number(b: &[u8]) -> (&[u8], &[u8]) {
+        let neg = usize::from(b.first() == Some(&b'-'));
+        let end = neg + b[neg..].iter().take_while(|c| c.is_ascii_digit()).count();
+        b.split_at(end)
+    }
+    let b = b.strip_prefix(br#"{"id":"#)?;
+    let (id, b) = number(b);
+    let b = b.strip_prefix(br#","time_unix_ms":"#)?;
+    let (time, rest) = number(b);
+    let rest = rest.strip_prefix(b",")?;
+    let id = std::str::from_utf8(id).ok()?.parse().ok()?;
+    let time = std::str::from_utf8(time).ok()?.parse().ok()?;
+    Some((id, time, rest))
+}
+
+impl Stored {
+    /// A stored record from its bytes in the history, and the JSON of its record alone (what
+    /// `serde_json::to_string(&stored.record)` gives), cut from those bytes: neither the
+    /// record's fields buffered for `flatten` nor serialized again.
+    pub fn decode_with_json(b: &[u8]) -> Option<(Stored, String)> {
+        if let Some((id, time_unix_ms, rest)) = split_head(b) {
+            let mut json = String::with_capacity(rest.len() + 1);
+            json.push('{');
+            json.push_str(std::str::from_utf8(rest).ok()?);
+            if let Ok(record) = serde_json::from_str::<Record>(&json) {
+                let s = Stored {
+                    id,
+                    time_unix_ms,
+                    record,
+                };
+                return Some((s, json));
+            }
+        }
+        // Not as this version writes it: decoded the slow way.
+        let s: Stored = serde_json::from_slice(b).ok()?;
+        let json = serde_json::to_string(&s.record).ok()?;
+        Some((s, json))
+    }
+}
+
 /// redb's page cache. Its default (1 GiB) kept every record ever written resident; the daemon
 /// reads recent records back while they are still in the OS page cache anyway.
 const CACHE_BYTES: usize = 8 << 20;
@@ -496,22 +539,37 @@ impl Reader {
     /// The records with ids in `after+1 ..= upto`, at most `max`, oldest first (ids pruned or
     /// unreadable are absent: callers compare ids).
     pub fn range(&self, after: u64, upto: u64, max: usize) -> Result<Vec<Stored>> {
+        let mut out = Vec::new();
+        self.range_with_json(after, upto, max, |s, _| out.push(s))?;
+        Ok(out)
+    }
+
+    /// [`Reader::range`], each record handed to `f` with its record's JSON text (see
+    /// [`Stored::decode_with_json`]); the number handed over.
+    pub fn range_with_json(
+        &self,
+        after: u64,
+        upto: u64,
+        max: usize,
+        mut f: impl FnMut(Stored, String),
+    ) -> Result<usize> {
+        if upto <= after {
+            return Ok(0);
+        }
         let r = self.db.begin_read()?;
         let t = r.open_table(RECORDS)?;
-        let mut out = Vec::new();
-        if upto <= after {
-            return Ok(out);
-        }
+        let mut n = 0;
         for e in t.range(after + 1..=upto)? {
             let (_, v) = e?;
-            if let Ok(s) = Stored::from_json(v.value()) {
-                out.push(s);
+            if let Some((s, json)) = Stored::decode_with_json(v.value()) {
+                f(s, json);
+                n += 1;
             }
-            if out.len() >= max {
+            if n >= max {
                 break;
             }
         }
-        Ok(out)
+        Ok(n)
     }
 }
 
@@ -609,6 +667,45 @@ pub fn fmt_time(ms: i64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::Stored;
+    use crate::events::{Record, RuleText};
+
+    /// The JSON cut from the stored bytes is the record serialized, and the record decoded is
+    /// the one the slow way decodes; bytes in another form are still read.
+    #[test]
+    fn a_stored_record_decodes_with_its_json() {
+        let mut r: Record = serde_json::from_str(
+            r#"{"type":"rule_added","generation":7,"backend":"nftables","family":"ip","table":"t \"q\"","chain":"c"}"#,
+        )
+        .unwrap();
+        r.rule = Some(RuleText {
+            handle: Some(4),
+            index: Some(0),
+            nft: "ip saddr 10.0.0.1 counter accept comment \"\u{e9}\\\n\"".into(),
+            iptables: Some("-A c -s 10.0.0.1/32 -j ACCEPT".into()),
+            ..RuleText::default()
+        });
+        r.lost = vec!["-p tcp".into()];
+        for time_unix_ms in [1_795_000_000_123, -5, 0] {
+            let s = Stored {
+                id: 12345,
+                time_unix_ms,
+                record: r.clone(),
+            };
+            let bytes = serde_json::to_vec(&s).unwrap();
+            let (d, json) = Stored::decode_with_json(&bytes).unwrap();
+            assert_eq!(d, serde_json::from_slice::<Stored>(&bytes).unwrap());
+            assert_eq!(json, serde_json::to_string(&s.record).unwrap());
+            assert!(super::split_head(&bytes).is_some());
+        }
+        // Fields in another order (not as this version writes them): the slow way.
+        let other = br#"{"time_unix_ms":3,"id":9,"type":"table_added","generation":1,"backend":"nftables","family":"ip","table":"t"}"#;
+        let (d, json) = Stored::decode_with_json(other).unwrap();
+        assert_eq!((d.id, d.time_unix_ms, d.record.table.as_str()), (9, 3, "t"));
+        assert_eq!(json, serde_json::to_string(&d.record).unwrap());
+        assert!(Stored::decode_with_json(b"{\"id\":1,\"time_unix_ms\":2}").is_none());
+    }
+
     #[test]
     fn stored_from_json_reads_what_serde_writes() {
         let s: super::Stored = serde_json::from_value(serde_json::json!({

@@ -32,9 +32,10 @@ use crate::snapshot::{self, Options};
 use crate::sock::{NfSocket, Readiness};
 use nfscope_wire::audit::NfcfgOp;
 use nfscope_wire::nfnl::NfMsg;
+use nfscope_wire::nft::{self, Family};
 use nfscope_wire::nl::{self, Messages};
 use serde::Serialize;
-use std::collections::VecDeque;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -332,6 +333,10 @@ pub struct Watcher {
     opts: WatchOptions,
     state: Ruleset,
     pending: Vec<events::Pending>,
+    /// The view's rule handles by (family, table, chain), made when a transaction's changes
+    /// outnumber a part (it will come in parts): its deletions of rules the view holds then
+    /// keep nothing of their event ([`events::Pending::Held`]). Until its NEWGEN.
+    view_rules: Option<HashMap<(Family, String, String), HashSet<u64>>>,
     /// The committer looked up at the transaction's first message (its netlink port id is
     /// usually its pid), while it is surely still alive; confirmed or discarded at NEWGEN.
     early: Option<ProcessInfo>,
@@ -488,6 +493,7 @@ impl Watcher {
             opts,
             state,
             pending: vec![],
+            view_rules: None,
             early: None,
             ready: VecDeque::new(),
             parts: None,
@@ -846,6 +852,7 @@ impl Watcher {
                     );
                     self.finish_parts();
                     let pending = std::mem::take(&mut self.pending);
+                    self.view_rules = None;
                     let generation = g.id.unwrap_or(self.state.generation);
                     let received = Some(SystemTime::now());
                     if let Some(max) = self.opts.parts.filter(|&m| pending.len() > m) {
@@ -899,17 +906,50 @@ impl Watcher {
                     if self.pending.is_empty() && m.pid != 0 {
                         self.early = Some(ProcessInfo::lookup_any(m.pid));
                     }
-                    self.pending.push(events::Pending::new(c, nf.attrs))
+                    let p = match c {
+                        Change::DelRule(f, r) if self.view_holds(f, &r) => {
+                            events::Pending::held(f, r)
+                        }
+                        c => events::Pending::new(c, nf.attrs),
+                    };
+                    self.pending.push(p);
                 }
             }
         }
         Ok(())
     }
 
+    /// Whether the view holds the rule `r` deletes, in a transaction that will come in parts
+    /// (the view does not change before its NEWGEN).
+    fn view_holds(&mut self, f: Family, r: &nft::Rule) -> bool {
+        if self.opts.parts.is_none_or(|max| self.pending.len() < max) {
+            return false;
+        }
+        let Some(h) = r.handle else { return false };
+        let held = self.view_rules.get_or_insert_with(|| {
+            let mut m: HashMap<(Family, String, String), HashSet<u64>> = HashMap::new();
+            for t in &self.state.tables {
+                for c in &t.chains {
+                    m.entry((t.family, t.name().to_string(), c.name().to_string()))
+                        .or_default()
+                        .extend(c.rules.handles().flatten());
+                }
+            }
+            m
+        });
+        let key = (
+            f,
+            r.table.clone().unwrap_or_default(),
+            r.chain.clone().unwrap_or_default(),
+        );
+        held.get(&key).is_some_and(|hs| hs.contains(&h))
+    }
+
     /// Replace our view by a fresh snapshot and queue the difference as a resync event.
     pub fn resync(&mut self, reason: &str) -> Result<()> {
         self.finish_parts();
         self.pending.clear();
+        self.view_rules = None;
         self.early = None;
         let (fresh, _) = snapshot::take_with(&mut self.dump, &self.opts.snapshot)?;
         let changes = diff::structural(&self.state, &fresh);
