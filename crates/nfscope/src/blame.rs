@@ -356,8 +356,21 @@ impl Source {
     ) -> anyhow::Result<Vec<Option<u64>>> {
         let mut out = vec![None; rules.len()];
         let mut legacy: Vec<(usize, Key)> = Vec::new();
+        // A chain with many rules: its ids in one walk; a few: one lookup each.
+        const WALK: usize = 16;
+        let mut chains: HashMap<(&str, &str, &str), HashMap<u64, u64>> = HashMap::new();
         for (i, b) in rules.iter().enumerate() {
             match (b.handle, self) {
+                (Some(h), Source::Stored(_)) if b.backend == "nftables" && rules.len() >= WALK => {
+                    let c = (b.family.as_str(), b.table.as_str(), b.chain.as_str());
+                    let ids = match chains.entry(c) {
+                        std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                        std::collections::hash_map::Entry::Vacant(e) => {
+                            e.insert(crate::gap::chain_record_ids(view, c.0, c.1, c.2)?)
+                        }
+                    };
+                    out[i] = ids.get(&h).copied();
+                }
                 (Some(h), Source::Stored(_)) if b.backend == "nftables" => {
                     out[i] = crate::gap::rule_record(view, &b.family, &b.table, &b.chain, h)?;
                 }

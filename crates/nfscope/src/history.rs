@@ -600,6 +600,25 @@ impl View {
         sorted.sort_unstable();
         sorted.dedup();
         let mut out = HashMap::with_capacity(sorted.len());
+        let (Some(&first), Some(&last)) = (sorted.first(), sorted.last()) else {
+            return Ok(out);
+        };
+        // Ids close together (a chain's rules, added by one restore) are read by walking their
+        // range, one descent of the tree; scattered ones one by one.
+        if last - first < 4 * sorted.len() as u64 {
+            let mut want = sorted.iter().peekable();
+            for e in self.records.range(first..=last)? {
+                let (k, v) = e?;
+                let id = k.value();
+                while want.next_if(|w| **w < id).is_some() {}
+                if want.next_if_eq(&&id).is_some() {
+                    if let Ok(s) = decode(v.value()) {
+                        out.insert(id, s);
+                    }
+                }
+            }
+            return Ok(out);
+        }
         for id in sorted {
             if let Some(v) = self.records.get(id)? {
                 if let Ok(s) = decode(v.value()) {
@@ -724,6 +743,42 @@ mod tests {
             brief
         );
         assert!(super::Stored::from_json(br#"{"id": 1}"#).is_err());
+    }
+
+    #[test]
+    fn records_are_got_by_id_close_together_or_scattered() {
+        let path = std::env::temp_dir().join(format!("nfscope-get-{}.redb", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let mut h = super::History::open(&path, std::time::Duration::MAX, u64::MAX).expect("open");
+        let records: Vec<Record> = (0..20)
+            .map(|g| {
+                serde_json::from_value(serde_json::json!({
+                    "type": "table_added", "generation": g, "backend": "nftables",
+                    "family": "ip", "table": "t",
+                }))
+                .expect("record")
+            })
+            .collect();
+        h.append_with_state(records, &Default::default())
+            .expect("append");
+        let v = h.reader().view().expect("view");
+        let gens = |ids: &[u64]| {
+            let got = v.get(ids).expect("get");
+            let mut g: Vec<(u64, u32)> = got
+                .iter()
+                .map(|(id, s)| (*id, s.record.generation))
+                .collect();
+            g.sort_unstable();
+            g
+        };
+        // Close together (walked), with a duplicate and an id past the end.
+        assert_eq!(gens(&[4, 2, 3, 4, 7, 21]), [(2, 1), (3, 2), (4, 3), (7, 6)]);
+        // Scattered (one by one).
+        assert_eq!(gens(&[1, 20, 1000]), [(1, 0), (20, 19)]);
+        assert!(gens(&[]).is_empty());
+        drop(v);
+        drop(h);
+        let _ = std::fs::remove_file(&path);
     }
 
     #[test]
