@@ -605,7 +605,7 @@ fn chunk(rules: &[Blamed], format: Format, first: bool) -> String {
                 };
                 s.push_str(text.map_or("", String::as_str));
                 s.push_str("\n    ");
-                s.push_str(&origin(b));
+                origin(&mut s, b);
                 s.push('\n');
             }
         }
@@ -613,72 +613,79 @@ fn chunk(rules: &[Blamed], format: Format, first: bool) -> String {
     s
 }
 
-/// One line: the change that gave `b` its form (or that it predates the history) and its writer.
-fn origin(b: &Blamed) -> String {
+/// One line: the change that gave `b` its form (or that it predates the history) and its
+/// writer, appended to `s` (written in place: it is made once per rule).
+fn origin(s: &mut String, b: &Blamed) {
+    use std::fmt::Write;
     let writer = b.writer.summary();
-    let Some(s) = &b.change else {
-        return format!("before the history began; writer {writer}");
+    let Some(st) = &b.change else {
+        let _ = write!(s, "before the history began; writer {writer}");
+        return;
     };
-    let r = &s.record;
-    let who = match &r.process {
-        Some(p) => {
-            let mut who = format!("{} (pid {}", p.comm, p.pid);
-            if let Some(exe) = &p.exe {
-                who.push_str(&format!(", {exe}"));
-            }
-            if let Some(cmd) = p.cmdline.as_ref().filter(|c| !c.is_empty()) {
-                who.push_str(&format!(", \"{}\"", cmd.join(" ")));
-            }
-            if let Some(c) = &p.container {
-                who.push_str(&format!(", container {c}"));
-            }
-            if let Some(pod) = &p.pod_uid {
-                who.push_str(&format!(", pod {pod}"));
-            }
-            who.push(')');
-            who
+    let r = &st.record;
+    let tail = |s: &mut String| {
+        if !r.lost.is_empty() {
+            let _ = write!(s, "; lost: {}", r.lost.join(", "));
         }
-        None => "an unknown process".to_string(),
+        if let Some(a) = &r.alert {
+            let _ = write!(s, "; alert {} ({})", a.kind, a.severity);
+        }
+        let _ = write!(s, "; writer {writer}");
     };
     if let Some(g) = &r.gap {
-        let mut line = format!(
-            "{} while nfscoped was down (between {} and {}, {}): {} [attribution none]",
+        let _ = write!(
+            s,
+            "{} while nfscoped was down (between {} and {}, {}): writer process not known [attribution none]",
             r.kind,
             crate::history::fmt_time(g.stopped_unix_ms),
             crate::history::fmt_time(g.started_unix_ms),
             crate::events::Gap::human_duration(g.down_ms),
-            "writer process not known"
         );
-        if !r.lost.is_empty() {
-            line.push_str(&format!("; lost: {}", r.lost.join(", ")));
+        tail(s);
+        return;
+    }
+    let _ = write!(
+        s,
+        "{} {} by ",
+        crate::history::fmt_time(st.time_unix_ms),
+        r.kind
+    );
+    match &r.process {
+        Some(p) => {
+            let _ = write!(s, "{} (pid {}", p.comm, p.pid);
+            if let Some(exe) = &p.exe {
+                let _ = write!(s, ", {exe}");
+            }
+            if let Some(cmd) = p.cmdline.as_ref().filter(|c| !c.is_empty()) {
+                s.push_str(", \"");
+                for (i, a) in cmd.iter().enumerate() {
+                    if i > 0 {
+                        s.push(' ');
+                    }
+                    s.push_str(a);
+                }
+                s.push('"');
+            }
+            if let Some(c) = &p.container {
+                let _ = write!(s, ", container {c}");
+            }
+            if let Some(pod) = &p.pod_uid {
+                let _ = write!(s, ", pod {pod}");
+            }
+            s.push(')');
         }
-        if let Some(a) = &r.alert {
-            line.push_str(&format!("; alert {} ({})", a.kind, a.severity));
-        }
-        line.push_str(&format!("; writer {writer}"));
-        return line;
+        None => s.push_str("an unknown process"),
     }
     let attribution = if r.attribution.is_empty() {
         "none"
     } else {
         r.attribution.as_str()
     };
-    let mut line = format!(
-        "{} {} by {who} [attribution {attribution}]",
-        crate::history::fmt_time(s.time_unix_ms),
-        r.kind
-    );
+    let _ = write!(s, " [attribution {attribution}]");
     if r.resync {
-        line.push_str(" (resync)");
+        s.push_str(" (resync)");
     }
-    if !r.lost.is_empty() {
-        line.push_str(&format!("; lost: {}", r.lost.join(", ")));
-    }
-    if let Some(a) = &r.alert {
-        line.push_str(&format!("; alert {} ({})", a.kind, a.severity));
-    }
-    line.push_str(&format!("; writer {writer}"));
-    line
+    tail(s);
 }
 
 #[cfg(test)]
