@@ -10,7 +10,13 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// mimalloc keeps freed memory for 10 ms before returning it to the OS; purge at once (the
 /// watcher frees a large transaction's records in one burst).
+///
+/// And no transparent huge pages: a 2 MB page stays resident for the few KB still used in it
+/// (`daemon-bench --scale 0.5 --restores 2`: RSS after the restores 71–74 MB instead of
+/// 86–88, peak 137–138 MB instead of 157–160; replay rate unchanged within noise).
 fn lean_allocator() {
+    // SAFETY: prctl with integer arguments; it only sets a flag of this process.
+    unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
     /// `mi_option_purge_delay` in mimalloc 3's `mi_option_e` (libmimalloc-sys 0.1.49, whose
     /// constants are mimalloc 2's).
     const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
