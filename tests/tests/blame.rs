@@ -153,7 +153,7 @@ fn blame_names_who_gave_each_rule_its_form() {
     assert!(only.iter().all(|r| r["chain"] == "KUBE-FIREWALL") && only.len() == 1);
 
     // After kill -9 and a restart, and a clean stop: the same answer.
-    let d = Daemon::start(&ns, &dir, &[]);
+    let mut d = Daemon::start(&ns, &dir, &[]);
     assert_eq!(array(&remote_blame(&d, &["--format", "json"])), all);
     d.stop();
     assert_eq!(blame(&ns, &history, &[]), all);
@@ -187,7 +187,7 @@ fn blame_names_who_gave_each_rule_its_form() {
             "add", "rule", "inet", "app", "c", "tcp", "dport", "80", "drop",
         ],
     );
-    let d = Daemon::start(&ns, &dir, &[]);
+    let mut d = Daemon::start(&ns, &dir, &[]);
     until_recorded(&d, |v| v["type"] == "gap" && v["gap"]["changes"] == 1);
     d.stop();
     let now = blame(&ns, &history, &[]);

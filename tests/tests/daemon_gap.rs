@@ -49,7 +49,7 @@ fn changes_while_down(kill9: bool) {
     let tag = if kill9 { "gap9" } else { "gapterm" };
     let ns = Netns::new(tag);
     let dir = tmp(tag);
-    let d = Daemon::start(&ns, &dir, &[]);
+    let mut d = Daemon::start(&ns, &dir, &[]);
     ns.nft_load(
         "table inet app {\n set s {\n type ipv4_addr\n }\n chain c {\n tcp dport 22 accept\n udp dport 53 accept\n }\n}\n",
     );
@@ -119,7 +119,7 @@ fn changes_while_down(kill9: bool) {
         &["-A", "INPUT", "-s", "10.0.0.4", "-j", "DROP"],
     );
 
-    let d = Daemon::start(&ns, &dir, &[]);
+    let mut d = Daemon::start(&ns, &dir, &[]);
     let h = until(&d, 1, is_gap);
     let g = last_gap(&h);
     let marker = &g[0];
@@ -178,7 +178,7 @@ fn changes_while_down(kill9: bool) {
     assert_eq!(set["elements_added"], 2);
 
     // A Watch replaying from the start sees the marker, typed, before the gap's changes.
-    let replayed = replay_gap(&d.socket);
+    let replayed = replay_gap(&d);
     assert_eq!(
         replayed.0.as_ref().map(|g| g.changes),
         Some(5),
@@ -197,10 +197,10 @@ fn changes_while_down(kill9: bool) {
 
     // A restart with nothing changed: the marker alone, with 0 changes.
     d.stop();
-    let embedded = ns.nfscope(&["history", "--file", &d_history(&dir)]);
+    let embedded = ns.nfscope(&["history", "--file", &d.history().to_string_lossy()]);
     let text = String::from_utf8_lossy(&embedded.stdout);
     assert!(text.contains("gap: nfscoped was down from "), "{text}");
-    let d = Daemon::start(&ns, &dir, &[]);
+    let mut d = Daemon::start(&ns, &dir, &[]);
     let h = until(&d, 2, is_gap);
     let g = last_gap(&h);
     assert_eq!(g.len(), 1, "nothing changed: {g:#?}");
@@ -212,26 +212,13 @@ fn changes_while_down(kill9: bool) {
 
 /// Watch with `since_id` 1 over gRPC: the first gap marker's typed `gap`, and how many records
 /// after it carry a `gap` (until the replay is over: the records of the history so far).
-fn replay_gap(socket: &str) -> (Option<pb::Gap>, usize) {
+fn replay_gap(d: &Daemon) -> (Option<pb::Gap>, usize) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
-    let path = socket.to_string();
     rt.block_on(async move {
-        let ch = tonic::transport::Endpoint::try_from("http://nfscoped.local")
-            .expect("endpoint")
-            .connect_with_connector(tower::service_fn(move |_: tonic::transport::Uri| {
-                let path = path.clone();
-                async move {
-                    Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(
-                        tokio::net::UnixStream::connect(&path).await?,
-                    ))
-                }
-            }))
-            .await
-            .expect("connect");
-        let mut c = pb::nfscope_client::NfscopeClient::new(ch);
+        let mut c = d.client().await;
         let mut s = c
             .watch(pb::WatchRequest {
                 since_id: 1,
@@ -255,10 +242,6 @@ fn replay_gap(socket: &str) -> (Option<pb::Gap>, usize) {
         }
         (marker, changes)
     })
-}
-
-fn d_history(dir: &std::path::Path) -> String {
-    dir.join("history.redb").to_string_lossy().into_owned()
 }
 
 #[test]
