@@ -89,11 +89,17 @@ impl Daemon {
         format!("unix:{}", self.socket.display())
     }
 
+    /// `nfscope --remote unix:SOCKET ARGS`, not yet run (for a client left running, e.g.
+    /// `watch`).
+    pub fn remote_command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(crate::nfscope_bin());
+        c.args(["--remote", &self.uri()]).args(args);
+        c
+    }
+
     /// `nfscope --remote unix:SOCKET ARGS`, whatever its exit status.
     pub fn remote(&self, args: &[&str]) -> Output {
-        Command::new(crate::nfscope_bin())
-            .args(["--remote", &self.uri()])
-            .args(args)
+        self.remote_command(args)
             .output()
             .expect("run nfscope --remote")
     }
@@ -108,6 +114,35 @@ impl Daemon {
             String::from_utf8_lossy(&o.stderr)
         );
         String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    /// `nfscope --remote … history --json`: every record, parsed.
+    pub fn records(&self) -> Vec<serde_json::Value> {
+        self.ok(&["history", "--json"])
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("json line"))
+            .collect()
+    }
+
+    /// Wait until the history holds `n` records `pred` accepts, and return it all (a hang
+    /// guard of [`HUNG_AFTER`], not a bound).
+    pub fn until_recorded(
+        &self,
+        n: usize,
+        pred: impl Fn(&serde_json::Value) -> bool,
+    ) -> Vec<serde_json::Value> {
+        let end = Instant::now() + HUNG_AFTER;
+        loop {
+            let h = self.records();
+            if h.iter().filter(|v| pred(v)).count() >= n {
+                return h;
+            }
+            assert!(
+                Instant::now() < end,
+                "hung: never recorded; history: {h:#?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// A tonic channel on the unix socket (tonic's defaults, as stock clients have).

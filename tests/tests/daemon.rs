@@ -143,8 +143,8 @@ fn incident_through_the_daemon_and_history_survives_kill9() {
     let ns = Netns::new("dinc");
     let dir = tmp("inc");
     let d = Daemon::start(&ns, &dir, &[]);
-    let mut watch = Command::new(nfscope_tests::nfscope_bin())
-        .args(["--remote", &d.uri(), "watch", "--json", "--duration", "30"])
+    let mut watch = d
+        .remote_command(&["watch", "--json", "--duration", "30"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -371,10 +371,8 @@ fn a_slow_subscriber_gets_a_resync_and_blocks_nobody() {
     // is in: the slow one, stuck in the first 40k burst, is 40k behind once the second comes.
     let d = Daemon::start(&ns, &tmp("slow"), &["--subscriber-window", "30000"]);
     let watch = |out: Stdio| {
-        let mut c = Command::new(nfscope_tests::nfscope_bin())
-            .args([
-                "--remote",
-                &d.uri(),
+        let mut c = d
+            .remote_command(&[
                 "watch",
                 "--json",
                 "--duration",

@@ -7,33 +7,7 @@ use nfscope_proto::v1 as pb;
 use nfscope_tests::daemon::{tmp, Daemon};
 use nfscope_tests::Netns;
 use serde_json::Value;
-use std::time::{Duration, Instant};
-
-fn history(d: &Daemon) -> Vec<Value> {
-    let out = d.remote(&["history", "--json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("json line"))
-        .collect()
-}
-
-/// Wait until the history holds `n` records `pred` accepts (a hang guard, not a bound).
-fn until(d: &Daemon, n: usize, pred: impl Fn(&Value) -> bool) -> Vec<Value> {
-    let end = Instant::now() + Duration::from_secs(120);
-    loop {
-        let h = history(d);
-        if h.iter().filter(|v| pred(v)).count() >= n {
-            return h;
-        }
-        assert!(Instant::now() < end, "never recorded: {h:#?}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
+use std::time::Duration;
 
 fn is_gap(v: &Value) -> bool {
     v["type"] == "gap"
@@ -61,14 +35,12 @@ fn changes_while_down(kill9: bool) {
         "iptables-legacy",
         &["-A", "INPUT", "-s", "10.0.0.2", "-j", "DROP"],
     );
-    until(&d, 1, |v| {
-        v["backend"] == "legacy" && v["type"] == "rule_added"
-    });
-    until(&d, 1, |v| {
+    d.until_recorded(1, |v| v["backend"] == "legacy" && v["type"] == "rule_added");
+    d.until_recorded(1, |v| {
         v["type"] == "rule_added" && v["table"] == "filter" && v["backend"] == "nftables"
     });
     assert!(
-        !history(&d).iter().any(is_gap),
+        !d.records().iter().any(is_gap),
         "first start: nothing to compare"
     );
     if kill9 {
@@ -120,7 +92,7 @@ fn changes_while_down(kill9: bool) {
     );
 
     let mut d = Daemon::start(&ns, &dir, &[]);
-    let h = until(&d, 1, is_gap);
+    let h = d.until_recorded(1, is_gap);
     let g = last_gap(&h);
     let marker = &g[0];
     assert_eq!(marker["gap"]["clean"], !kill9, "{marker:#}");
@@ -201,7 +173,7 @@ fn changes_while_down(kill9: bool) {
     let text = String::from_utf8_lossy(&embedded.stdout);
     assert!(text.contains("gap: nfscoped was down from "), "{text}");
     let mut d = Daemon::start(&ns, &dir, &[]);
-    let h = until(&d, 2, is_gap);
+    let h = d.until_recorded(2, is_gap);
     let g = last_gap(&h);
     assert_eq!(g.len(), 1, "nothing changed: {g:#?}");
     assert_eq!(g[0]["gap"]["changes"], 0);
