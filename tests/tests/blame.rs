@@ -9,7 +9,6 @@ use nfscope_tests::Netns;
 use serde_json::Value;
 use std::io::Write;
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 /// `nfscope --netns NS blame ARGS --format json --file HISTORY`, parsed.
 fn blame(ns: &Netns, history: &Path, args: &[&str]) -> Vec<Value> {
@@ -48,24 +47,6 @@ fn array(json: &[u8]) -> Vec<Value> {
     }
 }
 
-/// Wait until the daemon's history holds a record `pred` accepts (a hang guard, not a bound).
-fn until_recorded(d: &Daemon, pred: impl Fn(&Value) -> bool) {
-    let end = Instant::now() + Duration::from_secs(120);
-    loop {
-        let out = d.remote(&["history", "--json"]);
-        let text = String::from_utf8_lossy(&out.stdout);
-        if text
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .any(|v| pred(&v))
-        {
-            return;
-        }
-        assert!(Instant::now() < end, "never recorded; history:\n{text}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 #[test]
 fn blame_names_who_gave_each_rule_its_form() {
     let ns = Netns::new("blame");
@@ -91,7 +72,7 @@ fn blame_names_who_gave_each_rule_its_form() {
         .write_all(saved.as_bytes())
         .expect("write the saved rules");
     input.flush().expect("flush");
-    until_recorded(&d, |v| {
+    d.until_recorded(1, |v| {
         v["type"] == "rule_replaced" && v["chain"] == "KUBE-FIREWALL"
     });
     drop(input);
@@ -153,7 +134,7 @@ fn blame_names_who_gave_each_rule_its_form() {
     assert!(only.iter().all(|r| r["chain"] == "KUBE-FIREWALL") && only.len() == 1);
 
     // After kill -9 and a restart, and a clean stop: the same answer.
-    let d = Daemon::start(&ns, &dir, &[]);
+    let mut d = Daemon::start(&ns, &dir, &[]);
     assert_eq!(array(&remote_blame(&d, &["--format", "json"])), all);
     d.stop();
     assert_eq!(blame(&ns, &history, &[]), all);
@@ -187,8 +168,8 @@ fn blame_names_who_gave_each_rule_its_form() {
             "add", "rule", "inet", "app", "c", "tcp", "dport", "80", "drop",
         ],
     );
-    let d = Daemon::start(&ns, &dir, &[]);
-    until_recorded(&d, |v| v["type"] == "gap" && v["gap"]["changes"] == 1);
+    let mut d = Daemon::start(&ns, &dir, &[]);
+    d.until_recorded(1, |v| v["type"] == "gap" && v["gap"]["changes"] == 1);
     d.stop();
     let now = blame(&ns, &history, &[]);
     let new: Vec<&Value> = now

@@ -2,122 +2,13 @@
 //! embedded output, the incident through the daemon, history across restarts and kill -9, a
 //! slow subscriber that gets a resync while the others see every change, bad requests.
 
+use nfscope_tests::daemon::{free_port, http_get, tmp, Daemon};
 use nfscope_tests::writers::Writer;
 use nfscope_tests::Netns;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-fn daemon_bin() -> PathBuf {
-    nfscope_tests::nfscope_bin().with_file_name("nfscoped")
-}
-
-struct Daemon {
-    child: Child,
-    dir: PathBuf,
-    socket: String,
-}
-
-impl Daemon {
-    fn start(ns: &Netns, dir: &Path, extra: &[&str]) -> Daemon {
-        std::fs::create_dir_all(dir).expect("dir");
-        let socket = dir.join("nfscoped.sock").to_string_lossy().into_owned();
-        let _ = std::fs::remove_file(&socket);
-        let child = Command::new(daemon_bin())
-            .args(["--netns", ns.name(), "--socket", &socket, "--history"])
-            .arg(dir.join("history.redb"))
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.join("log")).expect("log"))
-            .spawn()
-            .expect("start nfscoped");
-        let end = Instant::now() + nfscope_tests::HUNG_AFTER;
-        while !Path::new(&socket).exists() {
-            assert!(
-                Instant::now() < end,
-                "hung: nfscoped never came up: {}",
-                std::fs::read_to_string(dir.join("log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Daemon {
-            child,
-            dir: dir.to_path_buf(),
-            socket,
-        }
-    }
-
-    /// A gRPC client on the daemon's unix socket.
-    async fn client(
-        &self,
-    ) -> nfscope_proto::v1::nfscope_client::NfscopeClient<tonic::transport::Channel> {
-        let path = self.socket.clone();
-        let ch = tonic::transport::Endpoint::try_from("http://nfscoped.local")
-            .expect("endpoint")
-            .connect_with_connector(tower::service_fn(move |_: tonic::transport::Uri| {
-                let path = path.clone();
-                async move {
-                    Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(
-                        tokio::net::UnixStream::connect(&path).await?,
-                    ))
-                }
-            }))
-            .await
-            .expect("connect");
-        nfscope_proto::v1::nfscope_client::NfscopeClient::new(ch)
-    }
-
-    fn remote(&self, args: &[&str]) -> Output {
-        Command::new(nfscope_tests::nfscope_bin())
-            .args(["--remote", &format!("unix:{}", self.socket)])
-            .args(args)
-            .output()
-            .expect("run nfscope --remote")
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let o = self.remote(args);
-        assert!(
-            o.status.success(),
-            "nfscope --remote {args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    }
-
-    fn kill9(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        std::mem::forget(self);
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        // SIGTERM, as systemd does; it must exit cleanly.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let end = Instant::now() + nfscope_tests::HUNG_AFTER;
-        while Instant::now() < end {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        panic!(
-            "nfscoped did not exit on SIGTERM: {}",
-            std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
-        );
-    }
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("nfscope-daemon-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
-}
 
 const RULESET: &str = "table inet filter {\n set s { type ipv4_addr; elements = { 10.0.0.1 } }\n chain input { type filter hook input priority 0; policy accept;\n  ip saddr @s counter drop\n  tcp dport { 22, 80 } accept\n }\n}\n";
 
@@ -252,15 +143,8 @@ fn incident_through_the_daemon_and_history_survives_kill9() {
     let ns = Netns::new("dinc");
     let dir = tmp("inc");
     let d = Daemon::start(&ns, &dir, &[]);
-    let mut watch = Command::new(nfscope_tests::nfscope_bin())
-        .args([
-            "--remote",
-            &format!("unix:{}", d.socket),
-            "watch",
-            "--json",
-            "--duration",
-            "30",
-        ])
+    let mut watch = d
+        .remote_command(&["watch", "--json", "--duration", "30"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -340,7 +224,6 @@ fn tls_with_and_without_client_certificates() {
     let ns = Netns::new("dtls");
     ns.nft_load(RULESET);
     let dir = tmp("tls");
-    std::fs::create_dir_all(&dir).expect("dir");
     openssl(
         &[
             "req",
@@ -402,7 +285,7 @@ fn tls_with_and_without_client_certificates() {
         );
     }
     let p = |f: &str| dir.join(f).to_string_lossy().into_owned();
-    let port = 17000 + (std::process::id() % 2000) as u16;
+    let port = free_port();
     let addr = format!("127.0.0.1:{port}");
     let url = format!("https://localhost:{port}");
     let embedded = String::from_utf8_lossy(&ns.nfscope(&["dump"]).stdout).into_owned();
@@ -462,19 +345,14 @@ fn tls_with_and_without_client_certificates() {
         assert_eq!(String::from_utf8_lossy(&o.stdout), embedded);
     }
     // TCP without TLS is refused at start.
-    let o = Command::new(daemon_bin())
-        .args([
-            "--netns",
-            ns.name(),
-            "--socket",
-            &p("x.sock"),
-            "--history",
-            &p("h.redb"),
-            "--tcp",
-            &addr,
-        ])
-        .output()
-        .expect("run");
+    let o = Daemon::command(
+        &ns,
+        &dir.join("x.sock"),
+        &dir.join("h.redb"),
+        &["--tcp", &addr],
+    )
+    .output()
+    .expect("run");
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("TLS only"));
     let _ = std::fs::remove_dir_all(&dir);
@@ -493,10 +371,8 @@ fn a_slow_subscriber_gets_a_resync_and_blocks_nobody() {
     // is in: the slow one, stuck in the first 40k burst, is 40k behind once the second comes.
     let d = Daemon::start(&ns, &tmp("slow"), &["--subscriber-window", "30000"]);
     let watch = |out: Stdio| {
-        let mut c = Command::new(nfscope_tests::nfscope_bin())
-            .args([
-                "--remote",
-                &format!("unix:{}", d.socket),
+        let mut c = d
+            .remote_command(&[
                 "watch",
                 "--json",
                 "--duration",
@@ -627,9 +503,8 @@ fn a_slow_subscriber_gets_a_resync_and_blocks_nobody() {
 /// Prometheus metrics: rules per table and writer, changes and alerts by kind, subscribers.
 #[test]
 fn metrics_count_rules_changes_and_alerts() {
-    use std::io::{Read, Write};
     let ns = Netns::new("dmetrics");
-    let port = 19000 + (std::process::id() % 1000) as u16;
+    let port = free_port();
     let addr = format!("127.0.0.1:{port}");
     let d = Daemon::start(&ns, &tmp("metrics"), &["--metrics", &addr]);
     ns.ok(
@@ -637,14 +512,9 @@ fn metrics_count_rules_changes_and_alerts() {
         &["-A", "INPUT", "-m", "mark", "--mark", "0x1", "-j", "DROP"],
     );
     ns.ok("iptables-nft", &["-R", "INPUT", "1", "-j", "DROP"]);
-    let scrape = || {
-        let mut s = std::net::TcpStream::connect(&addr).expect("connect metrics");
-        s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n")
-            .expect("write");
-        let mut out = String::new();
-        s.read_to_string(&mut out).expect("read");
-        out
-    };
+    // A failed connection is retried like a scrape without the alert yet, and then fails the
+    // status-line assertion with its error.
+    let scrape = || http_get(port, "/metrics").unwrap_or_else(|e| format!("connect metrics: {e}"));
     let end = Instant::now() + nfscope_tests::HUNG_AFTER;
     let mut m = scrape();
     while !m.contains("nfscope_alerts_total{kind=\"match_removed\",severity=\"severe\"} 1")
@@ -750,20 +620,7 @@ fn sigterm_ends_a_health_watch_with_unavailable() {
             .expect("watch")
             .into_inner();
         watch.message().await.expect("start marker");
-        let path = d.socket.clone();
-        let ch = tonic::transport::Endpoint::try_from("http://nfscoped.local")
-            .expect("endpoint")
-            .connect_with_connector(tower::service_fn(move |_: tonic::transport::Uri| {
-                let path = path.clone();
-                async move {
-                    Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(
-                        tokio::net::UnixStream::connect(&path).await?,
-                    ))
-                }
-            }))
-            .await
-            .expect("connect");
-        let mut health = tonic_health::pb::health_client::HealthClient::new(ch)
+        let mut health = tonic_health::pb::health_client::HealthClient::new(d.channel().await)
             .watch(tonic_health::pb::HealthCheckRequest {
                 service: String::new(),
             })

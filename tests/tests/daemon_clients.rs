@@ -3,6 +3,7 @@
 //! absolute path and with no authority override. Plus the daemon's files (socket, history)
 //! and its shutdown as those clients see it. The clients live in the venv scripts/test.sh makes.
 
+use nfscope_tests::daemon::{free_port, tmp, Daemon};
 use nfscope_tests::Netns;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -32,88 +33,6 @@ fn repo() -> PathBuf {
         .parent()
         .expect("repo")
         .to_path_buf()
-}
-
-fn daemon_bin() -> PathBuf {
-    nfscope_tests::nfscope_bin().with_file_name("nfscoped")
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("nfscope-dclients-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("dir");
-    d
-}
-
-struct Daemon {
-    child: Option<Child>,
-    dir: PathBuf,
-    socket: PathBuf,
-}
-
-impl Daemon {
-    fn command(ns: &Netns, dir: &Path, socket: &Path, extra: &[&str]) -> Command {
-        let mut c = Command::new(daemon_bin());
-        c.args(["--netns", ns.name(), "--socket"])
-            .arg(socket)
-            .arg("--history")
-            .arg(dir.join("history.redb"))
-            .args(extra)
-            .env("RUST_BACKTRACE", "0");
-        c
-    }
-
-    fn start(ns: &Netns, dir: &Path, extra: &[&str]) -> Daemon {
-        let socket = dir.join("nfscoped.sock");
-        let child = Self::command(ns, dir, &socket, extra)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.join("log")).expect("log"))
-            .spawn()
-            .expect("start nfscoped");
-        let d = Daemon {
-            child: Some(child),
-            dir: dir.to_path_buf(),
-            socket,
-        };
-        let end = Instant::now() + Duration::from_secs(20);
-        while !d.log().contains("nfscoped ready") {
-            assert!(
-                Instant::now() < end,
-                "nfscoped did not come up: {}",
-                d.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        d
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
-    }
-
-    /// SIGTERM, as systemd sends; returns the exit status.
-    fn stop(&mut self) -> std::process::ExitStatus {
-        let mut child = self.child.take().expect("running");
-        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-        let end = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < end {
-            if let Ok(Some(st)) = child.try_wait() {
-                return st;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("nfscoped did not exit on SIGTERM: {}", self.log());
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if self.child.is_some() {
-            self.stop();
-        }
-    }
 }
 
 /// The stock Python client, with stubs generated now from our .proto by grpcio-tools.
@@ -330,7 +249,7 @@ fn sigterm_not_serving_and_unavailable_to_stock_clients() {
 }
 
 fn fails_with(ns: &Netns, dir: &Path, socket: &Path, extra: &[&str], want: &str) {
-    let o = Daemon::command(ns, dir, socket, extra)
+    let o = Daemon::command(ns, socket, &dir.join("history.redb"), extra)
         .output()
         .expect("nfscoped");
     let err = String::from_utf8_lossy(&o.stderr);
@@ -403,10 +322,7 @@ fn tcp_needs_client_certificates_or_an_explicit_opt_out() {
     let c = dir.join("c.pem").to_string_lossy().into_owned();
     let k = dir.join("k.pem").to_string_lossy().into_owned();
     // a free port (one another test or run does not hold)
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
+    let port = free_port();
     let addr = format!("127.0.0.1:{port}");
     let tcp = [
         "--tcp",

@@ -7,33 +7,7 @@ use nfscope_proto::v1 as pb;
 use nfscope_tests::daemon::{tmp, Daemon};
 use nfscope_tests::Netns;
 use serde_json::Value;
-use std::time::{Duration, Instant};
-
-fn history(d: &Daemon) -> Vec<Value> {
-    let out = d.remote(&["history", "--json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("json line"))
-        .collect()
-}
-
-/// Wait until the history holds `n` records `pred` accepts (a hang guard, not a bound).
-fn until(d: &Daemon, n: usize, pred: impl Fn(&Value) -> bool) -> Vec<Value> {
-    let end = Instant::now() + Duration::from_secs(120);
-    loop {
-        let h = history(d);
-        if h.iter().filter(|v| pred(v)).count() >= n {
-            return h;
-        }
-        assert!(Instant::now() < end, "never recorded: {h:#?}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
+use std::time::Duration;
 
 fn is_gap(v: &Value) -> bool {
     v["type"] == "gap"
@@ -49,7 +23,7 @@ fn changes_while_down(kill9: bool) {
     let tag = if kill9 { "gap9" } else { "gapterm" };
     let ns = Netns::new(tag);
     let dir = tmp(tag);
-    let d = Daemon::start(&ns, &dir, &[]);
+    let mut d = Daemon::start(&ns, &dir, &[]);
     ns.nft_load(
         "table inet app {\n set s {\n type ipv4_addr\n }\n chain c {\n tcp dport 22 accept\n udp dport 53 accept\n }\n}\n",
     );
@@ -61,14 +35,12 @@ fn changes_while_down(kill9: bool) {
         "iptables-legacy",
         &["-A", "INPUT", "-s", "10.0.0.2", "-j", "DROP"],
     );
-    until(&d, 1, |v| {
-        v["backend"] == "legacy" && v["type"] == "rule_added"
-    });
-    until(&d, 1, |v| {
+    d.until_recorded(1, |v| v["backend"] == "legacy" && v["type"] == "rule_added");
+    d.until_recorded(1, |v| {
         v["type"] == "rule_added" && v["table"] == "filter" && v["backend"] == "nftables"
     });
     assert!(
-        !history(&d).iter().any(is_gap),
+        !d.records().iter().any(is_gap),
         "first start: nothing to compare"
     );
     if kill9 {
@@ -119,8 +91,8 @@ fn changes_while_down(kill9: bool) {
         &["-A", "INPUT", "-s", "10.0.0.4", "-j", "DROP"],
     );
 
-    let d = Daemon::start(&ns, &dir, &[]);
-    let h = until(&d, 1, is_gap);
+    let mut d = Daemon::start(&ns, &dir, &[]);
+    let h = d.until_recorded(1, is_gap);
     let g = last_gap(&h);
     let marker = &g[0];
     assert_eq!(marker["gap"]["clean"], !kill9, "{marker:#}");
@@ -178,7 +150,7 @@ fn changes_while_down(kill9: bool) {
     assert_eq!(set["elements_added"], 2);
 
     // A Watch replaying from the start sees the marker, typed, before the gap's changes.
-    let replayed = replay_gap(&d.socket);
+    let replayed = replay_gap(&d);
     assert_eq!(
         replayed.0.as_ref().map(|g| g.changes),
         Some(5),
@@ -197,11 +169,11 @@ fn changes_while_down(kill9: bool) {
 
     // A restart with nothing changed: the marker alone, with 0 changes.
     d.stop();
-    let embedded = ns.nfscope(&["history", "--file", &d_history(&dir)]);
+    let embedded = ns.nfscope(&["history", "--file", &d.history().to_string_lossy()]);
     let text = String::from_utf8_lossy(&embedded.stdout);
     assert!(text.contains("gap: nfscoped was down from "), "{text}");
-    let d = Daemon::start(&ns, &dir, &[]);
-    let h = until(&d, 2, is_gap);
+    let mut d = Daemon::start(&ns, &dir, &[]);
+    let h = d.until_recorded(2, is_gap);
     let g = last_gap(&h);
     assert_eq!(g.len(), 1, "nothing changed: {g:#?}");
     assert_eq!(g[0]["gap"]["changes"], 0);
@@ -212,26 +184,13 @@ fn changes_while_down(kill9: bool) {
 
 /// Watch with `since_id` 1 over gRPC: the first gap marker's typed `gap`, and how many records
 /// after it carry a `gap` (until the replay is over: the records of the history so far).
-fn replay_gap(socket: &str) -> (Option<pb::Gap>, usize) {
+fn replay_gap(d: &Daemon) -> (Option<pb::Gap>, usize) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
-    let path = socket.to_string();
     rt.block_on(async move {
-        let ch = tonic::transport::Endpoint::try_from("http://nfscoped.local")
-            .expect("endpoint")
-            .connect_with_connector(tower::service_fn(move |_: tonic::transport::Uri| {
-                let path = path.clone();
-                async move {
-                    Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(
-                        tokio::net::UnixStream::connect(&path).await?,
-                    ))
-                }
-            }))
-            .await
-            .expect("connect");
-        let mut c = pb::nfscope_client::NfscopeClient::new(ch);
+        let mut c = d.client().await;
         let mut s = c
             .watch(pb::WatchRequest {
                 since_id: 1,
@@ -255,10 +214,6 @@ fn replay_gap(socket: &str) -> (Option<pb::Gap>, usize) {
         }
         (marker, changes)
     })
-}
-
-fn d_history(dir: &std::path::Path) -> String {
-    dir.join("history.redb").to_string_lossy().into_owned()
 }
 
 #[test]

@@ -5,84 +5,13 @@
 //! streams in chunks and carries counters; typed set records.
 
 use nfscope_proto::v1 as pb;
+use nfscope_tests::daemon::{Daemon, TempDir};
 use nfscope_tests::Netns;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 use tonic::transport::Channel;
 
 type Client = pb::nfscope_client::NfscopeClient<Channel>;
-
-struct Daemon {
-    child: Child,
-    dir: PathBuf,
-    socket: String,
-}
-
-impl Daemon {
-    fn start(ns: &Netns, name: &str, extra: &[&str]) -> Daemon {
-        let dir = std::env::temp_dir().join(format!("nfscope-dhist-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("dir");
-        let socket = dir.join("nfscoped.sock").to_string_lossy().into_owned();
-        let child = Command::new(nfscope_tests::nfscope_bin().with_file_name("nfscoped"))
-            .args(["--netns", ns.name(), "--socket", &socket, "--history"])
-            .arg(dir.join("history.redb"))
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.join("log")).expect("log"))
-            .spawn()
-            .expect("start nfscoped");
-        let end = Instant::now() + Duration::from_secs(20);
-        while !Path::new(&socket).exists() {
-            assert!(Instant::now() < end, "nfscoped did not come up");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Daemon { child, dir, socket }
-    }
-
-    /// A gRPC client with tonic's default limits (4 MB messages), as stock clients have.
-    async fn client(&self) -> Client {
-        let path = self.socket.clone();
-        let ch = tonic::transport::Endpoint::try_from("http://nfscoped.local")
-            .expect("endpoint")
-            .connect_with_connector(tower::service_fn(move |_: tonic::transport::Uri| {
-                let path = path.clone();
-                async move {
-                    Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(
-                        tokio::net::UnixStream::connect(&path).await?,
-                    ))
-                }
-            }))
-            .await
-            .expect("connect");
-        pb::nfscope_client::NfscopeClient::new(ch)
-    }
-
-    fn remote(&self, args: &[&str]) -> Output {
-        Command::new(nfscope_tests::nfscope_bin())
-            .args(["--remote", &format!("unix:{}", self.socket)])
-            .args(args)
-            .output()
-            .expect("run nfscope --remote")
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let end = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < end {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                let _ = std::fs::remove_dir_all(&self.dir);
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -166,7 +95,8 @@ async fn read_records(
 #[test]
 fn a_transaction_larger_than_the_window_reaches_a_fast_subscriber() {
     let ns = Netns::new("dbig");
-    let d = Daemon::start(&ns, "big", &["--subscriber-window", "100"]);
+    let dir = TempDir::new("big");
+    let d = Daemon::start(&ns, &dir, &["--subscriber-window", "100"]);
     rt().block_on(async {
         let mut c = d.client().await;
         let mut s = c
@@ -194,7 +124,8 @@ fn a_transaction_larger_than_the_window_reaches_a_fast_subscriber() {
 #[test]
 fn a_slow_subscriber_is_told_exactly_how_many_records_it_missed() {
     let ns = Netns::new("dmiss");
-    let d = Daemon::start(&ns, "miss", &["--subscriber-window", "100"]);
+    let dir = TempDir::new("miss");
+    let d = Daemon::start(&ns, &dir, &["--subscriber-window", "100"]);
     rt().block_on(async {
         let mut c = d.client().await;
         let mut s = c
@@ -250,7 +181,8 @@ fn a_slow_subscriber_is_told_exactly_how_many_records_it_missed() {
 #[test]
 fn history_pages_stay_under_4mb_and_the_cursor_does_not_stick() {
     let ns = Netns::new("dpage");
-    let d = Daemon::start(&ns, "page", &[]);
+    let dir = TempDir::new("page");
+    let d = Daemon::start(&ns, &dir, &[]);
     load_rules(&ns, "p", 12_000, 120);
     rt().block_on(async {
         let mut c = d.client().await;
@@ -305,7 +237,8 @@ fn history_pages_stay_under_4mb_and_the_cursor_does_not_stick() {
 #[test]
 fn history_refuses_a_negative_or_inverted_range() {
     let ns = Netns::new("drange");
-    let d = Daemon::start(&ns, "range", &[]);
+    let dir = TempDir::new("range");
+    let d = Daemon::start(&ns, &dir, &[]);
     rt().block_on(async {
         let mut c = d.client().await;
         for (since, until) in [(-1, 0), (0, -5), (2_000_000_000_000, 1_000_000_000_000)] {
@@ -336,7 +269,8 @@ fn history_refuses_a_negative_or_inverted_range() {
 fn get_ruleset_streams_json_in_chunks() {
     let ns = Netns::new("dchunk");
     load_rules(&ns, "j", 20_000, 0);
-    let d = Daemon::start(&ns, "chunk", &[]);
+    let dir = TempDir::new("chunk");
+    let d = Daemon::start(&ns, &dir, &[]);
     rt().block_on(async {
         let mut c = d.client().await;
         let mut s = c
@@ -388,7 +322,8 @@ fn remote_dump_prints_counters() {
             "-A", "INPUT", "-s", "10.9.9.9", "-c", "7", "4242", "-j", "DROP",
         ],
     );
-    let d = Daemon::start(&ns, "count", &[]);
+    let dir = TempDir::new("count");
+    let d = Daemon::start(&ns, &dir, &[]);
     let args = [
         "dump",
         "--format",
@@ -415,7 +350,8 @@ fn remote_dump_prints_counters() {
 fn typed_records_carry_set_and_element_counts() {
     let ns = Netns::new("dset");
     ns.nft_load("table inet f {\n set s { type ipv4_addr; }\n}\n");
-    let d = Daemon::start(&ns, "set", &[]);
+    let dir = TempDir::new("set");
+    let d = Daemon::start(&ns, &dir, &[]);
     rt().block_on(async {
         let mut c = d.client().await;
         let mut s = c

@@ -4,9 +4,10 @@
 //! 1.8.7's save/restore turned kubelet's mark rule into an unconditional DROP; the alert rules in
 //! deploy/ pass `promtool check rules` and fire there.
 
+use nfscope_tests::daemon::{free_port, http_get, Daemon, TempDir};
 use nfscope_tests::writers::{self, Writer};
 use nfscope_tests::Netns;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -14,41 +15,12 @@ use std::time::{Duration, Instant};
 /// A generous bound on waits for something that should happen: a hang guard, not a speed test.
 const PATIENCE: Duration = Duration::from_secs(120);
 
-fn daemon_bin() -> PathBuf {
-    nfscope_tests::nfscope_bin().with_file_name("nfscoped")
-}
-
 fn repo_file(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
 }
 
-/// A port free on 127.0.0.1 right now.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("bind 127.0.0.1:0")
-        .port()
-}
-
-/// A temporary directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let d = std::env::temp_dir().join(format!("nfscope-prom-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).expect("temp dir");
-        TempDir(d)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A child process killed (SIGTERM, then SIGKILL) on drop, also when the test fails.
+/// A child process (the Prometheus server) killed (SIGTERM, then SIGKILL) on drop, also when
+/// the test fails.
 struct Proc {
     child: Child,
     log: PathBuf,
@@ -76,34 +48,19 @@ impl Drop for Proc {
     }
 }
 
-/// nfscoped watching `ns`, with its socket, history and log in `dir` and metrics on `port`.
-fn start_daemon(ns: &Netns, dir: &Path, port: u16) -> Proc {
-    std::fs::create_dir_all(dir).expect("dir");
-    let log = dir.join("log");
-    let child = Command::new(daemon_bin())
-        .args(["--netns", ns.name(), "--socket"])
-        .arg(dir.join("nfscoped.sock"))
-        .arg("--history")
-        .arg(dir.join("history.redb"))
-        .args(["--metrics", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).expect("log"))
-        .spawn()
-        .expect("start nfscoped");
-    let p = Proc { child, log };
+/// nfscoped watching `ns`, with its socket, history and log in `dir` and metrics on `port`,
+/// once it serves them.
+fn start_daemon(ns: &Netns, dir: &Path, port: u16) -> Daemon {
+    let d = Daemon::start(ns, dir, &["--metrics", &format!("127.0.0.1:{port}")]);
     wait_for(&format!("nfscoped on :{port} to serve metrics"), || {
-        get(port, "/metrics").map(|_| ()).ok_or_else(|| p.log())
+        get(port, "/metrics").map(|_| ()).ok_or_else(|| d.log())
     });
-    p
+    d
 }
 
 /// `GET path` on 127.0.0.1:port: the body of a 200 answer, or None.
 fn get(port: u16, path: &str) -> Option<String> {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).ok()?;
+    let out = http_get(port, path).ok()?;
     let (head, body) = out.split_once("\r\n\r\n")?;
     head.starts_with("HTTP/1.1 200")
         .then(|| body.to_string())
@@ -179,7 +136,7 @@ fn scrape_is_valid_with_any_table_name_and_counts_legacy_rules() {
 
     let dir = TempDir::new("esc");
     let port = free_port();
-    let d = start_daemon(&ns, &dir.0, port);
+    let d = start_daemon(&ns, &dir, port);
     let weird = r#"nfscope_rules{backend="nftables",family="ip",table="we\"ird\\name\nx"}"#;
     let legacy = r#"nfscope_rules{backend="legacy",family="ip",table="filter"}"#;
     let scrape = wait_for("the scrape to count both backends", || {
@@ -278,7 +235,7 @@ fn nodes(r: &[serde_json::Value]) -> Vec<String> {
 #[test]
 fn prometheus_names_the_node_where_187_rewrote_kubelets_rule() {
     let tmp = TempDir::new("fleet");
-    let rules = check_rule_files(&tmp.0);
+    let rules = check_rule_files(&tmp);
     let v189 = Writer::get("bookworm");
     let v187 = Writer::get("bullseye");
     let names = ["node-a", "node-b", "node-c"];
@@ -288,7 +245,7 @@ fn prometheus_names_the_node_where_187_rewrote_kubelets_rule() {
     for (i, ns) in nss.iter().enumerate() {
         writers::write_kubelet_firewall(ns, &v189);
         let port = free_port();
-        daemons.push(start_daemon(ns, &tmp.0.join(names[i]), port));
+        daemons.push(start_daemon(ns, &tmp.join(names[i]), port));
         targets.push(format!(
             "      - targets: ['127.0.0.1:{port}']\n        labels: {{node: {}}}\n",
             names[i]
@@ -302,16 +259,16 @@ scrape_configs:\n  - job_name: nfscoped\n    static_configs:\n{}",
         rules.display(),
         targets.concat()
     );
-    let cfg = tmp.0.join("prometheus.yml");
+    let cfg = tmp.join("prometheus.yml");
     std::fs::write(&cfg, config).expect("config");
     let (ok, out) = promtool(&["check", "config", &cfg.to_string_lossy()], "");
     assert!(ok, "promtool check config: {out}");
-    let log = tmp.0.join("prometheus.log");
+    let log = tmp.join("prometheus.log");
     let child = Command::new("prometheus")
         .arg(format!("--config.file={}", cfg.display()))
         .arg(format!(
             "--storage.tsdb.path={}",
-            tmp.0.join("data").display()
+            tmp.join("data").display()
         ))
         .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
         .stdout(Stdio::null())
