@@ -605,7 +605,11 @@ impl Nfscope for Service {
 /// health Watch (`inner_first`) first sends what is ready (NOT_SERVING).
 struct UntilShutdown<S> {
     rx: S,
+    /// Wakes the stream when the daemon shuts down.
     closed: Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+    /// Whether it has: read directly. The future can stay pending when its task's tokio budget
+    /// is spent, while the hub's task that feeds `rx` saw the close and ended it.
+    flag: tokio::sync::watch::Receiver<bool>,
     inner_first: bool,
     done: bool,
 }
@@ -614,6 +618,7 @@ impl<S> UntilShutdown<S> {
     fn new(rx: S, closed: tokio::sync::watch::Receiver<bool>, inner_first: bool) -> Self {
         UntilShutdown {
             rx,
+            flag: closed.clone(),
             closed: Box::pin(async move {
                 let mut closed = closed;
                 let _ = closed.wait_for(|c| *c).await;
@@ -621,6 +626,11 @@ impl<S> UntilShutdown<S> {
             inner_first,
             done: false,
         }
+    }
+
+    /// Whether the daemon is shutting down (the future polled only until it is ready).
+    fn shutting_down(&mut self, cx: &mut std::task::Context<'_>) -> bool {
+        *self.flag.borrow() || self.closed.as_mut().poll(cx).is_ready()
     }
 }
 
@@ -672,14 +682,23 @@ where
                 return Poll::Ready(Some(r));
             }
         }
-        if self.closed.as_mut().poll(cx).is_ready() {
-            self.done = true;
-            return Poll::Ready(Some(Err(Status::unavailable(
+        let unavailable = |s: &mut Self| {
+            s.done = true;
+            Poll::Ready(Some(Err(Status::unavailable(
                 "nfscoped is shutting down; resume with since_id",
-            ))));
+            ))))
+        };
+        if self.shutting_down(cx) {
+            return unavailable(&mut self);
         }
         let r = Pin::new(&mut self.rx).poll_next(cx);
         if let Poll::Ready(None) = r {
+            // The hub ends its Watch tasks when it closes: one may have ended (its queue's
+            // sender dropped) between the check above and this read, on another thread.
+            // Looked at again, the close shows, so the stream ends UNAVAILABLE, not OK.
+            if *self.flag.borrow() {
+                return unavailable(&mut self);
+            }
             self.done = true;
         }
         r
