@@ -650,6 +650,10 @@ pub fn print_value(dt: Dt, bytes: &[u8], order: Order) -> String {
             None => v.to_string(),
         },
         Dt::Hex => format!("0x{v:x}"),
+        Dt::Devgroup | Dt::Realm => match rt_name(dt, v) {
+            Some(n) => format!("\"{n}\""),
+            None => v.to_string(),
+        },
         Dt::InetProto => match proto_name(v as u8) {
             Some(n) if v < 256 => n.to_string(),
             _ => v.to_string(),
@@ -704,6 +708,53 @@ pub fn print_value(dt: Dt, bytes: &[u8], order: Order) -> String {
             v.to_string()
         }
     }
+}
+
+/// The name of a device group (`/etc/iproute2/group`) or routing realm (`rt_realms`), as
+/// nft 1.0.6's `rt_symbol_table_init` reads them on the machine that prints: the first line
+/// with that number.
+fn rt_name(dt: Dt, v: u128) -> Option<&'static str> {
+    use std::sync::OnceLock;
+    static GROUP: OnceLock<Vec<(u32, String)>> = OnceLock::new();
+    static REALM: OnceLock<Vec<(u32, String)>> = OnceLock::new();
+    let tab = match dt {
+        Dt::Devgroup => GROUP.get_or_init(|| rt_table("/etc/iproute2/group")),
+        Dt::Realm => REALM.get_or_init(|| rt_table("/etc/iproute2/rt_realms")),
+        _ => return None,
+    };
+    let v = u32::try_from(v).ok()?;
+    tab.iter().find(|(n, _)| *n == v).map(|(_, s)| s.as_str())
+}
+
+/// Lines `NUMBER NAME` (the number decimal or `0x` hex; `#` comments), as nft reads them; a
+/// missing file is an empty table (numbers print).
+fn rt_table(path: &str) -> Vec<(u32, String)> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    parse_rt_table(&text)
+}
+
+fn parse_rt_table(text: &str) -> Vec<(u32, String)> {
+    let mut v = Vec::new();
+    for l in text.lines() {
+        let l = l.trim_start_matches([' ', '\t']);
+        if l.starts_with('#') {
+            continue;
+        }
+        let mut it = l.split_whitespace();
+        let (Some(num), Some(name)) = (it.next(), it.next()) else {
+            continue;
+        };
+        let num = match num.strip_prefix("0x") {
+            Some(h) => u32::from_str_radix(h, 16).ok(),
+            None => num.parse().ok(),
+        };
+        if let Some(n) = num {
+            v.push((n, name.to_string()));
+        }
+    }
+    v
 }
 
 /// nft's `date_type_print`: nanoseconds since the epoch as local time `"%Y-%m-%d %T"` (the
@@ -766,6 +817,12 @@ pub fn time_ms(ms: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rt_tables() {
+        let t = parse_rt_table("# c\n0\tdefault\n  0x10 ten # x\n\n#1 no\nbad\n");
+        assert_eq!(t, vec![(0, "default".into()), (16, "ten".into())]);
+    }
 
     #[test]
     fn values() {
