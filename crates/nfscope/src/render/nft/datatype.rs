@@ -621,6 +621,18 @@ pub fn print_flag_value(dt: Dt, bytes: &[u8], order: Order) -> String {
     }
 }
 
+/// A value of a type nft prints in hex when it has no symbol for it (`basefmt`: dscp
+/// `0x%.2x`, ecn `0x%.1x`, ether type `0x%.4x`).
+pub fn hex_basefmt(dt: Dt, bytes: &[u8], order: Order) -> Option<String> {
+    let v = to_u128(bytes, order);
+    match dt {
+        Dt::Dscp => Some(format!("0x{v:02x}")),
+        Dt::Ecn => Some(format!("0x{v:x}")),
+        Dt::EtherType => Some(format!("0x{v:04x}")),
+        _ => None,
+    }
+}
+
 /// Print one value of `dt` from its bytes. `bits` is the length in bits of the expression the
 /// value belongs to (for integers narrower than their bytes).
 pub fn print_value(dt: Dt, bytes: &[u8], order: Order) -> String {
@@ -700,10 +712,7 @@ pub fn print_value(dt: Dt, bytes: &[u8], order: Order) -> String {
                 if let Some(n) = sym(tab, v) {
                     return n.to_string();
                 }
-                return match dt {
-                    Dt::EtherType => format!("0x{v:04x}"),
-                    _ => v.to_string(),
-                };
+                return hex_basefmt(dt, bytes, order).unwrap_or_else(|| v.to_string());
             }
             v.to_string()
         }

@@ -398,6 +398,49 @@ pub static TH_GENERIC: Proto = Proto {
     next: &[],
 };
 
+/// Pseudo payload bases for headers that an `exthdr` expression loads (not a kernel payload
+/// base): fields there are named as payload fields are, by bit offset and length.
+pub const EXT_FRAG: u32 = 0x100 | 44;
+pub const EXT_MPTCP: u32 = 0x200 | 30;
+
+/// The IPv6 fragment header (nft's `exthdr_frag` templates).
+pub static FRAG: Proto = Proto {
+    name: "frag",
+    base: EXT_FRAG,
+    fields: &[
+        f!("nexthdr", 0, 8, InetProto),
+        f!("reserved", 8, 8, Integer),
+        f!("frag-off", 16, 13, Integer),
+        f!("reserved2", 29, 2, Integer),
+        f!("more-fragments", 31, 1, Integer),
+        f!("id", 32, 32, Integer),
+    ],
+    key: None,
+    next: &[],
+};
+
+/// The MPTCP TCP option (nft's `tcpopt_mptcp` templates).
+pub static MPTCP: Proto = Proto {
+    name: "tcp option mptcp",
+    base: EXT_MPTCP,
+    fields: &[
+        f!("kind", 0, 8, Integer),
+        f!("length", 8, 8, Integer),
+        f!("subtype", 16, 4, Integer),
+    ],
+    key: None,
+    next: &[],
+};
+
+/// The header of a pseudo base ([`EXT_FRAG`], [`EXT_MPTCP`]).
+pub fn ext(base: u32) -> Option<&'static Proto> {
+    match base {
+        EXT_FRAG => Some(&FRAG),
+        EXT_MPTCP => Some(&MPTCP),
+        _ => None,
+    }
+}
+
 /// The upper protocol for an L4 protocol number.
 pub fn l4(p: u32) -> Option<&'static Proto> {
     L4_NEXT.iter().find(|(x, _)| *x == p).map(|(_, p)| *p)

@@ -175,7 +175,10 @@ fn is_prefix_type(dt: Dt) -> bool {
 /// A value inside a range: nft prints range bounds numerically (`range_expr_print` sets
 /// NFT_CTX_OUTPUT_NUMERIC_ALL), so symbolic types (protocols, icmp types...) print as numbers.
 pub fn print_range_bound(dt: Dt, v: &[u8], order: Order) -> String {
-    if datatype::has_symbols(dt) || dt == Dt::InetProto {
+    // a range prints symbols by number, in their type's base format (`basefmt`)
+    if let Some(h) = datatype::hex_basefmt(dt, v, order) {
+        h
+    } else if datatype::has_symbols(dt) || dt == Dt::InetProto {
         datatype::to_u128(v, order).to_string()
     } else {
         print_value(dt, v, order)
