@@ -72,6 +72,8 @@ pub enum Dt {
     Icmpv6Code,
     IcmpxCode,
     IgmpType,
+    /// `mh_type`: IPv6 mobility header message types.
+    MhType,
     TcpFlag,
     DccpType,
     Dscp,
@@ -138,6 +140,7 @@ impl Dt {
             Dt::Icmpv6Code => "icmpv6_code",
             Dt::IcmpxCode => "icmpx_code",
             Dt::IgmpType => "igmp_type",
+            Dt::MhType => "mh_type",
             Dt::TcpFlag => "tcp_flag",
             Dt::DccpType => "dccp_pkttype",
             Dt::Dscp => "dscp",
@@ -182,7 +185,7 @@ impl Dt {
             14 => Dt::IcmpType,
             15 => Dt::TcpFlag,
             16 => Dt::DccpType,
-            17 => Dt::Bytes, // mh_type
+            17 => Dt::MhType,
             18 => Dt::Time,
             19 => Dt::Mark,
             20 => Dt::Ifindex,
@@ -431,6 +434,21 @@ const ICMPX_CODE: &[(&str, u128)] = &[
     ("no-route", 0),
     ("host-unreachable", 2),
 ];
+const MH_TYPE: &[(&str, u128)] = &[
+    ("binding-refresh-request", 0),
+    ("home-test-init", 1),
+    ("careof-test-init", 2),
+    ("home-test", 3),
+    ("careof-test", 4),
+    ("binding-update", 5),
+    ("binding-acknowledgement", 6),
+    ("binding-error", 7),
+    ("fast-binding-update", 8),
+    ("fast-binding-acknowledgement", 9),
+    ("fast-binding-advertisement", 10),
+    ("experimental-mobility-header", 11),
+    ("home-agent-switch-message", 12),
+];
 const IGMP_TYPE: &[(&str, u128)] = &[
     ("membership-query", 0x11),
     ("membership-report-v1", 0x12),
@@ -573,6 +591,7 @@ fn symbols(dt: Dt) -> Option<&'static [(&'static str, u128)]> {
         Dt::Icmpv6Code => ICMPV6_CODE,
         Dt::IcmpxCode => ICMPX_CODE,
         Dt::IgmpType => IGMP_TYPE,
+        Dt::MhType => MH_TYPE,
         Dt::TcpFlag => TCP_FLAG,
         Dt::DccpType => DCCP_TYPE,
         Dt::Dscp => DSCP,

@@ -807,6 +807,7 @@ impl<'a> Folder<'a> {
                     if let Some((i, lt, lo)) = self.last_gte.take() {
                         if lt == l.text && i + 1 == self.stmts.len() {
                             self.stmts[i].text = format!("{lt} {lo}-{}", self.bound(&l, &right));
+                            self.drop_implied_icmp_type(&l);
                             if let X::Payload { base, .. } = left {
                                 if !l.text.starts_with('@') && !l.text.starts_with("th ") {
                                     self.kill_dep(base as usize);
@@ -989,6 +990,7 @@ impl<'a> Folder<'a> {
             None => (left, from, to),
         };
         let l = self.lhs(&left);
+        self.drop_implied_icmp_type(&l);
         let opstr = if op == 1 { "!= " } else { "" };
         let text = format!(
             "{} {opstr}{}-{}",
@@ -1043,6 +1045,7 @@ impl<'a> Folder<'a> {
             }
         };
         let l = self.lhs(&key);
+        self.drop_implied_icmp_type(&l);
         let inv = e.flags.unwrap_or(0) & consts::LOOKUP_F_INV != 0;
         let op = if inv { "!= " } else { "" };
         self.push(format!("{} {op}{m}", l.text));
@@ -1976,7 +1979,7 @@ impl<'a> Folder<'a> {
                     135 => &[
                         ("nexthdr", 0, 8, Dt::InetProto),
                         ("hdrlength", 8, 8, Dt::Integer),
-                        ("type", 16, 8, Dt::Integer),
+                        ("type", 16, 8, Dt::MhType),
                         ("reserved", 24, 8, Dt::Integer),
                         ("checksum", 32, 16, Dt::Integer),
                     ],
@@ -1985,9 +1988,26 @@ impl<'a> Folder<'a> {
                 if present {
                     (format!("exthdr {name}"), Dt::Boolean)
                 } else {
-                    match fields.iter().find(|f| f.1 == off * 8 && f.2 == len * 8) {
-                        Some(f) => (format!("{name} {}", f.0), f.3),
-                        None => (format!("{name} @{},{}", off * 8, len * 8), Dt::Integer),
+                    // the routing header's types, in the order nft tries them (`exthdr_init_raw`:
+                    // srh, rt0, rt2)
+                    let rt_typed: &[(&str, &str, u32, u32, Dt)] = &[
+                        ("srh", "last-entry", 32, 8, Dt::Integer),
+                        ("srh", "flags", 40, 8, Dt::Integer),
+                        ("srh", "tag", 48, 16, Dt::Integer),
+                        ("srh", "sid[1]", 64, 128, Dt::Ipv6),
+                        ("srh", "sid[2]", 192, 128, Dt::Ipv6),
+                        ("rt0", "reserved", 32, 32, Dt::Integer),
+                    ];
+                    let typed = (ty == 43)
+                        .then(|| rt_typed.iter().find(|f| f.2 == off * 8 && f.3 == len * 8))
+                        .flatten();
+                    match (
+                        fields.iter().find(|f| f.1 == off * 8 && f.2 == len * 8),
+                        typed,
+                    ) {
+                        (Some(f), _) => (format!("{name} {}", f.0), f.3),
+                        (None, Some((h, f, _, _, dt))) => (format!("{h} {f}"), *dt),
+                        (None, None) => (format!("{name} @{},{}", off * 8, len * 8), Dt::Integer),
                     }
                 }
             }

@@ -248,7 +248,8 @@ pub static ICMP: Proto = Proto {
         f!("checksum", 16, 16, Integer),
         f!("id", 32, 16, Integer, Echo),
         f!("sequence", 48, 16, Integer, Echo),
-        f!("gateway", 32, 32, Ipv4, Redirect),
+        // an integer in nft 1.0.6 (an address type only in later versions)
+        f!("gateway", 32, 32, Integer, Redirect),
         f!("mtu", 48, 16, Integer, Mtu),
     ],
     key: None,
@@ -382,7 +383,8 @@ pub static COMP: Proto = Proto {
     base: TH,
     fields: &[
         f!("nexthdr", 0, 8, InetProto),
-        f!("flags", 8, 8, Integer),
+        // `bitmask_type`: hex
+        f!("flags", 8, 8, Hex),
         f!("cpi", 16, 16, Integer),
     ],
     key: None,
