@@ -736,13 +736,27 @@ impl<'a> Folder<'a> {
                         let v = datatype::to_u128(&right, il.order);
                         let inner = (**inner).clone();
                         self.kill_for(&inner);
-                        let neg = if op == 1 { "!= " } else { "" };
-                        format!(
-                            "{} {neg}{} / {}",
-                            il.text,
-                            datatype::print_bitmask(il.dt, v, ","),
-                            datatype::print_bitmask(il.dt, m, ",")
-                        )
+                        let full = mask.iter().all(|&b| b == 0xff);
+                        if full || m.count_ones() == 1 {
+                            // nft 1.0.6 keeps `x & flag == v` for a one-flag mask and drops a
+                            // mask of every bit (`tcp flags == 0xff`)
+                            let eq = if op == 1 { "!=" } else { "==" };
+                            let val = datatype::print_flag_value(il.dt, &right, il.order);
+                            if full {
+                                format!("{} {eq} {val}", il.text)
+                            } else {
+                                let mt = datatype::print_bitmask(il.dt, m, " | ");
+                                format!("{} & {mt} {eq} {val}", il.text)
+                            }
+                        } else {
+                            let neg = if op == 1 { "!= " } else { "" };
+                            format!(
+                                "{} {neg}{} / {}",
+                                il.text,
+                                datatype::print_bitmask(il.dt, v, ","),
+                                datatype::print_bitmask(il.dt, m, ",")
+                            )
+                        }
                     }
                     X::Mask { inner, mask, xor }
                         if matches!(**inner, X::Ct { key: 13, .. })
@@ -1047,7 +1061,18 @@ impl<'a> Folder<'a> {
         let l = self.lhs(&key);
         self.drop_implied_icmp_type(&l);
         let inv = e.flags.unwrap_or(0) & consts::LOOKUP_F_INV != 0;
-        let op = if inv { "!= " } else { "" };
+        // a masked flag type looked up prints its `==` (`tcp flags & (fin | syn) == { … }`)
+        let masked_flags = match &key {
+            X::Mask { inner, .. } => datatype::is_bitmask(self.lhs(inner).dt),
+            _ => false,
+        };
+        let op = if inv {
+            "!= "
+        } else if masked_flags {
+            "== "
+        } else {
+            ""
+        };
         self.push(format!("{} {op}{m}", l.text));
         self.kill_for(&key);
     }

@@ -153,6 +153,11 @@ pub fn print_key(v: &[u8], parts: &[ElemType]) -> String {
     out.join(" . ")
 }
 
+/// A one-part key of a flag type (`tcp_flag`, `ct_state`, ...).
+fn bitmask_key(parts: &[ElemType]) -> bool {
+    parts.len() == 1 && datatype::is_bitmask(parts[0].dt)
+}
+
 fn split(v: &[u8], parts: &[ElemType]) -> Vec<Vec<u8>> {
     if parts.len() <= 1 {
         return vec![v.to_vec()];
@@ -466,6 +471,10 @@ pub fn elements(s: &Set, parts: &[ElemType], data: Option<&ElemType>) -> Vec<Str
                         .collect::<Vec<_>>()
                         .join(" . ")
                 }
+                // flag types: `syn | ack` (nft prints the value as the OR of its flags)
+                None if bitmask_key(parts) => {
+                    datatype::print_bitmask(parts[0].dt, to_u128(&k, parts[0].order), " | ")
+                }
                 None => print_key(&k, parts),
             };
             let text = format!(
@@ -473,7 +482,12 @@ pub fn elements(s: &Set, parts: &[ElemType], data: Option<&ElemType>) -> Vec<Str
                 extras(e, false),
                 data_text(&e.data, data, &e.objref, &dparts)
             );
-            let sort = if parts.len() > 1 {
+            let sort = if bitmask_key(parts) {
+                // nft sorts an OR of flags by its first operand, the lowest flag; equal ones
+                // stay in the kernel's order (a stable merge sort)
+                let v = to_u128(&k, parts[0].order);
+                vec![v & v.wrapping_neg()]
+            } else if parts.len() > 1 {
                 // nft compares concatenated keys as one host-endian number
                 k.iter().rev().map(|&b| b as u128).collect()
             } else {
@@ -482,6 +496,11 @@ pub fn elements(s: &Set, parts: &[ElemType], data: Option<&ElemType>) -> Vec<Str
             out.push(Printed { sort, text });
         }
         if !interval {
+            if bitmask_key(parts) {
+                // nft reads the elements into its list front first: equal sort keys end up
+                // in the reverse of the kernel's order
+                out.reverse();
+            }
             out.sort_by(|a, b| a.sort.cmp(&b.sort));
         }
     }
