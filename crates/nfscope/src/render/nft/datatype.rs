@@ -663,7 +663,13 @@ pub fn print_value(dt: Dt, bytes: &[u8], order: Order) -> String {
         Dt::Ipv6 if bytes.len() >= 16 => {
             let mut a = [0u8; 16];
             a.copy_from_slice(&bytes[..16]);
-            std::net::Ipv6Addr::from(a).to_string()
+            // inet_ntop's IPv4-compatible form `::a.b.c.d` (the first 96 bits zero, the
+            // seventh group not); Rust's Display prints it in hex groups
+            if a[..12].iter().all(|&b| b == 0) && (a[12] != 0 || a[13] != 0) {
+                format!("::{}.{}.{}.{}", a[12], a[13], a[14], a[15])
+            } else {
+                std::net::Ipv6Addr::from(a).to_string()
+            }
         }
         Dt::EtherAddr if bytes.len() >= 6 => bytes[..6]
             .iter()
@@ -673,7 +679,12 @@ pub fn print_value(dt: Dt, bytes: &[u8], order: Order) -> String {
         Dt::String => {
             let end = bytes.iter().position(|&c| c == 0).unwrap_or(bytes.len());
             let s = String::from_utf8_lossy(&bytes[..end]);
-            format!("\"{s}\"")
+            // a NUL-terminated name ending in `*` is that literal name, not a wildcard:
+            // nft escapes the star (`__expr_postprocess_string`)
+            match s.strip_suffix('*') {
+                Some(stem) if bytes.last() == Some(&0) => format!("\"{stem}\\*\""),
+                _ => format!("\"{s}\""),
+            }
         }
         Dt::Mark => format!("0x{v:08x}"),
         Dt::Ifindex => match ifname(v as u32) {

@@ -1875,7 +1875,8 @@ impl<'a> Folder<'a> {
                         parts: vec![],
                     };
                     let a = self.source(t.reg_addr, &l);
-                    if dt == Dt::Ipv6 && t.reg_port.is_some() {
+                    // nft 1.0.6 brackets an IPv6 tproxy address also without a port
+                    if dt == Dt::Ipv6 {
                         s.push_str(&format!(" [{a}]"));
                     } else {
                         s.push_str(&format!(" {a}"));
@@ -2234,6 +2235,12 @@ impl<'a> Folder<'a> {
                         "{a}/{}",
                         prefix_len(&self.reg(n.reg_addr_min), &self.reg(n.reg_addr_max))
                     );
+                } else if let Some(plen) =
+                    exact_prefix(&self.reg(n.reg_addr_min), &self.reg(n.reg_addr_max))
+                        .filter(|_| !has_proto)
+                {
+                    // a range that is one prefix prints as the prefix (nft's range to prefix)
+                    addr = format!("{a}/{plen}");
                 } else if v6 {
                     addr = format!("[{a}]-[{b}]");
                 } else {
@@ -2415,6 +2422,25 @@ fn sctp_chunk(t: u32) -> Option<&'static str> {
         194 => "i-forward-tsn",
         _ => return None,
     })
+}
+
+/// The prefix length when `a`-`b` is exactly one prefix (`a` the network, `b` its last
+/// address), else `None`.
+fn exact_prefix(a: &X, b: &X) -> Option<u32> {
+    let (X::Imm(a), X::Imm(b)) = (a, b) else {
+        return None;
+    };
+    if a.len() != b.len() || a.len() > 16 || a.is_empty() {
+        return None;
+    }
+    let (x, y) = (be_int(a), be_int(b));
+    let host = x ^ y;
+    let bits = a.len() as u32 * 8;
+    let is_prefix = x & host == 0
+        && y & host == host
+        && host.count_ones() == host.trailing_ones()
+        && host.count_ones() < bits;
+    is_prefix.then(|| bits - host.count_ones())
 }
 
 fn prefix_len(a: &X, b: &X) -> u32 {

@@ -183,6 +183,9 @@ pub fn print_range_bound(dt: Dt, v: &[u8], order: Order) -> String {
     // a range prints symbols by number, in their type's base format (`basefmt`)
     if let Some(h) = datatype::hex_basefmt(dt, v, order) {
         h
+    } else if dt == Dt::Time && to_u128(v, order) % 1000 == 0 {
+        // a time range bound in whole seconds (`ct expiration 60s-3600s`)
+        format!("{}s", to_u128(v, order) / 1000)
     } else if datatype::has_symbols(dt) || dt == Dt::InetProto {
         datatype::to_u128(v, order).to_string()
     } else {
