@@ -92,7 +92,8 @@ pub enum Dt {
     Hour,
     Uid,
     Gid,
-    /// `devgroup`, `realm`: numbers (names from /etc/iproute2 are not resolved).
+    /// `devgroup`, `realm`: the quoted name from /etc/iproute2 (`group`, `rt_realms`), else
+    /// the number.
     Devgroup,
     Realm,
     /// Priority / classid (`meta priority`): `none` or `major:minor` in hex.
