@@ -725,6 +725,8 @@ pub fn print_value(dt: Dt, bytes: &[u8], order: Order) -> String {
                 _ => format!("{:x}:{:x}", v >> 16, v & 0xffff),
             }
         }
+        // a label is a bit: nft prints its number (`ct label set 127`)
+        Dt::CtLabel if v.count_ones() == 1 => v.trailing_zeros().to_string(),
         Dt::CtLabel => v.to_string(),
         Dt::Bytes => {
             if bytes.len() > 16 {

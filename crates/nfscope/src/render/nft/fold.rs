@@ -759,6 +759,25 @@ impl<'a> Folder<'a> {
                         }
                     }
                     X::Mask { inner, mask, xor }
+                        if xor.iter().all(|&b| b == 0)
+                            && (op == 0 || op == 1)
+                            && self.lhs(inner).dt == Dt::Mark
+                            && mark_prefix(mask, self.lhs(inner).order).is_some() =>
+                    {
+                        // nft 1.0.6 prints a mark under a prefix mask as a prefix (mark_type
+                        // has DTYPE_F_PREFIX): `meta mark 0xffffff00/24`
+                        let il = self.lhs(inner);
+                        let plen = mark_prefix(mask, il.order).unwrap_or(0);
+                        let inner = (**inner).clone();
+                        self.kill_for(&inner);
+                        let neg = if op == 1 { "!= " } else { "" };
+                        format!(
+                            "{} {neg}{}/{plen}",
+                            il.text,
+                            print_value(il.dt, &right, il.order)
+                        )
+                    }
+                    X::Mask { inner, mask, xor }
                         if matches!(**inner, X::Ct { key: 13, .. })
                             && xor.iter().all(|&b| b == 0)
                             && right.iter().all(|&b| b == 0)
@@ -2109,7 +2128,13 @@ impl<'a> Folder<'a> {
         let t = r.reject_type.unwrap_or(0);
         let code = r.icmp_code.unwrap_or(0) as u128;
         let s = match t {
-            1 => "reject with tcp reset".to_string(),
+            1 => {
+                // in an ip / ip6 table the `meta l4proto tcp` it needs is implied
+                if matches!(self.family, Family::Ip | Family::Ip6) {
+                    self.kill_dep(TH as usize);
+                }
+                "reject with tcp reset".to_string()
+            }
             2 => {
                 if code == 1 {
                     "reject".to_string()
@@ -2422,6 +2447,16 @@ fn sctp_chunk(t: u32) -> Option<&'static str> {
         194 => "i-forward-tsn",
         _ => return None,
     })
+}
+
+/// The prefix length of a 32-bit mask of leading ones (not none, not all), else `None`.
+fn mark_prefix(mask: &[u8], order: Order) -> Option<u32> {
+    if mask.len() != 4 {
+        return None;
+    }
+    let m = datatype::to_u128(mask, order) as u32;
+    let n = m.leading_ones();
+    (n > 0 && n < 32 && m.checked_shl(n).unwrap_or(0) == 0).then_some(n)
 }
 
 /// The prefix length when `a`-`b` is exactly one prefix (`a` the network, `b` its last
