@@ -530,9 +530,15 @@ impl<'a> Folder<'a> {
                 } else {
                     l.text.clone()
                 };
+                // a shifted mark keeps its type (its mask prints `0x0000000f`)
+                let dt = if l.dt == Dt::Mark {
+                    Dt::Mark
+                } else {
+                    Dt::Integer
+                };
                 Lhs {
                     text: format!("{t} {op} {n}"),
-                    dt: Dt::Integer,
+                    dt,
                     ..l
                 }
             }
