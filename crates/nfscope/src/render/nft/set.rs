@@ -82,6 +82,16 @@ pub fn key_types(s: &Set) -> Vec<ElemType> {
             interval: false,
         }];
     }
+    // integer components have no size of their own: a non-interval set's description has
+    // no component lengths, so they come from its `typeof` (`udp length . @ih,32,32`)
+    let typeof_parts: Vec<String> = s
+        .attrs
+        .userdata
+        .as_ref()
+        .and_then(|u| u.get(udata::SET_KEY_TYPEOF))
+        .and_then(super::typeof_text::parse)
+        .map(|t| t.split(" . ").map(str::to_string).collect())
+        .unwrap_or_default();
     ids.iter()
         .enumerate()
         .map(|(i, &id)| {
@@ -89,6 +99,11 @@ pub fn key_types(s: &Set) -> Vec<ElemType> {
             let bytes = concat_lens
                 .as_ref()
                 .and_then(|v| v.get(i).copied())
+                .or_else(|| {
+                    (dt == Dt::Integer)
+                        .then(|| typeof_parts.get(i).and_then(|t| typeof_bytes(t)))
+                        .flatten()
+                })
                 .unwrap_or_else(|| default_bytes(dt));
             ElemType {
                 dt,
@@ -98,6 +113,19 @@ pub fn key_types(s: &Set) -> Vec<ElemType> {
             }
         })
         .collect()
+}
+
+/// Byte length of a `typeof` component that is a payload: a raw `@base,offset,len` or a
+/// named `proto field`.
+fn typeof_bytes(t: &str) -> Option<u32> {
+    if let Some(raw) = t.strip_prefix('@') {
+        let len: u32 = raw.rsplit(',').next()?.parse().ok()?;
+        return Some(len.div_ceil(8));
+    }
+    let (p, f) = t.split_once(' ')?;
+    let proto = super::proto::ALL.iter().find(|x| x.name == p)?;
+    let field = proto.fields.iter().find(|x| x.name == f)?;
+    Some(field.len.div_ceil(8))
 }
 
 /// The data type of a map (verdict maps: `Dt::Verdict`).
