@@ -72,6 +72,8 @@ pub enum Dt {
     Icmpv6Code,
     IcmpxCode,
     IgmpType,
+    /// `mh_type`: IPv6 mobility header message types.
+    MhType,
     TcpFlag,
     DccpType,
     Dscp,
@@ -90,7 +92,8 @@ pub enum Dt {
     Hour,
     Uid,
     Gid,
-    /// `devgroup`, `realm`: numbers (names from /etc/iproute2 are not resolved).
+    /// `devgroup`, `realm`: the quoted name from /etc/iproute2 (`group`, `rt_realms`), else
+    /// the number.
     Devgroup,
     Realm,
     /// Priority / classid (`meta priority`): `none` or `major:minor` in hex.
@@ -138,6 +141,7 @@ impl Dt {
             Dt::Icmpv6Code => "icmpv6_code",
             Dt::IcmpxCode => "icmpx_code",
             Dt::IgmpType => "igmp_type",
+            Dt::MhType => "mh_type",
             Dt::TcpFlag => "tcp_flag",
             Dt::DccpType => "dccp_pkttype",
             Dt::Dscp => "dscp",
@@ -182,7 +186,7 @@ impl Dt {
             14 => Dt::IcmpType,
             15 => Dt::TcpFlag,
             16 => Dt::DccpType,
-            17 => Dt::Bytes, // mh_type
+            17 => Dt::MhType,
             18 => Dt::Time,
             19 => Dt::Mark,
             20 => Dt::Ifindex,
@@ -431,6 +435,21 @@ const ICMPX_CODE: &[(&str, u128)] = &[
     ("no-route", 0),
     ("host-unreachable", 2),
 ];
+const MH_TYPE: &[(&str, u128)] = &[
+    ("binding-refresh-request", 0),
+    ("home-test-init", 1),
+    ("careof-test-init", 2),
+    ("home-test", 3),
+    ("careof-test", 4),
+    ("binding-update", 5),
+    ("binding-acknowledgement", 6),
+    ("binding-error", 7),
+    ("fast-binding-update", 8),
+    ("fast-binding-acknowledgement", 9),
+    ("fast-binding-advertisement", 10),
+    ("experimental-mobility-header", 11),
+    ("home-agent-switch-message", 12),
+];
 const IGMP_TYPE: &[(&str, u128)] = &[
     ("membership-query", 0x11),
     ("membership-report-v1", 0x12),
@@ -573,6 +592,7 @@ fn symbols(dt: Dt) -> Option<&'static [(&'static str, u128)]> {
         Dt::Icmpv6Code => ICMPV6_CODE,
         Dt::IcmpxCode => ICMPX_CODE,
         Dt::IgmpType => IGMP_TYPE,
+        Dt::MhType => MH_TYPE,
         Dt::TcpFlag => TCP_FLAG,
         Dt::DccpType => DCCP_TYPE,
         Dt::Dscp => DSCP,
@@ -621,6 +641,18 @@ pub fn print_flag_value(dt: Dt, bytes: &[u8], order: Order) -> String {
     }
 }
 
+/// A value of a type nft prints in hex when it has no symbol for it (`basefmt`: dscp
+/// `0x%.2x`, ecn `0x%.1x`, ether type `0x%.4x`).
+pub fn hex_basefmt(dt: Dt, bytes: &[u8], order: Order) -> Option<String> {
+    let v = to_u128(bytes, order);
+    match dt {
+        Dt::Dscp => Some(format!("0x{v:02x}")),
+        Dt::Ecn => Some(format!("0x{v:x}")),
+        Dt::EtherType => Some(format!("0x{v:04x}")),
+        _ => None,
+    }
+}
+
 /// Print one value of `dt` from its bytes. `bits` is the length in bits of the expression the
 /// value belongs to (for integers narrower than their bytes).
 pub fn print_value(dt: Dt, bytes: &[u8], order: Order) -> String {
@@ -632,7 +664,13 @@ pub fn print_value(dt: Dt, bytes: &[u8], order: Order) -> String {
         Dt::Ipv6 if bytes.len() >= 16 => {
             let mut a = [0u8; 16];
             a.copy_from_slice(&bytes[..16]);
-            std::net::Ipv6Addr::from(a).to_string()
+            // inet_ntop's IPv4-compatible form `::a.b.c.d` (the first 96 bits zero, the
+            // seventh group not); Rust's Display prints it in hex groups
+            if a[..12].iter().all(|&b| b == 0) && (a[12] != 0 || a[13] != 0) {
+                format!("::{}.{}.{}.{}", a[12], a[13], a[14], a[15])
+            } else {
+                std::net::Ipv6Addr::from(a).to_string()
+            }
         }
         Dt::EtherAddr if bytes.len() >= 6 => bytes[..6]
             .iter()
@@ -642,7 +680,12 @@ pub fn print_value(dt: Dt, bytes: &[u8], order: Order) -> String {
         Dt::String => {
             let end = bytes.iter().position(|&c| c == 0).unwrap_or(bytes.len());
             let s = String::from_utf8_lossy(&bytes[..end]);
-            format!("\"{s}\"")
+            // a NUL-terminated name ending in `*` is that literal name, not a wildcard:
+            // nft escapes the star (`__expr_postprocess_string`)
+            match s.strip_suffix('*') {
+                Some(stem) if bytes.last() == Some(&0) => format!("\"{stem}\\*\""),
+                _ => format!("\"{s}\""),
+            }
         }
         Dt::Mark => format!("0x{v:08x}"),
         Dt::Ifindex => match ifname(v as u32) {
@@ -650,6 +693,10 @@ pub fn print_value(dt: Dt, bytes: &[u8], order: Order) -> String {
             None => v.to_string(),
         },
         Dt::Hex => format!("0x{v:x}"),
+        Dt::Devgroup | Dt::Realm => match rt_name(dt, v) {
+            Some(n) => format!("\"{n}\""),
+            None => v.to_string(),
+        },
         Dt::InetProto => match proto_name(v as u8) {
             Some(n) if v < 256 => n.to_string(),
             _ => v.to_string(),
@@ -678,6 +725,8 @@ pub fn print_value(dt: Dt, bytes: &[u8], order: Order) -> String {
                 _ => format!("{:x}:{:x}", v >> 16, v & 0xffff),
             }
         }
+        // a label is a bit: nft prints its number (`ct label set 127`)
+        Dt::CtLabel if v.count_ones() == 1 => v.trailing_zeros().to_string(),
         Dt::CtLabel => v.to_string(),
         Dt::Bytes => {
             if bytes.len() > 16 {
@@ -696,14 +745,58 @@ pub fn print_value(dt: Dt, bytes: &[u8], order: Order) -> String {
                 if let Some(n) = sym(tab, v) {
                     return n.to_string();
                 }
-                return match dt {
-                    Dt::EtherType => format!("0x{v:04x}"),
-                    _ => v.to_string(),
-                };
+                return hex_basefmt(dt, bytes, order).unwrap_or_else(|| v.to_string());
             }
             v.to_string()
         }
     }
+}
+
+/// The name of a device group (`/etc/iproute2/group`) or routing realm (`rt_realms`), as
+/// nft 1.0.6's `rt_symbol_table_init` reads them on the machine that prints: the first line
+/// with that number.
+fn rt_name(dt: Dt, v: u128) -> Option<&'static str> {
+    use std::sync::OnceLock;
+    static GROUP: OnceLock<Vec<(u32, String)>> = OnceLock::new();
+    static REALM: OnceLock<Vec<(u32, String)>> = OnceLock::new();
+    let tab = match dt {
+        Dt::Devgroup => GROUP.get_or_init(|| rt_table("/etc/iproute2/group")),
+        Dt::Realm => REALM.get_or_init(|| rt_table("/etc/iproute2/rt_realms")),
+        _ => return None,
+    };
+    let v = u32::try_from(v).ok()?;
+    tab.iter().find(|(n, _)| *n == v).map(|(_, s)| s.as_str())
+}
+
+/// Lines `NUMBER NAME` (the number decimal or `0x` hex; `#` comments), as nft reads them; a
+/// missing file is an empty table (numbers print).
+fn rt_table(path: &str) -> Vec<(u32, String)> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    parse_rt_table(&text)
+}
+
+fn parse_rt_table(text: &str) -> Vec<(u32, String)> {
+    let mut v = Vec::new();
+    for l in text.lines() {
+        let l = l.trim_start_matches([' ', '\t']);
+        if l.starts_with('#') {
+            continue;
+        }
+        let mut it = l.split_whitespace();
+        let (Some(num), Some(name)) = (it.next(), it.next()) else {
+            continue;
+        };
+        let num = match num.strip_prefix("0x") {
+            Some(h) => u32::from_str_radix(h, 16).ok(),
+            None => num.parse().ok(),
+        };
+        if let Some(n) = num {
+            v.push((n, name.to_string()));
+        }
+    }
+    v
 }
 
 /// nft's `date_type_print`: nanoseconds since the epoch as local time `"%Y-%m-%d %T"` (the
@@ -766,6 +859,12 @@ pub fn time_ms(ms: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rt_tables() {
+        let t = parse_rt_table("# c\n0\tdefault\n  0x10 ten # x\n\n#1 no\nbad\n");
+        assert_eq!(t, vec![(0, "default".into()), (16, "ten".into())]);
+    }
 
     #[test]
     fn values() {

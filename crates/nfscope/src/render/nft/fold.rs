@@ -391,7 +391,12 @@ impl<'a> Folder<'a> {
     fn payload_fields(&self, base: u32, off: u32, len: u32) -> Vec<(Lhs, u32, u32, Option<u32>)> {
         // (lhs, bit offset in the load, bit length, prefix length if prefix of a field)
         let mut out = Vec::new();
-        let mut proto = self.ctx.get(base as usize).copied().flatten();
+        let mut proto = self
+            .ctx
+            .get(base as usize)
+            .copied()
+            .flatten()
+            .or_else(|| proto::ext(base));
         let mut skip = 0;
         if base == LL {
             if let Some(&(start, p)) = self.ll_stack.iter().rev().find(|(st, _)| *st <= off) {
@@ -431,16 +436,18 @@ impl<'a> Folder<'a> {
                 return out;
             }
         }
-        let b = match base {
-            LL => "ll",
-            NH => "nh",
-            TH => "th",
-            3 => "ih",
-            _ => "unknown",
+        let text = match (base, proto::ext(base)) {
+            (LL, _) => format!("@ll,{off},{len}"),
+            (NH, _) => format!("@nh,{off},{len}"),
+            (TH, _) => format!("@th,{off},{len}"),
+            (3, _) => format!("@ih,{off},{len}"),
+            (_, Some(p)) if base == proto::EXT_FRAG => format!("{} @{off},{len}", p.name),
+            (_, Some(_)) => format!("tcp option @{},{off},{len}", base & 0xff),
+            _ => format!("@unknown,{off},{len}"),
         };
         out.push((
             Lhs {
-                text: format!("@{b},{off},{len}"),
+                text,
                 dt: Dt::Hex,
                 order: Order::Big,
                 bits: len,
@@ -523,9 +530,15 @@ impl<'a> Folder<'a> {
                 } else {
                     l.text.clone()
                 };
+                // a shifted mark keeps its type (its mask prints `0x0000000f`)
+                let dt = if l.dt == Dt::Mark {
+                    Dt::Mark
+                } else {
+                    Dt::Integer
+                };
                 Lhs {
                     text: format!("{t} {op} {n}"),
-                    dt: Dt::Integer,
+                    dt,
                     ..l
                 }
             }
@@ -612,6 +625,15 @@ impl<'a> Folder<'a> {
             return format!("\"{}*\"", String::from_utf8_lossy(v));
         }
         print_value(l.dt, v, l.order)
+    }
+
+    /// A bound of a range (`>=` then `<=`, merged): symbols print by number, as in a range.
+    fn bound(&self, l: &Lhs, v: &[u8]) -> String {
+        if l.parts.is_empty() && l.dt != Dt::String {
+            set::print_range_bound(l.dt, v, l.order)
+        } else {
+            self.value(l, v)
+        }
     }
 
     /// A relational statement `left op right` (cmp).
@@ -720,12 +742,45 @@ impl<'a> Folder<'a> {
                         let v = datatype::to_u128(&right, il.order);
                         let inner = (**inner).clone();
                         self.kill_for(&inner);
+                        let full = mask.iter().all(|&b| b == 0xff);
+                        if full || m.count_ones() == 1 {
+                            // nft 1.0.6 keeps `x & flag == v` for a one-flag mask and drops a
+                            // mask of every bit (`tcp flags == 0xff`)
+                            let eq = if op == 1 { "!=" } else { "==" };
+                            let val = datatype::print_flag_value(il.dt, &right, il.order);
+                            if full {
+                                format!("{} {eq} {val}", il.text)
+                            } else {
+                                let mt = datatype::print_bitmask(il.dt, m, " | ");
+                                format!("{} & {mt} {eq} {val}", il.text)
+                            }
+                        } else {
+                            let neg = if op == 1 { "!= " } else { "" };
+                            format!(
+                                "{} {neg}{} / {}",
+                                il.text,
+                                datatype::print_bitmask(il.dt, v, ","),
+                                datatype::print_bitmask(il.dt, m, ",")
+                            )
+                        }
+                    }
+                    X::Mask { inner, mask, xor }
+                        if xor.iter().all(|&b| b == 0)
+                            && (op == 0 || op == 1)
+                            && self.lhs(inner).dt == Dt::Mark
+                            && mark_prefix(mask, self.lhs(inner).order).is_some() =>
+                    {
+                        // nft 1.0.6 prints a mark under a prefix mask as a prefix (mark_type
+                        // has DTYPE_F_PREFIX): `meta mark 0xffffff00/24`
+                        let il = self.lhs(inner);
+                        let plen = mark_prefix(mask, il.order).unwrap_or(0);
+                        let inner = (**inner).clone();
+                        self.kill_for(&inner);
                         let neg = if op == 1 { "!= " } else { "" };
                         format!(
-                            "{} {neg}{} / {}",
+                            "{} {neg}{}/{plen}",
                             il.text,
-                            datatype::print_bitmask(il.dt, v, ","),
-                            datatype::print_bitmask(il.dt, m, ",")
+                            print_value(il.dt, &right, il.order)
                         )
                     }
                     X::Mask { inner, mask, xor }
@@ -790,7 +845,8 @@ impl<'a> Folder<'a> {
                 if opstr == "<=" {
                     if let Some((i, lt, lo)) = self.last_gte.take() {
                         if lt == l.text && i + 1 == self.stmts.len() {
-                            self.stmts[i].text = format!("{lt} {lo}-{}", self.value(&l, &right));
+                            self.stmts[i].text = format!("{lt} {lo}-{}", self.bound(&l, &right));
+                            self.drop_implied_icmp_type(&l);
                             if let X::Payload { base, .. } = left {
                                 if !l.text.starts_with('@') && !l.text.starts_with("th ") {
                                     self.kill_dep(base as usize);
@@ -800,7 +856,7 @@ impl<'a> Folder<'a> {
                         }
                     }
                 }
-                let gte = (opstr == ">=").then(|| self.value(&l, &right));
+                let gte = (opstr == ">=").then(|| self.bound(&l, &right));
                 let idx = self.push(text);
                 if let Some(v) = gte {
                     self.last_gte = Some((idx, l.text.clone(), v));
@@ -964,7 +1020,16 @@ impl<'a> Folder<'a> {
     }
 
     fn range(&mut self, left: X, op: u32, from: Vec<u8>, to: Vec<u8>) {
+        let (left, from, to) = match self.narrow_unshifted(&left) {
+            Some((f, tz, bits)) => {
+                let sh = |v: &[u8]| int_be_bytes(be_int(v) >> tz, bits);
+                let (a, b) = (sh(&from), sh(&to));
+                (f, a, b)
+            }
+            None => (left, from, to),
+        };
         let l = self.lhs(&left);
+        self.drop_implied_icmp_type(&l);
         let opstr = if op == 1 { "!= " } else { "" };
         let text = format!(
             "{} {opstr}{}-{}",
@@ -997,16 +1062,42 @@ impl<'a> Folder<'a> {
                 return;
             }
             // verdict map
+            let (key, m) = match self.narrowed_set(&name, &key) {
+                Some((f, m)) => (f, m),
+                None => {
+                    let l = self.lhs(&key);
+                    let (m, _) = self.set_text(&name, &l);
+                    (key, m)
+                }
+            };
             let l = self.lhs(&key);
-            let (m, _) = self.set_text(&name, &l);
             self.push(format!("{} vmap {m}", l.text));
             self.kill_for(&key);
             return;
         }
+        let (key, m) = match self.narrowed_set(&name, &key) {
+            Some((f, m)) => (f, m),
+            None => {
+                let l = self.lhs(&key);
+                let (m, _) = self.set_text(&name, &l);
+                (key, m)
+            }
+        };
         let l = self.lhs(&key);
-        let (m, _) = self.set_text(&name, &l);
+        self.drop_implied_icmp_type(&l);
         let inv = e.flags.unwrap_or(0) & consts::LOOKUP_F_INV != 0;
-        let op = if inv { "!= " } else { "" };
+        // a masked flag type looked up prints its `==` (`tcp flags & (fin | syn) == { … }`)
+        let masked_flags = match &key {
+            X::Mask { inner, .. } => datatype::is_bitmask(self.lhs(inner).dt),
+            _ => false,
+        };
+        let op = if inv {
+            "!= "
+        } else if masked_flags {
+            "== "
+        } else {
+            ""
+        };
         self.push(format!("{} {op}{m}", l.text));
         self.kill_for(&key);
     }
@@ -1037,6 +1128,58 @@ impl<'a> Folder<'a> {
             }
             _ => None,
         }
+    }
+
+    /// A masked payload whose mask is exactly one named (non-flag) field that does not end at
+    /// the mask's low bit (`frag @16,16 & 0xfff8`, `@nh,8,8 & 0xfc`): the field, the shift
+    /// that brings a compared value down to it and its width in bits. nft names the field
+    /// and shifts the constants (`binop_adjust`).
+    fn narrow_unshifted(&self, x: &X) -> Option<(X, u32, u32)> {
+        let X::Mask { mask, .. } = x else {
+            return None;
+        };
+        if mask.len() > 16 {
+            return None;
+        }
+        let tz = be_int(mask).trailing_zeros();
+        if tz == 0 || tz >= 128 {
+            return None;
+        }
+        let zero = vec![0u8; mask.len()];
+        let (f, _) = narrow_mask(x, &zero)?;
+        let X::Payload { base, off, len } = &f else {
+            return None;
+        };
+        let p = self.payload_fields(*base, *off, *len);
+        let named = p.len() == 1
+            && p[0].3.is_none()
+            && !p[0].0.text.starts_with('@')
+            && !datatype::is_bitmask(p[0].0.dt);
+        let bits = *len;
+        named.then_some((f, tz, bits))
+    }
+
+    /// An anonymous set looked up with a key [`Self::narrow_unshifted`] narrows: the field,
+    /// and the elements shifted down to it, printed as its type.
+    fn narrowed_set(&self, name: &str, key: &X) -> Option<(X, String)> {
+        let s = self.set(name)?;
+        if !s.is_anonymous() {
+            return None;
+        }
+        let (f, tz, bits) = self.narrow_unshifted(key)?;
+        let sh = |d: &Data| match d {
+            Data::Value(v) => Data::Value(int_be_bytes(be_int(v) >> tz, bits)),
+            d => d.clone(),
+        };
+        let mut s2 = s.clone();
+        for e in &mut s2.elements {
+            e.key = e.key.as_ref().map(sh);
+            e.key_end = e.key_end.as_ref().map(sh);
+        }
+        let l = self.lhs(&f);
+        let data = set::data_type(&s2);
+        let m = set::inline_elements(&s2, &l.elem_types(), data.as_ref());
+        Some((f, m))
     }
 
     fn kill_for(&mut self, key: &X) {
@@ -1757,7 +1900,8 @@ impl<'a> Folder<'a> {
                         parts: vec![],
                     };
                     let a = self.source(t.reg_addr, &l);
-                    if dt == Dt::Ipv6 && t.reg_port.is_some() {
+                    // nft 1.0.6 brackets an IPv6 tproxy address also without a port
+                    if dt == Dt::Ipv6 {
                         s.push_str(&format!(" [{a}]"));
                     } else {
                         s.push_str(&format!(" {a}"));
@@ -1835,9 +1979,21 @@ impl<'a> Folder<'a> {
                     (format!("tcp option {name}"), Dt::Boolean)
                 } else {
                     let f = fields.iter().find(|(_, o)| *o == off).map(|(n, _)| *n);
-                    match f {
-                        Some(f) => (format!("tcp option {name} {f}"), Dt::Integer),
-                        None => (
+                    // sack blocks 1 to 3 (nft's `sack1`..`sack3` templates)
+                    let sack = (ty == 5 && len == 4 && (10..=30).contains(&off))
+                        .then(|| {
+                            let n = (off - 2) / 8;
+                            match (off - 2) % 8 {
+                                0 => Some(format!("tcp option sack{n} left")),
+                                4 => Some(format!("tcp option sack{n} right")),
+                                _ => None,
+                            }
+                        })
+                        .flatten();
+                    match (sack, f) {
+                        (Some(t), _) => (t, Dt::Integer),
+                        (None, Some(f)) => (format!("tcp option {name} {f}"), Dt::Integer),
+                        (None, None) => (
                             format!("tcp option @{ty},{},{}", off * 8, len * 8),
                             Dt::Integer,
                         ),
@@ -1874,7 +2030,7 @@ impl<'a> Folder<'a> {
                     135 => &[
                         ("nexthdr", 0, 8, Dt::InetProto),
                         ("hdrlength", 8, 8, Dt::Integer),
-                        ("type", 16, 8, Dt::Integer),
+                        ("type", 16, 8, Dt::MhType),
                         ("reserved", 24, 8, Dt::Integer),
                         ("checksum", 32, 16, Dt::Integer),
                     ],
@@ -1883,9 +2039,26 @@ impl<'a> Folder<'a> {
                 if present {
                     (format!("exthdr {name}"), Dt::Boolean)
                 } else {
-                    match fields.iter().find(|f| f.1 == off * 8 && f.2 == len * 8) {
-                        Some(f) => (format!("{name} {}", f.0), f.3),
-                        None => (format!("{name} @{},{}", off * 8, len * 8), Dt::Integer),
+                    // the routing header's types, in the order nft tries them (`exthdr_init_raw`:
+                    // srh, rt0, rt2)
+                    let rt_typed: &[(&str, &str, u32, u32, Dt)] = &[
+                        ("srh", "last-entry", 32, 8, Dt::Integer),
+                        ("srh", "flags", 40, 8, Dt::Integer),
+                        ("srh", "tag", 48, 16, Dt::Integer),
+                        ("srh", "sid[1]", 64, 128, Dt::Ipv6),
+                        ("srh", "sid[2]", 192, 128, Dt::Ipv6),
+                        ("rt0", "reserved", 32, 32, Dt::Integer),
+                    ];
+                    let typed = (ty == 43)
+                        .then(|| rt_typed.iter().find(|f| f.2 == off * 8 && f.3 == len * 8))
+                        .flatten();
+                    match (
+                        fields.iter().find(|f| f.1 == off * 8 && f.2 == len * 8),
+                        typed,
+                    ) {
+                        (Some(f), _) => (format!("{name} {}", f.0), f.3),
+                        (None, Some((h, f, _, _, dt))) => (format!("{h} {f}"), *dt),
+                        (None, None) => (format!("{name} @{},{}", off * 8, len * 8), Dt::Integer),
                     }
                 }
             }
@@ -1896,7 +2069,7 @@ impl<'a> Folder<'a> {
                     (0, 1) => Some(("type", Dt::Integer)),
                     (1, 1) => Some(("flags", Dt::Integer)),
                     (2, 2) => Some(("length", Dt::Integer)),
-                    _ => None,
+                    _ => sctp_chunk_field(ty as u32, off, len).map(|f| (f, Dt::Integer)),
                 };
                 if present {
                     (format!("sctp chunk {name}"), Dt::Boolean)
@@ -1927,6 +2100,24 @@ impl<'a> Folder<'a> {
             0 | 2 => self.kill_dep(NH as usize),
             _ => {}
         }
+        // headers whose fields are bit fields: loaded as a pseudo payload, so that a mask and
+        // shift narrow to the named field (`frag frag-off`, `tcp option mptcp subtype`)
+        let ext_base = match (op, ty) {
+            (0, 44) => Some(proto::EXT_FRAG),
+            (1, 30) => Some(proto::EXT_MPTCP),
+            _ => None,
+        };
+        if let (Some(base), false) = (ext_base, present) {
+            self.load(
+                x.dreg,
+                X::Payload {
+                    base,
+                    off: off * 8,
+                    len: len * 8,
+                },
+            );
+            return;
+        }
         let bytes = if present { 1 } else { len };
         self.load(
             x.dreg,
@@ -1943,7 +2134,13 @@ impl<'a> Folder<'a> {
         let t = r.reject_type.unwrap_or(0);
         let code = r.icmp_code.unwrap_or(0) as u128;
         let s = match t {
-            1 => "reject with tcp reset".to_string(),
+            1 => {
+                // in an ip / ip6 table the `meta l4proto tcp` it needs is implied
+                if matches!(self.family, Family::Ip | Family::Ip6) {
+                    self.kill_dep(TH as usize);
+                }
+                "reject with tcp reset".to_string()
+            }
             2 => {
                 if code == 1 {
                     "reject".to_string()
@@ -2069,6 +2266,12 @@ impl<'a> Folder<'a> {
                         "{a}/{}",
                         prefix_len(&self.reg(n.reg_addr_min), &self.reg(n.reg_addr_max))
                     );
+                } else if let Some(plen) =
+                    exact_prefix(&self.reg(n.reg_addr_min), &self.reg(n.reg_addr_max))
+                        .filter(|_| !has_proto)
+                {
+                    // a range that is one prefix prints as the prefix (nft's range to prefix)
+                    addr = format!("{a}/{plen}");
                 } else if v6 {
                     addr = format!("[{a}]-[{b}]");
                 } else {
@@ -2199,6 +2402,31 @@ pub(super) fn xfrm_key(key: u32) -> Option<(&'static str, Dt, Order, u32)> {
 }
 
 /// SCTP chunk type names (RFC 9260 and extensions, as nft names them).
+/// The fields past the common header of an SCTP chunk type, by byte offset and length (nft's
+/// sctp chunk templates, `src/sctp_chunk.c`).
+fn sctp_chunk_field(t: u32, off: u32, len: u32) -> Option<&'static str> {
+    Some(match (t, off, len) {
+        (0, 4, 4) => "tsn",
+        (0, 8, 2) => "stream",
+        (0, 10, 2) => "ssn",
+        (0, 12, 4) => "ppid",
+        (1 | 2, 4, 4) => "init-tag",
+        (1 | 2, 8, 4) => "a-rwnd",
+        (1 | 2, 12, 2) => "num-outbound-streams",
+        (1 | 2, 14, 2) => "num-inbound-streams",
+        (1 | 2, 16, 4) => "initial-tsn",
+        (3, 4, 4) => "cum-tsn-ack",
+        (3, 8, 4) => "a-rwnd",
+        (3, 12, 2) => "num-gap-ack-blocks",
+        (3, 14, 2) => "num-dup-tsns",
+        (7, 4, 4) => "cum-tsn-ack",
+        (12 | 13, 4, 4) => "lowest-tsn",
+        (128 | 193, 4, 4) => "seqno",
+        (192, 4, 4) => "new-cum-tsn",
+        _ => return None,
+    })
+}
+
 fn sctp_chunk(t: u32) -> Option<&'static str> {
     Some(match t {
         0 => "data",
@@ -2225,6 +2453,35 @@ fn sctp_chunk(t: u32) -> Option<&'static str> {
         194 => "i-forward-tsn",
         _ => return None,
     })
+}
+
+/// The prefix length of a 32-bit mask of leading ones (not none, not all), else `None`.
+fn mark_prefix(mask: &[u8], order: Order) -> Option<u32> {
+    if mask.len() != 4 {
+        return None;
+    }
+    let m = datatype::to_u128(mask, order) as u32;
+    let n = m.leading_ones();
+    (n > 0 && n < 32 && m.checked_shl(n).unwrap_or(0) == 0).then_some(n)
+}
+
+/// The prefix length when `a`-`b` is exactly one prefix (`a` the network, `b` its last
+/// address), else `None`.
+fn exact_prefix(a: &X, b: &X) -> Option<u32> {
+    let (X::Imm(a), X::Imm(b)) = (a, b) else {
+        return None;
+    };
+    if a.len() != b.len() || a.len() > 16 || a.is_empty() {
+        return None;
+    }
+    let (x, y) = (be_int(a), be_int(b));
+    let host = x ^ y;
+    let bits = a.len() as u32 * 8;
+    let is_prefix = x & host == 0
+        && y & host == host
+        && host.count_ones() == host.trailing_ones()
+        && host.count_ones() < bits;
+    is_prefix.then(|| bits - host.count_ones())
 }
 
 fn prefix_len(a: &X, b: &X) -> u32 {

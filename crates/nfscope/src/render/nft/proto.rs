@@ -248,7 +248,8 @@ pub static ICMP: Proto = Proto {
         f!("checksum", 16, 16, Integer),
         f!("id", 32, 16, Integer, Echo),
         f!("sequence", 48, 16, Integer, Echo),
-        f!("gateway", 32, 32, Ipv4, Redirect),
+        // an integer in nft 1.0.6 (an address type only in later versions)
+        f!("gateway", 32, 32, Integer, Redirect),
         f!("mtu", 48, 16, Integer, Mtu),
     ],
     key: None,
@@ -382,7 +383,8 @@ pub static COMP: Proto = Proto {
     base: TH,
     fields: &[
         f!("nexthdr", 0, 8, InetProto),
-        f!("flags", 8, 8, Integer),
+        // `bitmask_type`: hex
+        f!("flags", 8, 8, Hex),
         f!("cpi", 16, 16, Integer),
     ],
     key: None,
@@ -397,6 +399,49 @@ pub static TH_GENERIC: Proto = Proto {
     key: None,
     next: &[],
 };
+
+/// Pseudo payload bases for headers that an `exthdr` expression loads (not a kernel payload
+/// base): fields there are named as payload fields are, by bit offset and length.
+pub const EXT_FRAG: u32 = 0x100 | 44;
+pub const EXT_MPTCP: u32 = 0x200 | 30;
+
+/// The IPv6 fragment header (nft's `exthdr_frag` templates).
+pub static FRAG: Proto = Proto {
+    name: "frag",
+    base: EXT_FRAG,
+    fields: &[
+        f!("nexthdr", 0, 8, InetProto),
+        f!("reserved", 8, 8, Integer),
+        f!("frag-off", 16, 13, Integer),
+        f!("reserved2", 29, 2, Integer),
+        f!("more-fragments", 31, 1, Integer),
+        f!("id", 32, 32, Integer),
+    ],
+    key: None,
+    next: &[],
+};
+
+/// The MPTCP TCP option (nft's `tcpopt_mptcp` templates).
+pub static MPTCP: Proto = Proto {
+    name: "tcp option mptcp",
+    base: EXT_MPTCP,
+    fields: &[
+        f!("kind", 0, 8, Integer),
+        f!("length", 8, 8, Integer),
+        f!("subtype", 16, 4, Integer),
+    ],
+    key: None,
+    next: &[],
+};
+
+/// The header of a pseudo base ([`EXT_FRAG`], [`EXT_MPTCP`]).
+pub fn ext(base: u32) -> Option<&'static Proto> {
+    match base {
+        EXT_FRAG => Some(&FRAG),
+        EXT_MPTCP => Some(&MPTCP),
+        _ => None,
+    }
+}
 
 /// The upper protocol for an L4 protocol number.
 pub fn l4(p: u32) -> Option<&'static Proto> {

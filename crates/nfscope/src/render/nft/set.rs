@@ -82,6 +82,16 @@ pub fn key_types(s: &Set) -> Vec<ElemType> {
             interval: false,
         }];
     }
+    // integer components have no size of their own: a non-interval set's description has
+    // no component lengths, so they come from its `typeof` (`udp length . @ih,32,32`)
+    let typeof_parts: Vec<String> = s
+        .attrs
+        .userdata
+        .as_ref()
+        .and_then(|u| u.get(udata::SET_KEY_TYPEOF))
+        .and_then(super::typeof_text::parse)
+        .map(|t| t.split(" . ").map(str::to_string).collect())
+        .unwrap_or_default();
     ids.iter()
         .enumerate()
         .map(|(i, &id)| {
@@ -89,6 +99,11 @@ pub fn key_types(s: &Set) -> Vec<ElemType> {
             let bytes = concat_lens
                 .as_ref()
                 .and_then(|v| v.get(i).copied())
+                .or_else(|| {
+                    (dt == Dt::Integer)
+                        .then(|| typeof_parts.get(i).and_then(|t| typeof_bytes(t)))
+                        .flatten()
+                })
                 .unwrap_or_else(|| default_bytes(dt));
             ElemType {
                 dt,
@@ -98,6 +113,19 @@ pub fn key_types(s: &Set) -> Vec<ElemType> {
             }
         })
         .collect()
+}
+
+/// Byte length of a `typeof` component that is a payload: a raw `@base,offset,len` or a
+/// named `proto field`.
+fn typeof_bytes(t: &str) -> Option<u32> {
+    if let Some(raw) = t.strip_prefix('@') {
+        let len: u32 = raw.rsplit(',').next()?.parse().ok()?;
+        return Some(len.div_ceil(8));
+    }
+    let (p, f) = t.split_once(' ')?;
+    let proto = super::proto::ALL.iter().find(|x| x.name == p)?;
+    let field = proto.fields.iter().find(|x| x.name == f)?;
+    Some(field.len.div_ceil(8))
 }
 
 /// The data type of a map (verdict maps: `Dt::Verdict`).
@@ -153,6 +181,11 @@ pub fn print_key(v: &[u8], parts: &[ElemType]) -> String {
     out.join(" . ")
 }
 
+/// A one-part key of a flag type (`tcp_flag`, `ct_state`, ...).
+fn bitmask_key(parts: &[ElemType]) -> bool {
+    parts.len() == 1 && datatype::is_bitmask(parts[0].dt)
+}
+
 fn split(v: &[u8], parts: &[ElemType]) -> Vec<Vec<u8>> {
     if parts.len() <= 1 {
         return vec![v.to_vec()];
@@ -175,7 +208,13 @@ fn is_prefix_type(dt: Dt) -> bool {
 /// A value inside a range: nft prints range bounds numerically (`range_expr_print` sets
 /// NFT_CTX_OUTPUT_NUMERIC_ALL), so symbolic types (protocols, icmp types...) print as numbers.
 pub fn print_range_bound(dt: Dt, v: &[u8], order: Order) -> String {
-    if datatype::has_symbols(dt) || dt == Dt::InetProto {
+    // a range prints symbols by number, in their type's base format (`basefmt`)
+    if let Some(h) = datatype::hex_basefmt(dt, v, order) {
+        h
+    } else if dt == Dt::Time && to_u128(v, order) % 1000 == 0 {
+        // a time range bound in whole seconds (`ct expiration 60s-3600s`)
+        format!("{}s", to_u128(v, order) / 1000)
+    } else if datatype::has_symbols(dt) || dt == Dt::InetProto {
         datatype::to_u128(v, order).to_string()
     } else {
         print_value(dt, v, order)
@@ -463,6 +502,10 @@ pub fn elements(s: &Set, parts: &[ElemType], data: Option<&ElemType>) -> Vec<Str
                         .collect::<Vec<_>>()
                         .join(" . ")
                 }
+                // flag types: `syn | ack` (nft prints the value as the OR of its flags)
+                None if bitmask_key(parts) => {
+                    datatype::print_bitmask(parts[0].dt, to_u128(&k, parts[0].order), " | ")
+                }
                 None => print_key(&k, parts),
             };
             let text = format!(
@@ -470,7 +513,12 @@ pub fn elements(s: &Set, parts: &[ElemType], data: Option<&ElemType>) -> Vec<Str
                 extras(e, false),
                 data_text(&e.data, data, &e.objref, &dparts)
             );
-            let sort = if parts.len() > 1 {
+            let sort = if bitmask_key(parts) {
+                // nft sorts an OR of flags by its first operand, the lowest flag; equal ones
+                // stay in the kernel's order (a stable merge sort)
+                let v = to_u128(&k, parts[0].order);
+                vec![v & v.wrapping_neg()]
+            } else if parts.len() > 1 {
                 // nft compares concatenated keys as one host-endian number
                 k.iter().rev().map(|&b| b as u128).collect()
             } else {
@@ -479,6 +527,11 @@ pub fn elements(s: &Set, parts: &[ElemType], data: Option<&ElemType>) -> Vec<Str
             out.push(Printed { sort, text });
         }
         if !interval {
+            if bitmask_key(parts) {
+                // nft reads the elements into its list front first: equal sort keys end up
+                // in the reverse of the kernel's order
+                out.reverse();
+            }
             out.sort_by(|a, b| a.sort.cmp(&b.sort));
         }
     }
