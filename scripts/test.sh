@@ -61,11 +61,13 @@ if [ $quick -eq 0 ]; then
   cargo clippy --workspace --all-targets --locked -q -- -D warnings
   echo "== publish --dry-run (the library crates package and build on their own)"
   # cargo unpacks the packaged nfscope-wire into a registry source directory named after the
-  # temporary registry's path, and reuses what it finds there: a run from the same checkout
-  # path would build nfscope against the nfscope-wire of an earlier run. Ours only (their
-  # directories start with "-"; crates.io's does not).
+  # temporary registry's path and reuses what it finds there, and takes a registry crate it
+  # built before as fresh: a run from the same checkout path would build nfscope against the
+  # nfscope-wire of an earlier run. Both go first (ours only: those registry directories
+  # start with "-", crates.io's does not).
   rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/nfscope-wire-* \
-    "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/nfscope-[0-9]*
+    "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/nfscope-[0-9]* \
+    "${CARGO_TARGET_DIR:-target}/package"
   cargo publish --dry-run --allow-dirty -q -p nfscope-wire -p nfscope
 fi
 
