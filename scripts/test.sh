@@ -63,12 +63,15 @@ if [ $quick -eq 0 ]; then
   # cargo unpacks the packaged nfscope-wire into a registry source directory named after the
   # temporary registry's path and reuses what it finds there, and takes a registry crate it
   # built before as fresh: a run from the same checkout path would build nfscope against the
-  # nfscope-wire of an earlier run. Both go first (ours only: those registry directories
-  # start with "-", crates.io's does not).
+  # nfscope-wire of an earlier run. So: our stale unpacked copies go (those registry
+  # directories start with "-", crates.io's does not), and the check builds in a target
+  # directory of its own, made afresh.
+  publish_target="${CARGO_TARGET_DIR:-$PWD/target}/publish-check"
   rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/nfscope-wire-* \
-    "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/nfscope-[0-9]* \
-    "${CARGO_TARGET_DIR:-target}/package"
-  cargo publish --dry-run --allow-dirty -q -p nfscope-wire -p nfscope
+    "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/nfscope-[0-9]* "$publish_target"
+  CARGO_TARGET_DIR="$publish_target" \
+    cargo publish --dry-run --allow-dirty -q -p nfscope-wire -p nfscope
+  rm -rf "$publish_target"
 fi
 
 # 3. Tests (unit, property, and integration against the real kernel in namespaces).
