@@ -1062,27 +1062,13 @@ impl<'a> Folder<'a> {
                 return;
             }
             // verdict map
-            let (key, m) = match self.narrowed_set(&name, &key) {
-                Some((f, m)) => (f, m),
-                None => {
-                    let l = self.lhs(&key);
-                    let (m, _) = self.set_text(&name, &l);
-                    (key, m)
-                }
-            };
+            let (key, m) = self.looked_up(&name, key);
             let l = self.lhs(&key);
             self.push(format!("{} vmap {m}", l.text));
             self.kill_for(&key);
             return;
         }
-        let (key, m) = match self.narrowed_set(&name, &key) {
-            Some((f, m)) => (f, m),
-            None => {
-                let l = self.lhs(&key);
-                let (m, _) = self.set_text(&name, &l);
-                (key, m)
-            }
-        };
+        let (key, m) = self.looked_up(&name, key);
         let l = self.lhs(&key);
         self.drop_implied_icmp_type(&l);
         let inv = e.flags.unwrap_or(0) & consts::LOOKUP_F_INV != 0;
@@ -1157,6 +1143,19 @@ impl<'a> Folder<'a> {
             && !datatype::is_bitmask(p[0].0.dt);
         let bits = *len;
         named.then_some((f, tz, bits))
+    }
+
+    /// The key of a lookup in set `name` and the set's text: narrowed to the field when
+    /// [`Self::narrowed_set`] applies, else as it is.
+    fn looked_up(&self, name: &str, key: X) -> (X, String) {
+        match self.narrowed_set(name, &key) {
+            Some((f, m)) => (f, m),
+            None => {
+                let l = self.lhs(&key);
+                let (m, _) = self.set_text(name, &l);
+                (key, m)
+            }
+        }
     }
 
     /// An anonymous set looked up with a key [`Self::narrow_unshifted`] narrows: the field,
