@@ -273,33 +273,54 @@ pub fn run(
 }
 
 /// `one(i)` for every unit, on worker threads (one per core, at most 4, started once: a
-/// thread's allocator heap is kept for the whole run), handed to `emit` in order. At most
-/// about [`WINDOW_RULES`] rules are in the works at a time, so only that many are held.
+/// thread's allocator heap is kept for the whole run), handed to `emit` in order. Units go to
+/// the workers in batches of about [`BATCH_RULES`] rules (most chains hold one to three: one
+/// hand-over each cost more than blaming them), and at most about [`WINDOW_RULES`] rules are
+/// in the works at a time, so only that many are held.
 fn in_order(
     units: &[Unit],
     one: impl Fn(usize) -> anyhow::Result<String> + Sync,
     mut emit: impl FnMut(String) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    const WINDOW_RULES: usize = 8192;
     use std::sync::mpsc;
+    // Consecutive units, cut where a batch reaches BATCH_RULES rules.
+    let mut batches: Vec<std::ops::Range<usize>> = Vec::new();
+    let (mut start, mut rules) = (0, 0);
+    for (i, u) in units.iter().enumerate() {
+        rules += u.len();
+        if rules >= BATCH_RULES || i + 1 == units.len() {
+            batches.push(start..i + 1);
+            (start, rules) = (i + 1, 0);
+        }
+    }
+    let size = |b: &std::ops::Range<usize>| units[b.clone()].iter().map(Unit::len).sum::<usize>();
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
     let (job_tx, job_rx) = mpsc::channel::<usize>();
     let job_rx = std::sync::Mutex::new(job_rx);
+    type Done = Vec<anyhow::Result<String>>;
     std::thread::scope(|s| {
         // Dropped when this ends, early or not: the workers then stop.
         let job_tx = job_tx;
-        let (res_tx, res_rx) = mpsc::channel::<(usize, anyhow::Result<String>)>();
+        let (res_tx, res_rx) = mpsc::channel::<(usize, Done)>();
         for _ in 0..workers {
-            let (res_tx, job_rx, one) = (res_tx.clone(), &job_rx, &one);
+            let (res_tx, job_rx, one, batches) = (res_tx.clone(), &job_rx, &one, &batches);
             s.spawn(move || loop {
                 let job = match job_rx.lock() {
                     Ok(rx) => rx.recv(),
                     Err(_) => return,
                 };
-                let Ok(i) = job else { return };
-                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| one(i)))
-                    .unwrap_or_else(|_| Err(anyhow::anyhow!("blaming a chain failed (panic)")));
-                if res_tx.send((i, r)).is_err() {
+                let Ok(b) = job else { return };
+                let mut done = Vec::with_capacity(batches[b].len());
+                for i in batches[b].clone() {
+                    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| one(i)))
+                        .unwrap_or_else(|_| Err(anyhow::anyhow!("blaming a chain failed (panic)")));
+                    let failed = r.is_err();
+                    done.push(r);
+                    if failed {
+                        break;
+                    }
+                }
+                if res_tx.send((b, done)).is_err() {
                     return;
                 }
             });
@@ -307,25 +328,32 @@ fn in_order(
         drop(res_tx);
         let (mut next_job, mut next_emit, mut busy) = (0, 0, 0);
         let mut done = std::collections::BTreeMap::new();
-        while next_emit < units.len() {
-            while next_job < units.len()
-                && (busy == 0 || busy + units[next_job].len() <= WINDOW_RULES)
+        while next_emit < batches.len() {
+            while next_job < batches.len()
+                && (busy == 0 || busy + size(&batches[next_job]) <= WINDOW_RULES)
             {
-                busy += units[next_job].len();
+                busy += size(&batches[next_job]);
                 job_tx.send(next_job)?;
                 next_job += 1;
             }
-            let (i, r) = res_rx.recv()?;
-            done.insert(i, r);
+            let (b, r) = res_rx.recv()?;
+            done.insert(b, r);
             while let Some(r) = done.remove(&next_emit) {
-                busy -= units[next_emit].len();
-                emit(r?)?;
+                busy -= size(&batches[next_emit]);
+                for chain in r {
+                    emit(chain?)?;
+                }
                 next_emit += 1;
             }
         }
         Ok(())
     })
 }
+
+/// Rules per batch of units handed to a worker (see [`in_order`]).
+const BATCH_RULES: usize = 256;
+/// Rules in the works at a time (see [`in_order`]).
+const WINDOW_RULES: usize = 8192;
 
 /// Where the record ids of rules come from.
 enum Source {
@@ -594,10 +622,14 @@ fn chunk(rules: &[Blamed], format: Format, first: bool) -> String {
             }
             Format::Nft | Format::IptablesSave => {
                 if i == 0 {
-                    s.push_str(&format!(
-                        "# {} {} {} {}\n",
-                        b.backend, b.family, b.table, b.chain
-                    ));
+                    for (j, x) in [b.backend, &b.family, &b.table, &b.chain]
+                        .iter()
+                        .enumerate()
+                    {
+                        s.push_str(if j == 0 { "# " } else { " " });
+                        s.push_str(x);
+                    }
+                    s.push('\n');
                 }
                 let text = match format {
                     Format::IptablesSave => b.iptables.as_ref().or(b.nft.as_ref()),
@@ -617,9 +649,13 @@ fn chunk(rules: &[Blamed], format: Format, first: bool) -> String {
 /// writer, appended to `s` (written in place: it is made once per rule).
 fn origin(s: &mut String, b: &Blamed) {
     use std::fmt::Write;
-    let writer = b.writer.summary();
+    let writer = |s: &mut String| {
+        s.push_str("writer ");
+        let _ = b.writer.write_summary(s);
+    };
     let Some(st) = &b.change else {
-        let _ = write!(s, "before the history began; writer {writer}");
+        s.push_str("before the history began; ");
+        writer(s);
         return;
     };
     let r = &st.record;
@@ -630,7 +666,8 @@ fn origin(s: &mut String, b: &Blamed) {
         if let Some(a) = &r.alert {
             let _ = write!(s, "; alert {} ({})", a.kind, a.severity);
         }
-        let _ = write!(s, "; writer {writer}");
+        s.push_str("; ");
+        writer(s);
     };
     if let Some(g) = &r.gap {
         let _ = write!(

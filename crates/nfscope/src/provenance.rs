@@ -20,6 +20,7 @@ use crate::model::{Chain, Table};
 use nfscope_wire::nft::expr::Expr;
 use nfscope_wire::nft::{Data, Family, Rule};
 use serde::Serialize;
+use std::borrow::Cow;
 
 /// A candidate writer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -39,6 +40,31 @@ pub enum Candidate {
 }
 
 impl Candidate {
+    /// Every candidate, in this order (the order of [`Writer::candidates`]).
+    const ALL: [Candidate; 6] = [
+        Candidate::IptNft187,
+        Candidate::IptNft189,
+        Candidate::IptNft1810,
+        Candidate::Nft,
+        Candidate::EbtNft,
+        Candidate::ArpNft,
+    ];
+
+    fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+
+    /// The candidates of a set of bits, in [`Candidate::ALL`]'s order.
+    fn of_mask(mask: u8) -> impl Iterator<Item = Candidate> {
+        Candidate::ALL
+            .into_iter()
+            .filter(move |c| mask & c.bit() != 0)
+    }
+
+    fn mask(cands: &[Candidate]) -> u8 {
+        cands.iter().fold(0, |m, c| m | c.bit())
+    }
+
     pub fn tool(self) -> &'static str {
         match self {
             Candidate::IptNft187 | Candidate::IptNft189 | Candidate::IptNft1810 => "iptables-nft",
@@ -81,31 +107,112 @@ pub struct Writer {
     pub confidence: Confidence,
     pub candidates: Vec<Candidate>,
     /// Which feature pointed where.
-    pub evidence: Vec<String>,
+    pub evidence: Vec<Evidence>,
 }
 
 impl Writer {
     /// One line: `iptables-nft >=1.8.8 (certain)`, `nft (likely)`, `ambiguous: nft | iptables-nft
     /// 1.8.8-1.8.9`.
     pub fn summary(&self) -> String {
+        let mut s = String::new();
+        let _ = self.write_summary(&mut s);
+        s
+    }
+
+    /// [`Writer::summary`], written to `out`.
+    pub fn write_summary(&self, out: &mut impl std::fmt::Write) -> std::fmt::Result {
         let conf = match self.confidence {
             Confidence::Certain => "certain",
             Confidence::Likely => "likely",
             Confidence::Ambiguous => "ambiguous",
         };
+        let versions = |out: &mut dyn std::fmt::Write| -> std::fmt::Result {
+            for (i, v) in self.versions.iter().enumerate() {
+                if i > 0 {
+                    out.write_str(" | ")?;
+                }
+                out.write_str(v)?;
+            }
+            Ok(())
+        };
         if self.tool == "ambiguous" {
-            format!("{conf}: {}", self.versions.join(" | "))
+            write!(out, "{conf}: ")?;
+            versions(out)
         } else if self.versions.iter().all(|v| v == "any") {
-            format!("{} ({conf})", self.tool)
+            write!(out, "{} ({conf})", self.tool)
         } else {
-            format!("{} {} ({conf})", self.tool, self.versions.join(" | "))
+            write!(out, "{} ", self.tool)?;
+            versions(out)?;
+            write!(out, " ({conf})")
         }
     }
 }
 
+/// One feature of a rule's encoding and what it left of the candidates. Prints (and serialises)
+/// as one line: `xt mark r1 (1.8.8+ encode -m mark natively) → iptables-nft <=1.8.7 | …`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evidence {
+    why: Cow<'static, str>,
+    left: Left,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Left {
+    /// The candidates the feature left.
+    Kept(u8),
+    /// The feature contradicted earlier evidence and was ignored.
+    Ignored,
+    /// A fact, not a narrowing.
+    Note,
+}
+
+impl Evidence {
+    /// The feature.
+    pub fn why(&self) -> &str {
+        &self.why
+    }
+
+    /// The candidates the feature left; `None` when it narrowed nothing (a fact, or a feature
+    /// that contradicted earlier evidence and was ignored).
+    pub fn left(&self) -> Option<Vec<Candidate>> {
+        match self.left {
+            Left::Kept(m) => Some(Candidate::of_mask(m).collect()),
+            Left::Ignored | Left::Note => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Evidence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.why)?;
+        match self.left {
+            Left::Kept(m) => {
+                for (i, c) in Candidate::of_mask(m).enumerate() {
+                    f.write_str(if i == 0 { " → " } else { " | " })?;
+                    f.write_str(c.tool())?;
+                    if c.versions() != "any" {
+                        write!(f, " {}", c.versions())?;
+                    }
+                }
+                Ok(())
+            }
+            Left::Ignored => f.write_str(" (contradicts earlier evidence; ignored)"),
+            Left::Note => Ok(()),
+        }
+    }
+}
+
+impl Serialize for Evidence {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+#[derive(Clone)]
 struct Narrow {
-    cands: Vec<Candidate>,
-    evidence: Vec<String>,
+    /// Bits of [`Candidate::bit`].
+    cands: u8,
+    evidence: Vec<Evidence>,
     positive: bool,
     /// A candidate was dropped on a presumption (table context), not on the rule's own bytes.
     soft: bool,
@@ -113,32 +220,31 @@ struct Narrow {
 
 impl Narrow {
     /// Keep only `keep`; a positive feature can make the answer certain.
-    fn keep(&mut self, keep: &[Candidate], why: &str, positive: bool) {
-        let before = self.cands.len();
-        let next: Vec<Candidate> = self
-            .cands
-            .iter()
-            .copied()
-            .filter(|c| keep.contains(c))
-            .collect();
-        if next.is_empty() {
+    fn keep(&mut self, keep: &[Candidate], why: impl Into<Cow<'static, str>>, positive: bool) {
+        let next = self.cands & Candidate::mask(keep);
+        if next == 0 {
             // Contradictory features: record it and do not narrow to nothing.
-            self.evidence
-                .push(format!("{why} (contradicts earlier evidence; ignored)"));
+            self.evidence.push(Evidence {
+                why: why.into(),
+                left: Left::Ignored,
+            });
             return;
         }
-        if next.len() < before {
-            self.soft |= !positive && next.iter().all(|c| c.tool() == next[0].tool());
-            self.evidence.push(format!(
-                "{why} → {}",
-                next.iter()
-                    .map(|c| c.label())
-                    .collect::<Vec<_>>()
-                    .join(" | ")
-            ));
+        if next != self.cands {
+            let mut tools = Candidate::of_mask(next).map(Candidate::tool);
+            let first = tools.next();
+            self.soft |= !positive && tools.all(|t| Some(t) == first);
+            self.evidence.push(Evidence {
+                why: why.into(),
+                left: Left::Kept(next),
+            });
             self.positive |= positive;
         }
         self.cands = next;
+    }
+
+    fn has(&self, c: Candidate) -> bool {
+        self.cands & c.bit() != 0
     }
 }
 
@@ -173,7 +279,7 @@ pub fn of_rule(table: &Table, chain: &Chain, rule: &Rule) -> Writer {
 pub fn of_rule_in(info: &TableInfo, table: &Table, chain: &Chain, rule: &Rule) -> Writer {
     use Candidate::*;
     let mut n = Narrow {
-        cands: vec![IptNft187, IptNft189, IptNft1810, Nft, EbtNft, ArpNft],
+        cands: Candidate::mask(&Candidate::ALL),
         evidence: vec![],
         positive: false,
         soft: false,
@@ -223,7 +329,7 @@ pub fn of_rule_in(info: &TableInfo, table: &Table, chain: &Chain, rule: &Rule) -
     if let Some(e) = exprs.iter().find(|e| !ipt_writes(e)) {
         n.keep(
             &[Nft],
-            &format!("`{}` expression (iptables-nft never writes it)", e.name()),
+            format!("`{}` expression (iptables-nft never writes it)", e.name()),
             true,
         );
     }
@@ -314,7 +420,7 @@ pub fn of_rule_in(info: &TableInfo, table: &Table, chain: &Chain, rule: &Rule) -
     // builtin chains (names, hooks, priorities), is an iptables-nft table; a rule in it whose
     // own bytes would also fit nft is presumed iptables-nft (likely, never certain).
     let ipt_cands = [IptNft187, IptNft189, IptNft1810];
-    if n.cands.contains(&Nft) && n.cands.iter().any(|c| ipt_cands.contains(c)) {
+    if n.has(Nft) && ipt_cands.iter().any(|c| n.has(*c)) {
         if info.has_xt {
             n.keep(
                 &ipt_cands,
@@ -401,7 +507,7 @@ fn merge_bands(c: &[Candidate]) -> Option<String> {
 }
 
 fn finish(n: Narrow) -> Writer {
-    let cands = n.cands;
+    let cands: Vec<Candidate> = Candidate::of_mask(n.cands).collect();
     let tools: Vec<&str> = {
         let mut t: Vec<&str> = cands.iter().map(|c| c.tool()).collect();
         t.dedup();
@@ -448,7 +554,10 @@ pub fn legacy(family: nfscope_wire::xt::entry::Family) -> Writer {
         versions: vec!["any".into()],
         confidence: Confidence::Certain,
         candidates: vec![],
-        evidence: vec!["legacy x_tables backend".into()],
+        evidence: vec![Evidence {
+            why: "legacy x_tables backend".into(),
+            left: Left::Note,
+        }],
     }
 }
 
@@ -548,7 +657,7 @@ mod tests {
     #[test]
     fn a_single_tool_without_bands_is_named_once() {
         let n = Narrow {
-            cands: vec![Candidate::Nft],
+            cands: Candidate::Nft.bit(),
             evidence: vec![],
             positive: true,
             soft: false,
