@@ -192,7 +192,8 @@ proptest! {
     }
 }
 
-/// `Rule::names_ipsets` sees an xt `set` match / `SET` target by walking frames only.
+/// `Rule::names_ipsets` sees an xt `set` match / `SET` target by walking frames only, and
+/// `Rule::xt_use` any xt match or target.
 #[test]
 fn names_ipsets_finds_xt_set_only() {
     use nfscope_wire::nft::expr::{XtMatch, XtTarget};
@@ -204,6 +205,7 @@ fn names_ipsets_finds_xt_set_only() {
         b
     };
     assert!(!nft::Rule::names_ipsets(&plain));
+    assert!(!nft::Rule::xt_use(&plain).xt);
     for (e, want) in [
         (
             Expr::Match(XtMatch {
@@ -251,6 +253,7 @@ fn names_ipsets_finds_xt_set_only() {
             "{:?}",
             r.expressions.as_ref().unwrap().last()
         );
+        assert!(nft::Rule::xt_use(&b).xt);
         r.expressions.as_mut().unwrap().pop();
     }
     // Never panics on truncations.

@@ -376,7 +376,7 @@ impl Source {
         Ok(Source::Read(story))
     }
 
-    /// The record id of each of `rules` (of one chain, or of several: keys hold the chain).
+    /// The record id of each of `rules` (of one chain).
     fn chain_ids(
         &self,
         view: &crate::history::View,
@@ -384,20 +384,22 @@ impl Source {
     ) -> anyhow::Result<Vec<Option<u64>>> {
         let mut out = vec![None; rules.len()];
         let mut legacy: Vec<(usize, Key)> = Vec::new();
-        // A chain with many rules: its ids in one walk; a few: one lookup each.
-        const WALK: usize = 16;
-        let mut chains: HashMap<(&str, &str, &str), HashMap<u64, u64>> = HashMap::new();
+        // The ids of a chain's rules in one walk (rules of a unit are of one chain), a lone
+        // rule's in one lookup.
+        let mut walked: Option<Vec<(u64, u64)>> = None;
         for (i, b) in rules.iter().enumerate() {
             match (b.handle, self) {
-                (Some(h), Source::Stored(_)) if b.backend == "nftables" && rules.len() >= WALK => {
-                    let c = (b.family.as_str(), b.table.as_str(), b.chain.as_str());
-                    let ids = match chains.entry(c) {
-                        std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                        std::collections::hash_map::Entry::Vacant(e) => {
-                            e.insert(crate::gap::chain_record_ids(view, c.0, c.1, c.2)?)
-                        }
+                (Some(h), Source::Stored(_)) if b.backend == "nftables" && rules.len() > 1 => {
+                    let ids = match &mut walked {
+                        Some(ids) => ids,
+                        None => walked.insert(crate::gap::chain_record_ids(
+                            view, &b.family, &b.table, &b.chain,
+                        )?),
                     };
-                    out[i] = ids.get(&h).copied();
+                    out[i] = ids
+                        .binary_search_by_key(&h, |(h, _)| *h)
+                        .ok()
+                        .map(|j| ids[j].1);
                 }
                 (Some(h), Source::Stored(_)) if b.backend == "nftables" => {
                     out[i] = crate::gap::rule_record(view, &b.family, &b.table, &b.chain, h)?;

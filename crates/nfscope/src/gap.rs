@@ -372,20 +372,20 @@ pub(crate) fn rule_record(
     .flatten())
 }
 
-/// [`rule_record`] of every stored rule of one chain: handle → record id (rules there when the
-/// state was stored whole are absent). One walk of the chain's ids, which mirror the chain's
-/// rules now (removed rules' ids go with them).
+/// [`rule_record`] of every stored rule of one chain: (handle, record id), in handle order
+/// (rules there when the state was stored whole are absent). One walk of the chain's ids, which
+/// mirror the chain's rules now (removed rules' ids go with them).
 pub(crate) fn chain_record_ids(
     h: &history::View,
     fam: &str,
     table: &str,
     chain: &str,
-) -> Result<HashMap<u64, u64>> {
-    let mut out = HashMap::new();
+) -> Result<Vec<(u64, u64)>> {
+    let mut out = Vec::new();
     h.state_scan(&id_key_of(&chain_prefix(fam, table, chain)), |k, v| {
         let handle = k.rsplit('\0').next().and_then(|s| s.parse::<u64>().ok());
         if let (Some(handle), Ok(id)) = (handle, <[u8; 8]>::try_from(v)) {
-            out.insert(handle, u64::from_le_bytes(id));
+            out.push((handle, u64::from_le_bytes(id)));
         }
     })?;
     Ok(out)
@@ -944,7 +944,7 @@ mod tests {
         let walked = chain_record_ids(&h.reader().view().expect("view"), "inet", "t", "a");
         assert_eq!(
             walked.expect("walk"),
-            HashMap::from([(5, 1), (6, 2)]),
+            [(5, 1), (6, 2)],
             "one chain's ids, not the chain whose name starts the same"
         );
         let replaced = "tcp dport 2222 accept";

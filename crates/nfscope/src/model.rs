@@ -115,6 +115,8 @@ pub(crate) struct Packed {
     bytes: std::sync::Arc<[u8]>,
     /// Holds an xt `set` match or `SET` target (ipset names must be looked up to print it).
     ipsets: bool,
+    /// Holds an xt match or target.
+    xt: bool,
 }
 
 thread_local! {
@@ -123,10 +125,12 @@ thread_local! {
 
 impl Packed {
     pub(crate) fn from_wire(attrs: &[u8], handle: Option<u64>) -> Packed {
+        let xt = nft::Rule::xt_use(attrs);
         Packed {
             handle,
             bytes: nfscope_wire::pack::pack(attrs).into(),
-            ipsets: nft::Rule::names_ipsets(attrs),
+            ipsets: xt.ipsets,
+            xt: xt.xt,
         }
     }
 
@@ -227,6 +231,10 @@ impl Rules {
     /// Whether a rule holds an xt `set` match or `SET` target (without decoding).
     pub fn use_ipsets(&self) -> bool {
         self.0.iter().any(|p| p.ipsets)
+    }
+    /// Whether any rule holds an xt match or target (known without decoding).
+    pub fn use_xt(&self) -> bool {
+        self.0.iter().any(|p| p.xt)
     }
     /// Bytes held (packed rules and their slots), for memory accounting.
     pub fn heap_bytes(&self) -> usize {

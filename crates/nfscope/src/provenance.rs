@@ -480,12 +480,7 @@ fn builtin(c: &Chain, names: &[(u32, &str, i32)]) -> bool {
 }
 
 fn table_has_xt(t: &Table) -> bool {
-    t.chains.iter().flat_map(|c| c.rules.iter()).any(|r| {
-        r.expressions
-            .iter()
-            .flatten()
-            .any(|e| matches!(e, Expr::Match(_) | Expr::Target(_)))
-    })
+    t.chains.iter().any(|c| c.rules.use_xt())
 }
 
 /// Merge iptables-nft bands into one range label (`>=1.8.8`, `<=1.8.9`, `any`).

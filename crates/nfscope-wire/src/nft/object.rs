@@ -265,11 +265,18 @@ impl Rule {
     /// Whether the rule's attributes hold an xt `set` match or `SET` target (which name ipsets by
     /// index only), found by walking frames, not decoding. Malformed frames answer `false`.
     pub fn names_ipsets(buf: &[u8]) -> bool {
+        Rule::xt_use(buf).ipsets
+    }
+
+    /// What the rule's attributes hold of xt matches and targets, found by walking frames, not
+    /// decoding (one walk). Malformed frames count as none.
+    pub fn xt_use(buf: &[u8]) -> XtUse {
         use crate::attr::Attrs;
+        let mut out = XtUse::default();
         let Some(list) = Attrs::new(buf).flatten().find(|a| a.ty == 4) else {
-            return false;
+            return out;
         };
-        list.nested().flatten().any(|elem| {
+        for elem in list.nested().flatten() {
             let mut kind = None;
             let mut data = None;
             for a in elem.nested().flatten() {
@@ -282,14 +289,16 @@ impl Rule {
             let want: &[u8] = match kind {
                 Some(b"match\0") => b"set",
                 Some(b"target\0") => b"SET",
-                _ => return false,
+                _ => continue,
             };
-            data.is_some_and(|d| {
+            out.xt = true;
+            out.ipsets |= data.is_some_and(|d| {
                 d.nested()
                     .flatten()
                     .any(|x| x.ty == 1 && x.value.split(|b| *b == 0).next() == Some(want))
-            })
-        })
+            });
+        }
+        out
     }
 
     /// The comment nft / iptables-nft stores in the rule's userdata.
@@ -298,6 +307,15 @@ impl Rule {
             .as_ref()
             .and_then(|u| u.string(super::udata::RULE_COMMENT))
     }
+}
+
+/// What a rule holds of xt matches and targets ([`Rule::xt_use`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct XtUse {
+    /// An xt match or target (only the xtables tools write them).
+    pub xt: bool,
+    /// An xt `set` match or `SET` target (which name ipsets by index only).
+    pub ipsets: bool,
 }
 
 attr_struct! {
