@@ -288,8 +288,12 @@ fn read_backends(
 fn blame(cli: &Cli, a: &BlameArgs) -> Result<()> {
     use nfscope::blame;
     let history = nfscope::history::History::open_existing(&a.file)?;
-    let (rs, legacy) = read_backends(cli, &a.filter, backend(a.backend))?;
-    let opts = output::nft_options_for(cli.netns.as_deref(), &rs)?;
+    let backend = backend(a.backend);
+    let legacy = if backend.legacy() {
+        Some(read_legacy(cli, &a.filter)?)
+    } else {
+        None
+    };
     let scope = blame::Scope {
         family: a.filter.family.map(family),
         table: a.filter.table.clone(),
@@ -298,15 +302,28 @@ fn blame(cli: &Cli, a: &BlameArgs) -> Result<()> {
     // Printed chain by chain as blame makes them; a closed pipe ends it quietly.
     let mut failed = None;
     write_streamed(|w| {
-        let r = blame::run(
-            &rs,
-            legacy.as_ref(),
-            &opts,
-            &history.reader(),
-            &scope,
-            format(a.format),
-            |c| Ok(w.write_all(c.as_bytes())?),
-        );
+        let emit = |c: String| Ok(w.write_all(c.as_bytes())?);
+        let r = if backend.nft() {
+            blame::run_live(
+                cli.netns.as_deref(),
+                &snapshot_options(&a.filter),
+                legacy.as_ref(),
+                &history.reader(),
+                &scope,
+                format(a.format),
+                emit,
+            )
+        } else {
+            blame::run(
+                &Ruleset::default(),
+                legacy.as_ref(),
+                &nfscope::render::nft::NftOptions::default(),
+                &history.reader(),
+                &scope,
+                format(a.format),
+                emit,
+            )
+        };
         match r.map_err(|e| e.downcast::<std::io::Error>()) {
             Ok(()) => Ok(()),
             Err(Ok(io)) => Err(io),

@@ -83,6 +83,10 @@ fn blame_names_who_gave_each_rule_its_form() {
         &d,
         &["--chain", "KUBE-FIREWALL", "--format", "iptables-save"],
     );
+    // Every rule in both text formats: the daemon blames a full snapshot, embedded blame a
+    // streamed one (chain by chain while the snapshot reads); they print the same.
+    let served_nft = remote_blame(&d, &["--format", "nft"]);
+    let served_save = remote_blame(&d, &["--format", "iptables-save"]);
     d.kill9();
 
     let check = |rules: &[Value]| {
@@ -151,6 +155,25 @@ fn blame_names_who_gave_each_rule_its_form() {
     ]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(text, String::from_utf8_lossy(&served_text));
+    for (format, served) in [("nft", &served_nft), ("iptables-save", &served_save)] {
+        let out = ns.nfscope(&[
+            "blame",
+            "--format",
+            format,
+            "--file",
+            &history.to_string_lossy(),
+        ]);
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("rule_added by nft (pid "),
+            "{format}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(served),
+            "{format}"
+        );
+    }
     assert!(
         text.contains("rule_replaced by iptables-nft-re (pid "),
         "{text}"
@@ -196,5 +219,60 @@ fn blame_names_who_gave_each_rule_its_form() {
         text.contains("rule_added while nfscoped was down (between "),
         "{text}"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Embedded blame reads the ruleset chain by chain and blames each chain as it comes, before
+/// it knows whether its table holds an xt expression, which can change a rule's writer (in a
+/// table not laid out as iptables-nft lays it out, xt elsewhere in the table makes a rule that
+/// fits nft and iptables-nft alike presumably iptables-nft's). It prints what the daemon, which
+/// blames a full snapshot, prints.
+#[test]
+fn streamed_blame_learns_the_tables_xt_fact_after_its_chains() {
+    let ns = Netns::new("blamext");
+    let dir = tmp("blamext");
+    let mut d = Daemon::start(&ns, &dir, &[]);
+    let history = d.history();
+    let v189 = Writer::get("bookworm");
+    let ipt = v189.tool("iptables-nft");
+    // A base chain iptables never makes: the table is not iptables-shaped.
+    ns.nft_load("table ip filter {\n chain odd {\n type filter hook input priority 10;\n }\n}\n");
+    ns.ok(&ipt, &["-A", "INPUT", "-j", "ACCEPT"]);
+    ns.ok(
+        &ipt,
+        &[
+            "-A", "OUTPUT", "-m", "recent", "--name", "seen", "--set", "-j", "ACCEPT",
+        ],
+    );
+    d.until_recorded(2, |v| v["type"] == "rule_added" && v["table"] == "filter");
+    let served: Vec<(&str, Vec<u8>)> = ["nft", "iptables-save"]
+        .into_iter()
+        .map(|f| (f, remote_blame(&d, &["--format", f])))
+        .collect();
+    d.stop();
+    for (format, served) in served {
+        let out = ns.nfscope(&[
+            "blame",
+            "--format",
+            format,
+            "--file",
+            &history.to_string_lossy(),
+        ]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(text, String::from_utf8_lossy(&served), "{format}");
+        // `-A INPUT -j ACCEPT`: its own bytes fit nft and iptables-nft; the table's xt
+        // expression (in OUTPUT) tips it.
+        let input = text
+            .lines()
+            .skip_while(|l| !l.contains("INPUT"))
+            .nth(2)
+            .unwrap_or_default();
+        assert!(input.contains("writer iptables-nft"), "{format}: {text}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -226,50 +226,289 @@ pub fn run(
 ) -> anyhow::Result<()> {
     let view = history.view()?;
     let units = units(rs, legacy, scope);
-    let source = match crate::gap::indexed_from(&view)? {
-        Some(from) if !view.any_before(from)? => {
-            let mut stories = HashMap::new();
-            for u in &units {
-                if let Unit::Legacy { family, .. } = u {
-                    if !stories.contains_key(*family) {
-                        stories
-                            .insert(family.to_string(), crate::gap::legacy_story(&view, family)?);
-                    }
-                }
-            }
-            Source::Stored(stories)
-        }
-        _ => {
-            let names = crate::render::iptables::SetNames(&opts.ipsets);
-            let keys = units
-                .iter()
-                .flat_map(|u| u.rules(opts, &names, Need::KEYS))
-                .map(|b| key_now(&b))
-                .collect();
-            Source::read(&view, keys)?
-        }
-    };
-    let need = Need::of(format);
-    let one = |i: usize| -> anyhow::Result<String> {
-        let names = crate::render::iptables::SetNames(&opts.ipsets);
-        let mut rules = units[i].rules(opts, &names, need);
-        let ids = source.chain_ids(&view, &rules)?;
-        let wanted: Vec<u64> = ids.iter().flatten().copied().collect();
-        // The text formats print who and when, not the record's own texts.
-        let mut records = match format {
-            Format::Json => view.get(&wanted)?,
-            Format::Nft | Format::IptablesSave => view.get_brief(&wanted)?,
-        };
-        for (b, id) in rules.iter_mut().zip(ids) {
-            b.change = id.and_then(|id| records.remove(&id));
-        }
-        Ok(chunk(&rules, format, i == 0))
-    };
-    in_order(&units, one, &mut emit)?;
+    let source = Source::of(&view, &units, opts)?;
+    in_order(
+        &units,
+        |i| blame_unit(&view, &source, &units[i], opts, format, i == 0),
+        &mut emit,
+    )?;
     if format == Format::Json {
         emit(if units.is_empty() { "[]\n" } else { "\n]\n" }.to_string())?;
     }
     Ok(())
+}
+
+/// [`run`] on a snapshot of its own, taken in `netns` (`None`: this one) with `snap`, and the
+/// legacy rules `legacy`: each nf_tables chain is rendered, attributed and blamed while the
+/// snapshot reads the next (as `dump` renders), so no rule is kept, and the text is handed to
+/// `emit` when the snapshot is complete (a snapshot torn by a change is read again). This needs
+/// the history's stored state; without it, and for JSON (whose text is too large to hold until
+/// the snapshot ends), a full snapshot is taken and [`run`] called.
+pub fn run_live(
+    netns: Option<&str>,
+    snap: &crate::snapshot::Options,
+    legacy: Option<&LegacyRuleset>,
+    history: &crate::history::Reader,
+    scope: &Scope,
+    format: Format,
+    mut emit: impl FnMut(String) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let view = history.view()?;
+    if format == Format::Json || !Source::stored(&view)? {
+        let rs = crate::netns::run_in_opt(netns, || crate::snapshot::take(snap))?.0;
+        let opts = crate::output::nft_options_for(netns, &rs)?;
+        return run(&rs, legacy, &opts, history, scope, format, emit);
+    }
+    let (st, opts) = crate::netns::run_in_opt(netns, || {
+        let stream = Stream {
+            view: &view,
+            opts: NftOptions::local(),
+            ipsets: std::sync::OnceLock::new(),
+            need: Need::of(format),
+            format,
+            scope,
+        };
+        let mut sockets = crate::snapshot::open_sockets(snap)?;
+        let st = crate::snapshot::take_streamed(&mut sockets, snap, &stream)?;
+        let Stream {
+            mut opts, ipsets, ..
+        } = stream;
+        opts.ipsets = match ipsets.into_inner() {
+            Some(names) => names,
+            // Rules kept in the model (binding chains') that name ipsets.
+            None if st.ruleset.uses_ipsets() => crate::legacy::ipset_names(),
+            None => opts.ipsets,
+        };
+        Ok((st, opts))
+    })?;
+    let source = Source::Stored(HashMap::new());
+    for (t, outs) in st.ruleset.tables.iter().zip(st.chains) {
+        let has_xt =
+            outs.iter().flatten().any(|o| o.xt) || t.chains.iter().any(|c| c.rules.use_xt());
+        let info = provenance::TableInfo::new(has_xt, provenance::TableInfo::shaped(t));
+        for (c, out) in t.chains.iter().zip(outs) {
+            let text = match out {
+                Some(ChainOut { err: Some(e), .. }) => return Err(e),
+                Some(o) => match o.other_text {
+                    Some(other) if has_xt => other,
+                    _ => o.text,
+                },
+                // Kept in the model (binding chains).
+                None if !c.rules.is_empty()
+                    && scope.wants(t.family.name().as_str(), t.name(), c.name()) =>
+                {
+                    let unit = Unit::Nft {
+                        table: t,
+                        chain: c,
+                        info,
+                    };
+                    blame_unit(&view, &source, &unit, &opts, format, false)?
+                }
+                None => continue,
+            };
+            if !text.is_empty() {
+                emit(text)?;
+            }
+        }
+    }
+    let no_nft = Ruleset::default();
+    let units = units(&no_nft, legacy, scope);
+    let source = Source::of(&view, &units, &opts)?;
+    in_order(
+        &units,
+        |i| blame_unit(&view, &source, &units[i], &opts, format, false),
+        &mut emit,
+    )
+}
+
+/// The blame text of one unit (see [`run`]); `first`: the first of the output.
+fn blame_unit(
+    view: &crate::history::View,
+    source: &Source,
+    unit: &Unit,
+    opts: &NftOptions,
+    format: Format,
+    first: bool,
+) -> anyhow::Result<String> {
+    let names = crate::render::iptables::SetNames(&opts.ipsets);
+    let mut rules = unit.rules(opts, &names, Need::of(format));
+    attach(view, source, &mut rules, format)?;
+    Ok(chunk(&rules, format, first))
+}
+
+/// Give each of `rules` (of one chain) the record that gave it its form.
+fn attach(
+    view: &crate::history::View,
+    source: &Source,
+    rules: &mut [Blamed],
+    format: Format,
+) -> anyhow::Result<()> {
+    let ids = source.chain_ids(view, rules)?;
+    let wanted: Vec<u64> = ids.iter().flatten().copied().collect();
+    // The text formats print who and when, not the record's own texts.
+    let mut records = match format {
+        Format::Json => view.get(&wanted)?,
+        Format::Nft | Format::IptablesSave => view.get_brief(&wanted)?,
+    };
+    for (b, id) in rules.iter_mut().zip(ids) {
+        b.change = id.and_then(|id| records.remove(&id));
+    }
+    Ok(())
+}
+
+/// What [`run_live`]'s snapshot hands each chain to.
+struct Stream<'v> {
+    view: &'v crate::history::View,
+    opts: NftOptions,
+    /// ipset names, read in the snapshot's namespace when a rule first needs them.
+    ipsets: std::sync::OnceLock<std::collections::BTreeMap<u16, String>>,
+    need: Need,
+    format: Format,
+    scope: &'v Scope,
+}
+
+/// One chain of [`run_live`]'s snapshot, blamed.
+struct ChainOut {
+    /// The chain's rules while it is read (emptied when it is blamed).
+    rules: Vec<Blamed>,
+    /// Rules whose writer differs if the table holds an xt expression (not known until every
+    /// chain is read): (index, that writer).
+    others: Vec<(usize, Writer)>,
+    /// A rule holds an xt expression.
+    xt: bool,
+    /// The chain's blame text, as if its table held no xt expression.
+    text: String,
+    /// ... and as if it did, when that differs.
+    other_text: Option<String>,
+    err: Option<anyhow::Error>,
+}
+
+struct Sink<'t> {
+    tables: &'t [crate::model::Table],
+    index: Vec<crate::render::nft::fold::SetIndex<'t>>,
+    /// [`provenance::TableInfo::shaped`] of each table.
+    shaped: Vec<bool>,
+    stream: &'t Stream<'t>,
+}
+
+impl crate::snapshot::Prepare<ChainOut> for Stream<'_> {
+    fn prepare<'t>(
+        &'t self,
+        tables: &'t [crate::model::Table],
+    ) -> Box<dyn crate::snapshot::ChainRules<ChainOut> + 't> {
+        Box::new(Sink {
+            tables,
+            index: tables
+                .iter()
+                .map(crate::render::nft::fold::set_index)
+                .collect(),
+            shaped: tables.iter().map(provenance::TableInfo::shaped).collect(),
+            stream: self,
+        })
+    }
+}
+
+impl crate::snapshot::ChainRules<ChainOut> for Sink<'_> {
+    fn wants(&self, table: usize, chain: usize) -> bool {
+        let t = &self.tables[table];
+        self.stream
+            .scope
+            .wants(t.family.name().as_str(), t.name(), t.chains[chain].name())
+    }
+
+    fn start(&self, _table: usize, _chain: usize) -> ChainOut {
+        ChainOut {
+            rules: Vec::new(),
+            others: Vec::new(),
+            xt: false,
+            text: String::new(),
+            other_text: None,
+            err: None,
+        }
+    }
+
+    fn rule(
+        &self,
+        out: &mut ChainOut,
+        table: usize,
+        chain: usize,
+        attrs: &[u8],
+    ) -> crate::Result<()> {
+        use crate::render::nft::{datatype, fold};
+        let (t, s) = (&self.tables[table], self.stream);
+        let c = &t.chains[chain];
+        let r = nfscope_wire::nft::Rule::parse_in_chain(attrs)
+            .map_err(|e| crate::Error::decode(crate::snapshot::rules_op(t, c), e))?;
+        let xt = nfscope_wire::nft::Rule::xt_use(attrs);
+        out.xt |= xt.xt;
+        let ipsets = || {
+            if s.opts.ipsets.is_empty() && xt.ipsets {
+                s.ipsets.get_or_init(crate::legacy::ipset_names)
+            } else {
+                &s.opts.ipsets
+            }
+        };
+        let ip = matches!(t.family, Family::Ip | Family::Ip6);
+        let iptables = (ip && s.need.iptables)
+            .then(|| {
+                let names = crate::render::iptables::SetNames(ipsets());
+                iptnft::translate_with(t, c, &r, Reader::TEXT, &names)
+            })
+            .filter(|l| l.refused.is_none())
+            .map(|l| l.line());
+        let nft = (s.need.nft || (s.need.iptables && iptables.is_none())).then(|| {
+            let mut text = String::new();
+            datatype::with_ifnames(&s.opts.ifnames, || {
+                fold::rule_text_into(
+                    &mut text,
+                    t,
+                    Some(&self.index[table]),
+                    &r,
+                    0,
+                    s.opts.xt,
+                    Some(ipsets()),
+                )
+            });
+            text
+        });
+        let (writer, other) = provenance::of_rule_either(self.shaped[table], t, c, &r);
+        if let Some(w) = other {
+            out.others.push((out.rules.len(), w));
+        }
+        out.rules.push(Blamed {
+            backend: "nftables",
+            family: t.family.name(),
+            table: t.name().to_string(),
+            chain: c.name().to_string(),
+            handle: r.handle,
+            index: out.rules.len(),
+            nft,
+            iptables,
+            writer,
+            change: None,
+        });
+        Ok(())
+    }
+
+    fn finish(&self, out: &mut ChainOut, _table: usize, _chain: usize) {
+        let mut rules = std::mem::take(&mut out.rules);
+        if rules.is_empty() {
+            return;
+        }
+        let format = self.stream.format;
+        let source = Source::Stored(HashMap::new());
+        if let Err(e) = attach(self.stream.view, &source, &mut rules, format) {
+            out.err = Some(e);
+            return;
+        }
+        out.text = chunk(&rules, format, false);
+        if !out.others.is_empty() {
+            for (i, w) in std::mem::take(&mut out.others) {
+                rules[i].writer = w;
+            }
+            out.other_text = Some(chunk(&rules, format, false));
+        }
+    }
 }
 
 /// `one(i)` for every unit, on worker threads (one per core, at most 4, started once: a
@@ -365,6 +604,41 @@ enum Source {
 }
 
 impl Source {
+    /// Whether the history's stored state knows the record of every rule (see [`run`]).
+    fn stored(view: &crate::history::View) -> anyhow::Result<bool> {
+        Ok(match crate::gap::indexed_from(view)? {
+            Some(from) => !view.any_before(from)?,
+            None => false,
+        })
+    }
+
+    /// Where the records of the rules of `units` come from: the stored state (with the stories
+    /// of their legacy families), or else the whole history, read now.
+    fn of(
+        view: &crate::history::View,
+        units: &[Unit],
+        opts: &NftOptions,
+    ) -> anyhow::Result<Source> {
+        if Source::stored(view)? {
+            let mut stories = HashMap::new();
+            for u in units {
+                if let Unit::Legacy { family, .. } = u {
+                    if !stories.contains_key(*family) {
+                        stories.insert(family.to_string(), crate::gap::legacy_story(view, family)?);
+                    }
+                }
+            }
+            return Ok(Source::Stored(stories));
+        }
+        let names = crate::render::iptables::SetNames(&opts.ipsets);
+        let keys = units
+            .iter()
+            .flat_map(|u| u.rules(opts, &names, Need::KEYS))
+            .map(|b| key_now(&b))
+            .collect();
+        Source::read(view, keys)
+    }
+
     /// Read the whole history for the rules with these keys (one JSON parse per record).
     fn read(view: &crate::history::View, keys: Vec<Key>) -> anyhow::Result<Source> {
         let mut wanted: HashMap<Key, usize> = HashMap::new();
@@ -475,13 +749,18 @@ enum Unit<'a> {
     },
 }
 
+impl Scope {
+    /// Whether a chain is within the scope.
+    fn wants(&self, family: &str, table: &str, chain: &str) -> bool {
+        self.family.is_none_or(|f| family == f.name())
+            && self.table.as_deref().is_none_or(|t| table == t)
+            && self.chain.as_deref().is_none_or(|c| chain == c)
+    }
+}
+
 /// The chains of `rs` and `legacy` within `scope` that have rules, in chain order.
 fn units<'a>(rs: &'a Ruleset, legacy: Option<&LegacyRuleset>, scope: &Scope) -> Vec<Unit<'a>> {
-    let wanted = |family: &str, table: &str, chain: &str| {
-        scope.family.is_none_or(|f| family == f.name())
-            && scope.table.as_deref().is_none_or(|t| table == t)
-            && scope.chain.as_deref().is_none_or(|c| chain == c)
-    };
+    let wanted = |family: &str, table: &str, chain: &str| scope.wants(family, table, chain);
     let mut out = Vec::new();
     for t in &rs.tables {
         let family = t.family.name();

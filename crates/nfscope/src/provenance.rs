@@ -268,6 +268,23 @@ impl TableInfo {
             iptables_shaped: iptables_shaped(table),
         }
     }
+
+    #[cfg(feature = "history")]
+    /// From its parts: whether the table holds an xt expression, and whether its base chains
+    /// are laid out as iptables-nft lays them out ([`TableInfo::shaped`]).
+    pub(crate) fn new(has_xt: bool, shaped: bool) -> TableInfo {
+        TableInfo {
+            has_xt,
+            iptables_shaped: shaped,
+        }
+    }
+
+    #[cfg(feature = "history")]
+    /// Whether the table's base chains are exactly iptables-nft's builtin chains (known from
+    /// the chains alone, before any rule is read).
+    pub(crate) fn shaped(table: &Table) -> bool {
+        iptables_shaped(table)
+    }
 }
 
 /// Who wrote `rule` (nf_tables backend). In a loop over a table's rules, use [`of_rule_in`].
@@ -277,6 +294,35 @@ pub fn of_rule(table: &Table, chain: &Chain, rule: &Rule) -> Writer {
 
 /// [`of_rule`] with the table's [`TableInfo`] computed once.
 pub fn of_rule_in(info: &TableInfo, table: &Table, chain: &Chain, rule: &Rule) -> Writer {
+    let mut n = own(table, chain, rule);
+    table_step(&mut n, info);
+    finish(n)
+}
+
+#[cfg(feature = "history")]
+/// [`of_rule_in`] before the table's xt fact is known (a streamed snapshot reads a table's
+/// rules chain by chain): the writer if the table holds no xt expression, and, when that fact
+/// would change it, the writer if it does.
+pub(crate) fn of_rule_either(
+    shaped: bool,
+    table: &Table,
+    chain: &Chain,
+    rule: &Rule,
+) -> (Writer, Option<Writer>) {
+    let n = own(table, chain, rule);
+    let (without, with) = (TableInfo::new(false, shaped), TableInfo::new(true, shaped));
+    if !applies(&n) {
+        return (finish(n), None);
+    }
+    let mut other = n.clone();
+    let mut n = n;
+    table_step(&mut n, &without);
+    table_step(&mut other, &with);
+    (finish(n), Some(finish(other)))
+}
+
+/// The candidates a rule's own encoding (and its table's family and name) leaves.
+fn own(table: &Table, _chain: &Chain, rule: &Rule) -> Narrow {
     use Candidate::*;
     let mut n = Narrow {
         cands: Candidate::mask(&Candidate::ALL),
@@ -419,8 +465,21 @@ pub fn of_rule_in(info: &TableInfo, table: &Table, chain: &Chain, rule: &Rule) -
     // Table context: a table that holds xt blobs, or whose base chains are exactly iptables'
     // builtin chains (names, hooks, priorities), is an iptables-nft table; a rule in it whose
     // own bytes would also fit nft is presumed iptables-nft (likely, never certain).
+    n
+}
+
+/// Whether the table context decides anything for `n`: it still holds nft and an
+/// iptables-nft band.
+fn applies(n: &Narrow) -> bool {
+    use Candidate::*;
+    n.has(Nft) && [IptNft187, IptNft189, IptNft1810].iter().any(|c| n.has(*c))
+}
+
+/// The table context (see [`TableInfo`]).
+fn table_step(n: &mut Narrow, info: &TableInfo) {
+    use Candidate::*;
     let ipt_cands = [IptNft187, IptNft189, IptNft1810];
-    if n.has(Nft) && ipt_cands.iter().any(|c| n.has(*c)) {
+    if applies(n) {
         if info.has_xt {
             n.keep(
                 &ipt_cands,
@@ -435,8 +494,6 @@ pub fn of_rule_in(info: &TableInfo, table: &Table, chain: &Chain, rule: &Rule) -
             );
         }
     }
-    let _ = chain;
-    finish(n)
 }
 
 /// Base chains exactly as iptables-nft creates them for this table (name, hook, priority).

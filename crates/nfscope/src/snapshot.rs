@@ -109,6 +109,9 @@ pub trait ChainRules<T>: Sync {
     /// One rule: its `NFT_MSG_NEWRULE` attributes, borrowed from the receive buffer. An error
     /// (a rule that does not decode) ends the snapshot with it.
     fn rule(&self, out: &mut T, table: usize, chain: usize, attrs: &[u8]) -> Result<()>;
+    /// The chain's rules are all read (called on the same worker, before it reads another
+    /// chain; the output is dropped if the attempt turns out torn).
+    fn finish(&self, _out: &mut T, _table: usize, _chain: usize) {}
 }
 
 /// Builds the [`ChainRules`] of one attempt once its tables, chains and sets are read.
@@ -672,6 +675,7 @@ fn run_job<T>(
                     sink.rule(&mut out, table, chain, m.attrs)
                 })
                 .map_err(|e| e.with_op(|| rules_op(t, c)))?;
+            sink.finish(&mut out, table, chain);
             Ok((JobOut::Sunk(out), info))
         }
         Job::SetElems { table, set } => {
