@@ -259,27 +259,18 @@ pub fn run_live(
         let opts = crate::output::nft_options_for(netns, &rs)?;
         return run(&rs, legacy, &opts, history, scope, format, emit);
     }
-    let (st, opts) = crate::netns::run_in_opt(netns, || {
-        let stream = Stream {
-            view: &view,
-            opts: NftOptions::local(),
-            ipsets: std::sync::OnceLock::new(),
-            need: Need::of(format),
-            format,
-            scope,
-        };
-        let mut sockets = crate::snapshot::open_sockets(snap)?;
-        let st = crate::snapshot::take_streamed(&mut sockets, snap, &stream)?;
-        let Stream {
-            mut opts, ipsets, ..
-        } = stream;
-        opts.ipsets = match ipsets.into_inner() {
-            Some(names) => names,
-            // Rules kept in the model (binding chains') that name ipsets.
-            None if st.ruleset.uses_ipsets() => crate::legacy::ipset_names(),
-            None => opts.ipsets,
-        };
-        Ok((st, opts))
+    // Every chain's record ids in one walk of the id index, beside the snapshot's listing (one
+    // walk is cheaper than a descent per chain: kube-proxy has thousands of 1–3-rule chains).
+    let ids = AllIds::default();
+    let (st, opts) = std::thread::scope(|s| {
+        s.spawn(|| {
+            let all = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                crate::gap::all_record_ids(&view)
+            }))
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("reading the record ids failed (panic)")));
+            ids.set(all);
+        });
+        crate::netns::run_in_opt(netns, || live_snapshot(&view, &ids, snap, scope, format))
     })?;
     let source = Source::Stored(HashMap::new());
     for (t, outs) in st.ruleset.tables.iter().zip(st.chains) {
@@ -321,6 +312,72 @@ pub fn run_live(
     )
 }
 
+/// (handle, record id) pairs by chain ([`crate::gap::chain_ids_key`]).
+type IdsByChain = HashMap<String, Vec<(u64, u64)>>;
+
+/// Every chain's record ids (see [`crate::gap::all_record_ids`]), read beside the snapshot:
+/// set once, waited for by the snapshot's workers.
+#[derive(Default)]
+struct AllIds {
+    ids: std::sync::OnceLock<anyhow::Result<IdsByChain>>,
+    lock: std::sync::Mutex<()>,
+    ready: std::sync::Condvar,
+}
+
+impl AllIds {
+    fn set(&self, ids: anyhow::Result<IdsByChain>) {
+        let _ = self.ids.set(ids);
+        let _g = self.lock.lock();
+        self.ready.notify_all();
+    }
+
+    fn wait(&self) -> &anyhow::Result<IdsByChain> {
+        loop {
+            if let Some(ids) = self.ids.get() {
+                return ids;
+            }
+            let g = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+            // Checked under the lock `set` notifies under: no wake-up is missed.
+            let _g = self
+                .ready
+                .wait_while(g, |_| self.ids.get().is_none())
+                .unwrap_or_else(|p| p.into_inner());
+        }
+    }
+}
+
+/// [`run_live`]'s streamed snapshot, in the calling thread's namespace, and the rendering
+/// options read there.
+fn live_snapshot(
+    view: &crate::history::View,
+    ids: &AllIds,
+    snap: &crate::snapshot::Options,
+    scope: &Scope,
+    format: Format,
+) -> crate::Result<(crate::snapshot::Streamed<ChainOut>, NftOptions)> {
+    let stream = Stream {
+        view,
+        ids,
+        opts: NftOptions::local(),
+        ipsets: std::sync::OnceLock::new(),
+        need: Need::of(format),
+        format,
+        scope,
+    };
+    let mut sockets = crate::snapshot::open_sockets(snap)?;
+    let st = crate::snapshot::take_streamed(&mut sockets, snap, &stream)?;
+    let Stream {
+        mut opts, ipsets, ..
+    } = stream;
+    opts.ipsets = match ipsets.into_inner() {
+        Some(names) => names,
+        // Rules kept in the model (binding chains') that name ipsets.
+        None if st.ruleset.uses_ipsets() => crate::legacy::ipset_names(),
+        None => opts.ipsets,
+    };
+    Ok((st, opts))
+}
+
 /// The blame text of one unit (see [`run`]); `first`: the first of the output.
 fn blame_unit(
     view: &crate::history::View,
@@ -344,6 +401,16 @@ fn attach(
     format: Format,
 ) -> anyhow::Result<()> {
     let ids = source.chain_ids(view, rules)?;
+    attach_ids(view, rules, ids, format)
+}
+
+/// Give each of `rules` the record with its id in `ids`.
+fn attach_ids(
+    view: &crate::history::View,
+    rules: &mut [Blamed],
+    ids: Vec<Option<u64>>,
+    format: Format,
+) -> anyhow::Result<()> {
     let wanted: Vec<u64> = ids.iter().flatten().copied().collect();
     // The text formats print who and when, not the record's own texts.
     let mut records = match format {
@@ -359,6 +426,7 @@ fn attach(
 /// What [`run_live`]'s snapshot hands each chain to.
 struct Stream<'v> {
     view: &'v crate::history::View,
+    ids: &'v AllIds,
     opts: NftOptions,
     /// ipset names, read in the snapshot's namespace when a rule first needs them.
     ipsets: std::sync::OnceLock<std::collections::BTreeMap<u16, String>>,
@@ -496,8 +564,24 @@ impl crate::snapshot::ChainRules<ChainOut> for Sink<'_> {
             return;
         }
         let format = self.stream.format;
-        let source = Source::Stored(HashMap::new());
-        if let Err(e) = attach(self.stream.view, &source, &mut rules, format) {
+        let all = match self.stream.ids.wait() {
+            Ok(all) => all,
+            Err(e) => {
+                out.err = Some(anyhow::anyhow!("{e:#}"));
+                return;
+            }
+        };
+        let b = &rules[0];
+        let chain = all.get(&crate::gap::chain_ids_key(&b.family, &b.table, &b.chain));
+        let ids = rules
+            .iter()
+            .map(|b| {
+                let (h, chain) = (b.handle?, chain?);
+                let i = chain.binary_search_by_key(&h, |(h, _)| *h).ok()?;
+                Some(chain[i].1)
+            })
+            .collect();
+        if let Err(e) = attach_ids(self.stream.view, &mut rules, ids, format) {
             out.err = Some(e);
             return;
         }

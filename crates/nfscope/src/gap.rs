@@ -391,6 +391,44 @@ pub(crate) fn chain_record_ids(
     Ok(out)
 }
 
+/// [`chain_record_ids`] of every chain, in one walk of the id index: by [`chain_ids_key`].
+pub(crate) fn all_record_ids(h: &history::View) -> Result<HashMap<String, Vec<(u64, u64)>>> {
+    let mut out: HashMap<String, Vec<(u64, u64)>> = HashMap::new();
+    let mut current: Option<(String, Vec<(u64, u64)>)> = None;
+    h.state_scan("i\0", |k, v| {
+        let Some((chain, handle)) = k
+            .strip_prefix("i\0")
+            .and_then(|k| k.rsplit_once('\0'))
+            .and_then(|(c, h)| Some((c, h.parse::<u64>().ok()?)))
+        else {
+            return;
+        };
+        let Ok(id) = <[u8; 8]>::try_from(v) else {
+            return;
+        };
+        match &mut current {
+            Some((c, ids)) if c == chain => ids.push((handle, u64::from_le_bytes(id))),
+            _ => {
+                if let Some((c, ids)) = current.replace((chain.to_string(), Vec::new())) {
+                    out.insert(c, ids);
+                }
+                if let Some((_, ids)) = &mut current {
+                    ids.push((handle, u64::from_le_bytes(id)));
+                }
+            }
+        }
+    })?;
+    if let Some((c, ids)) = current {
+        out.insert(c, ids);
+    }
+    Ok(out)
+}
+
+/// A chain's key in [`all_record_ids`].
+pub(crate) fn chain_ids_key(fam: &str, table: &str, chain: &str) -> String {
+    format!("{fam}\0{table}\0{chain}")
+}
+
 /// The stored blame story of one legacy family (`ip`, `ip6`, `arp`).
 pub(crate) fn legacy_story(h: &history::View, fam: &str) -> Result<blame::Story> {
     Ok(h.state_get(&legacy_blame_key(fam))?
