@@ -6,96 +6,22 @@
 //! `tcp dport`, `meta nfproto ipv4` before `ip saddr` in inet tables) are removed.
 
 use super::datatype::{self, print_value, Dt, Order};
-use super::proto::{self, Field, Proto, LL, NH, TH};
+use super::print::{self, Printer};
+use super::proto::{self, Proto, LL, NH, TH};
 use super::set::{self, ElemType};
 use super::xt::XtStyle;
 use super::NftOptions;
+use crate::model::field::{
+    CtDir, CtKey, ExthdrOp, FibResult, Load, MetaKey, RtKey, SocketKey, XfrmKey,
+};
+use crate::model::stmt::{Expr as X, Header, Lookup, Match, Op, Stmt, StmtKind, Ty, Value};
 use crate::model::{Chain, Table};
 use crate::render::iptables::SetNames;
 use nfscope_wire::nft::expr::{consts, Expr};
 use nfscope_wire::nft::{set_flags, Data, Family, Rule, Verdict, VerdictCode};
 use std::collections::{BTreeMap, HashMap};
 
-/// What a register holds.
-#[derive(Debug, Clone)]
-pub enum X {
-    /// Packet bytes: base, offset and length in bits.
-    Payload {
-        base: u32,
-        off: u32,
-        len: u32,
-    },
-    Meta(u32),
-    Ct {
-        key: u32,
-        dir: Option<u8>,
-    },
-    /// Any other loaded expression, already spelled (fib, rt, socket, numgen, hash, exthdr...).
-    Named {
-        text: String,
-        dt: Dt,
-        order: Order,
-        bytes: u32,
-    },
-    /// `inner & mask ^ xor` (bitwise mask/xor).
-    Mask {
-        inner: Box<X>,
-        mask: Vec<u8>,
-        xor: Vec<u8>,
-    },
-    /// `inner << n` / `inner >> n`.
-    Shift {
-        inner: Box<X>,
-        op: &'static str,
-        n: u32,
-    },
-    /// A constant.
-    Imm(Vec<u8>),
-    /// Several registers used as one key.
-    Concat(Vec<X>),
-    /// Result of a map lookup: `key map @set`.
-    Map {
-        key: Box<X>,
-        set: String,
-    },
-    /// A host-order value converted to network order (`byteorder hton`): values compared
-    /// with it are big endian.
-    Hton(Box<X>),
-}
-
-/// A left-hand side ready to print: text and how its values print.
-#[derive(Debug, Clone)]
-pub struct Lhs {
-    pub text: String,
-    pub dt: Dt,
-    pub order: Order,
-    /// Length in bits (values are this many bits, right-aligned).
-    pub bits: u32,
-    /// Component types when this is a concatenation.
-    pub parts: Vec<ElemType>,
-}
-
-impl Lhs {
-    pub fn elem_types(&self) -> Vec<ElemType> {
-        if self.parts.is_empty() {
-            vec![ElemType {
-                dt: self.dt,
-                order: self.order,
-                bytes: self.bits.div_ceil(8),
-                interval: false,
-            }]
-        } else {
-            self.parts.clone()
-        }
-    }
-}
-
-/// One statement as it will print, or removed as a dependency.
-#[derive(Debug, Clone)]
-struct Stmt {
-    text: String,
-    removed: bool,
-}
+pub use super::print::Lhs;
 
 /// Folding state for one rule.
 pub struct Folder<'a> {
@@ -117,9 +43,9 @@ pub struct Folder<'a> {
     icmp_type: Option<(u8, usize)>,
     /// Stacked link-layer headers (bit offset where each starts): ether, then vlan...
     ll_stack: Vec<(u32, &'static Proto)>,
-    /// The last `>=` relational (statement index, lhs text, value text), to merge with a
+    /// The last `>=` relational (statement index, lhs text, value), to merge with a
     /// following `<=` into a range as nft does.
-    last_gte: Option<(usize, String, String)>,
+    last_gte: Option<(usize, String, Vec<u8>)>,
     /// Nesting of bound chains (`jump { ... }`) this rule is printed inside.
     depth: usize,
     /// How xt matches and targets print (nft's own form unless set).
@@ -162,97 +88,6 @@ pub fn verdict(v: &Verdict) -> String {
         VerdictCode::Stop => "stop".into(),
         VerdictCode::Break => "break".into(),
         VerdictCode::Other(n) => format!("verdict {n}"),
-    }
-}
-
-fn meta_info(key: u32) -> (Dt, Order, u32) {
-    // (datatype, byte order, bytes)
-    match key {
-        0 => (Dt::Integer, Order::Host, 4),
-        1 => (Dt::EtherType, Order::Big, 2),
-        2 => (Dt::Classid, Order::Host, 4),
-        3 => (Dt::Mark, Order::Host, 4),
-        4 | 5 | 33 => (Dt::Ifindex, Order::Host, 4),
-        6 | 7 | 17 | 18 | 26 | 27 | 34 => (Dt::String, Order::Host, 16),
-        8 | 9 => (Dt::ArpHrd, Order::Host, 2),
-        10 => (Dt::Uid, Order::Host, 4),
-        11 => (Dt::Gid, Order::Host, 4),
-        12 => (Dt::Integer, Order::Host, 1),
-        13 => (Dt::Realm, Order::Host, 4),
-        14 => (Dt::Integer, Order::Host, 4),
-        15 => (Dt::NfProto, Order::Host, 1),
-        16 => (Dt::InetProto, Order::Host, 1),
-        19 => (Dt::PktType, Order::Host, 1),
-        20 => (Dt::Integer, Order::Host, 4),
-        21 | 22 => (Dt::Devgroup, Order::Host, 4),
-        23 => (Dt::Integer, Order::Host, 4),
-        24 => (Dt::Integer, Order::Big, 4),
-        25 => (Dt::Boolean, Order::Host, 1),
-        28 => (Dt::Integer, Order::Host, 2),
-        29 => (Dt::EtherType, Order::Big, 2),
-        30 => (Dt::Date, Order::Host, 8),
-        31 => (Dt::Day, Order::Host, 1),
-        32 => (Dt::Hour, Order::Host, 4),
-        35 => (Dt::Integer, Order::Host, 1),
-        _ => (Dt::Integer, Order::Host, 4),
-    }
-}
-
-fn meta_text(key: u32) -> String {
-    let name = consts::meta_key(key)
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("{key}"));
-    match key {
-        4 | 5 | 6 | 7 | 21 | 22 => name,
-        _ => format!("meta {name}"),
-    }
-}
-
-fn ct_info(key: u32, nfproto: Option<u8>) -> (Dt, Order, u32) {
-    let addr = if nfproto == Some(10) {
-        (Dt::Ipv6, Order::Big, 16)
-    } else {
-        (Dt::Ipv4, Order::Big, 4)
-    };
-    match key {
-        0 => (Dt::CtState, Order::Host, 4),
-        1 => (Dt::CtDir, Order::Host, 1),
-        2 => (Dt::CtStatus, Order::Host, 4),
-        3 => (Dt::Mark, Order::Host, 4),
-        4 => (Dt::Integer, Order::Host, 4),
-        5 => (Dt::Time, Order::Host, 4),
-        6 => (Dt::String, Order::Host, 16),
-        7 => (Dt::NfProto, Order::Host, 1),
-        8 | 9 => addr,
-        10 => (Dt::InetProto, Order::Big, 1),
-        11 | 12 => (Dt::Port, Order::Big, 2),
-        13 => (Dt::CtLabel, Order::Host, 16),
-        14..=16 => (Dt::Integer, Order::Host, 8),
-        17 => (Dt::Integer, Order::Host, 2),
-        18 => (Dt::CtEvent, Order::Host, 4),
-        19 | 20 => (Dt::Ipv4, Order::Big, 4),
-        21 | 22 => (Dt::Ipv6, Order::Big, 16),
-        // `ct id`: nft's template is big-endian
-        23 => (Dt::Integer, Order::Big, 4),
-        _ => (Dt::Integer, Order::Host, 4),
-    }
-}
-
-fn ct_text(key: u32, dir: Option<u8>, nfproto: Option<u8>) -> String {
-    let name = consts::ct_key(key)
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("{key}"));
-    match dir {
-        None => format!("ct {name}"),
-        Some(d) => {
-            let d = consts::ct_dir(d as u32).unwrap_or("original");
-            let fam = match (key, nfproto) {
-                (8 | 9, Some(2)) => "ip ",
-                (8 | 9, Some(10)) => "ip6 ",
-                _ => "",
-            };
-            format!("ct {d} {fam}{name}")
-        }
     }
 }
 
@@ -314,18 +149,39 @@ impl<'a> Folder<'a> {
         }
     }
 
+    /// A statement the model does not type yet, as its text.
     fn push(&mut self, text: String) -> usize {
+        self.push_kind(StmtKind::Text(text))
+    }
+
+    fn push_kind(&mut self, kind: StmtKind) -> usize {
         self.stmts.push(Stmt {
-            text,
-            removed: false,
+            kind,
+            implicit: false,
         });
         self.stmts.len() - 1
+    }
+
+    /// The printer of this rule's statements.
+    fn printer(&self) -> Printer<'a> {
+        Printer {
+            table: self.table,
+            sets: self.sets,
+        }
+    }
+
+    /// Statement `i` as it prints.
+    fn stmt_text(&self, i: usize) -> String {
+        self.stmts
+            .get(i)
+            .map(|s| self.printer().stmt(s))
+            .unwrap_or_default()
     }
 
     fn kill_dep(&mut self, base: usize) {
         if let Some(i) = self.deps.get_mut(base).and_then(|d| d.take()) {
             if let Some(s) = self.stmts.get_mut(i) {
-                s.removed = true;
+                s.implicit = true;
             }
         }
     }
@@ -333,10 +189,11 @@ impl<'a> Folder<'a> {
     /// Byte size of what a register holds.
     fn size_of(&self, x: &X) -> u32 {
         match x {
-            X::Payload { len, .. } => len.div_ceil(8),
-            X::Meta(k) => meta_info(*k).2,
-            X::Ct { key, .. } => ct_info(*key, self.nfproto).2,
-            X::Named { bytes, .. } => *bytes,
+            X::Payload { len, .. } | X::Raw { len, .. } => len.div_ceil(8),
+            X::Header(h) => h.ty().2.div_ceil(8),
+            X::Meta(k) => k.info().2,
+            X::Ct { key, .. } => key.info(self.nfproto).2,
+            X::Load { ty, .. } => ty.bytes,
             X::Mask { inner, .. } | X::Shift { inner, .. } | X::Hton(inner) => self.size_of(inner),
             X::Imm(v) => v.len() as u32,
             X::Concat(v) => v.iter().map(|x| self.size_of(x).div_ceil(4) * 4).sum(),
@@ -346,11 +203,13 @@ impl<'a> Folder<'a> {
 
     fn reg(&self, r: Option<u32>) -> X {
         let r = reg32(r.unwrap_or(0));
-        self.regs.get(&r).cloned().unwrap_or(X::Named {
-            text: format!("reg{r}"),
-            dt: Dt::Integer,
-            order: Order::Host,
-            bytes: 4,
+        self.regs.get(&r).cloned().unwrap_or(X::Load {
+            load: Load::Reg(r),
+            ty: Ty {
+                dt: Dt::Integer,
+                order: Order::Host,
+                bytes: 4,
+            },
         })
     }
 
@@ -388,7 +247,7 @@ impl<'a> Folder<'a> {
 
     /// Name a payload range through the protocol context: the fields it covers.
     /// Returns (lhs, offset of this field inside the load in bits) for each piece.
-    fn payload_fields(&self, base: u32, off: u32, len: u32) -> Vec<(Lhs, u32, u32, Option<u32>)> {
+    fn payload_fields(&self, base: u32, off: u32, len: u32) -> Vec<(X, u32, u32, Option<u32>)> {
         // (lhs, bit offset in the load, bit length, prefix length if prefix of a field)
         let mut out = Vec::new();
         let mut proto = self
@@ -425,214 +284,97 @@ impl<'a> Folder<'a> {
             }
             if ok && !pieces.is_empty() {
                 for (f, o, l, pre) in pieces {
-                    out.push((field_lhs(p, f), o, l, pre));
+                    out.push((X::Header(Header { proto: p, field: f }), o, l, pre));
                 }
                 return out;
             }
         } else if base == TH && len == 16 && (off == 0 || off == 16) {
             let f = proto::TH_GENERIC.field_at(off);
             if let Some(f) = f {
-                out.push((field_lhs(&proto::TH_GENERIC, f), 0, 16, None));
+                let h = Header {
+                    proto: &proto::TH_GENERIC,
+                    field: f,
+                };
+                out.push((X::Header(h), 0, 16, None));
                 return out;
             }
         }
-        let text = match (base, proto::ext(base)) {
-            (LL, _) => format!("@ll,{off},{len}"),
-            (NH, _) => format!("@nh,{off},{len}"),
-            (TH, _) => format!("@th,{off},{len}"),
-            (3, _) => format!("@ih,{off},{len}"),
-            (_, Some(p)) if base == proto::EXT_FRAG => format!("{} @{off},{len}", p.name),
-            (_, Some(_)) => format!("tcp option @{},{off},{len}", base & 0xff),
-            _ => format!("@unknown,{off},{len}"),
-        };
-        out.push((
-            Lhs {
-                text,
-                dt: Dt::Hex,
-                order: Order::Big,
-                bits: len,
-                parts: vec![],
-            },
-            0,
-            len,
-            None,
-        ));
+        out.push((X::Raw { base, off, len }, 0, len, None));
         out
     }
 
-    /// Describe an expression for printing (no splitting).
+    /// Describe an expression for printing (no splitting), in the current context.
     pub fn lhs(&self, x: &X) -> Lhs {
+        self.printer().lhs(&self.resolve(x))
+    }
+
+    /// The expression with what the current context decides made explicit: payloads named
+    /// as header fields, masked payloads narrowed to the field they select, `ct` addresses
+    /// given their family. The result prints the same in any context.
+    fn resolve(&self, x: &X) -> X {
         match x {
             X::Payload { base, off, len } => {
-                let f = self.payload_fields(*base, *off, *len);
+                let mut f = self.payload_fields(*base, *off, *len);
                 if f.len() == 1 && f[0].3.is_none() {
-                    return f[0].0.clone();
-                }
-                let b = ["ll", "nh", "th"]
-                    .get(*base as usize)
-                    .copied()
-                    .unwrap_or("ih");
-                Lhs {
-                    text: format!("@{b},{off},{len}"),
-                    dt: Dt::Integer,
-                    order: Order::Big,
-                    bits: *len,
-                    parts: vec![],
+                    f.swap_remove(0).0
+                } else {
+                    x.clone()
                 }
             }
-            X::Meta(k) => {
-                let (dt, order, bytes) = meta_info(*k);
-                Lhs {
-                    text: meta_text(*k),
-                    dt,
-                    order,
-                    bits: bytes * 8,
-                    parts: vec![],
-                }
+            X::Ct {
+                key: key @ (CtKey::Saddr | CtKey::Daddr),
+                dir: dir @ Some(_),
+            } => {
+                let key = match (key, self.nfproto) {
+                    (CtKey::Saddr, Some(2)) => CtKey::Src4,
+                    (CtKey::Daddr, Some(2)) => CtKey::Dst4,
+                    (CtKey::Saddr, Some(10)) => CtKey::Src6,
+                    (CtKey::Daddr, Some(10)) => CtKey::Dst6,
+                    (k, _) => *k,
+                };
+                X::Ct { key, dir: *dir }
             }
-            X::Ct { key, dir } => {
-                let (dt, order, bytes) = ct_info(*key, self.nfproto);
-                Lhs {
-                    text: ct_text(*key, *dir, self.nfproto),
-                    dt,
-                    order,
-                    bits: bytes * 8,
-                    parts: vec![],
-                }
-            }
-            X::Named {
-                text,
-                dt,
-                order,
-                bytes,
-            } => Lhs {
-                text: text.clone(),
-                dt: *dt,
-                order: *order,
-                bits: bytes * 8,
-                parts: vec![],
-            },
             X::Mask { .. } | X::Shift { .. } if self.narrow_field(x).is_some() => {
                 match self.narrow_field(x) {
-                    Some(f) => self.lhs(&f),
-                    None => self.lhs(&X::Imm(vec![])),
+                    Some(f) => self.resolve(&f),
+                    None => x.clone(),
                 }
             }
-            X::Mask { inner, mask, xor } => {
-                let l = self.lhs(inner);
-                let text = binop_text(&l, mask, xor);
-                Lhs { text, ..l }
-            }
-            X::Shift { inner, op, n } => {
-                let l = self.lhs(inner);
-                let t = if matches!(**inner, X::Mask { .. } | X::Shift { .. }) {
-                    format!("({})", l.text)
-                } else {
-                    l.text.clone()
-                };
-                // a shifted mark keeps its type (its mask prints `0x0000000f`)
-                let dt = if l.dt == Dt::Mark {
-                    Dt::Mark
-                } else {
-                    Dt::Integer
-                };
-                Lhs {
-                    text: format!("{t} {op} {n}"),
-                    dt,
-                    ..l
-                }
-            }
-            X::Imm(v) => Lhs {
-                text: print_value(Dt::Integer, v, Order::Big),
-                dt: Dt::Integer,
-                order: Order::Host,
-                bits: v.len() as u32 * 8,
-                parts: vec![],
+            X::Mask { inner, mask, xor } => X::Mask {
+                inner: Box::new(self.resolve(inner)),
+                mask: mask.clone(),
+                xor: xor.clone(),
             },
-            X::Concat(v) => {
-                let ls: Vec<Lhs> = v.iter().map(|x| self.lhs(x)).collect();
-                Lhs {
-                    text: ls
-                        .iter()
-                        .map(|l| l.text.clone())
-                        .collect::<Vec<_>>()
-                        .join(" . "),
-                    dt: Dt::Bytes,
-                    order: Order::Big,
-                    bits: ls.iter().map(|l| l.bits.div_ceil(32) * 32).sum(),
-                    parts: ls
-                        .iter()
-                        .map(|l| ElemType {
-                            dt: l.dt,
-                            order: l.order,
-                            bytes: l.bits.div_ceil(8),
-                            interval: false,
-                        })
-                        .collect(),
-                }
-            }
-            X::Hton(inner) => Lhs {
-                order: Order::Big,
-                ..self.lhs(inner)
+            X::Shift { inner, left, n } => X::Shift {
+                inner: Box::new(self.resolve(inner)),
+                left: *left,
+                n: *n,
             },
-            X::Map { key, set } => {
-                let k = self.lhs(key);
-                let (m, dt) = self.set_text(set, &k);
-                let dt = dt.unwrap_or(ElemType {
-                    dt: Dt::Integer,
-                    order: Order::Host,
-                    bytes: 4,
-                    interval: false,
-                });
-                Lhs {
-                    text: format!("{} map {m}", k.text),
-                    dt: dt.dt,
-                    order: dt.order,
-                    bits: dt.bytes * 8,
-                    parts: vec![],
-                }
-            }
-        }
-    }
-
-    /// `@name` for a named set, or its inline `{ ... }` for an anonymous one; and the map's
-    /// data type if it is a map.
-    fn set_text(&self, name: &str, key: &Lhs) -> (String, Option<ElemType>) {
-        match self.set(name) {
-            Some(s) => {
-                let data = set::data_type(s);
-                if s.is_anonymous() {
-                    (
-                        set::inline_elements(s, &key.elem_types(), data.as_ref()),
-                        data,
-                    )
-                } else {
-                    (format!("@{name}"), data)
-                }
-            }
-            None => (format!("@{name}"), None),
-        }
-    }
-
-    /// Value as printed for `lhs`.
-    fn value(&self, l: &Lhs, v: &[u8]) -> String {
-        if !l.parts.is_empty() {
-            return set::print_key(v, &l.parts);
-        }
-        // an interface name compared on fewer bytes and without its NUL is a prefix match
-        // (iptables `-i eth+`): nft prints `"eth*"`
-        if l.dt == Dt::String && l.bits == 128 && v.len() < 16 && !v.contains(&0) {
-            return format!("\"{}*\"", String::from_utf8_lossy(v));
-        }
-        print_value(l.dt, v, l.order)
-    }
-
-    /// A bound of a range (`>=` then `<=`, merged): symbols print by number, as in a range.
-    fn bound(&self, l: &Lhs, v: &[u8]) -> String {
-        if l.parts.is_empty() && l.dt != Dt::String {
-            set::print_range_bound(l.dt, v, l.order)
-        } else {
-            self.value(l, v)
+            X::Hton(inner) => X::Hton(Box::new(self.resolve(inner))),
+            X::Concat(v) => X::Concat(v.iter().map(|x| self.resolve(x)).collect()),
+            X::Map { key, set } => X::Map {
+                key: Box::new(self.resolve(key)),
+                set: set.clone(),
+            },
+            X::Load {
+                load:
+                    Load::Hash {
+                        key: Some(k),
+                        modulus,
+                        seed,
+                        offset,
+                    },
+                ty,
+            } => X::Load {
+                load: Load::Hash {
+                    key: Some(Box::new(self.resolve(k))),
+                    modulus: *modulus,
+                    seed: *seed,
+                    offset: *offset,
+                },
+                ty: *ty,
+            },
+            _ => x.clone(),
         }
     }
 
@@ -650,7 +392,7 @@ impl<'a> Folder<'a> {
                 && match x {
                     X::Payload { base, off, len } => {
                         let f = self.payload_fields(*base, *off, *len);
-                        f.len() == 1 && !f[0].0.text.starts_with('@')
+                        f.len() == 1 && !at_raw(&f[0].0)
                     }
                     _ => false,
                 }
@@ -659,212 +401,103 @@ impl<'a> Folder<'a> {
             Some((x, v)) => (x, v),
             None => (left, right),
         };
+        if let X::Payload { base, off, len } = &left {
+            if op <= 1 {
+                return self.payload_match(*base, *off, *len, op, right);
+            }
+        }
+        let l = self.lhs(&left);
         match &left {
-            X::Payload { base, off, len } if op <= 1 => {
-                let pieces = self.payload_fields(*base, *off, *len);
-                let total = *len;
-                let vint = if right.len() <= 16 {
-                    Some(be_int(&right))
-                } else {
-                    None
-                };
-                let single = pieces.len() == 1;
-                for (l, o, bits, prefix) in pieces {
-                    let vbytes = if single {
-                        right.clone()
-                    } else if let Some(vi) = vint {
-                        let shift = total - o - bits;
-                        let mask = if bits >= 128 {
-                            u128::MAX
-                        } else {
-                            (1u128 << bits) - 1
-                        };
-                        int_be_bytes((vi >> shift) & mask, bits)
-                    } else {
-                        let s = (o / 8) as usize;
-                        right
-                            .get(s..s + (bits / 8) as usize)
-                            .unwrap_or(&[])
-                            .to_vec()
-                    };
-                    let text = match prefix {
-                        Some(plen) => {
-                            // value is the top `plen` bits of the field
-                            let field_bits = l.bits;
-                            let vi = be_int(&vbytes) << (field_bits - plen);
-                            let full = int_be_bytes(vi, field_bits);
-                            format!("{}/{}", print_value(l.dt, &full, Order::Big), plen)
-                        }
-                        None if datatype::is_bitmask(l.dt) => {
-                            datatype::print_flag_value(l.dt, &vbytes, l.order)
-                        }
-                        None => print_value(l.dt, &vbytes, l.order),
-                    };
-                    // an exact compare of a bitmask type prints its `==` (must_print_eq_op)
-                    let op_txt = if opstr == "==" && !datatype::is_bitmask(l.dt) {
-                        String::new()
-                    } else {
-                        format!("{opstr} ")
-                    };
-                    let idx = self.push(format!("{} {op_txt}{text}", l.text));
-                    self.after_payload_match(*base, &l, &vbytes, op == 0 && prefix.is_none(), idx);
-                    self.drop_implied_icmp_type(&l);
-                }
+            X::Mask { inner, .. } | X::Shift { inner, .. } => {
+                let inner = (**inner).clone();
+                self.kill_for(&inner);
             }
             _ => {
-                let l = self.lhs(&left);
-                let mut text = match &left {
-                    X::Mask { inner, mask, xor }
-                        if flag_test
-                            && xor.iter().all(|&b| b == 0)
-                            && right.iter().all(|&b| b == 0)
-                            && (op == 1 || op == 0) =>
-                    {
-                        // `ct state established,related` (flag test), or `ct state & x == 0`
-                        let il = self.lhs(inner);
-                        let m = datatype::to_u128(mask, il.order);
-                        let inner = (**inner).clone();
-                        self.kill_for(&inner);
-                        // `x & m == 0` is nft's negated flag test `x ! m`
-                        let neg = if op == 1 { "" } else { "! " };
-                        format!(
-                            "{} {neg}{}",
-                            il.text,
-                            datatype::print_bitmask(il.dt, m, ",")
-                        )
-                    }
-                    X::Mask { inner, mask, xor }
-                        if flag_test && xor.iter().all(|&b| b == 0) && (op == 1 || op == 0) =>
-                    {
-                        // `tcp flags syn / fin,syn,rst,ack`
-                        let il = self.lhs(inner);
-                        let m = datatype::to_u128(mask, il.order);
-                        let v = datatype::to_u128(&right, il.order);
-                        let inner = (**inner).clone();
-                        self.kill_for(&inner);
-                        let full = mask.iter().all(|&b| b == 0xff);
-                        if full || m.count_ones() == 1 {
-                            // nft 1.0.6 keeps `x & flag == v` for a one-flag mask and drops a
-                            // mask of every bit (`tcp flags == 0xff`)
-                            let eq = if op == 1 { "!=" } else { "==" };
-                            let val = datatype::print_flag_value(il.dt, &right, il.order);
-                            if full {
-                                format!("{} {eq} {val}", il.text)
-                            } else {
-                                let mt = datatype::print_bitmask(il.dt, m, " | ");
-                                format!("{} & {mt} {eq} {val}", il.text)
-                            }
-                        } else {
-                            let neg = if op == 1 { "!= " } else { "" };
-                            format!(
-                                "{} {neg}{} / {}",
-                                il.text,
-                                datatype::print_bitmask(il.dt, v, ","),
-                                datatype::print_bitmask(il.dt, m, ",")
-                            )
+                let lc = left.clone();
+                self.kill_for(&lc);
+            }
+        }
+        if opstr == "<=" {
+            if let Some((i, lt, from)) = self.last_gte.take() {
+                if lt == l.text && i + 1 == self.stmts.len() {
+                    self.stmts[i].kind = StmtKind::Match(Match {
+                        left: self.resolve(&left),
+                        op: Op::Eq,
+                        right: Value::Range { from, to: right },
+                    });
+                    self.drop_implied_icmp_type(&l);
+                    if let X::Payload { base, .. } = left {
+                        if !l.text.starts_with('@') && !l.text.starts_with("th ") {
+                            self.kill_dep(base as usize);
                         }
                     }
-                    X::Mask { inner, mask, xor }
-                        if xor.iter().all(|&b| b == 0)
-                            && (op == 0 || op == 1)
-                            && self.lhs(inner).dt == Dt::Mark
-                            && mark_prefix(mask, self.lhs(inner).order).is_some() =>
-                    {
-                        // nft 1.0.6 prints a mark under a prefix mask as a prefix (mark_type
-                        // has DTYPE_F_PREFIX): `meta mark 0xffffff00/24`
-                        let il = self.lhs(inner);
-                        let plen = mark_prefix(mask, il.order).unwrap_or(0);
-                        let inner = (**inner).clone();
-                        self.kill_for(&inner);
-                        let neg = if op == 1 { "!= " } else { "" };
-                        format!(
-                            "{} {neg}{}/{plen}",
-                            il.text,
-                            print_value(il.dt, &right, il.order)
-                        )
-                    }
-                    X::Mask { inner, mask, xor }
-                        if matches!(**inner, X::Ct { key: 13, .. })
-                            && xor.iter().all(|&b| b == 0)
-                            && right.iter().all(|&b| b == 0)
-                            && op == 1
-                            && datatype::to_u128(mask, Order::Host).count_ones() == 1 =>
-                    {
-                        // `ct label N`: a test of one label bit
-                        let il = self.lhs(inner);
-                        let bit = datatype::to_u128(mask, Order::Host).trailing_zeros();
-                        format!("{} {bit}", il.text)
-                    }
-                    X::Mask { inner, .. } | X::Shift { inner, .. } => {
-                        let inner = (**inner).clone();
-                        self.kill_for(&inner);
-                        format!("{} {} {}", l.text, opstr, self.value(&l, &right))
-                    }
-                    _ if datatype::is_bitmask(l.dt) && l.parts.is_empty() => {
-                        let lc = left.clone();
-                        self.kill_for(&lc);
-                        let v = datatype::print_flag_value(l.dt, &right, l.order);
-                        format!("{} {opstr} {v}", l.text)
-                    }
-                    X::Ct { .. } | X::Meta(_) | X::Named { .. }
-                        if op <= 1
-                            && l.parts.is_empty()
-                            && l.dt != Dt::String
-                            && l.order == Order::Big
-                            && !right.is_empty()
-                            && (right.len() as u32) * 8 < l.bits =>
-                    {
-                        // a compare on fewer bytes than the value is a prefix match
-                        // (`ct original ip saddr 192.168.1.0/24`)
-                        let lc = left.clone();
-                        self.kill_for(&lc);
-                        let plen = right.len() as u32 * 8;
-                        let mut full = right.clone();
-                        full.resize(l.bits.div_ceil(8) as usize, 0);
-                        let neg = if op == 1 { "!= " } else { "" };
-                        format!(
-                            "{} {neg}{}/{plen}",
-                            l.text,
-                            print_value(l.dt, &full, Order::Big)
-                        )
-                    }
-                    _ => {
-                        let op_txt = if opstr == "==" {
-                            String::new()
-                        } else {
-                            format!("{opstr} ")
-                        };
-                        let lc = left.clone();
-                        self.kill_for(&lc);
-                        format!("{} {op_txt}{}", l.text, self.value(&l, &right))
-                    }
-                };
-                if text.is_empty() {
-                    text = l.text.clone();
-                }
-                if opstr == "<=" {
-                    if let Some((i, lt, lo)) = self.last_gte.take() {
-                        if lt == l.text && i + 1 == self.stmts.len() {
-                            self.stmts[i].text = format!("{lt} {lo}-{}", self.bound(&l, &right));
-                            self.drop_implied_icmp_type(&l);
-                            if let X::Payload { base, .. } = left {
-                                if !l.text.starts_with('@') && !l.text.starts_with("th ") {
-                                    self.kill_dep(base as usize);
-                                }
-                            }
-                            return;
-                        }
-                    }
-                }
-                let gte = (opstr == ">=").then(|| self.bound(&l, &right));
-                let idx = self.push(text);
-                if let Some(v) = gte {
-                    self.last_gte = Some((idx, l.text.clone(), v));
-                }
-                if op == 0 {
-                    self.after_meta_match(&left, &right, idx);
+                    return;
                 }
             }
+        }
+        let gte = (opstr == ">=").then(|| right.clone());
+        let idx = self.push_kind(StmtKind::Match(Match {
+            left: self.resolve(&left),
+            op: Op::from_raw(op),
+            right: Value::Bytes(right.clone()),
+        }));
+        if let Some(v) = gte {
+            self.last_gte = Some((idx, l.text.clone(), v));
+        }
+        if op == 0 {
+            self.after_meta_match(&left, &right, idx);
+        }
+    }
+
+    /// `payload == v` / `!=`: one match per header field the load covers (a merged load is
+    /// split back into its fields), a prefix where it ends inside one.
+    fn payload_match(&mut self, base: u32, off: u32, len: u32, op: u32, right: Vec<u8>) {
+        let pieces = self.payload_fields(base, off, len);
+        let total = len;
+        let vint = if right.len() <= 16 {
+            Some(be_int(&right))
+        } else {
+            None
+        };
+        let single = pieces.len() == 1;
+        for (px, o, bits, prefix) in pieces {
+            let l = self.printer().lhs(&px);
+            let vbytes = if single {
+                right.clone()
+            } else if let Some(vi) = vint {
+                let shift = total - o - bits;
+                let mask = if bits >= 128 {
+                    u128::MAX
+                } else {
+                    (1u128 << bits) - 1
+                };
+                int_be_bytes((vi >> shift) & mask, bits)
+            } else {
+                let s = (o / 8) as usize;
+                right
+                    .get(s..s + (bits / 8) as usize)
+                    .unwrap_or(&[])
+                    .to_vec()
+            };
+            let value = match prefix {
+                Some(plen) => {
+                    // value is the top `plen` bits of the field
+                    let field_bits = l.bits;
+                    let vi = be_int(&vbytes) << (field_bits - plen);
+                    Value::Prefix {
+                        bytes: int_be_bytes(vi, field_bits),
+                        len: plen,
+                    }
+                }
+                None => Value::Bytes(vbytes.clone()),
+            };
+            let idx = self.push_kind(StmtKind::Match(Match {
+                left: px,
+                op: Op::from_raw(op),
+                right: value,
+            }));
+            self.after_payload_match(base, &l, &vbytes, op == 0 && prefix.is_none(), idx);
+            self.drop_implied_icmp_type(&l);
         }
     }
 
@@ -884,7 +517,7 @@ impl<'a> Folder<'a> {
             .any(|f| f.name == name && f.dep.implies_type())
         {
             if let Some(s) = self.stmts.get_mut(i) {
-                s.removed = true;
+                s.implicit = true;
             }
         }
     }
@@ -900,7 +533,7 @@ impl<'a> Folder<'a> {
             let keep = matches!(self.family, Family::Inet | Family::Bridge | Family::Netdev)
                 && b == TH as usize
                 && self.deps[b].is_some_and(|i| {
-                    let t = &self.stmts[i].text;
+                    let t = self.stmt_text(i);
                     t.starts_with("ip protocol") || t.starts_with("ip6 nexthdr")
                 });
             let is_key = self.ctx[b]
@@ -909,8 +542,8 @@ impl<'a> Folder<'a> {
             // a protocol key after an `ether type` / `vlan type` match keeps it (stacked headers)
             let stacked_key = is_key
                 && self.deps[b].is_some_and(|i| {
-                    self.stmts[i].text.starts_with("ether type")
-                        || self.stmts[i].text.starts_with("vlan type")
+                    let t = self.stmt_text(i);
+                    t.starts_with("ether type") || t.starts_with("vlan type")
                 });
             if !keep && !stacked_key {
                 self.kill_dep(b);
@@ -970,7 +603,7 @@ impl<'a> Folder<'a> {
     /// Protocol context updates from `meta l4proto` / `meta nfproto` / `meta protocol`.
     fn after_meta_match(&mut self, left: &X, v: &[u8], idx: usize) {
         let X::Meta(k) = left else { return };
-        match *k {
+        match k.raw() {
             8 if datatype::to_u128(v, Order::Host) == 1 => {
                 self.deps[LL as usize] = Some(idx);
                 if self.ll_stack.is_empty() {
@@ -991,7 +624,7 @@ impl<'a> Folder<'a> {
                 }
             }
             15 | 1 => {
-                let np = if *k == 15 {
+                let np = if *k == MetaKey::NfProto {
                     v.first().copied().unwrap_or(0)
                 } else {
                     match be_int(v) {
@@ -1030,14 +663,11 @@ impl<'a> Folder<'a> {
         };
         let l = self.lhs(&left);
         self.drop_implied_icmp_type(&l);
-        let opstr = if op == 1 { "!= " } else { "" };
-        let text = format!(
-            "{} {opstr}{}-{}",
-            l.text,
-            set::print_range_bound(l.dt, &from, l.order),
-            set::print_range_bound(l.dt, &to, l.order)
-        );
-        self.push(text);
+        self.push_kind(StmtKind::Match(Match {
+            left: self.resolve(&left),
+            op: if op == 1 { Op::Ne } else { Op::Eq },
+            right: Value::Range { from, to },
+        }));
         if let X::Payload { base, .. } = left {
             if !l.text.starts_with('@') && !l.text.starts_with("th ") {
                 self.kill_dep(base as usize);
@@ -1063,8 +693,14 @@ impl<'a> Folder<'a> {
             }
             // verdict map
             let (key, m) = self.looked_up(&name, key);
-            let l = self.lhs(&key);
-            self.push(format!("{} vmap {m}", l.text));
+            self.push_kind(StmtKind::Lookup(Lookup {
+                key: self.resolve(&key),
+                set: name,
+                vmap: true,
+                inverted: false,
+                set_text: m,
+                masked_flags: false,
+            }));
             self.kill_for(&key);
             return;
         }
@@ -1077,14 +713,14 @@ impl<'a> Folder<'a> {
             X::Mask { inner, .. } => datatype::is_bitmask(self.lhs(inner).dt),
             _ => false,
         };
-        let op = if inv {
-            "!= "
-        } else if masked_flags {
-            "== "
-        } else {
-            ""
-        };
-        self.push(format!("{} {op}{m}", l.text));
+        self.push_kind(StmtKind::Lookup(Lookup {
+            key: self.resolve(&key),
+            set: name,
+            vmap: false,
+            inverted: inv,
+            set_text: m,
+            masked_flags,
+        }));
         self.kill_for(&key);
     }
 
@@ -1093,7 +729,11 @@ impl<'a> Folder<'a> {
     /// (`@ll,112,16 & 0xfff`), `ip version` (`@nh,0,8 & 0xf0 >> 4`), `frag frag-off`.
     fn narrow_field(&self, x: &X) -> Option<X> {
         let (mask_x, shift) = match x {
-            X::Shift { inner, op: ">>", n } => (&**inner, Some(*n)),
+            X::Shift {
+                inner,
+                left: false,
+                n,
+            } => (&**inner, Some(*n)),
             X::Mask { .. } => (x, None),
             _ => return None,
         };
@@ -1110,7 +750,7 @@ impl<'a> Folder<'a> {
         match &f {
             X::Payload { base, off, len } => {
                 let p = self.payload_fields(*base, *off, *len);
-                (p.len() == 1 && p[0].3.is_none() && !p[0].0.text.starts_with('@')).then_some(f)
+                (p.len() == 1 && p[0].3.is_none() && !at_raw(&p[0].0)).then_some(f)
             }
             _ => None,
         }
@@ -1139,8 +779,8 @@ impl<'a> Folder<'a> {
         let p = self.payload_fields(*base, *off, *len);
         let named = p.len() == 1
             && p[0].3.is_none()
-            && !p[0].0.text.starts_with('@')
-            && !datatype::is_bitmask(p[0].0.dt);
+            && !at_raw(&p[0].0)
+            && !datatype::is_bitmask(self.printer().lhs(&p[0].0).dt);
         let bits = *len;
         named.then_some((f, tz, bits))
     }
@@ -1152,7 +792,7 @@ impl<'a> Folder<'a> {
             Some((f, m)) => (f, m),
             None => {
                 let l = self.lhs(&key);
-                let (m, _) = self.set_text(name, &l);
+                let (m, _) = self.printer().set_text(name, &l);
                 (key, m)
             }
         }
@@ -1195,8 +835,7 @@ impl<'a> Folder<'a> {
             }
             X::Payload { base, off, len } => {
                 let f = self.payload_fields(*base, *off, *len);
-                if f.len() == 1 && !f[0].0.text.starts_with('@') && !f[0].0.text.starts_with("th ")
-                {
+                if f.len() == 1 && !at_raw(&f[0].0) && !is_th(&f[0].0) {
                     self.kill_dep(*base as usize);
                 }
             }
@@ -1211,6 +850,12 @@ impl<'a> Folder<'a> {
 
     fn load(&mut self, dreg: Option<u32>, x: X) {
         self.regs.insert(reg32(dreg.unwrap_or(0)), x);
+    }
+
+    /// Load a named expression of type (`dt`, `order`, `bytes`).
+    fn load_named(&mut self, dreg: Option<u32>, load: Load, dt: Dt, order: Order, bytes: u32) {
+        let ty = Ty { dt, order, bytes };
+        self.load(dreg, X::Load { load, ty });
     }
 
     /// Value stored by a set-statement (`meta mark set ...`), printed as type `l`.
@@ -1271,7 +916,7 @@ impl<'a> Folder<'a> {
             len: ones,
         };
         let f = self.payload_fields(base, off + lead, ones);
-        if f.len() != 1 || f[0].0.text.starts_with('@') || f[0].3.is_some() {
+        if f.len() != 1 || at_raw(&f[0].0) || f[0].3.is_some() {
             return None;
         }
         Some((field, int_be_bytes(v, ones)))
@@ -1366,10 +1011,14 @@ impl<'a> Folder<'a> {
     fn expr_inner(&mut self, e: &Expr) {
         match e {
             Expr::Immediate(i) => match (&i.data, i.dreg.unwrap_or(0)) {
-                (Some(Data::Verdict(v)), 0) => {
-                    let text = self.bound_chain(v).unwrap_or_else(|| verdict(v));
-                    self.push(text);
-                }
+                (Some(Data::Verdict(v)), 0) => match self.bound_chain(v) {
+                    Some(text) => {
+                        self.push(text);
+                    }
+                    None => {
+                        self.push_kind(StmtKind::Verdict(v.clone()));
+                    }
+                },
                 (d, r) => self.load(Some(r), X::Imm(data_bytes(d))),
             },
             Expr::Payload(p) => {
@@ -1404,11 +1053,11 @@ impl<'a> Folder<'a> {
                 }
             }
             Expr::Meta(m) => {
-                let key = m.key.unwrap_or(0);
+                let key = MetaKey::from_raw(m.key.unwrap_or(0));
                 if let Some(s) = m.sreg {
-                    let (dt, order, bytes) = meta_info(key);
+                    let (dt, order, bytes) = key.info();
                     let l = Lhs {
-                        text: meta_text(key),
+                        text: print::meta_text(key),
                         dt,
                         order,
                         bits: bytes * 8,
@@ -1421,11 +1070,12 @@ impl<'a> Folder<'a> {
                 }
             }
             Expr::Ct(c) => {
-                let key = c.key.unwrap_or(0);
+                let key = CtKey::from_raw(c.key.unwrap_or(0));
+                let dir = c.direction.map(CtDir::from_raw);
                 if let Some(s) = c.sreg {
-                    let (dt, order, bytes) = ct_info(key, self.nfproto);
+                    let (dt, order, bytes) = key.info(self.nfproto);
                     let l = Lhs {
-                        text: ct_text(key, c.direction, self.nfproto),
+                        text: print::ct_text(key, dir, self.nfproto),
                         dt,
                         order,
                         bits: bytes * 8,
@@ -1434,13 +1084,7 @@ impl<'a> Folder<'a> {
                     let v = self.source(Some(s), &l);
                     self.push(format!("{} set {v}", l.text));
                 } else {
-                    self.load(
-                        c.dreg,
-                        X::Ct {
-                            key,
-                            dir: c.direction,
-                        },
-                    );
+                    self.load(c.dreg, X::Ct { key, dir });
                 }
             }
             Expr::Bitwise(b) => {
@@ -1449,7 +1093,7 @@ impl<'a> Folder<'a> {
                 let x = match op {
                     1 | 2 => X::Shift {
                         inner: Box::new(inner),
-                        op: if op == 1 { "<<" } else { ">>" },
+                        left: op == 1,
                         n: datatype::to_u128(&data_bytes(&b.data), Order::Host) as u32,
                     },
                     _ => X::Mask {
@@ -1484,11 +1128,10 @@ impl<'a> Folder<'a> {
             }
             Expr::Lookup(l) => self.lookup(l),
             Expr::Counter(c) => {
-                self.push(format!(
-                    "counter packets {} bytes {}",
-                    c.packets.unwrap_or(0),
-                    c.bytes.unwrap_or(0)
-                ));
+                self.push_kind(StmtKind::Counter {
+                    packets: c.packets.unwrap_or(0),
+                    bytes: c.bytes.unwrap_or(0),
+                });
             }
             Expr::Log(l) => {
                 self.push(super::stmt::log(l));
@@ -1584,7 +1227,7 @@ impl<'a> Folder<'a> {
                     );
                     self.kill_for(&key);
                     let l = self.lhs(&key);
-                    let (m, _) = self.set_text(&set, &l);
+                    let (m, _) = self.printer().set_text(&set, &l);
                     format!("{} map {m}", l.text)
                 };
                 self.push(format!("{head}{body}"));
@@ -1624,20 +1267,7 @@ impl<'a> Folder<'a> {
             }
             Expr::Fib(f) => {
                 let flags = f.flags.unwrap_or(0);
-                let mut parts = Vec::new();
-                for (bit, n) in [
-                    (1, "saddr"),
-                    (2, "daddr"),
-                    (4, "mark"),
-                    (8, "iif"),
-                    (16, "oif"),
-                ] {
-                    if flags & bit != 0 {
-                        parts.push(n);
-                    }
-                }
                 let res = f.result.unwrap_or(0);
-                let rname = consts::fib_result(res).unwrap_or("unknown");
                 let (dt, bytes) = match res {
                     1 => (Dt::Ifindex, 4),
                     2 => (Dt::String, 16),
@@ -1648,160 +1278,91 @@ impl<'a> Folder<'a> {
                 } else {
                     (dt, bytes)
                 };
-                let text = format!("fib {} {rname}", parts.join(" . "));
-                self.load(
-                    f.dreg,
-                    X::Named {
-                        text,
-                        dt: if res == 3 && dt != Dt::Boolean {
-                            Dt::FibAddr
-                        } else {
-                            dt
-                        },
-                        order: Order::Host,
-                        bytes,
-                    },
-                );
+                let dt = if res == 3 && dt != Dt::Boolean {
+                    Dt::FibAddr
+                } else {
+                    dt
+                };
+                let load = Load::Fib {
+                    flags,
+                    result: FibResult::from_raw(res),
+                };
+                self.load_named(f.dreg, load, dt, Order::Host, bytes);
             }
             Expr::Rt(r) => {
-                let k = r.key.unwrap_or(0);
-                let (text, dt, order, bytes) = match k {
-                    0 => ("rt classid".to_string(), Dt::Realm, Order::Host, 4),
-                    1 => ("rt ip nexthop".to_string(), Dt::Ipv4, Order::Big, 4),
-                    2 => ("rt ip6 nexthop".to_string(), Dt::Ipv6, Order::Big, 16),
-                    3 => ("rt mtu".to_string(), Dt::Integer, Order::Host, 2),
-                    4 => ("rt ipsec".to_string(), Dt::Boolean, Order::Host, 1),
-                    _ => (format!("rt {k}"), Dt::Integer, Order::Host, 4),
+                let k = RtKey::from_raw(r.key.unwrap_or(0));
+                let (dt, order, bytes) = match k {
+                    RtKey::Classid => (Dt::Realm, Order::Host, 4),
+                    RtKey::Nexthop4 => (Dt::Ipv4, Order::Big, 4),
+                    RtKey::Nexthop6 => (Dt::Ipv6, Order::Big, 16),
+                    RtKey::Tcpmss => (Dt::Integer, Order::Host, 2),
+                    RtKey::Xfrm => (Dt::Boolean, Order::Host, 1),
+                    RtKey::Unknown(_) => (Dt::Integer, Order::Host, 4),
                 };
-                self.load(
-                    r.dreg,
-                    X::Named {
-                        text,
-                        dt,
-                        order,
-                        bytes,
-                    },
-                );
+                self.load_named(r.dreg, Load::Rt(k), dt, order, bytes);
             }
             Expr::Socket(s) => {
-                let k = s.key.unwrap_or(0);
-                let (text, dt, bytes) = match k {
-                    0 => ("socket transparent".to_string(), Dt::Integer, 1),
-                    1 => ("socket mark".to_string(), Dt::Mark, 4),
-                    2 => ("socket wildcard".to_string(), Dt::Integer, 1),
-                    3 => (
-                        format!("socket cgroupv2 level {}", s.level.unwrap_or(0)),
-                        Dt::Cgroupv2,
-                        8,
-                    ),
-                    _ => (format!("socket {k}"), Dt::Integer, 4),
+                let key = SocketKey::from_raw(s.key.unwrap_or(0));
+                let (dt, bytes) = match key {
+                    SocketKey::Transparent | SocketKey::Wildcard => (Dt::Integer, 1),
+                    SocketKey::Mark => (Dt::Mark, 4),
+                    SocketKey::Cgroupv2 => (Dt::Cgroupv2, 8),
+                    SocketKey::Unknown(_) => (Dt::Integer, 4),
                 };
-                self.load(
-                    s.dreg,
-                    X::Named {
-                        text,
-                        dt,
-                        order: Order::Host,
-                        bytes,
-                    },
-                );
+                let level = s.level.unwrap_or(0);
+                let load = Load::Socket { key, level };
+                self.load_named(s.dreg, load, dt, Order::Host, bytes);
             }
             Expr::Numgen(n) => {
-                let t = consts::numgen_type(n.numgen_type.unwrap_or(0)).unwrap_or("inc");
-                let mut text = format!("numgen {t} mod {}", n.modulus.unwrap_or(0));
-                if let Some(o) = n.offset.filter(|&o| o != 0) {
-                    text.push_str(&format!(" offset {o}"));
-                }
-                self.load(
-                    n.dreg,
-                    X::Named {
-                        text,
-                        dt: Dt::Integer,
-                        order: Order::Host,
-                        bytes: 4,
-                    },
-                );
+                let load = Load::Numgen {
+                    random: n.numgen_type.unwrap_or(0) == 1,
+                    modulus: n.modulus.unwrap_or(0),
+                    offset: n.offset.unwrap_or(0),
+                };
+                self.load_named(n.dreg, load, Dt::Integer, Order::Host, 4);
             }
             Expr::Hash(h) => {
-                let mut text = if h.hash_type == Some(1) {
-                    "symhash".to_string()
+                let key = if h.hash_type == Some(1) {
+                    None
                 } else {
                     let k = self.key(h.sreg, h.len, 1);
                     self.kill_for(&k);
-                    format!("jhash {}", self.lhs(&k).text)
+                    Some(Box::new(k))
                 };
-                text.push_str(&format!(" mod {}", h.modulus.unwrap_or(0)));
-                if let Some(s) = h.seed {
-                    text.push_str(&format!(" seed 0x{s:x}"));
-                }
-                if let Some(o) = h.offset.filter(|&o| o != 0) {
-                    text.push_str(&format!(" offset {o}"));
-                }
-                self.load(
-                    h.dreg,
-                    X::Named {
-                        text,
-                        dt: Dt::Integer,
-                        order: Order::Host,
-                        bytes: 4,
-                    },
-                );
+                let load = Load::Hash {
+                    key,
+                    modulus: h.modulus.unwrap_or(0),
+                    seed: h.seed,
+                    offset: h.offset.unwrap_or(0),
+                };
+                self.load_named(h.dreg, load, Dt::Integer, Order::Host, 4);
             }
             Expr::Osf(o) => {
-                let mut text = "osf".to_string();
-                if o.ttl == Some(1) {
-                    text.push_str(" ttl loose");
-                } else if o.ttl == Some(2) {
-                    text.push_str(" ttl skip");
-                }
-                text.push_str(if o.flags.unwrap_or(0) & 1 != 0 {
-                    " version"
-                } else {
-                    " name"
-                });
-                self.load(
-                    o.dreg,
-                    X::Named {
-                        text,
-                        dt: Dt::String,
-                        order: Order::Host,
-                        bytes: 16,
-                    },
-                );
+                let load = Load::Osf {
+                    ttl: o.ttl,
+                    version: o.flags.unwrap_or(0) & 1 != 0,
+                };
+                self.load_named(o.dreg, load, Dt::String, Order::Host, 16);
             }
             Expr::Exthdr(x) => self.exthdr(x),
             Expr::Xfrm(x) => {
-                let dir = if x.dir == Some(1) { "out" } else { "in" };
-                let key = x.key.unwrap_or(0);
-                let (name, dt, order, bytes) =
-                    xfrm_key(key).unwrap_or(("unknown", Dt::Integer, Order::Big, 4));
-                let sp = match x.spnum {
-                    Some(n) if n > 0 => format!(" spnum {n}"),
-                    _ => String::new(),
+                let key = XfrmKey::from_raw(x.key.unwrap_or(0));
+                let (dt, order, bytes) = match key {
+                    XfrmKey::Daddr4 | XfrmKey::Saddr4 => (Dt::Ipv4, Order::Big, 4),
+                    XfrmKey::Daddr6 | XfrmKey::Saddr6 => (Dt::Ipv6, Order::Big, 16),
+                    XfrmKey::Reqid => (Dt::Integer, Order::Host, 4),
+                    XfrmKey::Spi | XfrmKey::Unknown(_) => (Dt::Integer, Order::Big, 4),
                 };
-                let text = format!("ipsec {dir}{sp} {name}");
-                self.load(
-                    x.dreg,
-                    X::Named {
-                        text,
-                        dt,
-                        order,
-                        bytes,
-                    },
-                );
+                let load = Load::Ipsec {
+                    out: x.dir == Some(1),
+                    spnum: x.spnum.unwrap_or(0),
+                    key,
+                };
+                self.load_named(x.dreg, load, dt, order, bytes);
             }
             Expr::Tunnel(t) => {
-                let k = t.key.unwrap_or(0);
-                let text = format!("tunnel {}", consts::tunnel_key(k).unwrap_or("unknown"));
-                self.load(
-                    t.dreg,
-                    X::Named {
-                        text,
-                        dt: Dt::Integer,
-                        order: Order::Host,
-                        bytes: 4,
-                    },
-                );
+                let load = Load::Tunnel(t.key.unwrap_or(0));
+                self.load_named(t.dreg, load, Dt::Integer, Order::Host, 4);
             }
             Expr::Dup(d) => {
                 let mut s = "dup".to_string();
@@ -1942,144 +1503,21 @@ impl<'a> Folder<'a> {
         let off = x.offset.unwrap_or(0);
         let len = x.len.unwrap_or(0);
         let present = x.flags.unwrap_or(0) & 1 != 0;
-        let (text, dt) = match op {
-            1 => {
-                let (name, fields): (&str, &[(&str, u32)]) = match ty {
-                    0 => ("eol", &[]),
-                    1 => ("nop", &[]),
-                    2 => ("maxseg", &[("kind", 0), ("length", 1), ("size", 2)]),
-                    3 => ("window", &[("kind", 0), ("length", 1), ("count", 2)]),
-                    4 => ("sack-perm", &[("kind", 0), ("length", 1)]),
-                    5 => (
-                        "sack",
-                        &[("kind", 0), ("length", 1), ("left", 2), ("right", 6)],
-                    ),
-                    8 => (
-                        "timestamp",
-                        &[("kind", 0), ("length", 1), ("tsval", 2), ("tsecr", 6)],
-                    ),
-                    19 => ("md5sig", &[("kind", 0), ("length", 1)]),
-                    30 => ("mptcp", &[("kind", 0), ("length", 1)]),
-                    34 => ("fastopen", &[("kind", 0), ("length", 1)]),
-                    _ => ("", &[]),
-                };
-                let name = if name.is_empty() {
-                    format!("{ty}")
-                } else {
-                    name.to_string()
-                };
-                if x.dreg.is_none() && x.sreg.is_none() {
-                    // no load and no write: the option is reset (turned into NOPs)
-                    self.kill_dep(TH as usize);
-                    self.push(format!("reset tcp option {name}"));
-                    return;
-                }
-                if present {
-                    (format!("tcp option {name}"), Dt::Boolean)
-                } else {
-                    let f = fields.iter().find(|(_, o)| *o == off).map(|(n, _)| *n);
-                    // sack blocks 1 to 3 (nft's `sack1`..`sack3` templates)
-                    let sack = (ty == 5 && len == 4 && (10..=30).contains(&off))
-                        .then(|| {
-                            let n = (off - 2) / 8;
-                            match (off - 2) % 8 {
-                                0 => Some(format!("tcp option sack{n} left")),
-                                4 => Some(format!("tcp option sack{n} right")),
-                                _ => None,
-                            }
-                        })
-                        .flatten();
-                    match (sack, f) {
-                        (Some(t), _) => (t, Dt::Integer),
-                        (None, Some(f)) => (format!("tcp option {name} {f}"), Dt::Integer),
-                        (None, None) => (
-                            format!("tcp option @{ty},{},{}", off * 8, len * 8),
-                            Dt::Integer,
-                        ),
-                    }
-                }
-            }
-            2 => (format!("ip option {ty} @{off},{len}"), Dt::Integer),
-            0 => {
-                let name = match ty {
-                    0 => "hbh",
-                    43 => "rt",
-                    44 => "frag",
-                    60 => "dst",
-                    135 => "mh",
-                    _ => "",
-                };
-                // nft's exthdr templates (bits): byte-aligned fields only
-                let fields: &[(&str, u32, u32, Dt)] = match ty {
-                    0 | 60 => &[
-                        ("nexthdr", 0, 8, Dt::InetProto),
-                        ("hdrlength", 8, 8, Dt::Integer),
-                    ],
-                    43 => &[
-                        ("nexthdr", 0, 8, Dt::InetProto),
-                        ("hdrlength", 8, 8, Dt::Integer),
-                        ("type", 16, 8, Dt::Integer),
-                        ("seg-left", 24, 8, Dt::Integer),
-                    ],
-                    44 => &[
-                        ("nexthdr", 0, 8, Dt::InetProto),
-                        ("reserved", 8, 8, Dt::Integer),
-                        ("id", 32, 32, Dt::Integer),
-                    ],
-                    135 => &[
-                        ("nexthdr", 0, 8, Dt::InetProto),
-                        ("hdrlength", 8, 8, Dt::Integer),
-                        ("type", 16, 8, Dt::MhType),
-                        ("reserved", 24, 8, Dt::Integer),
-                        ("checksum", 32, 16, Dt::Integer),
-                    ],
-                    _ => &[],
-                };
-                if present {
-                    (format!("exthdr {name}"), Dt::Boolean)
-                } else {
-                    // the routing header's types, in the order nft tries them (`exthdr_init_raw`:
-                    // srh, rt0, rt2)
-                    let rt_typed: &[(&str, &str, u32, u32, Dt)] = &[
-                        ("srh", "last-entry", 32, 8, Dt::Integer),
-                        ("srh", "flags", 40, 8, Dt::Integer),
-                        ("srh", "tag", 48, 16, Dt::Integer),
-                        ("srh", "sid[1]", 64, 128, Dt::Ipv6),
-                        ("srh", "sid[2]", 192, 128, Dt::Ipv6),
-                        ("rt0", "reserved", 32, 32, Dt::Integer),
-                    ];
-                    let typed = (ty == 43)
-                        .then(|| rt_typed.iter().find(|f| f.2 == off * 8 && f.3 == len * 8))
-                        .flatten();
-                    match (
-                        fields.iter().find(|f| f.1 == off * 8 && f.2 == len * 8),
-                        typed,
-                    ) {
-                        (Some(f), _) => (format!("{name} {}", f.0), f.3),
-                        (None, Some((h, f, _, _, dt))) => (format!("{h} {f}"), *dt),
-                        (None, None) => (format!("{name} @{},{}", off * 8, len * 8), Dt::Integer),
-                    }
-                }
-            }
-            3 => {
-                let name = sctp_chunk(ty as u32).map_or_else(|| ty.to_string(), str::to_string);
-                // the fields every chunk has (nft's sctp chunk templates)
-                let f = match (off, len) {
-                    (0, 1) => Some(("type", Dt::Integer)),
-                    (1, 1) => Some(("flags", Dt::Integer)),
-                    (2, 2) => Some(("length", Dt::Integer)),
-                    _ => sctp_chunk_field(ty as u32, off, len).map(|f| (f, Dt::Integer)),
-                };
-                if present {
-                    (format!("sctp chunk {name}"), Dt::Boolean)
-                } else if let Some((f, dt)) = f {
-                    (format!("sctp chunk {name} {f}"), dt)
-                } else {
-                    (format!("exthdr op {op} type {ty}"), Dt::Integer)
-                }
-            }
-            _ => (format!("exthdr op {op} type {ty}"), Dt::Integer),
+        if op == 1 && x.dreg.is_none() && x.sreg.is_none() {
+            // no load and no write: the option is reset (turned into NOPs)
+            self.kill_dep(TH as usize);
+            let name = crate::model::field::tcp_option_name(ty);
+            self.push(format!("reset tcp option {name}"));
+            return;
+        }
+        let load = Load::Exthdr {
+            op: ExthdrOp::from_raw(op),
+            ty,
+            offset: off,
+            len,
+            present,
         };
+        let (text, dt) = crate::model::field::exthdr_field(&load);
         if let Some(s) = x.sreg {
             let l = Lhs {
                 text: text.clone(),
@@ -2118,15 +1556,8 @@ impl<'a> Folder<'a> {
             return;
         }
         let bytes = if present { 1 } else { len };
-        self.load(
-            x.dreg,
-            X::Named {
-                text,
-                dt,
-                order: if present { Order::Host } else { Order::Big },
-                bytes,
-            },
-        );
+        let order = if present { Order::Host } else { Order::Big };
+        self.load_named(x.dreg, load, dt, order, bytes);
     }
 
     fn reject(&mut self, r: &nfscope_wire::nft::expr::Reject) {
@@ -2375,93 +1806,25 @@ impl<'a> Folder<'a> {
 
     /// [`Folder::finish`], appended to `out`; returns whether anything was.
     pub fn finish_into(self, out: &mut String) -> bool {
+        let p = self.printer();
         let mut first = true;
-        for st in self.stmts.into_iter().filter(|s| !s.removed) {
+        for st in self.stmts.iter().filter(|s| !s.implicit) {
             if !first {
                 out.push(' ');
             }
-            out.push_str(&st.text);
+            match &st.kind {
+                StmtKind::Text(t) => out.push_str(t),
+                _ => out.push_str(&p.stmt(st)),
+            }
             first = false;
         }
         !first
     }
-}
 
-/// An `ipsec` (xfrm) key (`enum nft_xfrm_keys`): its name, datatype, byte order and size.
-pub(super) fn xfrm_key(key: u32) -> Option<(&'static str, Dt, Order, u32)> {
-    Some(match key {
-        1 => ("ip daddr", Dt::Ipv4, Order::Big, 4),
-        2 => ("ip6 daddr", Dt::Ipv6, Order::Big, 16),
-        3 => ("ip saddr", Dt::Ipv4, Order::Big, 4),
-        4 => ("ip6 saddr", Dt::Ipv6, Order::Big, 16),
-        5 => ("reqid", Dt::Integer, Order::Host, 4),
-        6 => ("spi", Dt::Integer, Order::Big, 4),
-        _ => return None,
-    })
-}
-
-/// SCTP chunk type names (RFC 9260 and extensions, as nft names them).
-/// The fields past the common header of an SCTP chunk type, by byte offset and length (nft's
-/// sctp chunk templates, `src/sctp_chunk.c`).
-fn sctp_chunk_field(t: u32, off: u32, len: u32) -> Option<&'static str> {
-    Some(match (t, off, len) {
-        (0, 4, 4) => "tsn",
-        (0, 8, 2) => "stream",
-        (0, 10, 2) => "ssn",
-        (0, 12, 4) => "ppid",
-        (1 | 2, 4, 4) => "init-tag",
-        (1 | 2, 8, 4) => "a-rwnd",
-        (1 | 2, 12, 2) => "num-outbound-streams",
-        (1 | 2, 14, 2) => "num-inbound-streams",
-        (1 | 2, 16, 4) => "initial-tsn",
-        (3, 4, 4) => "cum-tsn-ack",
-        (3, 8, 4) => "a-rwnd",
-        (3, 12, 2) => "num-gap-ack-blocks",
-        (3, 14, 2) => "num-dup-tsns",
-        (7, 4, 4) => "cum-tsn-ack",
-        (12 | 13, 4, 4) => "lowest-tsn",
-        (128 | 193, 4, 4) => "seqno",
-        (192, 4, 4) => "new-cum-tsn",
-        _ => return None,
-    })
-}
-
-fn sctp_chunk(t: u32) -> Option<&'static str> {
-    Some(match t {
-        0 => "data",
-        1 => "init",
-        2 => "init-ack",
-        3 => "sack",
-        4 => "heartbeat",
-        5 => "heartbeat-ack",
-        6 => "abort",
-        7 => "shutdown",
-        8 => "shutdown-ack",
-        9 => "error",
-        10 => "cookie-echo",
-        11 => "cookie-ack",
-        12 => "ecne",
-        13 => "cwr",
-        14 => "shutdown-complete",
-        64 => "i-data",
-        128 => "asconf-ack",
-        130 => "re-config",
-        132 => "pad",
-        192 => "forward-tsn",
-        193 => "asconf",
-        194 => "i-forward-tsn",
-        _ => return None,
-    })
-}
-
-/// The prefix length of a 32-bit mask of leading ones (not none, not all), else `None`.
-fn mark_prefix(mask: &[u8], order: Order) -> Option<u32> {
-    if mask.len() != 4 {
-        return None;
+    /// The typed statements, implicit dependencies marked.
+    pub(crate) fn into_stmts(self) -> Vec<Stmt> {
+        self.stmts
     }
-    let m = datatype::to_u128(mask, order) as u32;
-    let n = m.leading_ones();
-    (n > 0 && n < 32 && m.checked_shl(n).unwrap_or(0) == 0).then_some(n)
 }
 
 /// The prefix length when `a`-`b` is exactly one prefix (`a` the network, `b` its last
@@ -2499,50 +1862,6 @@ fn prefix_len(a: &X, b: &X) -> u32 {
             n
         }
         _ => 0,
-    }
-}
-
-fn field_lhs(p: &Proto, f: &Field) -> Lhs {
-    Lhs {
-        text: format!("{} {}", p.name, f.name),
-        dt: f.dt,
-        order: Order::Big,
-        bits: f.len,
-        parts: vec![],
-    }
-}
-
-/// `left & mask ^ xor` as nft prints a binary operation in a relational or a set statement.
-fn binop_text(l: &Lhs, mask: &[u8], xor: &[u8]) -> String {
-    let m = datatype::to_u128(mask, l.order);
-    let x = datatype::to_u128(xor, l.order);
-    let bits = (mask.len() * 8) as u32;
-    let all = if bits >= 128 {
-        u128::MAX
-    } else {
-        (1u128 << bits) - 1
-    };
-    let pv = |v: &[u8]| {
-        if datatype::is_bitmask(l.dt) {
-            let n = datatype::to_u128(v, l.order);
-            let s = datatype::print_bitmask(l.dt, n, " | ");
-            if s.contains(' ') {
-                format!("({s})")
-            } else {
-                s
-            }
-        } else {
-            print_value(l.dt, v, l.order)
-        }
-    };
-    if x == 0 {
-        format!("{} & {}", l.text, pv(mask))
-    } else if m == all {
-        format!("{} ^ {}", l.text, pv(xor))
-    } else if m & x == 0 && (m | x) == all {
-        format!("{} | {}", l.text, pv(xor))
-    } else {
-        format!("{} & {} ^ {}", l.text, pv(mask), pv(xor))
     }
 }
 
@@ -2586,6 +1905,15 @@ pub type SetIndex<'a> = HashMap<&'a str, &'a crate::model::Set>;
 /// Index a table's sets by name (for rendering many rules of one table).
 pub fn set_index(t: &Table) -> SetIndex<'_> {
     t.sets.iter().map(|s| (s.name(), s)).collect()
+}
+
+/// One rule's typed statements (`model::decode`).
+pub(crate) fn stmts(t: &Table, r: &Rule) -> Vec<Stmt> {
+    let mut f = Folder::new(t);
+    for e in r.expressions.iter().flatten() {
+        f.expr(e);
+    }
+    f.into_stmts()
 }
 
 /// One rule's statements (plus comment) as nft prints them after the indentation.
@@ -2643,6 +1971,17 @@ pub(crate) fn rule_text_into(
         }
         out.push('"');
     }
+}
+
+/// A payload no header field names, printed `@base,off,len` (not a raw field of a pseudo header
+/// like `frag @16,16`).
+fn at_raw(x: &X) -> bool {
+    matches!(x, X::Raw { base, .. } if proto::ext(*base).is_none())
+}
+
+/// A field of the generic transport header (`th dport`).
+fn is_th(x: &X) -> bool {
+    matches!(x, X::Header(h) if h.protocol() == "th")
 }
 
 #[cfg(test)]
