@@ -236,6 +236,14 @@ pub enum StmtKind {
     /// A verdict (`accept`, `jump chain`, ...); a jump to a bound chain is
     /// [`StmtKind::Text`] for now.
     Verdict(nfscope_wire::nft::Verdict),
+    /// `field set value`: a write of a header field, a meta or ct key, a TCP option.
+    Write {
+        /// What is written (a typed field).
+        field: Expr,
+        /// The value: a constant ([`Expr::Imm`], bytes in the field's byte order) or an
+        /// expression (`meta mark set ct mark`, `ip daddr set numgen inc mod 2 map { ... }`).
+        value: Expr,
+    },
     /// `counter packets N bytes M`.
     Counter {
         /// Packets counted.

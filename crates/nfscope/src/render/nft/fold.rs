@@ -6,7 +6,7 @@
 //! `tcp dport`, `meta nfproto ipv4` before `ip saddr` in inet tables) are removed.
 
 use super::datatype::{self, print_value, Dt, Order};
-use super::print::{self, Printer};
+use super::print::Printer;
 use super::proto::{self, Proto, LL, NH, TH};
 use super::set::{self, ElemType};
 use super::xt::XtStyle;
@@ -869,6 +869,18 @@ impl<'a> Folder<'a> {
         }
     }
 
+    /// The value a write stores from register `sreg`: its constant, or the (resolved)
+    /// expression, whose dependencies it kills.
+    fn written(&mut self, sreg: Option<u32>) -> X {
+        match self.reg(sreg) {
+            X::Imm(v) => X::Imm(v),
+            x => {
+                self.kill_for(&x);
+                self.resolve(&x)
+            }
+        }
+    }
+
     /// A payload write whose source is `same payload & mask ^ xor`: the field the mask
     /// leaves out, and its new value.
     fn rmw_field(&self, dst: &X, sreg: u32) -> Option<(X, Vec<u8>)> {
@@ -1031,16 +1043,19 @@ impl<'a> Folder<'a> {
                     };
                     // read-modify-write of a sub-field: `payload & mask ^ xor` stored back
                     if let Some((field, v)) = self.rmw_field(&x, s) {
-                        let l = self.lhs(&field);
                         self.kill_for(&field);
-                        let text = format!("{} set {}", l.text, print_value(l.dt, &v, l.order));
-                        self.push(text);
+                        self.push_kind(StmtKind::Write {
+                            field: self.resolve(&field),
+                            value: X::Imm(v),
+                        });
                         return;
                     }
-                    let l = self.lhs(&x);
-                    let v = self.source(Some(s), &l);
+                    let value = self.written(Some(s));
                     self.kill_for(&x);
-                    self.push(format!("{} set {v}", l.text));
+                    self.push_kind(StmtKind::Write {
+                        field: self.resolve(&x),
+                        value,
+                    });
                 } else {
                     self.load(
                         p.dreg,
@@ -1055,16 +1070,11 @@ impl<'a> Folder<'a> {
             Expr::Meta(m) => {
                 let key = MetaKey::from_raw(m.key.unwrap_or(0));
                 if let Some(s) = m.sreg {
-                    let (dt, order, bytes) = key.info();
-                    let l = Lhs {
-                        text: print::meta_text(key),
-                        dt,
-                        order,
-                        bits: bytes * 8,
-                        parts: vec![],
-                    };
-                    let v = self.source(Some(s), &l);
-                    self.push(format!("{} set {v}", l.text));
+                    let value = self.written(Some(s));
+                    self.push_kind(StmtKind::Write {
+                        field: X::Meta(key),
+                        value,
+                    });
                 } else {
                     self.load(m.dreg, X::Meta(key));
                 }
@@ -1073,16 +1083,11 @@ impl<'a> Folder<'a> {
                 let key = CtKey::from_raw(c.key.unwrap_or(0));
                 let dir = c.direction.map(CtDir::from_raw);
                 if let Some(s) = c.sreg {
-                    let (dt, order, bytes) = key.info(self.nfproto);
-                    let l = Lhs {
-                        text: print::ct_text(key, dir, self.nfproto),
-                        dt,
-                        order,
-                        bits: bytes * 8,
-                        parts: vec![],
-                    };
-                    let v = self.source(Some(s), &l);
-                    self.push(format!("{} set {v}", l.text));
+                    let value = self.written(Some(s));
+                    self.push_kind(StmtKind::Write {
+                        field: self.resolve(&X::Ct { key, dir }),
+                        value,
+                    });
                 } else {
                     self.load(c.dreg, X::Ct { key, dir });
                 }
@@ -1517,17 +1522,18 @@ impl<'a> Folder<'a> {
             len,
             present,
         };
-        let (text, dt) = crate::model::field::exthdr_field(&load);
+        let (_, dt) = crate::model::field::exthdr_field(&load);
         if let Some(s) = x.sreg {
-            let l = Lhs {
-                text: text.clone(),
+            let value = self.written(Some(s));
+            let ty = Ty {
                 dt,
                 order: Order::Big,
-                bits: len * 8,
-                parts: vec![],
+                bytes: len,
             };
-            let v = self.source(Some(s), &l);
-            self.push(format!("{text} set {v}"));
+            self.push_kind(StmtKind::Write {
+                field: X::Load { load, ty },
+                value,
+            });
             return;
         }
         // exthdr_dependency_kill: a TCP option implies tcp, an IPv6 extension header or an IPv4
@@ -2045,6 +2051,116 @@ mod tests {
             }),
         ];
         assert_eq!(fold(&t, e), "tcp dport 80");
+    }
+
+    #[test]
+    fn decode_types_the_statements() {
+        // meta l4proto tcp (implicit) tcp dport 80 meta mark & 0xff == 0x2 counter accept
+        let t = table(Family::Ip);
+        let mut e = vec![
+            Expr::Meta(Meta {
+                dreg: Some(1),
+                key: Some(16),
+                ..Default::default()
+            }),
+            Expr::Cmp(Cmp {
+                sreg: Some(1),
+                op: Some(0),
+                data: val(&[6]),
+                ..Default::default()
+            }),
+            Expr::Payload(Payload {
+                dreg: Some(1),
+                base: Some(2),
+                offset: Some(2),
+                len: Some(2),
+                ..Default::default()
+            }),
+            Expr::Cmp(Cmp {
+                sreg: Some(1),
+                op: Some(0),
+                data: val(&[0, 80]),
+                ..Default::default()
+            }),
+            Expr::Meta(Meta {
+                dreg: Some(1),
+                key: Some(3),
+                ..Default::default()
+            }),
+            Expr::Bitwise(Box::new(Bitwise {
+                sreg: Some(1),
+                dreg: Some(1),
+                len: Some(4),
+                mask: val(&[0xff, 0, 0, 0]),
+                xor: val(&[0, 0, 0, 0]),
+                ..Default::default()
+            })),
+            Expr::Cmp(Cmp {
+                sreg: Some(1),
+                op: Some(0),
+                data: val(&[2, 0, 0, 0]),
+                ..Default::default()
+            }),
+            Expr::Counter(Default::default()),
+        ];
+        let accept = Verdict {
+            code: VerdictCode::Accept,
+            chain: None,
+            chain_id: None,
+            unknown: Default::default(),
+        };
+        e.push(Expr::Immediate(nfscope_wire::nft::expr::Immediate {
+            dreg: Some(0),
+            data: Some(Data::Verdict(accept.clone())),
+            ..Default::default()
+        }));
+        let r = Rule {
+            expressions: Some(e.clone()),
+            ..Default::default()
+        };
+        let s = crate::model::decode(&t, &r);
+        let kinds: Vec<(&StmtKind, bool)> = s.iter().map(|s| (&s.kind, s.implicit)).collect();
+        let m = |left, right: &[u8]| {
+            StmtKind::Match(Match {
+                left,
+                op: Op::Eq,
+                right: Value::Bytes(right.to_vec()),
+            })
+        };
+        let StmtKind::Match(Match {
+            left: X::Header(dport),
+            ..
+        }) = &s[1].kind
+        else {
+            panic!("{s:?}");
+        };
+        assert_eq!((dport.protocol(), dport.field()), ("tcp", "dport"));
+        assert_eq!(dport.ty(), (Dt::Port, Order::Big, 16));
+        let mark = X::Mask {
+            inner: Box::new(X::Meta(MetaKey::Mark)),
+            mask: vec![0xff, 0, 0, 0],
+            xor: vec![0, 0, 0, 0],
+        };
+        assert_eq!(
+            kinds,
+            vec![
+                (&m(X::Meta(MetaKey::L4Proto), &[6]), true),
+                (&m(X::Header(*dport), &[0, 80]), false),
+                (&m(mark, &[2, 0, 0, 0]), false),
+                (
+                    &StmtKind::Counter {
+                        packets: 0,
+                        bytes: 0
+                    },
+                    false
+                ),
+                (&StmtKind::Verdict(accept), false),
+            ]
+        );
+        assert_eq!(
+            fold(&t, e),
+            "tcp dport 80 meta mark & 0x000000ff == 0x00000002 counter packets 0 bytes 0 accept"
+        );
     }
 
     #[test]

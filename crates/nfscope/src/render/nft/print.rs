@@ -363,6 +363,14 @@ impl<'a> Printer<'a> {
             StmtKind::Match(m) => self.matched(m),
             StmtKind::Lookup(l) => self.lookup(l),
             StmtKind::Verdict(v) => super::fold::verdict(v),
+            StmtKind::Write { field, value } => {
+                let l = self.lhs(field);
+                let v = match value {
+                    Expr::Imm(b) => print_value(l.dt, b, l.order),
+                    x => self.lhs(x).text,
+                };
+                format!("{} set {v}", l.text)
+            }
             StmtKind::Counter { packets, bytes } => {
                 format!("counter packets {packets} bytes {bytes}")
             }
