@@ -17,7 +17,7 @@
 pub mod datatype;
 pub mod fold;
 pub mod obj;
-mod print;
+pub(crate) mod print;
 pub(crate) use crate::model::proto;
 pub mod set;
 pub mod stmt;
