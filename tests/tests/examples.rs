@@ -82,3 +82,50 @@ fn watch_alerts_reports_the_incident() {
         "{text}"
     );
 }
+
+#[test]
+fn marks_finds_every_mark_match() {
+    let ns = Netns::new("exmarks");
+    ns.nft_load(
+        "table inet m {\n set s { type mark . ipv4_addr\n elements = { 0x3 . 10.0.0.1 } }\n \
+         chain c {\n meta mark 0x1 accept\n meta mark & 0xff == 0x2 drop\n \
+         meta mark . ip saddr @s counter\n meta mark { 4, 5 } accept\n \
+         meta mark set 0x9\n tcp dport 22 accept\n }\n}\n",
+    );
+    ns.ok(
+        "iptables-nft",
+        &["-A", "INPUT", "-m", "mark", "--mark", "0x6"],
+    );
+    // iptables-nft 1.8.9 writes `-m mark` natively (meta mark), 1.8.7 as an xt `mark` match
+    let v187 = Writer::get("bullseye").tool("iptables-nft");
+    ns.ok(&v187, &["-A", "INPUT", "-m", "mark", "--mark", "0x8/0xff"]);
+    ns.ok(
+        "iptables-nft",
+        &["-A", "INPUT", "-p", "tcp", "--dport", "23"],
+    );
+    ns.ok(
+        "ebtables-nft",
+        &["-A", "INPUT", "--mark", "0x7", "-j", "DROP"],
+    );
+    let out = Command::new(example("marks"))
+        .arg(ns.name())
+        .output()
+        .expect("run marks");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let want = [
+        "inet m c: meta mark 0x00000001 accept",
+        "inet m c: meta mark & 0x000000ff == 0x00000002 drop",
+        "inet m c: meta mark . ip saddr @s counter packets 0 bytes 0",
+        "inet m c: meta mark { 0x00000004, 0x00000005 } accept",
+        "ip filter INPUT: meta mark 0x00000006 counter packets 0 bytes 0",
+        "ip filter INPUT: mark and 0xff == 0x8 counter packets 0 bytes 0",
+        "bridge filter INPUT: meta mark 0x7 counter packets 0 bytes 0 drop",
+    ];
+    let got: Vec<&str> = text.lines().collect();
+    assert_eq!(got, want, "{text}");
+}

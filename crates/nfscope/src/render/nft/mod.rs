@@ -17,7 +17,8 @@
 pub mod datatype;
 pub mod fold;
 pub mod obj;
-pub mod proto;
+pub(crate) mod print;
+pub(crate) use crate::model::proto;
 pub mod set;
 pub mod stmt;
 pub mod xt;

@@ -77,7 +77,7 @@ fn expr(b: &[u8]) -> Option<String> {
         EXPR_XFRM => {
             // {0: key, 1: spnum, 2: dir}
             let key = u32_of(&data, 0)?;
-            let (name, ..) = super::fold::xfrm_key(key)?;
+            let name = super::print::xfrm_name(crate::model::field::XfrmKey::from_raw(key))?;
             let dir = if u32_of(&data, 2) == Some(1) {
                 "out"
             } else {

@@ -4,6 +4,14 @@
 //! kernel sent it, unknown ones included) and are grouped by table. Order is the kernel's
 //! dump order everywhere (tables, chains, rules by position, sets, elements).
 
+pub mod decode;
+pub mod field;
+pub(crate) mod proto;
+pub mod stmt;
+pub mod types;
+
+pub use decode::decode;
+
 use nfscope_wire::nft::{self, Family};
 use serde::Serialize;
 

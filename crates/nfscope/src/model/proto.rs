@@ -2,7 +2,7 @@
 //! fields nft names, at bit offsets and lengths, with their datatype, and which field selects
 //! the next protocol (`protocol_key`) and how its values map to upper protocols.
 
-use super::datatype::Dt;
+use super::types::Dt;
 
 /// Payload bases (`enum nft_payload_bases`).
 pub const LL: u32 = 0;
@@ -468,10 +468,6 @@ pub static ALL: &[&Proto] = &[
     &COMP,
     &TH_GENERIC,
 ];
-
-pub fn by_name(n: &str) -> Option<&'static Proto> {
-    ALL.iter().copied().find(|p| p.name == n)
-}
 
 /// nft's `enum proto_desc_id` (used in set `typeof` userdata).
 pub fn by_desc_id(id: u32) -> Option<&'static Proto> {
