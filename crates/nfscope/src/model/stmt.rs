@@ -198,6 +198,7 @@ pub enum Value {
 
 /// `left op right`: a relational match.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Match {
     /// What is compared: a typed field, possibly masked, shifted or concatenated.
     pub left: Expr,
@@ -283,6 +284,7 @@ pub enum StmtKind {
 
 /// One statement of a rule, in rule order.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Stmt {
     /// What it is.
     pub kind: StmtKind,
