@@ -1123,21 +1123,16 @@ impl<'a> Folder<'a> {
                 });
             }
             Expr::Log(l) => {
-                self.push(crate::render::nft::stmt::log(l));
+                self.push_kind(StmtKind::Log(l.clone()));
             }
             Expr::Limit(l) => {
-                self.push(crate::render::nft::stmt::limit(l));
+                self.push_kind(StmtKind::Limit(l.clone()));
             }
             Expr::Quota(q) => {
-                self.push(crate::render::nft::stmt::quota(q));
+                self.push_kind(StmtKind::Quota(q.clone()));
             }
             Expr::Connlimit(c) => {
-                let over = if c.flags.unwrap_or(0) & 1 != 0 {
-                    "over "
-                } else {
-                    ""
-                };
-                self.push(format!("ct count {over}{}", c.count.unwrap_or(0)));
+                self.push_kind(StmtKind::Connlimit(c.clone()));
             }
             Expr::Reject(r) => self.reject(r),
             Expr::Nat(n) => self.nat(n),
@@ -1187,7 +1182,7 @@ impl<'a> Folder<'a> {
                 self.push(s);
             }
             Expr::Notrack(_) => {
-                self.push("notrack".into());
+                self.push_kind(StmtKind::Notrack);
             }
             Expr::Objref(o) => {
                 let t = o.imm_type.unwrap_or_else(|| {
@@ -1223,10 +1218,8 @@ impl<'a> Folder<'a> {
             }
             Expr::Dynset(d) => self.dynset(d),
             Expr::FlowOffload(f) => {
-                self.push(format!(
-                    "flow add @{}",
-                    f.table_name.as_deref().unwrap_or("")
-                ));
+                let table = f.table_name.clone().unwrap_or_default();
+                self.push_kind(StmtKind::FlowAdd { flowtable: table });
             }
             Expr::Synproxy(s) => {
                 self.push(crate::render::nft::stmt::synproxy(
@@ -1252,11 +1245,11 @@ impl<'a> Folder<'a> {
                 );
             }
             Expr::Last(l) => {
-                let s = match (l.set, l.msecs) {
-                    (Some(1), Some(ms)) => format!("last used {}", datatype::time_ms(ms)),
-                    _ => "last used never".to_string(),
+                let used_ms = match (l.set, l.msecs) {
+                    (Some(1), Some(ms)) => Some(ms),
+                    _ => None,
                 };
-                self.push(s);
+                self.push_kind(StmtKind::Last { used_ms });
             }
             Expr::Fib(f) => {
                 let flags = f.flags.unwrap_or(0);
@@ -1476,10 +1469,8 @@ impl<'a> Folder<'a> {
                 self.push(s);
             }
             Expr::Secmark(s) => {
-                self.push(format!(
-                    "meta secmark set \"{}\"",
-                    s.ctx.as_deref().unwrap_or("")
-                ));
+                let ctx = s.ctx.clone().unwrap_or_default();
+                self.push_kind(StmtKind::Secmark { ctx });
             }
             Expr::Inner(_) => {
                 self.push("# inner expression not rendered".into());

@@ -198,6 +198,7 @@ pub enum Value {
 
 /// `left op right`: a relational match.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Match {
     /// What is compared: a typed field, possibly masked, shifted or concatenated.
     pub left: Expr,
@@ -226,7 +227,7 @@ pub struct Lookup {
 }
 
 /// What one statement of a rule is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum StmtKind {
     /// A relational match.
@@ -251,13 +252,39 @@ pub enum StmtKind {
         /// Bytes counted.
         bytes: u64,
     },
+    /// `log ...`: the kernel's log attributes.
+    Log(nfscope_wire::nft::expr::Log),
+    /// `limit rate ...`: the kernel's limit attributes.
+    Limit(nfscope_wire::nft::expr::Limit),
+    /// `quota ...`: the kernel's quota attributes.
+    Quota(nfscope_wire::nft::expr::Quota),
+    /// `ct count [over] N`: the kernel's connlimit attributes.
+    Connlimit(nfscope_wire::nft::expr::Connlimit),
+    /// `notrack`.
+    Notrack,
+    /// `flow add @flowtable`.
+    FlowAdd {
+        /// The flowtable's name.
+        flowtable: String,
+    },
+    /// `last used ...`: when the rule last matched, as milliseconds ago (`None`: never).
+    Last {
+        /// Milliseconds since the rule last matched, when it has.
+        used_ms: Option<u64>,
+    },
+    /// `meta secmark set "ctx"`.
+    Secmark {
+        /// The security context.
+        ctx: String,
+    },
     /// A statement the model does not type yet (nat, log, limit, set writes, xt, ...): its
     /// nft text. Temporary: these move to typed arms one by one.
     Text(String),
 }
 
 /// One statement of a rule, in rule order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Stmt {
     /// What it is.
     pub kind: StmtKind,

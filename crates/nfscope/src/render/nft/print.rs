@@ -374,6 +374,24 @@ impl<'a> Printer<'a> {
             StmtKind::Counter { packets, bytes } => {
                 format!("counter packets {packets} bytes {bytes}")
             }
+            StmtKind::Log(l) => super::stmt::log(l),
+            StmtKind::Limit(l) => super::stmt::limit(l),
+            StmtKind::Quota(q) => super::stmt::quota(q),
+            StmtKind::Connlimit(c) => {
+                let over = if c.flags.unwrap_or(0) & 1 != 0 {
+                    "over "
+                } else {
+                    ""
+                };
+                format!("ct count {over}{}", c.count.unwrap_or(0))
+            }
+            StmtKind::Notrack => "notrack".into(),
+            StmtKind::FlowAdd { flowtable } => format!("flow add @{flowtable}"),
+            StmtKind::Last { used_ms } => match used_ms {
+                Some(ms) => format!("last used {}", datatype::time_ms(*ms)),
+                None => "last used never".to_string(),
+            },
+            StmtKind::Secmark { ctx } => format!("meta secmark set \"{ctx}\""),
             StmtKind::Text(t) => t.clone(),
         }
     }
