@@ -326,7 +326,9 @@ where
                     if let Some(at) = &mut self.inner.refuse_open_streams_at {
                         if at.as_mut().poll(cx).is_ready() {
                             self.inner.refuse_open_streams_at = None;
-                            self.inner.streams.reset_open_streams(Reason::REFUSED_STREAM);
+                            self.inner
+                                .streams
+                                .reset_open_streams(Reason::REFUSED_STREAM);
                         }
                     }
                     let result = match self.poll2(cx) {
