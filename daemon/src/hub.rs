@@ -12,7 +12,6 @@
 
 use crate::metrics::Metrics;
 use crate::proto_conv;
-use crate::replay::{self, WatchMsg};
 use nfscope::events::Record;
 use nfscope::gap;
 use nfscope::history::{History, Query, Reader, StateUpdate};
@@ -33,13 +32,11 @@ const RECENT_BYTES: usize = 8 << 20;
 /// A transaction of more changes than this is stored and published in parts of this many
 /// records (one write transaction of the history each, with the state update of its records).
 const PART: usize = 4096;
-/// Encoding buffer of a chunk being read (the encoded records are cut from it).
-const READ_BUF: usize = 1 << 20;
 /// Kernel resync markers kept for subscribers that have not reached them yet.
 const MARKERS: usize = 1024;
 
 /// A chunk of records being read: the first id read, and the events of those selected.
-type Chunk = tokio::task::JoinHandle<anyhow::Result<(Option<u64>, Vec<WatchMsg>)>>;
+type Chunk = tokio::task::JoinHandle<anyhow::Result<(Option<u64>, Vec<WatchEvent>)>>;
 
 /// A kernel resync marker: sent before the record `before_id`.
 struct Marker {
@@ -98,8 +95,8 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn event(e: watch_event::Event) -> Result<WatchMsg, Status> {
-    Ok(WatchMsg::Event(WatchEvent { event: Some(e) }))
+fn event(e: watch_event::Event) -> Result<WatchEvent, Status> {
+    Ok(WatchEvent { event: Some(e) })
 }
 
 impl Hub {
@@ -238,7 +235,7 @@ impl Hub {
         from: u64,
         at: Position,
         query: Query,
-        tx: mpsc::Sender<Result<WatchMsg, Status>>,
+        tx: mpsc::Sender<Result<WatchEvent, Status>>,
     ) {
         let mut latest = self.latest.subscribe();
         let mut closed = self.closed.subscribe();
@@ -390,30 +387,16 @@ impl Hub {
         tokio::task::spawn_blocking(move || {
             let mut first = None;
             let mut evs = Vec::with_capacity((upto - after).min(CHUNK) as usize);
-            // Encoded here, straight from the stored bytes (replay::encode); a record stored
-            // in another form the typed way.
-            let mut buf = bytes::BytesMut::with_capacity(READ_BUF);
-            let mut n = 0u64;
+            // Each record's JSON is cut from its stored bytes, not serialized again.
             reader
-                .range_bytes(after, upto, |b| {
-                    if buf.capacity() < READ_BUF / 8 {
-                        buf.reserve(READ_BUF);
+                .range_with_json(after, upto, CHUNK as usize, |s, json| {
+                    first.get_or_insert(s.id);
+                    if q.matches(&s) {
+                        let r = proto_conv::record_with_json(s, json);
+                        evs.push(WatchEvent {
+                            event: Some(watch_event::Event::Record(r)),
+                        });
                     }
-                    if let Some((id, e)) = replay::encode(b, &q, &mut buf) {
-                        first.get_or_insert(id);
-                        evs.extend(e.map(WatchMsg::Encoded));
-                        n += 1;
-                    } else if let Some((s, json)) = nfscope::history::Stored::decode_with_json(b) {
-                        first.get_or_insert(s.id);
-                        if q.matches(&s) {
-                            let r = proto_conv::record_with_json(s, json);
-                            evs.push(WatchMsg::Event(WatchEvent {
-                                event: Some(watch_event::Event::Record(r)),
-                            }));
-                        }
-                        n += 1;
-                    }
-                    n < CHUNK
                 })
                 .map(|_| (first, evs))
         })
@@ -421,7 +404,12 @@ impl Hub {
 
     /// Tell a subscriber `n` records were not sent (`resync` with the count, then a fresh
     /// snapshot marker); false when the client is gone.
-    async fn missed(&self, n: u64, why: &str, tx: &mpsc::Sender<Result<WatchMsg, Status>>) -> bool {
+    async fn missed(
+        &self,
+        n: u64,
+        why: &str,
+        tx: &mpsc::Sender<Result<WatchEvent, Status>>,
+    ) -> bool {
         self.metrics
             .subscriber_resyncs
             .fetch_add(1, Ordering::Relaxed);

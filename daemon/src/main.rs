@@ -27,7 +27,6 @@ fn lean_allocator() {
 mod hub;
 mod metrics;
 mod proto_conv;
-mod replay;
 mod server;
 
 use anyhow::{bail, Context, Result};
@@ -339,14 +338,12 @@ async fn main() -> Result<()> {
         .send_compressed(CompressionEncoding::Gzip);
     // gzip both ways: a request in gzip is accepted; responses are compressed when the client
     // says it accepts gzip (grpc-accept-encoding), else sent plain.
-    let svc = || server::WatchRoute {
-        inner: NfscopeServer::new(service.clone())
+    let svc = || {
+        NfscopeServer::new(service.clone())
             .max_decoding_message_size(a.max_request_bytes)
             .max_encoding_message_size(1 << 30)
             .accept_compressed(CompressionEncoding::Gzip)
-            .send_compressed(CompressionEncoding::Gzip),
-        service: service.clone(),
-        max_request_bytes: a.max_request_bytes,
+            .send_compressed(CompressionEncoding::Gzip)
     };
 
     let (stop_tx, _) = tokio::sync::broadcast::channel::<()>(1);

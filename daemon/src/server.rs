@@ -3,7 +3,6 @@
 
 use crate::hub::Hub;
 use crate::proto_conv;
-use crate::replay::WatchMsg;
 use nfscope::blame;
 use nfscope::history::Query;
 use nfscope::lint::{self, NodeSettings};
@@ -13,11 +12,11 @@ use nfscope::snapshot::{self, Options, Stats};
 use nfscope::wire::nft::Family;
 use nfscope::Ruleset;
 use nfscope_proto::v1 as pb;
-use nfscope_proto::v1::nfscope_server::{Nfscope, NfscopeServer};
+use nfscope_proto::v1::nfscope_server::Nfscope;
 use std::pin::Pin;
 use std::sync::Arc;
 use tokio::sync::{mpsc, Semaphore};
-use tokio_stream::{Stream, StreamExt};
+use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
 /// Names longer than this are not nf_tables names (NFT_NAME_MAXLEN).
@@ -177,89 +176,6 @@ impl Service {
     }
 }
 
-impl Service {
-    /// A Watch stream: the start marker, the replay (`since_id`, `since_generation`) and the
-    /// live records, ending UNAVAILABLE at shutdown.
-    async fn open_watch(&self, req: pb::WatchRequest) -> Result<MsgStream, Status> {
-        let (f, t, c) = validate(&req.filter)?;
-        let permit =
-            self.streams.clone().try_acquire_owned().map_err(|_| {
-                Status::resource_exhausted("too many watch streams; try again later")
-            })?;
-        let query = Query {
-            family: f.map(|f| f.name()).unwrap_or_default(),
-            table: t.unwrap_or_default(),
-            chain: c.unwrap_or_default(),
-            alerts_only: req.alerts_only,
-            ..Query::default()
-        };
-        let (tx, rx) = mpsc::channel(self.queue);
-        let hub = self.hub.clone();
-        let at = hub.position();
-        let mut marker = hub.snapshot_marker("start", 0);
-        let format = match pb::Format::try_from(req.snapshot_format) {
-            Ok(pb::Format::Unspecified) => None,
-            Ok(pb::Format::Json) => Some(DumpFormat::Json),
-            Ok(pb::Format::IptablesSave) => Some(DumpFormat::IptablesSave),
-            Ok(pb::Format::Nft) => Some(DumpFormat::Nft),
-            Err(_) => return Err(Status::invalid_argument("unknown snapshot_format")),
-        };
-        if let Some(format) = format {
-            // The ruleset itself, taken after the cursor: live records of generations up to
-            // its own are already in it.
-            let (rs, _) = self.snapshot(None, None, None).await?;
-            let netns = self.netns.clone();
-            marker.generation = rs.generation;
-            marker.rules = rs.rule_count() as u64;
-            marker.text = tokio::task::spawn_blocking(move || {
-                // the watch's start snapshot keeps nft 1.0.6's form (no style in WatchRequest)
-                let mut opts = output::nft_options_for(netns.as_deref(), &rs).unwrap_or_default();
-                opts.xt = XtStyle::Nft;
-                output::dump(&rs, None, Backend::Nft, format, &opts)
-            })
-            .await
-            .map_err(internal)?;
-        }
-        let start = WatchMsg::Event(pb::WatchEvent {
-            event: Some(pb::watch_event::Event::Snapshot(marker)),
-        });
-        // A replay is the subscriber's cursor starting in the past: it reads the history from
-        // there on at its client's pace, then goes on with live records.
-        let from = if req.since_id > 0 {
-            req.since_id.min(at.head)
-        } else if req.since_generation > 0 {
-            0
-        } else {
-            at.head
-        };
-        let query = Query {
-            after_generation: req.since_generation,
-            ..query
-        };
-        let metrics = hub.metrics.clone();
-        metrics
-            .subscribers
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let closed = hub.subscribe_closed();
-        // Everything is sent from this task, after the stream is handed back: the marker, the
-        // replay (the cursor reads the history at the client's pace, any length), then the live records.
-        tokio::spawn(async move {
-            if tx.send(Ok(start)).await.is_ok() {
-                hub.serve(from, at, query, tx).await;
-            }
-            metrics
-                .subscribers
-                .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-            drop(permit);
-        });
-        Ok(Box::pin(UntilShutdown::new(
-            tokio_stream::wrappers::ReceiverStream::new(rx),
-            closed,
-            false,
-        )))
-    }
-}
-
 /// A GetRuleset request, read: the snapshot and how to render it.
 struct Dump {
     rs: Ruleset,
@@ -367,7 +283,6 @@ type ChunkStream = Pin<Box<dyn Stream<Item = Result<pb::GetRulesetChunk, Status>
 
 type BlameStream = Pin<Box<dyn Stream<Item = Result<pb::BlameChunk, Status>> + Send>>;
 type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::WatchEvent, Status>> + Send>>;
-type MsgStream = Pin<Box<dyn Stream<Item = Result<WatchMsg, Status>> + Send>>;
 
 #[tonic::async_trait]
 impl Nfscope for Service {
@@ -466,17 +381,87 @@ impl Nfscope for Service {
 
     type WatchStream = WatchStream;
 
-    /// Watch as the generated route would serve it (each pre-encoded record decoded again);
-    /// nfscoped serves Watch through [`WatchRoute`], which sends them as they are.
     async fn watch(
         &self,
         req: Request<pb::WatchRequest>,
     ) -> Result<Response<Self::WatchStream>, Status> {
-        let s = self.open_watch(req.into_inner()).await?;
-        Ok(Response::new(Box::pin(s.map(|m| match m? {
-            WatchMsg::Event(e) => Ok(e),
-            WatchMsg::Encoded(b) => prost::Message::decode(b).map_err(internal),
-        }))))
+        let req = req.into_inner();
+        let (f, t, c) = validate(&req.filter)?;
+        let permit =
+            self.streams.clone().try_acquire_owned().map_err(|_| {
+                Status::resource_exhausted("too many watch streams; try again later")
+            })?;
+        let query = Query {
+            family: f.map(|f| f.name()).unwrap_or_default(),
+            table: t.unwrap_or_default(),
+            chain: c.unwrap_or_default(),
+            alerts_only: req.alerts_only,
+            ..Query::default()
+        };
+        let (tx, rx) = mpsc::channel(self.queue);
+        let hub = self.hub.clone();
+        let at = hub.position();
+        let mut marker = hub.snapshot_marker("start", 0);
+        let format = match pb::Format::try_from(req.snapshot_format) {
+            Ok(pb::Format::Unspecified) => None,
+            Ok(pb::Format::Json) => Some(DumpFormat::Json),
+            Ok(pb::Format::IptablesSave) => Some(DumpFormat::IptablesSave),
+            Ok(pb::Format::Nft) => Some(DumpFormat::Nft),
+            Err(_) => return Err(Status::invalid_argument("unknown snapshot_format")),
+        };
+        if let Some(format) = format {
+            // The ruleset itself, taken after the cursor: live records of generations up to
+            // its own are already in it.
+            let (rs, _) = self.snapshot(None, None, None).await?;
+            let netns = self.netns.clone();
+            marker.generation = rs.generation;
+            marker.rules = rs.rule_count() as u64;
+            marker.text = tokio::task::spawn_blocking(move || {
+                // the watch's start snapshot keeps nft 1.0.6's form (no style in WatchRequest)
+                let mut opts = output::nft_options_for(netns.as_deref(), &rs).unwrap_or_default();
+                opts.xt = XtStyle::Nft;
+                output::dump(&rs, None, Backend::Nft, format, &opts)
+            })
+            .await
+            .map_err(internal)?;
+        }
+        let start = pb::WatchEvent {
+            event: Some(pb::watch_event::Event::Snapshot(marker)),
+        };
+        // A replay is the subscriber's cursor starting in the past: it reads the history from
+        // there on at its client's pace, then goes on with live records.
+        let from = if req.since_id > 0 {
+            req.since_id.min(at.head)
+        } else if req.since_generation > 0 {
+            0
+        } else {
+            at.head
+        };
+        let query = Query {
+            after_generation: req.since_generation,
+            ..query
+        };
+        let metrics = hub.metrics.clone();
+        metrics
+            .subscribers
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let closed = hub.subscribe_closed();
+        // Everything is sent from this task, after the stream is handed back: the marker, the
+        // replay (the cursor reads the history at the client's pace, any length), then the live records.
+        tokio::spawn(async move {
+            if tx.send(Ok(start)).await.is_ok() {
+                hub.serve(from, at, query, tx).await;
+            }
+            metrics
+                .subscribers
+                .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            drop(permit);
+        });
+        Ok(Response::new(Box::pin(UntilShutdown::new(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+            closed,
+            false,
+        ))))
     }
 
     type BlameStream = BlameStream;
@@ -717,105 +702,6 @@ where
             self.done = true;
         }
         r
-    }
-}
-
-/// The Nfscope service with its Watch method served here: records replayed from the history
-/// come already encoded ([`WatchMsg::Encoded`], see `replay`) and are sent as they are; every
-/// other method goes to the generated service. Compression and message size limits as `svc`
-/// in main.rs sets them on the generated service.
-#[derive(Clone)]
-pub struct WatchRoute {
-    pub inner: NfscopeServer<Service>,
-    pub service: Service,
-    pub max_request_bytes: usize,
-}
-
-const WATCH_PATH: &str = "/nfscope.v1.Nfscope/Watch";
-
-impl tonic::server::NamedService for WatchRoute {
-    const NAME: &'static str = <NfscopeServer<Service> as tonic::server::NamedService>::NAME;
-}
-
-impl tonic::codegen::Service<tonic::codegen::http::Request<tonic::body::Body>> for WatchRoute {
-    type Response = tonic::codegen::http::Response<tonic::body::Body>;
-    type Error = std::convert::Infallible;
-    type Future = tonic::codegen::BoxFuture<Self::Response, Self::Error>;
-
-    fn poll_ready(
-        &mut self,
-        _cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), Self::Error>> {
-        std::task::Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, req: tonic::codegen::http::Request<tonic::body::Body>) -> Self::Future {
-        if req.uri().path() != WATCH_PATH {
-            return self.inner.call(req);
-        }
-        let svc = WatchSvc(self.service.clone());
-        let max = self.max_request_bytes;
-        Box::pin(async move {
-            let mut grpc = tonic::server::Grpc::new(WatchCodec)
-                .accept_compressed(tonic::codec::CompressionEncoding::Gzip)
-                .send_compressed(tonic::codec::CompressionEncoding::Gzip)
-                .max_decoding_message_size(max)
-                .max_encoding_message_size(1 << 30);
-            Ok(grpc.server_streaming(svc, req).await)
-        })
-    }
-}
-
-struct WatchSvc(Service);
-
-impl tonic::server::ServerStreamingService<pb::WatchRequest> for WatchSvc {
-    type Response = WatchMsg;
-    type ResponseStream = MsgStream;
-    type Future = tonic::codegen::BoxFuture<Response<MsgStream>, Status>;
-
-    fn call(&mut self, req: Request<pb::WatchRequest>) -> Self::Future {
-        let s = self.0.clone();
-        Box::pin(async move { s.open_watch(req.into_inner()).await.map(Response::new) })
-    }
-}
-
-/// Watch's codec: requests as the generated one decodes them; events encoded by prost, or
-/// already encoded.
-#[derive(Clone, Copy)]
-struct WatchCodec;
-
-impl tonic::codec::Codec for WatchCodec {
-    type Encode = WatchMsg;
-    type Decode = pb::WatchRequest;
-    type Encoder = WatchEncoder;
-    type Decoder = tonic_prost::ProstDecoder<pb::WatchRequest>;
-
-    fn encoder(&mut self) -> WatchEncoder {
-        WatchEncoder
-    }
-    fn decoder(&mut self) -> Self::Decoder {
-        tonic_prost::ProstDecoder::default()
-    }
-}
-
-struct WatchEncoder;
-
-impl tonic::codec::Encoder for WatchEncoder {
-    type Item = WatchMsg;
-    type Error = Status;
-
-    fn encode(
-        &mut self,
-        item: WatchMsg,
-        buf: &mut tonic::codec::EncodeBuf<'_>,
-    ) -> Result<(), Status> {
-        match item {
-            WatchMsg::Event(e) => prost::Message::encode(&e, buf).map_err(internal),
-            WatchMsg::Encoded(b) => {
-                bytes::BufMut::put_slice(buf, &b);
-                Ok(())
-            }
-        }
     }
 }
 

@@ -149,14 +149,6 @@ fn split_head(b: &[u8]) -> Option<(u64, i64, &[u8])> {
     Some((id, time, rest))
 }
 
-/// The JSON of a stored record's own fields (what `serde_json::to_string(&stored.record)`
-/// gives) is `{` followed by this part of its stored bytes, when they are as this version
-/// writes them (`{"id":N,"time_unix_ms":T,` then the record's fields); `None` otherwise.
-/// For readers that decode [`Reader::range_bytes`] themselves.
-pub fn record_json_rest(b: &[u8]) -> Option<&[u8]> {
-    split_head(b).map(|(_, _, rest)| rest)
-}
-
 impl Stored {
     /// A stored record from its bytes in the history, and the JSON of its record alone (what
     /// `serde_json::to_string(&stored.record)` gives), cut from those bytes: neither the
@@ -194,19 +186,6 @@ pub struct History {
     inserts_since_prune: u64,
 }
 
-/// What [`Query::matches_fields`] looks at in a stored record.
-#[derive(Debug, Clone, Copy)]
-pub struct Fields<'a> {
-    pub id: u64,
-    pub time_unix_ms: i64,
-    pub generation: u32,
-    pub family: &'a str,
-    pub table: &'a str,
-    pub chain: Option<&'a str>,
-    /// Whether it has an alert.
-    pub alert: bool,
-}
-
 /// Filters for queries.
 #[derive(Debug, Clone, Default)]
 pub struct Query {
@@ -225,27 +204,14 @@ pub struct Query {
 impl Query {
     pub fn matches(&self, s: &Stored) -> bool {
         let r = &s.record;
-        self.matches_fields(&Fields {
-            id: s.id,
-            time_unix_ms: s.time_unix_ms,
-            generation: r.generation,
-            family: &r.family,
-            table: &r.table,
-            chain: r.chain.as_deref(),
-            alert: r.alert.is_some(),
-        })
-    }
-
-    /// [`Query::matches`] for a record decoded some other way (the fields it looks at).
-    pub fn matches_fields(&self, f: &Fields<'_>) -> bool {
-        f.id > self.after_id
-            && (self.after_generation == 0 || f.generation > self.after_generation)
-            && (self.since_unix_ms == 0 || f.time_unix_ms >= self.since_unix_ms)
-            && (self.until_unix_ms == 0 || f.time_unix_ms <= self.until_unix_ms)
-            && (self.family.is_empty() || f.family == self.family)
-            && (self.table.is_empty() || f.table == self.table)
-            && (self.chain.is_empty() || f.chain == Some(self.chain.as_str()))
-            && (!self.alerts_only || f.alert)
+        s.id > self.after_id
+            && (self.after_generation == 0 || r.generation > self.after_generation)
+            && (self.since_unix_ms == 0 || s.time_unix_ms >= self.since_unix_ms)
+            && (self.until_unix_ms == 0 || s.time_unix_ms <= self.until_unix_ms)
+            && (self.family.is_empty() || r.family == self.family)
+            && (self.table.is_empty() || r.table == self.table)
+            && (self.chain.is_empty() || r.chain.as_deref() == Some(self.chain.as_str()))
+            && (!self.alerts_only || r.alert.is_some())
     }
 }
 
@@ -587,39 +553,23 @@ impl Reader {
         max: usize,
         mut f: impl FnMut(Stored, String),
     ) -> Result<usize> {
-        let mut n = 0;
-        self.range_bytes(after, upto, |b| {
-            if let Some((s, json)) = Stored::decode_with_json(b) {
-                f(s, json);
-                n += 1;
-            }
-            n < max
-        })?;
-        Ok(n)
-    }
-
-    /// The stored bytes of the records with ids in `after+1 ..= upto`, in order, each handed
-    /// to `f` (straight from the database's page: nothing decoded or copied) until it returns
-    /// false. For a reader that decodes them itself ([`record_json_rest`],
-    /// [`Stored::decode_with_json`]).
-    pub fn range_bytes(
-        &self,
-        after: u64,
-        upto: u64,
-        mut f: impl FnMut(&[u8]) -> bool,
-    ) -> Result<()> {
         if upto <= after {
-            return Ok(());
+            return Ok(0);
         }
         let r = self.db.begin_read()?;
         let t = r.open_table(RECORDS)?;
+        let mut n = 0;
         for e in t.range(after + 1..=upto)? {
             let (_, v) = e?;
-            if !f(v.value()) {
+            if let Some((s, json)) = Stored::decode_with_json(v.value()) {
+                f(s, json);
+                n += 1;
+            }
+            if n >= max {
                 break;
             }
         }
-        Ok(())
+        Ok(n)
     }
 }
 
