@@ -301,6 +301,10 @@ async fn main() -> Result<()> {
         Err(_) => bail!("the watcher thread ended before it started"),
     }
 
+    // A stream still open REFUSE_AFTER into the shutdown is reset with REFUSED_STREAM (our h2
+    // patch): its final status may never get out (flow control holds it behind data the client
+    // has not read), and gRPC clients report REFUSED_STREAM as UNAVAILABLE, as the status says.
+    h2::server::set_graceful_shutdown_deadline(Some(REFUSE_AFTER));
     let service = server::Service {
         hub: hub.clone(),
         netns: a.netns.clone(),
@@ -416,8 +420,11 @@ async fn main() -> Result<()> {
     tracing::info!("shutting down");
     // Health first (the whole server, "", and the nfscope service), so open health watches and
     // load balancers see NOT_SERVING; then every Watch stream ends with UNAVAILABLE; then the
-    // listeners stop and the connections drain, for at most SHUTDOWN_GRACE: a health Watch never
-    // ends by itself and a client that does not read cannot be drained, so those are cut.
+    // listeners stop and the connections drain. A stream still open REFUSE_AFTER later (its
+    // client does not read, so its status waits behind data; or a long GetRulesetStream) is
+    // reset with REFUSED_STREAM, which clients report as UNAVAILABLE, and its connection
+    // closes. Whatever is left after SHUTDOWN_GRACE (a client that does not even read its
+    // socket) is cut.
     health_reporter
         .set_service_status("", tonic_health::ServingStatus::NotServing)
         .await;
@@ -445,3 +452,7 @@ async fn main() -> Result<()> {
 
 /// How long connections may drain after SIGTERM before the process exits regardless.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(600);
+
+/// How long after SIGTERM a stream may take to end before it is reset with REFUSED_STREAM
+/// (within SHUTDOWN_GRACE, so the resets are sent before the process exits).
+const REFUSE_AFTER: Duration = Duration::from_millis(300);

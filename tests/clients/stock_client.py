@@ -130,5 +130,31 @@ elif cmd == "watch":
     else:
         out("end OK")
 
+elif cmd == "watch-stalled":
+    # Watch from since_id that reads the start marker, then nothing until a line arrives on
+    # stdin (meanwhile the daemon fills the windows); then reads the rest and prints how
+    # many records arrived and how the stream ended.
+    from nfscope.v1 import nfscope_pb2, nfscope_pb2_grpc
+
+    # Without BDP probing the client keeps its initial windows (64 KiB a stream): with it, on a
+    # local socket, C-core grows them to hold megabytes nobody has read.
+    channel = grpc.insecure_channel(target, options=[("grpc.http2.bdp_probe", 0)])
+    stub = nfscope_pb2_grpc.NfscopeStub(channel)
+    call = stub.Watch(nfscope_pb2.WatchRequest(since_id=int(args[0])))
+    out(next(call).WhichOneof("event"))
+    sys.stdin.readline()
+    n = 0
+    try:
+        for ev in call:
+            if ev.WhichOneof("event") == "record":
+                n += 1
+    except grpc.RpcError as e:
+        out("records", n)
+        out("end", e.code().name)
+        out("details", e.details())
+    else:
+        out("records", n)
+        out("end OK")
+
 else:
     sys.exit("unknown command " + cmd)

@@ -145,6 +145,50 @@ impl Daemon {
         }
     }
 
+    /// Add `n` rules to a new table `ip bulk` in one nft transaction and wait until a Watch
+    /// has received their `n` records (they are then in the history: a replay from
+    /// `since_id` 1 has at least `n` records to send). A hang guard of [`HUNG_AFTER`].
+    pub fn add_recorded_rules(&self, ns: &Netns, n: usize) {
+        let mut batch = String::from("add table ip bulk\nadd chain ip bulk c\n");
+        for i in 0..n {
+            batch.push_str(&format!(
+                "add rule ip bulk c ip saddr 10.{}.{}.{} tcp dport {} counter accept\n",
+                i >> 16,
+                (i >> 8) & 255,
+                i & 255,
+                1 + i % 65535
+            ));
+        }
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let mut s = self
+                .client()
+                .await
+                .watch(nfscope_proto::v1::WatchRequest::default())
+                .await
+                .expect("watch")
+                .into_inner();
+            s.message().await.expect("stream").expect("start marker");
+            ns.run_stdin("nft", &["-f", "-"], &batch);
+            let mut seen = 0;
+            while seen < n {
+                let ev = tokio::time::timeout(HUNG_AFTER, s.message())
+                    .await
+                    .expect("hung: the rules were never recorded")
+                    .expect("stream")
+                    .expect("the Watch ended");
+                if let Some(nfscope_proto::v1::watch_event::Event::Record(r)) = ev.event {
+                    if r.r#type == "rule_added" {
+                        seen += 1;
+                    }
+                }
+            }
+        });
+    }
+
     /// A tonic channel on the unix socket (tonic's defaults, as stock clients have).
     pub async fn channel(&self) -> Channel {
         let path = self.socket.clone();

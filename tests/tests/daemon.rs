@@ -651,3 +651,62 @@ fn sigterm_ends_a_health_watch_with_unavailable() {
     assert_eq!(watch, "Unavailable");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// SIGTERM with a tonic client's Watch that replays many records and that the client does
+/// not read: the daemon cannot send the final status (HTTP/2 flow control holds it behind the
+/// data not read), so it resets the stream with REFUSED_STREAM, which gRPC clients report
+/// as UNAVAILABLE; before, the connection was cut and the client saw `Unknown`. The records
+/// sent before still arrive, in order. The daemon exits (how fast: `cargo xtask daemon-bench`).
+#[test]
+fn sigterm_ends_a_watch_that_does_not_read_with_unavailable() {
+    let ns = Netns::new("dstall");
+    let dir = tmp("stall");
+    let mut d = Daemon::start(&ns, &dir, &[]);
+    // About 8 MB of Watch events: more than the client's windows (2 MB a stream with hyper's
+    // defaults) and the daemon's queue hold together.
+    d.add_recorded_rules(&ns, 10_000);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let (records, end) = rt.block_on(async {
+        let mut c = d.client().await;
+        let mut s = c
+            .watch(nfscope_proto::v1::WatchRequest {
+                since_id: 1,
+                ..Default::default()
+            })
+            .await
+            .expect("watch")
+            .into_inner();
+        s.message().await.expect("stream").expect("start marker");
+        // Not read meanwhile: the daemon sends until the client's windows are full.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let st = d.stop();
+        assert!(st.success(), "exit status {st}: {}", d.log());
+        let mut ids = vec![];
+        let end = loop {
+            match s.message().await {
+                Ok(Some(ev)) => {
+                    if let Some(nfscope_proto::v1::watch_event::Event::Record(r)) = ev.event {
+                        ids.push(r.id);
+                    }
+                }
+                Ok(None) => break "OK".to_string(),
+                Err(e) => break format!("{:?}", e.code()),
+            }
+        };
+        (ids, end)
+    });
+    assert_eq!(
+        end,
+        "Unavailable",
+        "after {} records: {}",
+        records.len(),
+        d.log()
+    );
+    assert!(!records.is_empty());
+    assert!(
+        records.iter().zip(1..).all(|(&id, want)| id == want + 1),
+        "the records sent before the reset arrive in order from id 2: {:?}",
+        &records[..records.len().min(5)]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -340,3 +340,52 @@ fn tcp_needs_client_certificates_or_an_explicit_opt_out() {
     assert!(d.stop().success());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// SIGTERM while a stock Python client's Watch replays many records it does not read: the
+/// stream ends UNAVAILABLE (the daemon resets it with REFUSED_STREAM, as it cannot send the
+/// final status behind data the client has not read), and the daemon exits. The client runs
+/// without BDP probing (`grpc.http2.bdp_probe` 0): with it, on a local socket, C-core grows its
+/// windows until megabytes nobody reads fit.
+#[test]
+fn sigterm_ends_a_stock_watch_that_does_not_read_with_unavailable() {
+    use std::io::Write;
+    let ns = Netns::new("dcstall");
+    let dir = tmp("cstall");
+    let mut d = Daemon::start(&ns, &dir, &[]);
+    d.add_recorded_rules(&ns, 10_000);
+    let py = Python::new(&dir);
+    let mut c = py
+        .command(&d.socket, &["watch-stalled", "1"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("python");
+    let mut out = BufReader::new(c.stdout.take().expect("stdout"));
+    assert_eq!(next_line(&mut out), "snapshot");
+    // Not read meanwhile: the daemon sends until the client's windows are full.
+    std::thread::sleep(Duration::from_secs(1));
+    let st = d.stop();
+    assert!(st.success(), "exit status {st}: {}", d.log());
+    let mut stdin = c.stdin.take().expect("stdin");
+    stdin.write_all(b"read on\n").expect("tell the client");
+    drop(stdin);
+    let records = next_line(&mut out);
+    assert!(records.starts_with("records "), "{records}");
+    assert_eq!(
+        next_line(&mut out),
+        "end UNAVAILABLE",
+        "{records}: {}",
+        d.log()
+    );
+    // C-core also says UNAVAILABLE when the connection is cut ("Socket closed"), as it was
+    // before: the reset (REFUSED_STREAM is HTTP/2 error code 7) is what ended it here.
+    let details = next_line(&mut out);
+    assert!(
+        details.contains("Received RST_STREAM with error code 7"),
+        "{details}: {}",
+        d.log()
+    );
+    let _ = c.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -336,6 +336,35 @@ pub(crate) struct Peer;
 
 const PREFACE: [u8; 24] = *b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
+// nfscope patch: a deadline for graceful shutdowns (see `set_graceful_shutdown_deadline`).
+// Milliseconds; 0: none (upstream's behaviour).
+static GRACEFUL_SHUTDOWN_DEADLINE_MS: std::sync::atomic::AtomicU64 =
+    std::sync::atomic::AtomicU64::new(0);
+
+/// nfscope patch: process-wide, for every server connection's graceful shutdown started
+/// afterwards: every stream still open `deadline` after the shutdown began is reset with
+/// `REFUSED_STREAM` (a stream whose response is complete but not yet all sent too: its
+/// unsent frames are dropped), so the connection closes. `None` (the default) keeps
+/// upstream's behaviour: a graceful shutdown waits for every stream however long it takes.
+///
+/// A server that cannot finish a stream (e.g. its final HEADERS wait behind DATA the peer
+/// does not read: flow control) can otherwise only cut the connection, which a peer reports
+/// as a broken connection; gRPC maps `REFUSED_STREAM` to UNAVAILABLE ("retry").
+///
+/// Needs the tokio runtime's timer (the deadline is a `tokio::time::Sleep`).
+pub fn set_graceful_shutdown_deadline(deadline: Option<Duration>) {
+    let ms = deadline.map_or(0, |d| (d.as_millis() as u64).max(1));
+    GRACEFUL_SHUTDOWN_DEADLINE_MS.store(ms, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// nfscope patch: the deadline `set_graceful_shutdown_deadline` set.
+pub(crate) fn graceful_shutdown_deadline() -> Option<Duration> {
+    match GRACEFUL_SHUTDOWN_DEADLINE_MS.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => None,
+        ms => Some(Duration::from_millis(ms)),
+    }
+}
+
 /// Creates a new configured HTTP/2 server with default configuration
 /// values backed by `io`.
 ///

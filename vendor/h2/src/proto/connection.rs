@@ -7,6 +7,7 @@ use crate::proto::*;
 
 use bytes::Bytes;
 use futures_core::Stream;
+use std::future::Future;
 use std::io;
 use std::marker::PhantomData;
 use std::pin::Pin;
@@ -47,6 +48,10 @@ where
 
     /// A refused stream to reset before receiving another frame.
     pending_refusal: Option<StreamId>,
+
+    /// nfscope patch: when a graceful shutdown resets the streams still open
+    /// (`server::set_graceful_shutdown_deadline`).
+    refuse_open_streams_at: Option<Pin<Box<tokio::time::Sleep>>>,
 
     /// Ping/pong handler
     ping_pong: PingPong,
@@ -164,6 +169,7 @@ where
                 error: None,
                 go_away: GoAway::new(),
                 pending_refusal: None,
+                refuse_open_streams_at: None,
                 ping_pong: PingPong::new(),
                 settings: Settings::new(config.settings),
                 streams,
@@ -315,6 +321,16 @@ where
             match self.inner.state {
                 // When open, continue to poll a frame
                 State::Open => {
+                    // nfscope patch: a graceful shutdown's deadline has passed: reset the
+                    // streams still open (flushed below), then close as usual.
+                    if let Some(at) = &mut self.inner.refuse_open_streams_at {
+                        if at.as_mut().poll(cx).is_ready() {
+                            self.inner.refuse_open_streams_at = None;
+                            self.inner
+                                .streams
+                                .reset_open_streams(Reason::REFUSED_STREAM);
+                        }
+                    }
                     let result = match self.poll2(cx) {
                         Poll::Ready(result) => result,
                         // The connection is not ready to make progress
@@ -675,6 +691,11 @@ where
         // We take the advice of waiting 1 RTT literally, and wait
         // for a pong before proceeding.
         self.inner.ping_pong.ping_shutdown();
+
+        // nfscope patch: the streams still open after the deadline, if one is set, are reset.
+        if let Some(deadline) = server::graceful_shutdown_deadline() {
+            self.inner.refuse_open_streams_at = Some(Box::pin(tokio::time::sleep(deadline)));
+        }
     }
 }
 

@@ -178,6 +178,41 @@ where
         Ok(())
     }
 
+    /// nfscope patch: reset with `reason` every stream not closed yet, or closed with frames
+    /// not sent yet (they are dropped), as `server::set_graceful_shutdown_deadline` asks; the
+    /// tasks waiting on them are woken (they see the reset).
+    pub fn reset_open_streams(&mut self, reason: Reason) {
+        let mut me = self.inner.lock().unwrap();
+        let me = &mut *me;
+        let actions = &mut me.actions;
+        let counts = &mut me.counts;
+        let mut send_buffer = self.send_buffer.inner.lock().unwrap();
+        let send_buffer = &mut *send_buffer;
+
+        me.store.for_each(|stream| {
+            if stream.state.is_idle()
+                || stream.state.is_reset()
+                || (stream.state.is_closed() && stream.pending_send.is_empty())
+            {
+                return;
+            }
+            counts.transition(stream, |counts, stream| {
+                tracing::debug!(stream = ?stream.id, ?reason, "resetting a stream still open at the graceful shutdown's deadline");
+                actions.send.send_reset(
+                    reason,
+                    Initiator::Library,
+                    send_buffer,
+                    stream,
+                    counts,
+                    &mut actions.task,
+                );
+                actions.recv.enqueue_reset_expiration(stream, counts);
+                stream.notify_send();
+                stream.notify_recv();
+            })
+        });
+    }
+
     pub fn clear_expired_reset_streams(&mut self) {
         let mut me = self.inner.lock().unwrap();
         let me = &mut *me;
