@@ -340,14 +340,13 @@ pub fn write_iptables_save(
             iptnft::write_save_streamed(w, &n.ruleset, &n.chains, fam, &n.stream)?;
         }
         if backend.legacy() {
-            let part = legacy_save(l, xfam, sopts);
-            if label && !part.is_empty() {
+            if label && l.family(xfam).next().is_some() {
                 writeln!(
                     w,
                     "# nfscope: {fam} legacy x_tables backend (iptables-legacy)"
                 )?;
             }
-            w.write_all(part.as_bytes())?;
+            crate::render::iptables::write_legacy_save(w, l, xfam, sopts)?;
         }
     }
     if let Some(n) = nft.filter(|_| backend.nft()) {
