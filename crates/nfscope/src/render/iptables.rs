@@ -21,8 +21,8 @@
 //! arp_tables are rendered by [`super::arptables`] (arptables-legacy-save has its own format).
 
 use nfscope_wire::xt::entry::{
-    Chain, Family, Header, Iface, Rule, Table, Target, XtBlob, INV_DSTIP, INV_FRAG, INV_PROTO,
-    INV_SRCIP, INV_TOS, INV_VIA_IN, INV_VIA_OUT, IP6T_F_TOS, IPT_F_FRAG,
+    Chain, Family, Header, Iface, RuleView, Table, TargetRef, XtRef, INV_DSTIP, INV_FRAG,
+    INV_PROTO, INV_SRCIP, INV_TOS, INV_VIA_IN, INV_VIA_OUT, IP6T_F_TOS, IPT_F_FRAG,
 };
 use nfscope_wire::xt::ext::{Names, NoNames, XtKind};
 use std::collections::{BTreeMap, HashMap};
@@ -33,9 +33,9 @@ use std::sync::OnceLock;
 /// Prints xt match / target payloads the way their libxt_* `save` functions do.
 pub trait XtSave {
     /// Append ` -m NAME` and the match's options (each option preceded by a space).
-    fn save_match(&self, family: Family, proto: u16, m: &XtBlob, out: &mut String);
+    fn save_match(&self, family: Family, proto: u16, m: &XtRef<'_>, out: &mut String);
     /// Append ` -j NAME` and the target's options.
-    fn save_target(&self, family: Family, proto: u16, t: &XtBlob, out: &mut String);
+    fn save_target(&self, family: Family, proto: u16, t: &XtRef<'_>, out: &mut String);
 }
 
 /// The xt extension registry ([`nfscope_wire::xt::ext::decode`] via [`XtBlob::decode`]), with names for what
@@ -58,10 +58,10 @@ impl Default for Registry<'static> {
 }
 
 impl XtSave for Registry<'_> {
-    fn save_match(&self, family: Family, _: u16, m: &XtBlob, out: &mut String) {
+    fn save_match(&self, family: Family, _: u16, m: &XtRef<'_>, out: &mut String) {
         m.decode(XtKind::Match, family).save_with(self.names, out)
     }
-    fn save_target(&self, family: Family, _: u16, t: &XtBlob, out: &mut String) {
+    fn save_target(&self, family: Family, _: u16, t: &XtRef<'_>, out: &mut String) {
         t.decode(XtKind::Target, family).save_with(self.names, out)
     }
 }
@@ -80,11 +80,11 @@ impl Names for SetNames<'_> {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct RawXt;
 
-fn raw(kind: &str, b: &XtBlob, out: &mut String) {
+fn raw(kind: &str, b: &XtRef<'_>, out: &mut String) {
     let _ = write!(out, " -{kind} {}", b.name);
     if !b.data.is_empty() {
         let _ = write!(out, " [raw rev {} ", b.revision);
-        for x in &b.data {
+        for x in b.data {
             let _ = write!(out, "{x:02x}");
         }
         out.push(']');
@@ -92,10 +92,10 @@ fn raw(kind: &str, b: &XtBlob, out: &mut String) {
 }
 
 impl XtSave for RawXt {
-    fn save_match(&self, _: Family, _: u16, m: &XtBlob, out: &mut String) {
+    fn save_match(&self, _: Family, _: u16, m: &XtRef<'_>, out: &mut String) {
         raw("m", m, out)
     }
-    fn save_target(&self, _: Family, _: u16, t: &XtBlob, out: &mut String) {
+    fn save_target(&self, _: Family, _: u16, t: &XtRef<'_>, out: &mut String) {
         raw("j", t, out)
     }
 }
@@ -196,12 +196,13 @@ fn save_table_with(
         }
     }
     for c in &chains {
-        for r in &c.rules {
-            save_rule(table.family, &c.name, &r, opts, xt, out);
+        c.rules.for_each_view(|r| {
+            save_rule(table.family, &c.name, r, opts, xt, out);
             if out.len() >= CHUNK {
                 flush(out)?;
             }
-        }
+            Ok::<_, std::io::Error>(())
+        })?;
     }
     out.push_str("COMMIT\n");
     Ok(())
@@ -211,7 +212,7 @@ fn save_table_with(
 pub fn save_rule(
     family: Family,
     chain: &str,
-    r: &Rule,
+    r: &RuleView<'_>,
     opts: SaveOptions,
     xt: &dyn XtSave,
     out: &mut String,
@@ -246,14 +247,14 @@ pub fn save_rule(
         }
         Header::Arp(_) => 0,
     };
-    for m in &r.matches {
-        xt.save_match(family, proto, m, out);
+    for m in r.matches() {
+        xt.save_match(family, proto, &m, out);
     }
     let goto = r.header.is_goto();
     let jg = if goto { 'g' } else { 'j' };
     match &r.target {
-        Target::Ext(t) => xt.save_target(family, proto, t, out),
-        Target::Verdict(v) => match v.name() {
+        TargetRef::Ext(t) => xt.save_target(family, proto, t, out),
+        TargetRef::Verdict(v) => match v.name() {
             Some(n) => {
                 let _ = write!(out, " -{jg} {n}");
             }
@@ -261,11 +262,11 @@ pub fn save_rule(
                 let _ = write!(out, " -{jg} [verdict {v:?}]");
             }
         },
-        Target::Jump { chain, .. } => {
+        TargetRef::Jump { chain, .. } => {
             let _ = write!(out, " -{jg} {chain}");
         }
-        Target::Fallthrough => {}
-        Target::BadJump { offset } => {
+        TargetRef::Fallthrough => {}
+        TargetRef::BadJump { offset } => {
             let _ = write!(out, " -{jg} [bad jump to +{offset}]");
         }
     }
