@@ -231,15 +231,29 @@ fn rule_doc(
     let writer = provenance::of_rule_in(info, t, c, &r);
     let nft = nftr::rule(t, c, &r, opts);
     let (iptables, compat) = if matches!(t.family, Family::Ip | Family::Ip6) {
-        let line = iptnft::translate_with(t, c, &r, Reader::TEXT, names);
+        // Each band reads the rule once (`iptnft::outcome` per band would read it twice, and
+        // the newest band three more times).
+        let reads = Reader::ALL.map(|rd| iptnft::translate(t, c, &r, rd));
+        let read_by = |want: Reader| Reader::ALL.iter().position(|rd| *rd == want);
+        let best = read_by(Reader::From1810).and_then(|i| reads.get(i));
         let compat = Reader::ALL
             .iter()
-            .map(|rd| CompatEntry {
+            .zip(&reads)
+            .map(|(rd, read)| CompatEntry {
                 reader: rd.name(),
-                outcome: iptnft::outcome(t, c, &r, *rd),
+                outcome: iptnft::outcome_of(read, best.unwrap_or(read)),
             })
             .collect();
-        (line.refused.is_none().then(|| line.line()), Some(compat))
+        // Without ipset names the text band's reading is the line itself.
+        let text = read_by(Reader::TEXT).and_then(|i| reads.get(i));
+        let line = match text {
+            Some(l) if names.0.is_empty() => l.refused.is_none().then(|| l.line()),
+            _ => {
+                let l = iptnft::translate_with(t, c, &r, Reader::TEXT, names);
+                l.refused.is_none().then(|| l.line())
+            }
+        };
+        (line, Some(compat))
     } else {
         (None, None)
     };
