@@ -10,9 +10,12 @@ use crate::render::nft::{self as nftr, NftOptions};
 use crate::Ruleset;
 use nfscope_wire::nft::Family;
 use serde::Serialize;
+use serde_json::ser::{Formatter, PrettyFormatter};
 use serde_json::Value;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::sync::{Mutex, PoisonError};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -23,29 +26,31 @@ struct CompatEntry {
     outcome: Outcome,
 }
 
-/// Build the whole document as a `Value` (tests, fuzzing and small rulesets; [`Doc`] writes the
-/// same document without holding it). A `Value`'s object keys are sorted, so its text is not in
-/// the model's field order; serialize [`Doc`] for that.
+/// Build the whole document as a `Value` (tests, fuzzing and small rulesets; [`Doc::write`]
+/// writes the same document without holding it). A `Value`'s object keys are sorted, so its
+/// text is not in the model's field order; write [`Doc`] for that.
 pub fn document(rs: &Ruleset, opts: &NftOptions) -> Value {
-    serde_json::to_value(Doc {
+    let mut text = Vec::new();
+    let doc = Doc {
         rs,
         opts,
         nft: true,
         legacy: None,
         findings: Value::Null,
-    })
-    .map(|mut v| {
-        if let Some(o) = v.as_object_mut() {
-            o.remove("findings");
-        }
-        v
-    })
-    .unwrap_or(Value::Null)
+    };
+    if doc.write(&mut text).is_err() {
+        return Value::Null;
+    }
+    let mut v: Value = serde_json::from_slice(&text).unwrap_or(Value::Null);
+    if let Some(o) = v.as_object_mut() {
+        o.remove("findings");
+    }
+    v
 }
 
-/// The `dump --format json` document, produced while it is serialized: one rule's JSON at a
-/// time, never the whole document in memory (2.4 GB as a `Value` for 80,011 rules). Fields come
-/// in the model's order (no `serde_json/preserve_order` needed).
+/// The `dump --format json` document, produced while it is written: a chain's JSON at a time,
+/// never the whole document in memory (2.4 GB as a `Value` for 80,011 rules). Fields come in
+/// the model's order (no `serde_json/preserve_order` needed).
 pub struct Doc<'a> {
     pub rs: &'a Ruleset,
     pub opts: &'a NftOptions,
@@ -55,41 +60,234 @@ pub struct Doc<'a> {
     pub findings: Value,
 }
 
-impl Serialize for Doc<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("schema_version", &SCHEMA_VERSION)?;
+/// Batches of chains rendered ahead of the one being written, per worker.
+const AHEAD: usize = 4;
+/// Chains are rendered in batches of at least this many rules (kube-proxy's are mostly of 1–3
+/// rules: one hand-over per chain would cost more than the chain).
+const BATCH_RULES: usize = 256;
+
+impl Doc<'_> {
+    /// Write the document to `w` as `serde_json::to_writer_pretty` prints it (no newline at
+    /// the end). A table's chains are made on worker threads (one per core; the rules' texts,
+    /// writers and compat dominate the cost) and written in order.
+    pub fn write<W: Write>(&self, w: &mut W) -> io::Result<()> {
+        w.write_all(b"{\n  \"schema_version\": ")?;
+        ser_at(w, 1, &SCHEMA_VERSION)?;
+        w.write_all(b",\n  \"nftables\": ")?;
         if self.nft {
+            w.write_all(b"{\n    \"generation\": ")?;
+            ser_at(w, 2, &self.rs.generation)?;
+            w.write_all(b",\n    \"tables\": [")?;
             let names = crate::render::iptables::SetNames(&self.opts.ipsets);
-            let tables = Seq(self.rs.tables.iter().map(|t| TableDoc {
-                t,
-                opts: self.opts,
-                names: &names,
-            }));
-            m.serialize_entry(
-                "nftables",
-                &RulesetDoc {
-                    generation: self.rs.generation,
-                    tables,
-                },
-            )?;
+            for (i, t) in self.rs.tables.iter().enumerate() {
+                w.write_all(if i == 0 { b"\n" } else { b",\n" })?;
+                indent(w, 3)?;
+                self.write_table(w, t, &names)?;
+            }
+            if !self.rs.tables.is_empty() {
+                w.write_all(b"\n")?;
+                indent(w, 2)?;
+            }
+            w.write_all(b"]\n  }")?;
         } else {
-            m.serialize_entry("nftables", &Value::Null)?;
+            w.write_all(b"null")?;
         }
         if let Some(l) = self.legacy {
-            m.serialize_entry("legacy", l)?;
+            w.write_all(b",\n  \"legacy\": ")?;
+            ser_at(w, 1, l)?;
         }
-        m.serialize_entry("findings", &self.findings)?;
-        m.end()
+        w.write_all(b",\n  \"findings\": ")?;
+        ser_at(w, 1, &self.findings)?;
+        w.write_all(b"\n}")
+    }
+
+    /// One table (an element of `tables`, at depth 3): its serde form with annotated chains
+    /// and a `writers` tally.
+    fn write_table<W: Write>(
+        &self,
+        w: &mut W,
+        t: &crate::model::Table,
+        names: &crate::render::iptables::SetNames<'_>,
+    ) -> io::Result<()> {
+        // The fields before `chains`, as an object whose closing line is cut off.
+        let mut head = Vec::new();
+        ser_at(
+            &mut head,
+            3,
+            &TableHead {
+                family: t.family,
+                attrs: &t.attrs,
+            },
+        )?;
+        let close = b"\n      }";
+        if !head.ends_with(close) {
+            return Err(io::Error::other("table head: not a JSON object"));
+        }
+        w.write_all(&head[..head.len() - close.len()])?;
+        w.write_all(b",\n        \"chains\": [")?;
+        let info = provenance::TableInfo::of(t);
+        // Buffers written out, to fill again: fresh ones, grown while filled, cost a third more
+        // (page faults and copies).
+        let spare = Mutex::new(Vec::<Vec<u8>>::new());
+        // A batch's text: each chain as an element of `chains` (depth 5), with its separator.
+        let render = |b: &std::ops::Range<usize>| -> io::Result<(Vec<u8>, Tallied)> {
+            let mut batch = Tallied::new();
+            let spared = spare.lock().unwrap_or_else(PoisonError::into_inner).pop();
+            let mut buf = spared.unwrap_or_default();
+            for (i, c) in t.chains.iter().enumerate().take(b.end).skip(b.start) {
+                buf.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
+                indent(&mut buf, 5)?;
+                let tally = Writers::default();
+                let doc = ChainDoc {
+                    t,
+                    c,
+                    info: &info,
+                    opts: self.opts,
+                    names,
+                    tally: &tally,
+                };
+                ser_at(&mut buf, 5, &doc)?;
+                for (k, n) in tally.into_inner() {
+                    *batch.entry(k).or_default() += n;
+                }
+            }
+            Ok((buf, batch))
+        };
+        let mut writers = Tallied::new();
+        in_order(&batches(&t.chains), render, |(mut text, tally)| {
+            w.write_all(&text)?;
+            text.clear();
+            spare.lock().unwrap_or_else(PoisonError::into_inner).push(text);
+            for (k, n) in tally {
+                *writers.entry(k).or_default() += n;
+            }
+            Ok(())
+        })?;
+        if !t.chains.is_empty() {
+            w.write_all(b"\n")?;
+            indent(w, 4)?;
+        }
+        w.write_all(b"]")?;
+        // The fields after `chains`, as an object whose opening brace is cut off.
+        let mut tail = Vec::new();
+        ser_at(
+            &mut tail,
+            3,
+            &TableTail {
+                sets: &t.sets,
+                objects: &t.objects,
+                flowtables: &t.flowtables,
+                writers: &writers,
+            },
+        )?;
+        match tail.strip_prefix(b"{") {
+            Some(rest) => {
+                w.write_all(b",")?;
+                w.write_all(rest)
+            }
+            None => Err(io::Error::other("table tail: not a JSON object")),
+        }
     }
 }
 
-/// [`Ruleset`]'s serde form, its tables annotated.
-#[derive(Serialize)]
-struct RulesetDoc<I> {
-    generation: u32,
-    tables: I,
+/// `chains` cut into consecutive runs of at least [`BATCH_RULES`] rules (the last may hold
+/// fewer).
+fn batches(chains: &[crate::model::Chain]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let (mut start, mut rules) = (0, 0);
+    for (i, c) in chains.iter().enumerate() {
+        rules += c.rules.len();
+        if rules >= BATCH_RULES {
+            out.push(start..i + 1);
+            (start, rules) = (i + 1, 0);
+        }
+    }
+    if start < chains.len() {
+        out.push(start..chains.len());
+    }
+    out
+}
+
+/// `f(make(item))` for each item in order, `make` running on worker threads (one per core, at
+/// most [`AHEAD`] items ahead of `f` each).
+fn in_order<T: Sync, R: Send>(
+    items: &[T],
+    make: impl Fn(&T) -> io::Result<R> + Sync,
+    mut f: impl FnMut(R) -> io::Result<()>,
+) -> io::Result<()> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(items.len());
+    if workers < 2 {
+        for x in items {
+            f(make(x)?)?;
+        }
+        return Ok(());
+    }
+    use std::sync::mpsc;
+    // The next item to take, and which worker took each item, in order.
+    let (order_tx, order) = mpsc::channel::<usize>();
+    let next = Mutex::new((0usize, order_tx));
+    let take = |k: usize| -> Option<usize> {
+        let mut g = next.lock().unwrap_or_else(PoisonError::into_inner);
+        let i = g.0;
+        if i >= items.len() || g.1.send(k).is_err() {
+            return None;
+        }
+        g.0 += 1;
+        Some(i)
+    };
+    std::thread::scope(|sc| {
+        let mut outs = Vec::with_capacity(workers);
+        for k in 0..workers {
+            let (tx, rx) = mpsc::sync_channel::<io::Result<R>>(AHEAD);
+            outs.push(rx);
+            let (take, make) = (&take, &make);
+            sc.spawn(move || {
+                while let Some(i) = take(k) {
+                    let Some(x) = items.get(i) else { break };
+                    if tx.send(make(x)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        let mut written = || -> io::Result<()> {
+            for _ in 0..items.len() {
+                let k = order.recv().map_err(io::Error::other)?;
+                let out = outs.get(k).ok_or_else(|| io::Error::other("no such worker"))?;
+                f(out.recv().map_err(io::Error::other)??)?;
+            }
+            Ok(())
+        };
+        let r = written();
+        if r.is_err() {
+            // Stop the workers: nothing more is taken, and what they hold is not received.
+            next.lock().unwrap_or_else(PoisonError::into_inner).0 = items.len();
+            drop(outs);
+        }
+        r
+    })
+}
+
+/// `value` as serde_json's pretty printer writes it at nesting `depth` (its lines indented as
+/// they are inside the document).
+fn ser_at<W: Write, T: Serialize + ?Sized>(w: &mut W, depth: usize, value: &T) -> io::Result<()> {
+    let mut f = PrettyFormatter::new();
+    for _ in 0..depth {
+        f.begin_array(&mut io::sink())?;
+    }
+    value
+        .serialize(&mut serde_json::Serializer::with_formatter(w, f))
+        .map_err(io::Error::from)
+}
+
+/// serde_json's pretty indentation: two spaces per level.
+fn indent<W: Write>(w: &mut W, depth: usize) -> io::Result<()> {
+    for _ in 0..depth {
+        w.write_all(b"  ")?;
+    }
+    Ok(())
 }
 
 /// A sequence serialized from an iterator (taken once: serde serializes each value once).
@@ -105,9 +303,10 @@ where
     }
 }
 
-/// Rules per writer summary, filled while a table's or chain's rules are serialized and
-/// serialized after them.
-type Writers = RefCell<BTreeMap<String, u64>>;
+/// Rules per writer summary, filled while a chain's rules are serialized and serialized after
+/// them.
+type Writers = RefCell<Tallied>;
+type Tallied = BTreeMap<String, u64>;
 
 /// A [`Writers`] tally as its JSON object, read when it is serialized.
 struct Tally<'a>(&'a Writers);
@@ -118,49 +317,21 @@ impl Serialize for Tally<'_> {
     }
 }
 
-struct TableDoc<'a> {
-    t: &'a crate::model::Table,
-    opts: &'a NftOptions,
-    names: &'a crate::render::iptables::SetNames<'a>,
-}
-
-/// [`crate::model::Table`]'s serde form with annotated chains and a `writers` tally.
+/// [`crate::model::Table`]'s serde form before its chains.
 #[derive(Serialize)]
-struct TableFields<'a, C> {
+struct TableHead<'a> {
     family: Family,
     #[serde(flatten)]
     attrs: &'a nfscope_wire::nft::Table,
-    chains: C,
+}
+
+/// [`crate::model::Table`]'s serde form after its chains, with the `writers` tally.
+#[derive(Serialize)]
+struct TableTail<'a> {
     sets: &'a [crate::model::Set],
     objects: &'a [crate::model::Obj],
     flowtables: &'a [nfscope_wire::nft::Flowtable],
-    writers: Tally<'a>,
-}
-
-impl Serialize for TableDoc<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let t = self.t;
-        let info = provenance::TableInfo::of(t);
-        let table_writers = Writers::default();
-        let chains = Seq(t.chains.iter().map(|c| ChainDoc {
-            t,
-            c,
-            info: &info,
-            opts: self.opts,
-            names: self.names,
-            table_writers: &table_writers,
-        }));
-        TableFields {
-            family: t.family,
-            attrs: &t.attrs,
-            chains,
-            sets: &t.sets,
-            objects: &t.objects,
-            flowtables: &t.flowtables,
-            writers: Tally(&table_writers),
-        }
-        .serialize(s)
-    }
+    writers: &'a Tallied,
 }
 
 struct ChainDoc<'a> {
@@ -169,7 +340,8 @@ struct ChainDoc<'a> {
     info: &'a provenance::TableInfo,
     opts: &'a NftOptions,
     names: &'a crate::render::iptables::SetNames<'a>,
-    table_writers: &'a Writers,
+    /// The chain's rules per writer, filled while they are serialized.
+    tally: &'a Writers,
 }
 
 /// [`crate::model::Chain`]'s serde form with annotated rules and a `writers` tally.
@@ -184,26 +356,21 @@ struct ChainFields<'a, R> {
 impl Serialize for ChainDoc<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let (t, c) = (self.t, self.c);
-        let chain_writers = Writers::default();
         let rules = Seq(c.rules.iter().map(|r| {
             let doc = rule_doc(t, c, r, self.info, self.opts, self.names);
-            *chain_writers
+            *self
+                .tally
                 .borrow_mut()
                 .entry(doc.writer.summary())
                 .or_default() += 1;
             doc
         }));
-        let out = ChainFields {
+        ChainFields {
             attrs: &c.attrs,
             rules,
-            writers: Tally(&chain_writers),
+            writers: Tally(self.tally),
         }
-        .serialize(s);
-        let mut tw = self.table_writers.borrow_mut();
-        for (k, n) in chain_writers.borrow().iter() {
-            *tw.entry(k.clone()).or_default() += n;
-        }
-        out
+        .serialize(s)
     }
 }
 
