@@ -65,6 +65,9 @@ const AHEAD: usize = 4;
 /// Chains are rendered in batches of at least this many rules (kube-proxy's are mostly of 1–3
 /// rules: one hand-over per chain would cost more than the chain).
 const BATCH_RULES: usize = 256;
+/// A chain of more rules is written as it is made (by the writing thread), not held: kube-proxy's
+/// KUBE-SERVICES holds one rule per service, 40 MB of JSON at 10,000 services.
+const INLINE_RULES: usize = 4 * BATCH_RULES;
 
 impl Doc<'_> {
     /// Write the document to `w` as `serde_json::to_writer_pretty` prints it (no newline at
@@ -130,34 +133,35 @@ impl Doc<'_> {
         // (page faults and copies).
         let spare = Mutex::new(Vec::<Vec<u8>>::new());
         // A batch's text: each chain as an element of `chains` (depth 5), with its separator.
-        let render = |b: &std::ops::Range<usize>| -> io::Result<(Vec<u8>, Tallied)> {
-            let mut batch = Tallied::new();
+        // A batch's text, or `None` for a chain too large to hold: the writer makes it.
+        let render = |b: &Batch| -> io::Result<(Option<Vec<u8>>, Tallied)> {
+            if b.inline {
+                return Ok((None, Tallied::new()));
+            }
             let spared = spare.lock().unwrap_or_else(PoisonError::into_inner).pop();
             let mut buf = spared.unwrap_or_default();
-            for (i, c) in t.chains.iter().enumerate().take(b.end).skip(b.start) {
-                buf.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
-                indent(&mut buf, 5)?;
-                let tally = Writers::default();
-                let doc = ChainDoc {
-                    t,
-                    c,
-                    info: &info,
-                    opts: self.opts,
-                    names,
-                    tally: &tally,
-                };
-                ser_at(&mut buf, 5, &doc)?;
-                for (k, n) in tally.into_inner() {
-                    *batch.entry(k).or_default() += n;
-                }
-            }
-            Ok((buf, batch))
+            let tally = self.write_chains(&mut buf, t, &info, names, b.chains.clone())?;
+            Ok((Some(buf), tally))
         };
         let mut writers = Tallied::new();
-        in_order(&batches(&t.chains), render, |(mut text, tally)| {
-            w.write_all(&text)?;
-            text.clear();
-            spare.lock().unwrap_or_else(PoisonError::into_inner).push(text);
+        let all = batches(&t.chains);
+        let mut at = all.iter();
+        in_order(&all, render, |(text, tally)| {
+            let b = at
+                .next()
+                .ok_or_else(|| io::Error::other("batch out of order"))?;
+            let tally = match text {
+                Some(mut text) => {
+                    w.write_all(&text)?;
+                    text.clear();
+                    spare
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push(text);
+                    tally
+                }
+                None => self.write_chains(w, t, &info, names, b.chains.clone())?,
+            };
             for (k, n) in tally {
                 *writers.entry(k).or_default() += n;
             }
@@ -190,20 +194,86 @@ impl Doc<'_> {
     }
 }
 
+impl Doc<'_> {
+    /// `t`'s chains in `range`, each as an element of `chains` (depth 5) with its separator;
+    /// returns their rules per writer.
+    fn write_chains<W: Write>(
+        &self,
+        w: &mut W,
+        t: &crate::model::Table,
+        info: &provenance::TableInfo,
+        names: &crate::render::iptables::SetNames<'_>,
+        range: std::ops::Range<usize>,
+    ) -> io::Result<Tallied> {
+        let mut all = Tallied::new();
+        for (i, c) in t
+            .chains
+            .iter()
+            .enumerate()
+            .take(range.end)
+            .skip(range.start)
+        {
+            w.write_all(if i == 0 { b"\n" } else { b",\n" })?;
+            indent(w, 5)?;
+            let tally = Writers::default();
+            let doc = ChainDoc {
+                t,
+                c,
+                info,
+                opts: self.opts,
+                names,
+                tally: &tally,
+            };
+            ser_at(w, 5, &doc)?;
+            for (k, n) in tally.into_inner() {
+                *all.entry(k).or_default() += n;
+            }
+        }
+        Ok(all)
+    }
+}
+
+/// Consecutive chains rendered by one worker.
+struct Batch {
+    chains: std::ops::Range<usize>,
+    /// One chain of more than [`INLINE_RULES`] rules: written as it is made, by the writer.
+    inline: bool,
+}
+
 /// `chains` cut into consecutive runs of at least [`BATCH_RULES`] rules (the last may hold
-/// fewer).
-fn batches(chains: &[crate::model::Chain]) -> Vec<std::ops::Range<usize>> {
+/// fewer), a chain of more than [`INLINE_RULES`] alone.
+fn batches(chains: &[crate::model::Chain]) -> Vec<Batch> {
     let mut out = Vec::new();
     let (mut start, mut rules) = (0, 0);
     for (i, c) in chains.iter().enumerate() {
+        if c.rules.len() > INLINE_RULES {
+            if start < i {
+                out.push(Batch {
+                    chains: start..i,
+                    inline: false,
+                });
+            }
+            out.push(Batch {
+                chains: i..i + 1,
+                inline: true,
+            });
+            (start, rules) = (i + 1, 0);
+            continue;
+        }
         rules += c.rules.len();
         if rules >= BATCH_RULES {
-            out.push(start..i + 1);
+            out.push(Batch {
+                chains: start..i + 1,
+                inline: false,
+            });
             (start, rules) = (i + 1, 0);
         }
     }
     if start < chains.len() {
-        out.push(start..chains.len());
+        out.push(Batch {
+            chains: start..chains.len(),
+            inline: false,
+        });
     }
     out
 }
@@ -255,7 +325,9 @@ fn in_order<T: Sync, R: Send>(
         let mut written = || -> io::Result<()> {
             for _ in 0..items.len() {
                 let k = order.recv().map_err(io::Error::other)?;
-                let out = outs.get(k).ok_or_else(|| io::Error::other("no such worker"))?;
+                let out = outs
+                    .get(k)
+                    .ok_or_else(|| io::Error::other("no such worker"))?;
                 f(out.recv().map_err(io::Error::other)??)?;
             }
             Ok(())

@@ -716,7 +716,11 @@ impl Rule {
 #[derive(Debug, Clone, Copy)]
 enum MatchSrc<'a> {
     /// `ent[at..end]` of an entry whose matches were checked.
-    Entry { ent: &'a [u8], at: usize, end: usize },
+    Entry {
+        ent: &'a [u8],
+        at: usize,
+        end: usize,
+    },
     Blobs(&'a [XtBlob]),
 }
 
