@@ -504,3 +504,169 @@ fn rule_doc(
         writer,
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::model::{Chain, Rules, Table};
+    use nfscope_wire::nft;
+
+    /// The document as serde's own nested pretty printing writes it (what `Doc` was before it
+    /// wrote its outer levels by hand and its chains on worker threads).
+    fn nested(rs: &Ruleset, opts: &NftOptions) -> String {
+        #[derive(Serialize)]
+        struct TableFields<'a> {
+            family: Family,
+            #[serde(flatten)]
+            attrs: &'a nft::Table,
+            chains: Vec<ChainDoc<'a>>,
+            sets: &'a [crate::model::Set],
+            objects: &'a [crate::model::Obj],
+            flowtables: &'a [nft::Flowtable],
+            writers: Tallied,
+        }
+        let names = crate::render::iptables::SetNames(&opts.ipsets);
+        let infos: Vec<_> = rs.tables.iter().map(provenance::TableInfo::of).collect();
+        let tallies: Vec<Vec<Writers>> = rs
+            .tables
+            .iter()
+            .map(|t| t.chains.iter().map(|_| Writers::default()).collect())
+            .collect();
+        let tables: Vec<TableFields<'_>> = rs
+            .tables
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let chains: Vec<ChainDoc<'_>> = t
+                    .chains
+                    .iter()
+                    .zip(&tallies[i])
+                    .map(|(c, tally)| ChainDoc {
+                        t,
+                        c,
+                        info: &infos[i],
+                        opts,
+                        names: &names,
+                        tally,
+                    })
+                    .collect();
+                // The table's tally: its chains', known once they are serialized.
+                let mut writers = Tallied::new();
+                for c in &chains {
+                    serde_json::to_vec(c).unwrap();
+                }
+                for tally in &tallies[i] {
+                    for (k, n) in tally.borrow().iter() {
+                        *writers.entry(k.clone()).or_default() += n;
+                    }
+                    tally.borrow_mut().clear();
+                }
+                TableFields {
+                    family: t.family,
+                    attrs: &t.attrs,
+                    chains,
+                    sets: &t.sets,
+                    objects: &t.objects,
+                    flowtables: &t.flowtables,
+                    writers,
+                }
+            })
+            .collect();
+        #[derive(Serialize)]
+        struct Nftables<'a> {
+            generation: u32,
+            tables: Vec<TableFields<'a>>,
+        }
+        #[derive(Serialize)]
+        struct Whole<'a> {
+            schema_version: u32,
+            nftables: Nftables<'a>,
+            findings: Value,
+        }
+        serde_json::to_string_pretty(&Whole {
+            schema_version: SCHEMA_VERSION,
+            nftables: Nftables {
+                generation: rs.generation,
+                tables,
+            },
+            findings: Value::Null,
+        })
+        .unwrap()
+    }
+
+    fn table(name: &str, chains: &[usize]) -> Table {
+        let chains = chains
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| {
+                let chain = format!("c{i}");
+                let mut rules = Rules::new();
+                for h in 0..n {
+                    rules.push(&nft::Rule {
+                        table: Some(name.into()),
+                        chain: Some(chain.clone()),
+                        handle: Some(h as u64 + 1),
+                        expressions: Some(vec![]),
+                        ..Default::default()
+                    });
+                }
+                Chain {
+                    attrs: nft::Chain {
+                        table: Some(name.into()),
+                        name: Some(chain),
+                        handle: Some(i as u64 + 1),
+                        ..Default::default()
+                    },
+                    rules,
+                }
+            })
+            .collect();
+        Table {
+            family: Family::Ip,
+            attrs: nft::Table {
+                name: Some(name.into()),
+                ..Default::default()
+            },
+            chains,
+            sets: vec![],
+            objects: vec![],
+            flowtables: vec![],
+        }
+    }
+
+    #[test]
+    fn written_as_serde_prints_it_nested() {
+        let opts = NftOptions::default();
+        // No table; a table without chains; chains without rules; batches of chains on the
+        // workers (600 chains of 1 rule: 3 batches) and a chain written inline (1,100 rules).
+        let mut big = vec![1; 600];
+        big.insert(300, INLINE_RULES + 76);
+        for tables in [
+            vec![],
+            vec![table("filter", &[])],
+            vec![table("filter", &[0, 0]), table("nat", &big)],
+        ] {
+            let rs = Ruleset {
+                generation: 7,
+                tables,
+            };
+            let doc = Doc {
+                rs: &rs,
+                opts: &opts,
+                nft: true,
+                legacy: None,
+                findings: Value::Null,
+            };
+            let mut text = Vec::new();
+            doc.write(&mut text).unwrap();
+            let text = String::from_utf8(text).unwrap();
+            let want = nested(&rs, &opts);
+            assert!(
+                text == want,
+                "differs at byte {:?}",
+                text.bytes().zip(want.bytes()).position(|(a, b)| a != b)
+            );
+        }
+    }
+}
