@@ -6,7 +6,7 @@
 
 use nfscope::legacy;
 use nfscope::render::iptables::{save_tables, SaveOptions, XtSave};
-use nfscope::wire::xt::entry::{Family, Target, XtBlob};
+use nfscope::wire::xt::entry::{Family, Target, XtBlob, XtRef};
 use nfscope::wire::xt::ext::{self, Names, XtKind, NFPROTO_IPV4, NFPROTO_IPV6};
 use nfscope_tests::{assert_same_lines, Netns};
 use std::collections::HashMap;
@@ -156,8 +156,8 @@ struct Registry<'a> {
 }
 
 impl Registry<'_> {
-    fn one(&self, kind: XtKind, family: Family, b: &XtBlob, out: &mut String) {
-        let xt = ext::decode(kind, &b.name, b.revision, nfproto(family), &b.data);
+    fn one(&self, kind: XtKind, family: Family, b: &XtRef<'_>, out: &mut String) {
+        let xt = ext::decode(kind, &b.name, b.revision, nfproto(family), b.data);
         if xt.is_unknown() {
             self.unknown
                 .borrow_mut()
@@ -168,10 +168,10 @@ impl Registry<'_> {
 }
 
 impl XtSave for Registry<'_> {
-    fn save_match(&self, family: Family, _: u16, m: &XtBlob, out: &mut String) {
+    fn save_match(&self, family: Family, _: u16, m: &XtRef<'_>, out: &mut String) {
         self.one(XtKind::Match, family, m, out)
     }
-    fn save_target(&self, family: Family, _: u16, t: &XtBlob, out: &mut String) {
+    fn save_target(&self, family: Family, _: u16, t: &XtRef<'_>, out: &mut String) {
         self.one(XtKind::Target, family, t, out)
     }
 }

@@ -869,10 +869,20 @@ fn limit_text(l: &nfscope_wire::nft::expr::Limit) -> Option<String> {
 /// How `reader` fares against the newest reader for this rule.
 pub fn outcome(table: &Table, chain: &Chain, rule: &Rule, reader: Reader) -> Outcome {
     let r = translate(table, chain, rule, reader);
-    if let Some(reason) = r.refused {
-        return Outcome::Refused { reason };
+    if r.refused.is_some() {
+        return outcome_of(&r, &r);
     }
-    let best = translate(table, chain, rule, Reader::From1810);
+    outcome_of(&r, &translate(table, chain, rule, Reader::From1810))
+}
+
+/// [`outcome`] from the rule as the reader reads it (`r`) and as the newest reader does
+/// (`best`), both by [`translate`]: for callers that have every band's reading at hand.
+pub fn outcome_of(r: &IptRule, best: &IptRule) -> Outcome {
+    if let Some(reason) = &r.refused {
+        return Outcome::Refused {
+            reason: reason.clone(),
+        };
+    }
     let have: Vec<&str> = r.parts().map(|p| p.text.as_str()).collect();
     let lost: Vec<String> = best
         .parts()

@@ -152,17 +152,14 @@ pub fn write_json<W: std::io::Write>(
         })
         .collect();
     let mut w = std::io::BufWriter::with_capacity(1 << 16, w);
-    serde_json::to_writer_pretty(
-        &mut w,
-        &crate::json::Doc {
-            rs,
-            opts: nft,
-            nft: backend.nft(),
-            legacy: backend.legacy().then_some(l),
-            findings: serde_json::to_value(findings).unwrap_or_default(),
-        },
-    )
-    .map_err(std::io::Error::other)?;
+    crate::json::Doc {
+        rs,
+        opts: nft,
+        nft: backend.nft(),
+        legacy: backend.legacy().then_some(l),
+        findings: serde_json::to_value(findings).unwrap_or_default(),
+    }
+    .write(&mut w)?;
     std::io::Write::write_all(&mut w, b"\n")?;
     std::io::Write::flush(&mut w)
 }
@@ -340,14 +337,13 @@ pub fn write_iptables_save(
             iptnft::write_save_streamed(w, &n.ruleset, &n.chains, fam, &n.stream)?;
         }
         if backend.legacy() {
-            let part = legacy_save(l, xfam, sopts);
-            if label && !part.is_empty() {
+            if label && l.family(xfam).next().is_some() {
                 writeln!(
                     w,
                     "# nfscope: {fam} legacy x_tables backend (iptables-legacy)"
                 )?;
             }
-            w.write_all(part.as_bytes())?;
+            crate::render::iptables::write_legacy_save(w, l, xfam, sopts)?;
         }
     }
     if let Some(n) = nft.filter(|_| backend.nft()) {

@@ -59,6 +59,7 @@
 
 use crate::error::{Error, Result};
 use serde::Serialize;
+use std::borrow::Cow;
 
 /// Which x_tables family a blob belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -192,8 +193,13 @@ fn u64_ne(b: &[u8], off: usize) -> Result<u64> {
 /// A NUL-terminated name in a fixed field; bytes after the first NUL are ignored. Names that are
 /// not UTF-8 are kept lossily (the kernel only accepts what userspace sent).
 fn c_name(field: &[u8]) -> String {
+    c_name_ref(field).into_owned()
+}
+
+/// [`c_name`], borrowed from the field when it is UTF-8.
+fn c_name_ref(field: &[u8]) -> Cow<'_, str> {
     let end = field.iter().position(|&c| c == 0).unwrap_or(field.len());
-    String::from_utf8_lossy(&field[..end]).into_owned()
+    String::from_utf8_lossy(&field[..end])
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -467,29 +473,78 @@ impl XtBlob {
     /// The decoded form, through the xt extension registry ([`super::ext::decode`]): a
     /// match when `kind` is [`XtKind::Match`](super::ext::XtKind::Match), else a target.
     pub fn decode(&self, kind: super::ext::XtKind, family: Family) -> super::ext::Xt {
+        self.as_ref().decode(kind, family)
+    }
+
+    /// This blob, borrowed.
+    pub fn as_ref(&self) -> XtRef<'_> {
+        XtRef {
+            name: Cow::Borrowed(&self.name),
+            revision: self.revision,
+            data: &self.data,
+        }
+    }
+}
+
+/// An `xt_entry_match` or `xt_entry_target` where it lies (in the entry table, or in an
+/// [`XtBlob`]): what [`XtBlob`] holds, without copying it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct XtRef<'a> {
+    /// Borrowed unless the name is not UTF-8 (then replaced lossily, as [`XtBlob`] has it).
+    pub name: Cow<'a, str>,
+    pub revision: u8,
+    pub data: &'a [u8],
+}
+
+impl<'a> XtRef<'a> {
+    /// [`XtBlob::decode`].
+    pub fn decode(&self, kind: super::ext::XtKind, family: Family) -> super::ext::Xt {
         let nfproto = match family {
             Family::Ipv4 => super::ext::NFPROTO_IPV4,
             Family::Ipv6 => super::ext::NFPROTO_IPV6,
             Family::Arp => super::ext::NFPROTO_ARP,
         };
-        super::ext::decode(kind, &self.name, self.revision, nfproto, &self.data)
+        super::ext::decode(kind, &self.name, self.revision, nfproto, self.data)
+    }
+
+    /// The owned form.
+    pub fn to_blob(&self) -> XtBlob {
+        XtBlob {
+            name: self.name.clone().into_owned(),
+            revision: self.revision,
+            data: self.data.to_vec(),
+        }
     }
 
     /// Parse one `xt_entry_match`/`xt_entry_target` at `off` in `b`, which must end at or before
     /// `limit`. Returns the blob and its size.
-    fn parse(b: &[u8], off: usize, limit: usize) -> Result<(XtBlob, usize)> {
-        let size = Self::frame(b, off, limit)?;
-        let name = c_name(slice(b, off + 2, 29)?);
+    fn parse(b: &'a [u8], off: usize, limit: usize) -> Result<(XtRef<'a>, usize)> {
+        let size = XtBlob::frame(b, off, limit)?;
+        let name = c_name_ref(slice(b, off + 2, 29)?);
         let revision = u8_at(b, off + 31)?;
-        let data = slice(b, off + XT_HEADER_LEN, size - XT_HEADER_LEN)?.to_vec();
+        let data = slice(b, off + XT_HEADER_LEN, size - XT_HEADER_LEN)?;
         Ok((
-            XtBlob {
+            XtRef {
                 name,
                 revision,
                 data,
             },
             size,
         ))
+    }
+
+    /// `Some(verdict)` if this is the standard target; an error if it is one with a wrong size.
+    fn standard_verdict(&self) -> Option<Result<i32>> {
+        if self.name != STANDARD_TARGET {
+            return None;
+        }
+        Some(match self.data.len() {
+            8 => i32_ne(self.data, 0),
+            _ => Err(Error::invalid(format!(
+                "standard target with {} data bytes, expected 8",
+                self.data.len()
+            ))),
+        })
     }
 }
 
@@ -568,6 +623,134 @@ pub enum Target {
     Ext(XtBlob),
 }
 
+/// [`Target`], borrowed from where the rule lies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetRef<'a> {
+    Verdict(Verdict),
+    Jump { chain: &'a str, offset: u32 },
+    Fallthrough,
+    BadJump { offset: u32 },
+    Ext(XtRef<'a>),
+}
+
+impl Target {
+    /// This target, borrowed.
+    pub fn as_ref(&self) -> TargetRef<'_> {
+        match self {
+            Target::Verdict(v) => TargetRef::Verdict(*v),
+            Target::Jump { chain, offset } => TargetRef::Jump {
+                chain,
+                offset: *offset,
+            },
+            Target::Fallthrough => TargetRef::Fallthrough,
+            Target::BadJump { offset } => TargetRef::BadJump { offset: *offset },
+            Target::Ext(x) => TargetRef::Ext(x.as_ref()),
+        }
+    }
+}
+
+impl TargetRef<'_> {
+    /// The owned form.
+    pub fn to_target(&self) -> Target {
+        match self {
+            TargetRef::Verdict(v) => Target::Verdict(*v),
+            TargetRef::Jump { chain, offset } => Target::Jump {
+                chain: chain.to_string(),
+                offset: *offset,
+            },
+            TargetRef::Fallthrough => Target::Fallthrough,
+            TargetRef::BadJump { offset } => Target::BadJump { offset: *offset },
+            TargetRef::Ext(x) => Target::Ext(x.to_blob()),
+        }
+    }
+}
+
+/// A rule decoded where it lies ([`Rules::for_each_view`], [`Rule::view`]): what [`Rule`]
+/// holds, its names and payloads borrowed (no allocation).
+#[derive(Debug, Clone)]
+pub struct RuleView<'a> {
+    pub offset: u32,
+    pub header: Header,
+    pub counters: Counters,
+    pub nfcache: u32,
+    pub comefrom: u32,
+    matches: MatchSrc<'a>,
+    pub target: TargetRef<'a>,
+}
+
+impl<'a> RuleView<'a> {
+    /// The matches, in order.
+    pub fn matches(&self) -> Matches<'a> {
+        Matches(self.matches)
+    }
+    /// The owned form.
+    pub fn to_rule(&self) -> Rule {
+        Rule {
+            offset: self.offset,
+            header: self.header.clone(),
+            counters: self.counters,
+            nfcache: self.nfcache,
+            comefrom: self.comefrom,
+            matches: self.matches().map(|m| m.to_blob()).collect(),
+            target: self.target.to_target(),
+        }
+    }
+}
+
+impl Rule {
+    /// This rule, borrowed.
+    pub fn view(&self) -> RuleView<'_> {
+        RuleView {
+            offset: self.offset,
+            header: self.header.clone(),
+            counters: self.counters,
+            nfcache: self.nfcache,
+            comefrom: self.comefrom,
+            matches: MatchSrc::Blobs(&self.matches),
+            target: self.target.as_ref(),
+        }
+    }
+}
+
+/// Where a rule's matches lie.
+#[derive(Debug, Clone, Copy)]
+enum MatchSrc<'a> {
+    /// `ent[at..end]` of an entry whose matches were checked.
+    Entry {
+        ent: &'a [u8],
+        at: usize,
+        end: usize,
+    },
+    Blobs(&'a [XtBlob]),
+}
+
+/// The matches of a [`RuleView`].
+#[derive(Debug, Clone)]
+pub struct Matches<'a>(MatchSrc<'a>);
+
+impl<'a> Iterator for Matches<'a> {
+    type Item = XtRef<'a>;
+    fn next(&mut self) -> Option<XtRef<'a>> {
+        match &mut self.0 {
+            MatchSrc::Entry { ent, at, end } => {
+                if *at >= *end {
+                    return None;
+                }
+                let e: &'a [u8] = ent;
+                // Checked when the entry was parsed; a failure ends the list.
+                let (x, size) = XtRef::parse(e, *at, *end).ok()?;
+                *at += size;
+                Some(x)
+            }
+            MatchSrc::Blobs(b) => {
+                let (first, rest) = b.split_first()?;
+                *b = rest;
+                Some(first.as_ref())
+            }
+        }
+    }
+}
+
 /// One rule (entry) of a chain. Its JSON form gives each match and an extension target
 /// with its decoded form (`decoded`, from the xt registry) next to the raw bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -627,8 +810,12 @@ struct Shared {
     family: Family,
     /// The whole `*_get_entries` answer; the entries start after its header.
     blob: Vec<u8>,
-    /// (head offset, foot offset, name) of each user chain, in blob order.
-    ranges: Vec<(u32, u32, String)>,
+    /// Head offset, foot offset and name of each user chain, in blob order (chains are cut in
+    /// blob order, so the ranges are sorted and disjoint). Apart, so that the search for a
+    /// jump's chain reads 4 bytes per step.
+    heads: Vec<u32>,
+    feet: Vec<u32>,
+    names: Vec<String>,
     /// An all-zero header of the family (for the rule that could not be decoded).
     empty_header: Header,
 }
@@ -638,28 +825,43 @@ impl Shared {
         self.blob.get(GET_ENTRIES_HEADER_LEN..).unwrap_or_default()
     }
 
+    /// The rule at entry offset `off`, decoded in place; `None` if it does not decode (see
+    /// [`Shared::rule`]).
+    fn view(&self, off: u32) -> Option<RuleView<'_>> {
+        let e = parse_entry(self.family, self.table(), off as usize).ok()?;
+        let target = self.target(&e).ok()?;
+        Some(RuleView {
+            offset: e.offset as u32,
+            header: e.header,
+            counters: e.counters,
+            nfcache: e.nfcache,
+            comefrom: e.comefrom,
+            matches: e.matches,
+            target,
+        })
+    }
+
     /// Decode the rule at entry offset `off`. [`Table::parse`] decoded every entry with the
     /// same code before keeping the table, so this cannot fail; if it ever did, the rule comes
     /// back with a target that says so (never silently dropped).
     fn rule(&self, off: u32) -> Rule {
         match parse_entry(self.family, self.table(), off as usize) {
             Ok(e) => {
-                let (offset, next) = (e.offset, e.next);
-                let target =
-                    rule_target(e.target, offset, next, &self.ranges).unwrap_or_else(|err| {
-                        Target::Ext(XtBlob {
-                            name: "(undecodable target)".into(),
-                            revision: 0,
-                            data: err.to_string().into_bytes(),
-                        })
-                    });
+                let target = match self.target(&e) {
+                    Ok(t) => t.to_target(),
+                    Err(err) => Target::Ext(XtBlob {
+                        name: "(undecodable target)".into(),
+                        revision: 0,
+                        data: err.to_string().into_bytes(),
+                    }),
+                };
                 Rule {
-                    offset: offset as u32,
-                    header: e.header,
+                    offset: e.offset as u32,
+                    header: e.header.clone(),
                     counters: e.counters,
                     nfcache: e.nfcache,
                     comefrom: e.comefrom,
-                    matches: e.matches,
+                    matches: e.matches().map(|m| m.to_blob()).collect(),
                     target,
                 }
             }
@@ -678,37 +880,33 @@ impl Shared {
             },
         }
     }
-}
 
-/// A rule's target: a verdict, the next entry (fall through), a jump to the user chain whose
-/// range holds the offset, or an extension.
-fn rule_target(
-    target: XtBlob,
-    offset: usize,
-    next: usize,
-    ranges: &[(u32, u32, String)],
-) -> Result<Target> {
-    Ok(match standard_verdict(&target) {
-        None => Target::Ext(target),
-        Some(Err(err)) => return Err(err),
-        Some(Ok(v)) if v < 0 => Target::Verdict(Verdict::from_raw(v)),
-        Some(Ok(v)) => {
-            let v = v as u32;
-            if v as usize == offset + next {
-                Target::Fallthrough
-            } else {
-                // Chains are cut in blob order, so the ranges are sorted and disjoint.
-                let i = ranges.partition_point(|(h, _, _)| *h <= v);
-                match i.checked_sub(1).and_then(|i| ranges.get(i)) {
-                    Some((h, f, n)) if *h <= v && v <= *f => Target::Jump {
-                        chain: n.clone(),
-                        offset: v,
-                    },
-                    _ => Target::BadJump { offset: v },
+    /// A rule's target: a verdict, the next entry (fall through), a jump to the user chain
+    /// whose range holds the offset, or an extension.
+    fn target<'a>(&'a self, e: &RawEntry<'a>) -> Result<TargetRef<'a>> {
+        Ok(match e.target.standard_verdict() {
+            None => TargetRef::Ext(e.target.clone()),
+            Some(Err(err)) => return Err(err),
+            Some(Ok(v)) if v < 0 => TargetRef::Verdict(Verdict::from_raw(v)),
+            Some(Ok(v)) => {
+                let v = v as u32;
+                if v as usize == e.offset + e.next {
+                    TargetRef::Fallthrough
+                } else {
+                    // The last chain whose head is at or before `v`.
+                    let i = self.heads.partition_point(|h| *h <= v).checked_sub(1);
+                    let hit = i.filter(|&i| self.feet.get(i).is_some_and(|f| v <= *f));
+                    match hit.and_then(|i| self.names.get(i)) {
+                        Some(n) => TargetRef::Jump {
+                            chain: n,
+                            offset: v,
+                        },
+                        None => TargetRef::BadJump { offset: v },
+                    }
                 }
             }
-        }
-    })
+        })
+    }
 }
 
 /// A chain's rules in order, decoded from the kernel's entry table when read: iterating
@@ -738,6 +936,21 @@ impl Rules {
     /// The entry offsets of the rules, in order.
     pub fn offsets(&self) -> &[u32] {
         &self.offsets
+    }
+    /// Each rule in order, decoded in place (what [`Rules::iter`] yields, without allocating
+    /// its names and payloads); stops at the first error `f` returns.
+    pub fn for_each_view<E>(
+        &self,
+        mut f: impl FnMut(&RuleView<'_>) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        for &off in &self.offsets {
+            match self.shared.view(off) {
+                Some(v) => f(&v)?,
+                // What `iter` yields for an entry that does not decode.
+                None => f(&self.shared.rule(off).view())?,
+            }
+        }
+        Ok(())
     }
 }
 
@@ -809,16 +1022,22 @@ struct Summary {
     no_match: bool,
 }
 
-/// One raw entry, before chains are cut.
-struct RawEntry {
+/// One entry, checked, its matches and target where they lie.
+struct RawEntry<'a> {
     offset: usize,
     next: usize,
     header: Header,
     counters: Counters,
     nfcache: u32,
     comefrom: u32,
-    matches: Vec<XtBlob>,
-    target: XtBlob,
+    matches: MatchSrc<'a>,
+    target: XtRef<'a>,
+}
+
+impl<'a> RawEntry<'a> {
+    fn matches(&self) -> Matches<'a> {
+        Matches(self.matches)
+    }
 }
 
 /// The offsets of the entry at `off` (`target_offset`, `next_offset`), checked as
@@ -901,7 +1120,7 @@ fn error_name(t: &[u8], at: usize) -> Result<String> {
 }
 
 /// Parse one entry at `off` of the entry table `t`.
-fn parse_entry(family: Family, t: &[u8], off: usize) -> Result<RawEntry> {
+fn parse_entry(family: Family, t: &[u8], off: usize) -> Result<RawEntry<'_>> {
     let (target_offset, next_offset) = entry_frame(family, t, off)?;
     let elen = family.entry_len();
     let (to, _, cf, cn) = family.tail_offsets();
@@ -917,17 +1136,22 @@ fn parse_entry(family: Family, t: &[u8], off: usize) -> Result<RawEntry> {
         packets: u64_ne(ent, cn)?,
         bytes: u64_ne(ent, cn + 8)?,
     };
-    let mut matches = Vec::new();
     let mut m = elen;
+    let mut n = 0usize;
     while m < target_offset {
-        let (blob, size) = XtBlob::parse(ent, m, target_offset)
-            .map_err(|e| e.context(format!("match {} at +{m}", matches.len())))?;
-        matches.push(blob);
+        let size = XtBlob::frame(ent, m, target_offset)
+            .map_err(|e| e.context(format!("match {n} at +{m}")))?;
         m += size;
+        n += 1;
     }
+    let matches = MatchSrc::Entry {
+        ent,
+        at: elen,
+        end: target_offset,
+    };
     // Bytes between the target's end and next_offset (none from libiptc) are not modelled.
     let (target, _) =
-        XtBlob::parse(ent, target_offset, next_offset).map_err(|e| e.context("target"))?;
+        XtRef::parse(ent, target_offset, next_offset).map_err(|e| e.context("target"))?;
     Ok(RawEntry {
         offset: off,
         next: next_offset,
@@ -1113,12 +1337,10 @@ impl Table {
             feet.push(foot);
         }
         // Chains are cut in blob order, so the ranges are sorted and disjoint.
-        let ranges: Vec<(u32, u32, String)> = built
-            .iter()
-            .zip(&feet)
-            .filter(|(b, _)| b.hook.is_none())
-            .map(|(b, f)| (b.head_offset, f.offset, b.name.clone()))
-            .collect();
+        let user = || built.iter().zip(&feet).filter(|(b, _)| b.hook.is_none());
+        let heads: Vec<u32> = user().map(|(b, _)| b.head_offset).collect();
+        let feet_at: Vec<u32> = user().map(|(_, f)| f.offset).collect();
+        let names: Vec<String> = user().map(|(b, _)| b.name.clone()).collect();
         type Pending = (
             Vec<u32>,
             String,
@@ -1173,7 +1395,9 @@ impl Table {
         }
         let shared = std::sync::Arc::new(Shared {
             family,
-            ranges,
+            heads,
+            feet: feet_at,
+            names,
             empty_header: Header::parse(family, &vec![0u8; family.entry_len()])?,
             blob,
         });
@@ -1227,20 +1451,6 @@ pub fn zero_counters(family: Family, blob: &mut [u8]) -> Result<()> {
         off += next;
     }
     Ok(())
-}
-
-/// `Some(verdict)` if `t` is the standard target; an error if it is one with a wrong size.
-fn standard_verdict(t: &XtBlob) -> Option<Result<i32>> {
-    if t.name != STANDARD_TARGET {
-        return None;
-    }
-    Some(match t.data.len() {
-        8 => i32_ne(&t.data, 0),
-        _ => Err(Error::invalid(format!(
-            "standard target with {} data bytes, expected 8",
-            t.data.len()
-        ))),
-    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1603,11 +1813,11 @@ mod tests {
                         prop_assert_eq!(next, p.next);
                         prop_assert_eq!(
                             ipsets,
-                            p.matches.iter().any(|m| m.name == "set") || p.target.name == "SET"
+                            p.matches().any(|m| m.name == "set") || p.target.name == "SET"
                         );
                         prop_assert_eq!(
                             s.error_at.map(|a| error_name(body, a as usize).unwrap()),
-                            (p.target.name == ERROR_TARGET).then(|| c_name(&p.target.data))
+                            (p.target.name == ERROR_TARGET).then(|| c_name(p.target.data))
                         );
                         off += next;
                     }
