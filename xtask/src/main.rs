@@ -8,12 +8,14 @@
 //! - `raw-dump`: the floor itself, as a process of its own so its peak RSS is comparable:
 //!   per-chain `NFT_MSG_GETRULE` dumps that decode nothing ([`nfscope::snapshot::raw_rule_dump`]).
 //! - `raw-legacy`: the legacy floor: the x_tables getsockopt reads, decoding nothing.
+//! - `capture`: the root-free test data in tests/corpus/captures/ (see capture.rs).
 //! - `dist`: the Debian package (`target/dist/nfscope_VERSION_ARCH.deb`); see dist.rs.
 //! - `fidelity`: nfscope's text against nft / iptables-save on upstream's own test suites
 //!   (nftables tests/py and tests/shell dumps, iptables extensions/*.t). See docs/fidelity.md.
 
 mod bench;
 mod blamebench;
+mod capture;
 mod daemonbench;
 mod dist;
 mod fidelity;
@@ -52,6 +54,9 @@ enum Cmd {
     /// tests/shell/testcases/**/dumps/*.nft, iptables extensions/*.t) into throw-away namespaces
     /// and compare `nfscope dump` with `nft list ruleset` and the `*-save` tools.
     Fidelity(fidelity::Args),
+    /// The root-free test data: each corpus ruleset loaded into a throw-away namespace, the
+    /// kernel's answers and the live outputs written to tests/corpus/captures/.
+    Capture(capture::Args),
     /// The Debian package: release binaries, man pages, completions, the systemd unit and the
     /// nfscope group, built with dpkg-deb into target/dist/nfscope_VERSION_ARCH.deb.
     Dist(dist::Args),
@@ -91,6 +96,7 @@ fn main() -> ExitCode {
         Cmd::LegacyBench(a) => legacybench::run(&a),
         Cmd::Fidelity(a) => fidelity::run(&a),
         Cmd::Dist(a) => dist::run(&a),
+        Cmd::Capture(a) => capture::run(&a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

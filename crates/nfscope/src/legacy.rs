@@ -156,9 +156,19 @@ pub fn read_table(family: Family, name: &str) -> Result<Table> {
 
 fn read_listed_table(sock: &Socket, family: Family, name: &str) -> Result<Table> {
     let (info, blob) = read_listed_raw(sock, family, name)?;
-    let op = format!("GET_ENTRIES {}/{name}", family_label(family));
-    let info = Info::parse(family, &info).map_err(|e| Error::decode(op.clone(), e))?;
-    Table::parse_owned(family, &info, blob).map_err(|e| Error::decode(op, e))
+    table_from_raw(family, &info, blob)
+}
+
+/// A table from its raw answers, as [`read_raw`] returns them (the `*_SO_GET_INFO` bytes and
+/// the whole `*_SO_GET_ENTRIES` answer): what [`read_table`] does after reading, without a
+/// socket. For captured tables (tests/corpus/captures); truncated or malformed bytes are an
+/// [`Error::Decode`].
+pub fn table_from_raw(family: Family, info: &[u8], entries: Vec<u8>) -> Result<Table> {
+    let label = family_label(family);
+    let info =
+        Info::parse(family, info).map_err(|e| Error::decode(format!("GET_INFO {label}"), e))?;
+    let op = format!("GET_ENTRIES {label}/{}", info.name);
+    Table::parse_owned(family, &info, entries).map_err(|e| Error::decode(op, e))
 }
 
 /// The raw answers for one listed table: the `*_getinfo` bytes and the whole
