@@ -74,6 +74,16 @@ fn build(c: &Capture) -> nfscope::Result<(Ruleset, LegacyRuleset)> {
     Ok((rs, l))
 }
 
+/// The expected outputs were written with `TZ=UTC` (`meta time` values print in local time, as
+/// nft prints them). Every test calls this first: the zone is set before anything reads it
+/// (glibc reads `TZ` once), and no other test thread runs meanwhile (`Once` blocks them).
+fn utc() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    // SAFETY: called first by every test, under `Once`: no other thread reads the environment
+    // while it is changed.
+    ONCE.call_once(|| unsafe { std::env::set_var("TZ", "UTC") });
+}
+
 fn captures() -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir())
         .expect("tests/corpus/captures")
@@ -125,6 +135,7 @@ fn first_difference(ours: &str, want: &str) -> String {
 
 #[test]
 fn every_capture_renders_as_the_live_dump_did() {
+    utc();
     let caps = captures();
     assert!(caps.len() >= 40, "captures missing: {}", caps.len());
     let mut failures = Vec::new();
@@ -166,6 +177,7 @@ fn every_capture_renders_as_the_live_dump_did() {
 
 #[test]
 fn every_capture_lints_as_the_live_snapshot_did() {
+    utc();
     let mut failures = Vec::new();
     for path in captures() {
         let (rs, l) = build(&read(&path)).expect("build");
@@ -192,6 +204,7 @@ fn every_capture_lints_as_the_live_snapshot_did() {
 /// between messages), never a panic.
 #[test]
 fn a_truncated_capture_is_a_typed_error() {
+    utc();
     let c = read(&dir().join("both-ip-node.capture"));
     let mut errors = 0;
     for cut in (1..c.nft.len()).step_by(7) {
