@@ -14,7 +14,10 @@ use super::proto::{self, Proto, LL, NH, TH};
 use crate::model::field::{
     CtDir, CtKey, ExthdrOp, FibResult, Load, MetaKey, RtKey, SocketKey, XfrmKey,
 };
-use crate::model::stmt::{Expr as X, Header, Lookup, Match, Op, Stmt, StmtKind, Ty, Value};
+use crate::model::stmt::{
+    Expr as X, Header, Lookup, Match, Nat, NatKind, NatPorts, ObjTarget, Op, QueueTo, Reject, Stmt,
+    StmtKind, Ty, Value,
+};
 use crate::model::Table;
 use crate::render::iptables::SetNames;
 use crate::render::nft::datatype::{self, print_value, Dt, Order};
@@ -1137,49 +1140,26 @@ impl<'a> Folder<'a> {
             Expr::Reject(r) => self.reject(r),
             Expr::Nat(n) => self.nat(n),
             Expr::Masq(m) => {
-                let mut s = "masquerade".to_string();
-                s.push_str(&self.ports(m.reg_proto_min, m.reg_proto_max, true));
-                s.push_str(&crate::render::nft::stmt::nat_flags(m.flags.unwrap_or(0)));
-                self.push(s);
+                let p = self.nat_ports(m.reg_proto_min, m.reg_proto_max, m.flags);
+                self.push_kind(StmtKind::Masquerade(p));
             }
             Expr::Redir(r) => {
-                let mut s = "redirect".to_string();
-                s.push_str(&self.ports(r.reg_proto_min, r.reg_proto_max, true));
-                s.push_str(&crate::render::nft::stmt::nat_flags(r.flags.unwrap_or(0)));
-                self.push(s);
+                let p = self.nat_ports(r.reg_proto_min, r.reg_proto_max, r.flags);
+                self.push_kind(StmtKind::Redirect(p));
             }
             Expr::Queue(q) => {
-                let mut s = "queue".to_string();
-                let f = q.flags.unwrap_or(0);
-                let mut delim = " flags ";
-                if f & consts::QUEUE_FLAG_BYPASS != 0 {
-                    s.push_str(delim);
-                    s.push_str("bypass");
-                    delim = ",";
-                }
-                if f & consts::QUEUE_FLAG_CPU_FANOUT != 0 {
-                    s.push_str(delim);
-                    s.push_str("fanout");
-                }
-                if q.sreg_qnum.is_some() {
-                    let l = Lhs {
-                        text: String::new(),
-                        dt: Dt::Integer,
-                        order: Order::Host,
-                        bits: 16,
-                        parts: vec![],
-                    };
-                    s.push_str(&format!(" to {}", self.source(q.sreg_qnum, &l)));
+                let to = if q.sreg_qnum.is_some() {
+                    QueueTo::Expr(self.written(q.sreg_qnum))
                 } else {
-                    let num = q.num.unwrap_or(0);
-                    let total = q.total.unwrap_or(1);
-                    if total > 1 {
-                        s.push_str(&format!(" to {}-{}", num, num as u32 + total as u32 - 1));
-                    } else {
-                        s.push_str(&format!(" to {num}"));
+                    QueueTo::Range {
+                        first: q.num.unwrap_or(0),
+                        count: q.total.unwrap_or(1),
                     }
-                }
-                self.push(s);
+                };
+                self.push_kind(StmtKind::Queue {
+                    flags: q.flags.unwrap_or(0),
+                    to,
+                });
             }
             Expr::Notrack(_) => {
                 self.push_kind(StmtKind::Notrack);
@@ -1192,15 +1172,8 @@ impl<'a> Folder<'a> {
                         .and_then(|s| s.attrs.obj_type)
                         .unwrap_or(0)
                 });
-                let head = match t {
-                    3 => "ct helper set ".to_string(),
-                    7 => "ct timeout set ".to_string(),
-                    9 => "ct expectation set ".to_string(),
-                    8 => "meta secmark set ".to_string(),
-                    _ => format!("{} name ", crate::render::nft::obj::type_name(t)),
-                };
-                let body = if let Some(n) = &o.imm_name {
-                    format!("\"{n}\"")
+                let target = if let Some(n) = &o.imm_name {
+                    ObjTarget::Name(n.clone())
                 } else {
                     let set = o.set_name.clone().unwrap_or_default();
                     let st = self.set(&set);
@@ -1210,11 +1183,12 @@ impl<'a> Folder<'a> {
                         st.map(set::key_parts).unwrap_or(1),
                     );
                     self.kill_for(&key);
-                    let l = self.lhs(&key);
-                    let (m, _) = self.printer().set_text(&set, &l);
-                    format!("{} map {m}", l.text)
+                    ObjTarget::Map {
+                        key: self.resolve(&key),
+                        set,
+                    }
                 };
-                self.push(format!("{head}{body}"));
+                self.push_kind(StmtKind::Objref { ty: t, target });
             }
             Expr::Dynset(d) => self.dynset(d),
             Expr::FlowOffload(f) => {
@@ -1351,75 +1325,22 @@ impl<'a> Folder<'a> {
                 self.load_named(t.dreg, load, Dt::Integer, Order::Host, 4);
             }
             Expr::Dup(d) => {
-                let mut s = "dup".to_string();
-                if d.sreg_addr.is_some() {
-                    let dt = if self.nfproto == Some(10) {
-                        Dt::Ipv6
-                    } else {
-                        Dt::Ipv4
-                    };
-                    let l = Lhs {
-                        text: String::new(),
-                        dt,
-                        order: Order::Big,
-                        bits: 32,
-                        parts: vec![],
-                    };
-                    s.push_str(&format!(" to {}", self.source(d.sreg_addr, &l)));
-                }
-                if d.sreg_dev.is_some() {
-                    let l = Lhs {
-                        text: String::new(),
-                        dt: Dt::Ifindex,
-                        order: Order::Host,
-                        bits: 32,
-                        parts: vec![],
-                    };
-                    let pre = if d.sreg_addr.is_some() {
-                        " device "
-                    } else {
-                        " to "
-                    };
-                    s.push_str(&format!("{pre}{}", self.source(d.sreg_dev, &l)));
-                }
-                self.push(s);
+                let addr = d.sreg_addr.map(|r| self.written(Some(r)));
+                let dev = d.sreg_dev.map(|r| self.written(Some(r)));
+                self.push_kind(StmtKind::Dup {
+                    addr,
+                    v6: self.nfproto == Some(10),
+                    dev,
+                });
             }
             Expr::Fwd(f) => {
-                let mut s = "fwd".to_string();
-                if f.sreg_addr.is_some() {
-                    let fam = if f.nfproto == Some(10) { "ip6" } else { "ip" };
-                    let dt = if f.nfproto == Some(10) {
-                        Dt::Ipv6
-                    } else {
-                        Dt::Ipv4
-                    };
-                    let l = Lhs {
-                        text: String::new(),
-                        dt,
-                        order: Order::Big,
-                        bits: 32,
-                        parts: vec![],
-                    };
-                    s.push_str(&format!(" {fam} to {}", self.source(f.sreg_addr, &l)));
-                    let dl = Lhs {
-                        text: String::new(),
-                        dt: Dt::Ifindex,
-                        order: Order::Host,
-                        bits: 32,
-                        parts: vec![],
-                    };
-                    s.push_str(&format!(" device {}", self.source(f.sreg_dev, &dl)));
-                } else {
-                    let dl = Lhs {
-                        text: String::new(),
-                        dt: Dt::Ifindex,
-                        order: Order::Host,
-                        bits: 32,
-                        parts: vec![],
-                    };
-                    s.push_str(&format!(" to {}", self.source(f.sreg_dev, &dl)));
-                }
-                self.push(s);
+                let addr = f.sreg_addr.map(|r| self.written(Some(r)));
+                let dev = self.written(f.sreg_dev);
+                self.push_kind(StmtKind::Fwd {
+                    addr,
+                    v6: f.nfproto == Some(10),
+                    dev,
+                });
             }
             Expr::Tproxy(t) => {
                 let mut s = "tproxy".to_string();
@@ -1547,91 +1468,66 @@ impl<'a> Folder<'a> {
 
     fn reject(&mut self, r: &nfscope_wire::nft::expr::Reject) {
         let t = r.reject_type.unwrap_or(0);
-        let code = r.icmp_code.unwrap_or(0) as u128;
-        let s = match t {
+        let code = r.icmp_code.unwrap_or(0);
+        let kind = match t {
             1 => {
                 // in an ip / ip6 table the `meta l4proto tcp` it needs is implied
                 if matches!(self.family, Family::Ip | Family::Ip6) {
                     self.kill_dep(TH as usize);
                 }
-                "reject with tcp reset".to_string()
+                Reject::TcpReset
             }
-            2 => {
-                if code == 1 {
-                    "reject".to_string()
-                } else {
-                    format!(
-                        "reject with icmpx {}",
-                        print_value(Dt::IcmpxCode, &[code as u8], Order::Host)
-                    )
-                }
-            }
+            2 if code == 1 => Reject::Default,
+            2 => Reject::Icmpx(code),
             _ => {
                 let v6 = self.nfproto == Some(10);
-                if matches!(self.family, Family::Inet | Family::Bridge | Family::Netdev) {
+                let multi = matches!(self.family, Family::Inet | Family::Bridge | Family::Netdev);
+                if multi {
                     self.kill_dep(NH as usize);
                 }
-                if v6 {
-                    if code == 4
-                        && !matches!(self.family, Family::Inet | Family::Bridge | Family::Netdev)
-                    {
-                        "reject".to_string()
-                    } else {
-                        format!(
-                            "reject with icmpv6 {}",
-                            print_value(Dt::Icmpv6Code, &[code as u8], Order::Big)
-                        )
+                let default = if v6 { 4 } else { 3 };
+                let bare = code == default && !multi;
+                if t != 0 {
+                    Reject::Unknown {
+                        ty: t,
+                        code,
+                        v6,
+                        default: bare,
                     }
-                } else if code == 3
-                    && !matches!(self.family, Family::Inet | Family::Bridge | Family::Netdev)
-                {
-                    "reject".to_string()
+                } else if bare {
+                    Reject::Default
+                } else if v6 {
+                    Reject::Icmpv6(code)
                 } else {
-                    format!(
-                        "reject with icmp {}",
-                        print_value(Dt::IcmpCode, &[code as u8], Order::Big)
-                    )
+                    Reject::Icmp(code)
                 }
             }
         };
-        self.push(s);
+        self.push_kind(StmtKind::Reject(kind));
     }
 
-    /// ` to :port[-port]` (or `:port` appended to an address).
-    fn ports(&mut self, min: Option<u32>, max: Option<u32>, with_to: bool) -> String {
-        let Some(min) = min else { return String::new() };
-        let l = Lhs {
-            text: String::new(),
-            dt: Dt::Port,
-            order: Order::Big,
-            bits: 16,
-            parts: vec![],
+    /// The port range (registers `min`, `max`) and flags of masquerade / redirect.
+    fn nat_ports(&mut self, min: Option<u32>, max: Option<u32>, flags: Option<u32>) -> NatPorts {
+        let min = min.map(|r| self.written(Some(r)));
+        let max = match (&min, max) {
+            (Some(_), Some(r)) => Some(self.written(Some(r))),
+            _ => None,
         };
-        let a = self.source(Some(min), &l);
-        let mut s = if with_to {
-            format!(" to :{a}")
-        } else {
-            format!(":{a}")
-        };
-        if let Some(max) = max {
-            let b = self.source(Some(max), &l);
-            if b != a {
-                s.push_str(&format!("-{b}"));
-            }
+        NatPorts {
+            min,
+            max,
+            flags: flags.unwrap_or(0),
         }
-        s
     }
 
     fn nat(&mut self, n: &nfscope_wire::nft::expr::Nat) {
-        let ty = consts::nat_type(n.nat_type.unwrap_or(0)).unwrap_or("snat");
-        let fam = n.family.unwrap_or(0);
-        let flags = n.flags.unwrap_or(0);
-        let mut s = ty.to_string();
-        let has_addr = n.reg_addr_min.is_some();
-        let has_proto = n.reg_proto_min.is_some();
+        let kind = match n.nat_type.unwrap_or(0) {
+            0 => NatKind::Snat,
+            1 => NatKind::Dnat,
+            t => NatKind::Unknown(t),
+        };
         // address (and port) from one map whose data is a concatenation or an interval
         // (is_nat_proto_map / is_nat_addr_map): the map says both, and nft names the family
-        let addr_is_imm = matches!(self.reg(n.reg_addr_min), X::Imm(_));
         let concat_map = match self.reg(n.reg_addr_min) {
             X::Map { set, .. } => self.set(&set).is_some_and(|s| {
                 !set::data_parts(s).is_empty()
@@ -1644,66 +1540,30 @@ impl<'a> Folder<'a> {
             }),
             _ => false,
         };
-        if has_addr || has_proto {
-            if self.family == Family::Inet || concat_map {
-                match fam {
-                    2 => s.push_str(" ip"),
-                    10 => s.push_str(" ip6"),
-                    _ => {}
-                }
-            }
-            if flags & consts::NAT_RANGE_NETMAP != 0 {
-                s.push_str(" prefix");
-            }
-            s.push_str(" to");
-        }
-        let dt = if fam == 10 { Dt::Ipv6 } else { Dt::Ipv4 };
-        if has_addr {
-            let l = Lhs {
-                text: String::new(),
-                dt,
-                order: Order::Big,
-                bits: if fam == 10 { 128 } else { 32 },
-                parts: vec![],
-            };
-            let a = self.source(n.reg_addr_min, &l);
+        let addr = n.reg_addr_min.map(|r| {
+            let min = self.written(Some(r));
             // a map gives the whole address (range): the max register is not an expression
-            let b = n
+            let max = n
                 .reg_addr_max
                 .filter(|_| !concat_map)
-                .map(|r| self.source(Some(r), &l));
-            let v6 = dt == Dt::Ipv6 && has_proto && addr_is_imm;
-            let mut addr = if v6 { format!("[{a}]") } else { a.clone() };
-            if let Some(b) = b.filter(|b| *b != a) {
-                if flags & consts::NAT_RANGE_NETMAP != 0 {
-                    // prefix: print as addr/len
-                    addr = format!(
-                        "{a}/{}",
-                        prefix_len(&self.reg(n.reg_addr_min), &self.reg(n.reg_addr_max))
-                    );
-                } else if let Some(plen) =
-                    exact_prefix(&self.reg(n.reg_addr_min), &self.reg(n.reg_addr_max))
-                        .filter(|_| !has_proto)
-                {
-                    // a range that is one prefix prints as the prefix (nft's range to prefix)
-                    addr = format!("{a}/{plen}");
-                } else if v6 {
-                    addr = format!("[{a}]-[{b}]");
-                } else {
-                    addr = format!("{a}-{b}");
-                }
-            }
-            s.push(' ');
-            s.push_str(&addr);
-        }
-        if has_proto && !concat_map {
-            if !has_addr {
-                s.push(' ');
-            }
-            s.push_str(&self.ports(n.reg_proto_min, n.reg_proto_max, false));
-        }
-        s.push_str(&crate::render::nft::stmt::nat_flags(flags));
-        self.push(s);
+                .map(|r| self.written(Some(r)));
+            (min, max)
+        });
+        let has_proto = n.reg_proto_min.is_some();
+        let ports = n.reg_proto_min.filter(|_| !concat_map).map(|r| {
+            let min = self.written(Some(r));
+            let max = n.reg_proto_max.map(|r| self.written(Some(r)));
+            (min, max)
+        });
+        self.push_kind(StmtKind::Nat(Nat {
+            kind,
+            family: n.family.unwrap_or(0),
+            addr,
+            ports,
+            map_ports: concat_map && has_proto,
+            show_family: self.family == Family::Inet || concat_map,
+            flags: n.flags.unwrap_or(0),
+        }));
     }
 
     fn dynset(&mut self, d: &nfscope_wire::nft::expr::Dynset) {
@@ -1815,7 +1675,7 @@ impl<'a> Folder<'a> {
 
 /// The prefix length when `a`-`b` is exactly one prefix (`a` the network, `b` its last
 /// address), else `None`.
-fn exact_prefix(a: &X, b: &X) -> Option<u32> {
+pub(crate) fn exact_prefix(a: &X, b: &X) -> Option<u32> {
     let (X::Imm(a), X::Imm(b)) = (a, b) else {
         return None;
     };
@@ -1832,7 +1692,8 @@ fn exact_prefix(a: &X, b: &X) -> Option<u32> {
     is_prefix.then(|| bits - host.count_ones())
 }
 
-fn prefix_len(a: &X, b: &X) -> u32 {
+/// The length of the common prefix of two constant addresses (0 unless both are constants).
+pub(crate) fn prefix_len(a: &X, b: &X) -> u32 {
     match (a, b) {
         (X::Imm(a), X::Imm(b)) => {
             let mut n = 0;

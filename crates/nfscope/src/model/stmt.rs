@@ -277,7 +277,52 @@ pub enum StmtKind {
         /// The security context.
         ctx: String,
     },
-    /// A statement the model does not type yet (nat, log, limit, set writes, xt, ...): its
+    /// `reject ...`: how the packet is refused, with the form decided by the table's family
+    /// and the protocol context at the statement.
+    Reject(Reject),
+    /// `queue [flags ...] to ...`: hand the packet to user space.
+    Queue {
+        /// `NFT_QUEUE_FLAG_*` (`bypass`, `fanout`); other bits are not printed.
+        flags: u16,
+        /// Which queue(s).
+        to: QueueTo,
+    },
+    /// `masquerade [to :ports] [flags]`.
+    Masquerade(NatPorts),
+    /// `redirect [to :ports] [flags]`.
+    Redirect(NatPorts),
+    /// `dup to ADDR [device DEV]` / `dup to DEV`: a copy of the packet sent elsewhere.
+    Dup {
+        /// The address sent to: a constant ([`Expr::Imm`], big endian) or an expression.
+        addr: Option<Expr>,
+        /// The address is IPv6 (the protocol context at the statement is IPv6).
+        v6: bool,
+        /// The device sent through (an interface index: constant in host order, or an
+        /// expression).
+        dev: Option<Expr>,
+    },
+    /// `fwd to DEV` / `fwd ip|ip6 to ADDR device DEV` (netdev): the packet forwarded.
+    Fwd {
+        /// The next hop's address, when given (as in [`StmtKind::Dup`]).
+        addr: Option<Expr>,
+        /// The address is IPv6 (the expression's `NFTA_FWD_NFPROTO` is `NFPROTO_IPV6`).
+        v6: bool,
+        /// The device (interface index, as in [`StmtKind::Dup`]).
+        dev: Expr,
+    },
+    /// A stateful object attached to the packet or counted against (`counter name "c"`,
+    /// `ct helper set "h"`, `quota name ip saddr map @m`).
+    Objref {
+        /// The object type (`NFT_OBJECT_*`: 1 counter, 2 quota, 3 ct helper, 4 limit,
+        /// 7 ct timeout, 8 secmark, 9 ct expectation, ...), from the expression or, for a
+        /// map, the map's object type.
+        ty: u32,
+        /// Which object.
+        target: ObjTarget,
+    },
+    /// `snat` / `dnat [ip|ip6] [prefix] to ADDR[:PORTS] [flags]`.
+    Nat(Nat),
+    /// A statement the model does not type yet (tproxy, synproxy, dynset, xt, ...): its
     /// nft text. Temporary: these move to typed arms one by one.
     Text(String),
 }
@@ -291,4 +336,111 @@ pub struct Stmt {
     /// An implicit dependency of a later match (`meta l4proto tcp` before `tcp dport`,
     /// `meta nfproto ipv4` before `ip saddr` in an inet table): nft does not print it.
     pub implicit: bool,
+}
+
+/// How a `reject` statement refuses a packet (`enum nft_reject_types` and its code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Reject {
+    /// `reject`: the family's default (ICMP port unreachable, ICMPv6 port unreachable,
+    /// ICMPx port unreachable), printed without a reason.
+    Default,
+    /// `reject with tcp reset` (`NFT_REJECT_TCP_RST`).
+    TcpReset,
+    /// `reject with icmpx CODE` (`NFT_REJECT_ICMPX_UNREACH`, `enum nft_reject_inet_code`).
+    Icmpx(u8),
+    /// `reject with icmp CODE` (`NFT_REJECT_ICMP_UNREACH` for IPv4: an ICMP unreachable code).
+    Icmp(u8),
+    /// `reject with icmpv6 CODE` (`NFT_REJECT_ICMP_UNREACH` for IPv6: an ICMPv6 code).
+    Icmpv6(u8),
+    /// A reject type this code does not know, with its code: printed as `Default`, `Icmp`
+    /// or `Icmpv6` would be (as nft does), as decided at the statement.
+    Unknown {
+        /// The kernel's reject type.
+        ty: u32,
+        /// The code.
+        code: u8,
+        /// Printed as ICMPv6 (the context is IPv6).
+        v6: bool,
+        /// Printed as a bare `reject` (the family's default code, in an ip / ip6 table).
+        default: bool,
+    },
+}
+
+/// Where a `queue` statement sends packets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum QueueTo {
+    /// Queues `first` to `first + count - 1` (`to 3`, `to 3-5`).
+    Range {
+        /// The first queue number.
+        first: u16,
+        /// How many queues (1: one queue).
+        count: u16,
+    },
+    /// The queue number from a register (`to numgen inc mod 2`, `to 7`): a constant
+    /// ([`Expr::Imm`], host order) or an expression.
+    Expr(Expr),
+}
+
+/// The port range and flags of `masquerade` / `redirect`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NatPorts {
+    /// The lowest port and the highest, when given: constants ([`Expr::Imm`], big endian)
+    /// or expressions. No `min`: no port range.
+    pub min: Option<Expr>,
+    /// The highest port (`None` or equal to `min`: one port).
+    pub max: Option<Expr>,
+    /// `NF_NAT_RANGE_*` flags (`random`, `fully-random`, `persistent`).
+    pub flags: u32,
+}
+
+/// Which object an objref statement names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ObjTarget {
+    /// One object, by name.
+    Name(String),
+    /// The object a map gives for a key: `key map @set` (or an anonymous map's elements).
+    Map {
+        /// The key looked up.
+        key: Expr,
+        /// The map's name.
+        set: String,
+    },
+}
+
+/// Source or destination NAT (`enum nft_nat_types`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NatKind {
+    /// `snat`.
+    Snat,
+    /// `dnat`.
+    Dnat,
+    /// A type this code does not know (printed as `snat`).
+    Unknown(u32),
+}
+
+/// A `snat` / `dnat` statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Nat {
+    /// Source or destination.
+    pub kind: NatKind,
+    /// The addresses' family (`NFPROTO_IPV4` 2, `NFPROTO_IPV6` 10).
+    pub family: u32,
+    /// The lowest address and the highest, when given: constants ([`Expr::Imm`], big
+    /// endian) or expressions (a map's value). No `max` when it is the same register
+    /// content or when a map gives the whole address (range).
+    pub addr: Option<(Expr, Option<Expr>)>,
+    /// The lowest port and the highest (as in [`NatPorts`]), when given and not from the
+    /// address's map.
+    pub ports: Option<(Expr, Option<Expr>)>,
+    /// The address's map gives the port too (its data is a concatenation or an interval).
+    pub map_ports: bool,
+    /// nft names the family (`snat ip to ...`): in an inet table, or when one map gives
+    /// address and port.
+    pub(crate) show_family: bool,
+    /// `NF_NAT_RANGE_*` flags (`random`, `persistent`, `prefix` (netmap), ...).
+    pub flags: u32,
 }

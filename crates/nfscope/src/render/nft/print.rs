@@ -8,7 +8,10 @@ use super::set::{self, ElemType};
 use crate::model::field::{
     exthdr_field, CtDir, CtKey, FibResult, Load, MetaKey, RtKey, SocketKey, XfrmKey,
 };
-use crate::model::stmt::{Expr, Lookup, Match, Op, Stmt, StmtKind, Value};
+use crate::model::stmt::{
+    Expr, Lookup, Match, Nat, NatKind, NatPorts, ObjTarget, Op, QueueTo, Reject, Stmt, StmtKind,
+    Value,
+};
 use crate::model::Table;
 use nfscope_wire::nft::expr::consts;
 
@@ -392,8 +395,174 @@ impl<'a> Printer<'a> {
                 None => "last used never".to_string(),
             },
             StmtKind::Secmark { ctx } => format!("meta secmark set \"{ctx}\""),
+            StmtKind::Reject(r) => reject(r),
+            StmtKind::Queue { flags, to } => self.queue(*flags, to),
+            StmtKind::Masquerade(p) => format!("masquerade{}", self.nat_ports(p)),
+            StmtKind::Redirect(p) => format!("redirect{}", self.nat_ports(p)),
+            StmtKind::Dup { addr, v6, dev } => {
+                let mut s = "dup".to_string();
+                if let Some(a) = addr {
+                    s.push_str(&format!(" to {}", self.address(a, *v6)));
+                }
+                if let Some(d) = dev {
+                    let pre = if addr.is_some() { " device " } else { " to " };
+                    s.push_str(&format!(
+                        "{pre}{}",
+                        self.source(d, Dt::Ifindex, Order::Host)
+                    ));
+                }
+                s
+            }
+            StmtKind::Fwd { addr, v6, dev } => {
+                let dev = self.source(dev, Dt::Ifindex, Order::Host);
+                match addr {
+                    Some(a) => {
+                        let fam = if *v6 { "ip6" } else { "ip" };
+                        format!("fwd {fam} to {} device {dev}", self.address(a, *v6))
+                    }
+                    None => format!("fwd to {dev}"),
+                }
+            }
+            StmtKind::Objref { ty, target } => {
+                let head = match ty {
+                    3 => "ct helper set ".to_string(),
+                    7 => "ct timeout set ".to_string(),
+                    9 => "ct expectation set ".to_string(),
+                    8 => "meta secmark set ".to_string(),
+                    _ => format!("{} name ", super::obj::type_name(*ty)),
+                };
+                match target {
+                    ObjTarget::Name(n) => format!("{head}\"{n}\""),
+                    ObjTarget::Map { key, set } => {
+                        let l = self.lhs(key);
+                        let (m, _) = self.set_text(set, &l);
+                        format!("{head}{} map {m}", l.text)
+                    }
+                }
+            }
+            StmtKind::Nat(n) => self.nat(n),
             StmtKind::Text(t) => t.clone(),
         }
+    }
+
+    /// A value written from a register, printed as `dt` in `order` when it is a constant.
+    fn source(&self, x: &Expr, dt: Dt, order: Order) -> String {
+        match x {
+            Expr::Imm(b) => print_value(dt, b, order),
+            x => self.lhs(x).text,
+        }
+    }
+
+    /// An IPv4 / IPv6 address written from a register.
+    fn address(&self, x: &Expr, v6: bool) -> String {
+        let dt = if v6 { Dt::Ipv6 } else { Dt::Ipv4 };
+        self.source(x, dt, Order::Big)
+    }
+
+    fn nat(&self, n: &Nat) -> String {
+        use crate::model::decode::{exact_prefix, prefix_len};
+        let mut s = match n.kind {
+            NatKind::Dnat => "dnat",
+            NatKind::Snat | NatKind::Unknown(_) => "snat",
+        }
+        .to_string();
+        let netmap = n.flags & consts::NAT_RANGE_NETMAP != 0;
+        let has_proto = n.ports.is_some() || n.map_ports;
+        if n.addr.is_some() || has_proto {
+            if n.show_family {
+                match n.family {
+                    2 => s.push_str(" ip"),
+                    10 => s.push_str(" ip6"),
+                    _ => {}
+                }
+            }
+            if netmap {
+                s.push_str(" prefix");
+            }
+            s.push_str(" to");
+        }
+        if let Some((min, max)) = &n.addr {
+            let v6 = n.family == 10;
+            let a = self.address(min, v6);
+            let b = max.as_ref().map(|m| self.address(m, v6));
+            let bracket = v6 && has_proto && matches!(min, Expr::Imm(_));
+            let mut addr = if bracket { format!("[{a}]") } else { a.clone() };
+            if let (Some(b), Some(max)) = (b.filter(|b| *b != a), max) {
+                if netmap {
+                    // prefix: print as addr/len
+                    addr = format!("{a}/{}", prefix_len(min, max));
+                } else if let Some(plen) = exact_prefix(min, max).filter(|_| !has_proto) {
+                    // a range that is one prefix prints as the prefix (nft's range to prefix)
+                    addr = format!("{a}/{plen}");
+                } else if bracket {
+                    addr = format!("[{a}]-[{b}]");
+                } else {
+                    addr = format!("{a}-{b}");
+                }
+            }
+            s.push(' ');
+            s.push_str(&addr);
+        }
+        if let Some((min, max)) = &n.ports {
+            if n.addr.is_none() {
+                s.push(' ');
+            }
+            let a = self.source(min, Dt::Port, Order::Big);
+            s.push_str(&format!(":{a}"));
+            if let Some(max) = max {
+                let b = self.source(max, Dt::Port, Order::Big);
+                if b != a {
+                    s.push_str(&format!("-{b}"));
+                }
+            }
+        }
+        s.push_str(&super::stmt::nat_flags(n.flags));
+        s
+    }
+
+    fn queue(&self, f: u16, to: &QueueTo) -> String {
+        let mut s = "queue".to_string();
+        let mut delim = " flags ";
+        if f & consts::QUEUE_FLAG_BYPASS != 0 {
+            s.push_str(delim);
+            s.push_str("bypass");
+            delim = ",";
+        }
+        if f & consts::QUEUE_FLAG_CPU_FANOUT != 0 {
+            s.push_str(delim);
+            s.push_str("fanout");
+        }
+        match to {
+            QueueTo::Expr(x) => {
+                s.push_str(&format!(" to {}", self.source(x, Dt::Integer, Order::Host)));
+            }
+            QueueTo::Range { first, count } if *count > 1 => {
+                s.push_str(&format!(
+                    " to {}-{}",
+                    first,
+                    *first as u32 + *count as u32 - 1
+                ));
+            }
+            QueueTo::Range { first, .. } => s.push_str(&format!(" to {first}")),
+        }
+        s
+    }
+
+    /// ` to :port[-port]` and the flags of masquerade / redirect.
+    fn nat_ports(&self, p: &NatPorts) -> String {
+        let mut s = String::new();
+        if let Some(min) = &p.min {
+            let a = self.source(min, Dt::Port, Order::Big);
+            s.push_str(&format!(" to :{a}"));
+            if let Some(max) = &p.max {
+                let b = self.source(max, Dt::Port, Order::Big);
+                if b != a {
+                    s.push_str(&format!("-{b}"));
+                }
+            }
+        }
+        s.push_str(&super::stmt::nat_flags(p.flags));
+        s
     }
 
     fn lookup(&self, l: &Lookup) -> String {
@@ -616,5 +785,34 @@ pub(crate) fn binop_text(l: &Lhs, mask: &[u8], xor: &[u8]) -> String {
         format!("{} | {}", l.text, pv(xor))
     } else {
         format!("{} & {} ^ {}", l.text, pv(mask), pv(xor))
+    }
+}
+
+/// A reject statement as nft prints it.
+fn reject(r: &Reject) -> String {
+    let icmp = |code: u8| {
+        format!(
+            "reject with icmp {}",
+            print_value(Dt::IcmpCode, &[code], Order::Big)
+        )
+    };
+    let icmpv6 = |code: u8| {
+        format!(
+            "reject with icmpv6 {}",
+            print_value(Dt::Icmpv6Code, &[code], Order::Big)
+        )
+    };
+    match *r {
+        Reject::Default | Reject::Unknown { default: true, .. } => "reject".to_string(),
+        Reject::TcpReset => "reject with tcp reset".to_string(),
+        Reject::Icmpx(code) => format!(
+            "reject with icmpx {}",
+            print_value(Dt::IcmpxCode, &[code], Order::Host)
+        ),
+        Reject::Icmp(code)
+        | Reject::Unknown {
+            code, v6: false, ..
+        } => icmp(code),
+        Reject::Icmpv6(code) | Reject::Unknown { code, v6: true, .. } => icmpv6(code),
     }
 }
