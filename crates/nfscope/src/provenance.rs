@@ -358,13 +358,21 @@ fn own(table: &Table, _chain: &Chain, rule: &Rule) -> Narrow {
     if rule.userdata.is_some() {
         n.keep(&[Nft], "rule userdata (iptables-nft never sets it)", true);
     }
-    // iptables-nft puts a counter right before the verdict/target of every rule.
-    let last_non_verdict = exprs.iter().rposition(|e| !is_verdict_like(e));
-    let counter_before_verdict = match last_non_verdict {
-        Some(i) => matches!(exprs[i], Expr::Counter(_)),
-        None => false,
-    };
-    if !counter_before_verdict {
+    // iptables-nft puts a counter after every match of a rule, right before its target: a
+    // verdict, or the loads and writes of a native target (`-j TRACE` is `counter meta nftrace
+    // set 1`, `-j CONNMARK --restore-mark` `counter meta mark set ct mark`).
+    let counter_before_target = exprs
+        .iter()
+        .rposition(|e| matches!(e, Expr::Counter(_)))
+        .is_some_and(|i| {
+            !exprs[i + 1..].iter().any(|e| {
+                matches!(
+                    e,
+                    Expr::Cmp(_) | Expr::Range(_) | Expr::Lookup(_) | Expr::Match(_)
+                )
+            })
+        });
+    if !counter_before_target {
         n.keep(
             &[Nft, EbtNft],
             "no counter right before the verdict (iptables-nft always adds one)",
@@ -610,14 +618,6 @@ pub fn legacy(family: nfscope_wire::xt::entry::Family) -> Writer {
             why: "legacy x_tables backend".into(),
             left: Left::Note,
         }],
-    }
-}
-
-fn is_verdict_like(e: &Expr) -> bool {
-    match e {
-        Expr::Immediate(i) => i.dreg == Some(0),
-        Expr::Target(_) | Expr::Log(_) => true,
-        _ => false,
     }
 }
 
